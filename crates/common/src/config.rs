@@ -254,10 +254,11 @@ impl Config {
                     source,
                 })?;
                 let table: toml::Table =
-                    text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-                        path: path.to_owned(),
-                        message: e.message().to_string(),
-                    })?;
+                    text.parse()
+                        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                            path: path.to_owned(),
+                            message: e.message().to_string(),
+                        })?;
                 (table, format!("file {}", path.display()))
             }
             None => (toml::Table::new(), "defaults".to_string()),
@@ -271,21 +272,27 @@ impl Config {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_else(|| file_origin.clone())
         };
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
-                let key = if key == "." { "(top level)".into() } else { key };
+                let key = if key == "." {
+                    "(top level)".into()
+                } else {
+                    key
+                };
                 ConfigError::Invalid {
                     origin: origin_of(&key),
                     message: e.into_inner().message().to_string(),
                     key,
                 }
             })?;
-        config.validate().map_err(|(key, message)| ConfigError::Invalid {
-            origin: origin_of(&key),
-            key,
-            message,
-        })?;
+        config
+            .validate()
+            .map_err(|(key, message)| ConfigError::Invalid {
+                origin: origin_of(&key),
+                key,
+                message,
+            })?;
         Ok(config)
     }
 
@@ -316,9 +323,17 @@ impl Config {
             return Err(("bus.delivery_limit".into(), "must be at least 1".into()));
         }
         if self.database.max_connections == 0 {
-            return Err(("database.max_connections".into(), "must be at least 1".into()));
+            return Err((
+                "database.max_connections".into(),
+                "must be at least 1".into(),
+            ));
         }
-        if self.host.is_empty() || !self.host.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if self.host.is_empty()
+            || !self
+                .host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err((
                 "host".into(),
                 "must be non-empty and use only letters, digits, '-', '_' and '.'".into(),
@@ -326,22 +341,37 @@ impl Config {
         }
         let mut ports = BTreeMap::new();
         for name in SERVICE_NAMES {
-            let svc = self.services.get(name).expect("every listed service is configured");
+            let svc = self
+                .services
+                .get(name)
+                .expect("every listed service is configured");
             let key = |field: &str| format!("services.{name}.{field}");
             let url = self.database_url(name);
-            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err((key("database_url"), format!("`{url}` is neither a sqlite: nor a postgres:// URL")));
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err((
+                    key("database_url"),
+                    format!("`{url}` is neither a sqlite: nor a postgres:// URL"),
+                ));
             }
             if let Some(public) = &svc.public_url
                 && !(public.starts_with("http://") || public.starts_with("https://"))
             {
-                return Err((key("public_url"), format!("`{public}` is not an http(s) URL")));
+                return Err((
+                    key("public_url"),
+                    format!("`{public}` is not an http(s) URL"),
+                ));
             }
             let port = svc.listen.port();
             if port != 0
                 && let Some(other) = ports.insert((svc.listen.ip(), port), name)
             {
-                return Err((key("listen"), format!("{} is also the address of {other}", svc.listen)));
+                return Err((
+                    key("listen"),
+                    format!("{} is also the address of {other}", svc.listen),
+                ));
             }
         }
         Ok(())
@@ -368,7 +398,9 @@ fn apply_env(
 ) -> Result<Vec<(String, String)>, ConfigError> {
     let mut origins = Vec::new();
     for (var, raw) in env {
-        let Some(rest) = var.strip_prefix("VIRGA_") else { continue };
+        let Some(rest) = var.strip_prefix("VIRGA_") else {
+            continue;
+        };
         if var == CONFIG_PATH_VAR {
             continue;
         }
@@ -376,7 +408,11 @@ fn apply_env(
         let key = parts.join(".");
         let origin = format!("environment variable {var}");
         if parts.iter().any(|p| p.is_empty()) {
-            return Err(ConfigError::Invalid { key, origin, message: "empty key part".into() });
+            return Err(ConfigError::Invalid {
+                key,
+                origin,
+                message: "empty key part".into(),
+            });
         }
         let mut node = &mut *table;
         for part in &parts[..parts.len() - 1] {

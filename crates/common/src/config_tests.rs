@@ -1,7 +1,10 @@
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -22,7 +25,8 @@ fn defaults_are_the_embedded_all_in_one() {
 
 #[test]
 fn file_then_env_override() {
-    let (_d, path) = write("data_dir = \"/srv/v\"\n[services.compute]\nlisten = \"0.0.0.0:18774\"\n");
+    let (_d, path) =
+        write("data_dir = \"/srv/v\"\n[services.compute]\nlisten = \"0.0.0.0:18774\"\n");
     let c = Config::load(
         Some(&path),
         env(&[
@@ -44,7 +48,10 @@ fn per_service_database_url_wins() {
         None,
         env(&[
             ("VIRGA_DATABASE__URL", "postgres://u@db/virga_{service}"),
-            ("VIRGA_SERVICES__IMAGE__DATABASE_URL", "postgres://u@other/glance"),
+            (
+                "VIRGA_SERVICES__IMAGE__DATABASE_URL",
+                "postgres://u@other/glance",
+            ),
         ]),
     )
     .unwrap();
@@ -83,13 +90,27 @@ fn semantic_checks() {
     let cases = [
         ("VIRGA_BUS__URL", "kafka://x", "bus.url"),
         ("VIRGA_BUS__CALL_TIMEOUT_SECS", "0", "bus.call_timeout_secs"),
-        ("VIRGA_DATABASE__URL", "mysql://x/{service}", "services.identity.database_url"),
-        ("VIRGA_SERVICES__IMAGE__LISTEN", "127.0.0.1:8774", "services.compute.listen"),
-        ("VIRGA_SERVICES__IMAGE__PUBLIC_URL", "ftp://x", "services.image.public_url"),
+        (
+            "VIRGA_DATABASE__URL",
+            "mysql://x/{service}",
+            "services.identity.database_url",
+        ),
+        (
+            "VIRGA_SERVICES__IMAGE__LISTEN",
+            "127.0.0.1:8774",
+            "services.compute.listen",
+        ),
+        (
+            "VIRGA_SERVICES__IMAGE__PUBLIC_URL",
+            "ftp://x",
+            "services.image.public_url",
+        ),
         ("VIRGA_HOST", "bad host", "host"),
     ];
     for (var, value, key) in cases {
-        let err = Config::load(None, env(&[(var, value)])).unwrap_err().to_string();
+        let err = Config::load(None, env(&[(var, value)]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&format!("`{key}`")), "{var}={value}: {err}");
     }
 }
@@ -113,6 +134,9 @@ fn missing_file_is_a_clear_error() {
 fn env_values_keep_their_type() {
     assert_eq!(env_value("7"), toml::Value::Integer(7));
     assert_eq!(env_value("true"), toml::Value::Boolean(true));
-    assert_eq!(env_value("0.0.0.0:1"), toml::Value::String("0.0.0.0:1".into()));
+    assert_eq!(
+        env_value("0.0.0.0:1"),
+        toml::Value::String("0.0.0.0:1".into())
+    );
     assert_eq!(env_value("1.5"), toml::Value::String("1.5".into()));
 }

@@ -50,7 +50,10 @@ impl Error {
     }
 
     pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
-        Error::NotFound { kind, id: id.to_string() }
+        Error::NotFound {
+            kind,
+            id: id.to_string(),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -79,7 +82,11 @@ impl Error {
             Error::OverLimit(_) => (self.to_string(), Some("OverLimit")),
             _ => (self.to_string(), None),
         };
-        ErrorReport { status: self.status(), message, resource: kind }
+        ErrorReport {
+            status: self.status(),
+            message,
+            resource: kind,
+        }
     }
 }
 
@@ -108,7 +115,11 @@ pub struct ErrorReport {
 
 impl ErrorReport {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ErrorReport { status, message: message.into(), resource: None }
+        ErrorReport {
+            status,
+            message: message.into(),
+            resource: None,
+        }
     }
 
     /// The standard reason phrase, e.g. `Not Found`, used as a title.
@@ -125,7 +136,8 @@ impl IntoResponse for Error {
 
 impl IntoResponse for ErrorReport {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.status.as_u16(), "message": self.message}});
+        let body =
+            serde_json::json!({"error": {"code": self.status.as_u16(), "message": self.message}});
         let mut resp = (self.status, axum::Json(body)).into_response();
         resp.extensions_mut().insert(self);
         resp
@@ -162,6 +174,9 @@ mod tests {
     fn response_carries_report() {
         let resp = Error::Conflict("busy".into()).into_response();
         assert_eq!(resp.status(), StatusCode::CONFLICT);
-        assert_eq!(resp.extensions().get::<ErrorReport>().unwrap().message, "busy");
+        assert_eq!(
+            resp.extensions().get::<ErrorReport>().unwrap().message,
+            "busy"
+        );
     }
 }

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub mod ids;
+pub mod links;
 pub mod logging;
 pub mod pagination;
 pub mod request_id;

@@ -63,12 +63,20 @@ impl<T> Page<T> {
         let more = rows.len() as u64 > req.limit;
         rows.truncate(req.limit as usize);
         let next_marker = if more { rows.last().map(id) } else { None };
-        Page { items: rows, next_marker }
+        Page {
+            items: rows,
+            next_marker,
+        }
     }
 
     /// The `next` href: `base` with the caller's other query parameters kept
     /// and `marker` / `limit` replaced.
-    pub fn next_href(&self, base: &str, other_params: &[(String, String)], req: &PageRequest) -> Option<String> {
+    pub fn next_href(
+        &self,
+        base: &str,
+        other_params: &[(String, String)],
+        req: &PageRequest,
+    ) -> Option<String> {
         let marker = self.next_marker.as_ref()?;
         let mut params: Vec<(String, String)> = other_params
             .iter()
@@ -90,7 +98,9 @@ fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -102,7 +112,10 @@ mod tests {
     use super::*;
 
     fn q(limit: Option<&str>, marker: Option<&str>) -> PageQuery {
-        PageQuery { limit: limit.map(Into::into), marker: marker.map(Into::into) }
+        PageQuery {
+            limit: limit.map(Into::into),
+            marker: marker.map(Into::into),
+        }
     }
 
     #[test]
@@ -125,7 +138,11 @@ mod tests {
         assert_eq!(page.items, vec!["a", "b"]);
         assert_eq!(page.next_marker.as_deref(), Some("b"));
         let href = page
-            .next_href("http://h/v2.1/servers", &[("name".into(), "a b".into()), ("marker".into(), "x".into())], &req)
+            .next_href(
+                "http://h/v2.1/servers",
+                &[("name".into(), "a b".into()), ("marker".into(), "x".into())],
+                &req,
+            )
             .unwrap();
         assert_eq!(href, "http://h/v2.1/servers?name=a%20b&limit=2&marker=b");
 

@@ -18,7 +18,11 @@ impl RequestId {
     /// cannot inject arbitrary text into logs; anything else gets a fresh id.
     pub fn from_inbound(value: Option<&str>) -> Self {
         match value {
-            Some(v) if v.len() == 40 && v.starts_with("req-") && uuid::Uuid::parse_str(&v[4..]).is_ok() => {
+            Some(v)
+                if v.len() == 40
+                    && v.starts_with("req-")
+                    && uuid::Uuid::parse_str(&v[4..]).is_ok() =>
+            {
                 RequestId(v.to_ascii_lowercase())
             }
             _ => RequestId::new(),
@@ -50,7 +54,12 @@ mod tests {
     fn inbound_ids_are_kept_only_when_well_formed() {
         let good = RequestId::new();
         assert_eq!(RequestId::from_inbound(Some(good.as_str())), good);
-        for bad in ["req-x", "hello\nworld", "", "req-00000000-0000-0000-0000-00000000000g"] {
+        for bad in [
+            "req-x",
+            "hello\nworld",
+            "",
+            "req-00000000-0000-0000-0000-00000000000g",
+        ] {
             let got = RequestId::from_inbound(Some(bad));
             assert_ne!(got.as_str(), bad);
             assert!(got.as_str().starts_with("req-"));
