@@ -1,6 +1,8 @@
 //! Tracing set-up for every Virga process: human-readable text by default,
 //! one JSON object per line for log shippers.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
@@ -14,8 +16,11 @@ pub fn init(config: &LogConfig) -> Result<(), String> {
         _ => EnvFilter::try_new(&config.level)
             .map_err(|e| format!("invalid configuration key `log.level`: {e}"))?,
     };
+    // Migrations log every start at info; only their problems matter here.
+    let filter = filter.add_directive("sea_orm_migration=warn".parse().expect("valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match config.format {
         LogFormat::Json => builder

@@ -1,0 +1,112 @@
+//! What the runtime hands each service: its configuration, database, bus and
+//! metrics, plus the facts about this process that responses need.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+use virga_bus::Bus;
+use virga_common::Config;
+use virga_db::sea_orm::DatabaseConnection;
+
+use crate::http::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct ServiceContext(Arc<Inner>);
+
+struct Inner {
+    name: &'static str,
+    config: Arc<Config>,
+    db: DatabaseConnection,
+    bus: Bus,
+    metrics: Metrics,
+    local_addr: SocketAddr,
+    started_at: DateTime<Utc>,
+}
+
+impl ServiceContext {
+    pub(crate) fn new(
+        name: &'static str,
+        config: Arc<Config>,
+        db: DatabaseConnection,
+        bus: Bus,
+        local_addr: SocketAddr,
+    ) -> Self {
+        ServiceContext(Arc::new(Inner {
+            name,
+            metrics: Metrics::new(name),
+            config,
+            db,
+            bus,
+            local_addr,
+            started_at: Utc::now(),
+        }))
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.0.name
+    }
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.0.db
+    }
+    pub fn bus(&self) -> &Bus {
+        &self.0.bus
+    }
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+    pub fn local_addr(&self) -> SocketAddr {
+        self.0.local_addr
+    }
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+
+    /// The configured public URL, or `http://<bound address>` when none is set.
+    pub fn public_url(&self) -> String {
+        match self
+            .0
+            .config
+            .services
+            .get(self.0.name)
+            .and_then(|s| s.public_url.clone())
+        {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.0.local_addr),
+        }
+    }
+
+    /// The base URL for links in a response: the configured public URL, or
+    /// else the `Host` the client used, so links work through port forwards.
+    pub fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(url) = self
+            .0
+            .config
+            .services
+            .get(self.0.name)
+            .and_then(|s| s.public_url.clone())
+        {
+            return url.trim_end_matches('/').to_string();
+        }
+        match headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+        {
+            Some(host) if valid_host(host) => format!("http://{host}"),
+            _ => format!("http://{}", self.0.local_addr),
+        }
+    }
+}
+
+/// A Host header is echoed into links only if it is a plain `host[:port]`.
+fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+}
