@@ -1,0 +1,3 @@
+//! Compute's logic, one module per resource.
+
+pub mod versions;

@@ -1,0 +1,76 @@
+//! Version discovery: `GET /` lists the API versions, `GET /v2.1` shows v2.1.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
+use virga_service::ServiceContext;
+
+use crate::app::versions::{self, MAX_MICROVERSION, Version};
+
+#[derive(Serialize, ToSchema)]
+pub struct Versions {
+    pub versions: Vec<Version>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionShow {
+    pub version: Version,
+}
+
+/// Lists the compute API versions.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "versions",
+    responses((status = 200, description = "The available API versions", body = Versions))
+)]
+pub async fn list_versions(
+    State(ctx): State<ServiceContext>,
+    headers: HeaderMap,
+) -> Json<Versions> {
+    Json(Versions {
+        versions: vec![versions::v21(&ctx.base_url(&headers), false)],
+    })
+}
+
+/// Shows the v2.1 API version and its microversion range.
+#[utoipa::path(
+    get,
+    path = "/v2.1",
+    tag = "versions",
+    responses((status = 200, description = "The v2.1 API version", body = VersionShow))
+)]
+pub async fn show_v21(State(ctx): State<ServiceContext>, headers: HeaderMap) -> impl IntoResponse {
+    let body = Json(VersionShow {
+        version: versions::v21(&ctx.base_url(&headers), true),
+    });
+    // Nova names the microversion it answered with on every versioned response.
+    (
+        [
+            (
+                "openstack-api-version",
+                format!("compute {MAX_MICROVERSION}"),
+            ),
+            ("x-openstack-nova-api-version", MAX_MICROVERSION.to_string()),
+            (
+                "vary",
+                "OpenStack-API-Version, X-OpenStack-Nova-API-Version".to_string(),
+            ),
+        ],
+        body,
+    )
+}
+
+/// Shows the v2.1 API version (the same document, trailing slash).
+#[utoipa::path(
+    get,
+    path = "/v2.1/",
+    tag = "versions",
+    responses((status = 200, description = "The v2.1 API version", body = VersionShow))
+)]
+pub async fn show_v21_slash(state: State<ServiceContext>, headers: HeaderMap) -> impl IntoResponse {
+    show_v21(state, headers).await
+}

@@ -1,0 +1,12 @@
+//! The compute database schema, one migration per change, applied at start.
+
+use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        // The compute issue adds the first tables.
+        Vec::new()
+    }
+}

@@ -1,0 +1,3 @@
+//! Identity's logic, one module per resource.
+
+pub mod versions;

@@ -1,0 +1,3 @@
+//! Image's logic, one module per resource.
+
+pub mod versions;

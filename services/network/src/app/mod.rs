@@ -1,0 +1,3 @@
+//! Network's logic, one module per resource.
+
+pub mod versions;

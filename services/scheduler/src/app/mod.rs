@@ -1,0 +1,3 @@
+//! Scheduler's logic, one module per resource.
+
+pub mod versions;

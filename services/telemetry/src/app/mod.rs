@@ -1,0 +1,3 @@
+//! Telemetry's logic, one module per resource.
+
+pub mod versions;
