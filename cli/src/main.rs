@@ -1,1 +1,116 @@
-fn main() {}
+//! `virga`: run every Virga service in one process (`virga up`, the embedded
+//! all-in-one), or one service alone (`virga serve <service>`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use virga::run::{start_services, termination_signal};
+use virga_bus::Bus;
+use virga_common::config::{CONFIG_PATH_VAR, SERVICE_NAMES};
+use virga_common::{Config, error::chain};
+
+#[derive(Parser)]
+#[command(name = "virga", version, about = "Virga, an edge-cloud IaaS")]
+struct Cli {
+    /// Configuration file (TOML); `VIRGA_*` environment variables override its keys.
+    #[arg(long, global = true, env = CONFIG_PATH_VAR)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service in this process: SQLite files and the in-process bus by default.
+    Up {
+        /// Where the SQLite databases live (overrides `data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Run one service, against the database and bus the configuration names.
+    Serve {
+        /// identity, compute, image, network, scheduler or telemetry.
+        service: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(line) => fail(&line),
+    }
+}
+
+fn fail(line: &str) -> ExitCode {
+    eprintln!("virga: error: {line}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let started = Instant::now();
+    let mut config =
+        Config::load(cli.config.as_deref(), std::env::vars()).map_err(|e| chain(&e))?;
+    let names: Vec<&str> = match &cli.command {
+        Command::Up { data_dir } => {
+            if let Some(dir) = data_dir {
+                config.data_dir = dir.clone();
+            }
+            SERVICE_NAMES.to_vec()
+        }
+        Command::Serve { service } => {
+            if !virga::is_service(service) {
+                return Err(format!(
+                    "unknown service `{service}` (expected one of: {})",
+                    SERVICE_NAMES.join(", ")
+                ));
+            }
+            vec![
+                SERVICE_NAMES
+                    .iter()
+                    .copied()
+                    .find(|n| n == service)
+                    .expect("checked above"),
+            ]
+        }
+    };
+    virga_common::logging::init(&config.log)?;
+    if matches!(cli.command, Command::Serve { .. }) && config.bus.url == "memory" {
+        tracing::warn!(
+            "bus.url is `memory`: this service can reach no other process; set bus.url to an amqp:// URL"
+        );
+    }
+
+    let config = Arc::new(config);
+    let bus = Bus::connect(&config.bus)
+        .await
+        .map_err(|e| format!("message bus: {}", chain(&e)))?;
+    let shutdown = CancellationToken::new();
+    let running = start_services(config.clone(), &names, bus.clone(), shutdown.clone())
+        .await
+        .map_err(|e| chain(&e))?;
+
+    for r in &running {
+        println!("{:<10} {}", r.name, r.url);
+    }
+    println!(
+        "virga: {} service(s) ready in {} ms (data in {}); Ctrl-C to stop",
+        running.len(),
+        started.elapsed().as_millis(),
+        config.data_dir.display()
+    );
+
+    termination_signal().await;
+    shutdown.cancel();
+    futures::future::join_all(running.into_iter().map(|r| r.wait())).await;
+    drop(bus);
+    Ok(())
+}
