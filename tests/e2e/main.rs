@@ -1,0 +1,6 @@
+//! End-to-end tests of the services running together.
+
+mod bus;
+mod discovery;
+mod errors;
+mod openapi;

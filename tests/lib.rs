@@ -1,0 +1,100 @@
+//! Helpers for the end-to-end tests: a whole Virga started in-process on
+//! free ports, embedded (SQLite + in-process bus) or distributed
+//! (PostgreSQL + RabbitMQ from the test kit).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use virga_bus::{Bus, MemoryBroker};
+use virga_common::Config;
+use virga_common::config::SERVICE_NAMES;
+use virga_service::Running;
+
+/// A running set of services; stopped (gracefully) by [`Cloud::stop`].
+pub struct Cloud {
+    pub urls: BTreeMap<&'static str, String>,
+    pub bus: Bus,
+    pub config: Arc<Config>,
+    shutdown: CancellationToken,
+    running: Vec<Running>,
+    _data_dir: tempfile::TempDir,
+}
+
+/// Where the services keep state and talk.
+pub enum Backend {
+    /// SQLite files in a temporary directory and a private in-process broker.
+    Embedded,
+    /// A fresh database per service on the shared test PostgreSQL and a fresh
+    /// vhost on the shared test RabbitMQ.
+    Distributed,
+}
+
+impl Cloud {
+    pub async fn start(backend: Backend) -> Cloud {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut env: Vec<(String, String)> = SERVICE_NAMES
+            .iter()
+            .map(|s| {
+                (
+                    format!("VIRGA_SERVICES__{}__LISTEN", s.to_uppercase()),
+                    "127.0.0.1:0".to_string(),
+                )
+            })
+            .collect();
+        env.push((
+            "VIRGA_DATA_DIR".into(),
+            data_dir.path().display().to_string(),
+        ));
+        env.push(("VIRGA_BUS__CALL_TIMEOUT_SECS".into(), "10".into()));
+        if let Backend::Distributed = backend {
+            let pg = virga_testkit::postgres::shared();
+            for s in SERVICE_NAMES {
+                env.push((
+                    format!("VIRGA_SERVICES__{}__DATABASE_URL", s.to_uppercase()),
+                    pg.fresh_database(),
+                ));
+            }
+            env.push((
+                "VIRGA_BUS__URL".into(),
+                virga_testkit::rabbitmq::shared().fresh_vhost(),
+            ));
+        }
+        let config = Arc::new(Config::load(None, env).expect("test config is valid"));
+        let bus = match backend {
+            Backend::Embedded => Bus::memory(&MemoryBroker::new()),
+            Backend::Distributed => Bus::connect(&config.bus).await.expect("bus connects"),
+        };
+        let shutdown = CancellationToken::new();
+        let running = virga::run::start_services(
+            config.clone(),
+            &SERVICE_NAMES,
+            bus.clone(),
+            shutdown.clone(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("services start: {}", virga_common::error::chain(&e)));
+        let urls = running.iter().map(|r| (r.name, r.url.clone())).collect();
+        Cloud {
+            urls,
+            bus,
+            config,
+            shutdown,
+            running,
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn url(&self, service: &str) -> &str {
+        &self.urls[service]
+    }
+
+    /// Stops every service and waits until each has finished its work.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for r in self.running {
+            r.wait().await;
+        }
+        drop(self.bus);
+    }
+}
