@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, the OpenAPI drift check and every
+# test (unit, bus suite on RabbitMQ and in-process, migrations on SQLite and
+# PostgreSQL, end-to-end `virga up`). Installs what the tests need first; the
+# tests start their own private PostgreSQL and RabbitMQ servers.
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/lib.sh"
+need_root
+need_cargo
+apt_install ca-certificates postgresql-15 rabbitmq-server
+if ! cargo nextest --version >/dev/null 2>&1; then
+    cargo install --locked cargo-nextest
+fi
+cd "$here/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --quiet --workspace --all-targets --all-features -- -D warnings
+echo "== OpenAPI drift check"
+cargo xtask openapi check
+echo "== tests"
+cargo nextest run --workspace --all-features --no-fail-fast
