@@ -32,7 +32,7 @@ pub trait Service: Send + Sync + 'static {
     /// The title of its OpenAPI document.
     const TITLE: &'static str;
     /// What its handlers share.
-    type State: Clone + Send + Sync + 'static;
+    type State: Clone + Send + Sync + 'static + From<ServiceContext>;
     /// Its schema migrations, run at every start.
     type Migrator: MigratorTrait;
     /// A second header carrying the request id, for clients of the service
@@ -46,6 +46,9 @@ pub trait Service: Send + Sync + 'static {
     /// where the service's errors become HTTP bodies.
     fn render_error(report: &ErrorReport, request_id: &RequestId) -> serde_json::Value;
 
-    /// Builds the handlers' state once the database and bus are ready.
-    fn state(ctx: ServiceContext) -> impl Future<Output = Result<Self::State, StartError>> + Send;
+    /// Builds the handlers' state once the database and bus are ready; by
+    /// default the runtime's context is the whole state.
+    fn state(ctx: ServiceContext) -> impl Future<Output = Result<Self::State, StartError>> + Send {
+        std::future::ready(Ok(Self::State::from(ctx)))
+    }
 }
