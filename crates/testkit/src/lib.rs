@@ -8,10 +8,20 @@
 //! A detached watchdog stops the server and removes that directory once the
 //! runner (nextest, or cargo for `cargo test`) exits.
 //!
+//! So shared servers live as long as the test process's *parent*, not the
+//! test process: under nextest or `cargo test` that is the end of the run,
+//! but a test binary started straight from a shell keeps its servers (and
+//! their directory) until that shell exits. A `PrivateRabbitMq` is the
+//! exception: it belongs to its test process and stops when dropped.
+//!
 //! Everything here is blocking and panics with the server's log tail when a
-//! server cannot start, so tests fail loudly rather than hang.
+//! server cannot start, so tests fail loudly rather than hang; helper
+//! commands (initdb, psql, rabbitmqctl) are killed after a deadline. A server
+//! counts as started only once it proves to be ours (RabbitMQ's cluster name,
+//! PostgreSQL's data directory), never another run's on a reused port.
 
 mod amqp;
 pub mod postgres;
+mod process;
 pub mod rabbitmq;
 mod run;

@@ -1,17 +1,20 @@
 //! Owns the public RabbitMQ API: the run-wide shared node handing out fresh
 //! vhosts, and `PrivateRabbitMq`, a node one test may crash and restart.
 
+mod launch;
 mod node;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use node::{Node, Running};
+use launch::Running;
+use node::Node;
 
-use crate::{amqp, run};
+use crate::run::{self, Probe};
+use crate::{amqp, process};
 
 /// The run-wide shared private RabbitMQ node.
 #[derive(Debug)]
@@ -27,7 +30,7 @@ pub fn shared() -> &'static RabbitMq {
             let (node, running) = start_fresh(generation, |node| {
                 // Spawned before the node boots, so a node orphaned by a test
                 // process dying mid-boot is still torn down with the run.
-                run::watch_for_run(&node.pgid_file(), "KILL", run_dir);
+                process::watch_for_run(&node.pgid_file(), "KILL", run_dir);
             });
             // Dropping the handles leaves the node running for other processes.
             drop(running);
@@ -45,16 +48,20 @@ impl RabbitMq {
         if let Err(why) = self.node.add_vhost(&vhost) {
             panic!(
                 "testkit: cannot create vhost {vhost}: {why}\n{}",
-                run::log_tail(&self.node.log(), 40)
+                process::log_tail(&self.node.log(), 40)
             );
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while let Err(why) = amqp::handshake(self.node.amqp_port, &vhost) {
-            assert!(
-                Instant::now() < deadline,
-                "testkit: fresh vhost {vhost} refuses connections: {why}"
+        let opened = run::wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+            match amqp::handshake(self.node.amqp_port, &vhost) {
+                Ok(_) => Probe::Ready,
+                Err(why) => Probe::NotYet(why),
+            }
+        });
+        if let Err(f) = opened {
+            panic!(
+                "testkit: fresh vhost {vhost} refuses connections: {}",
+                f.why
             );
-            std::thread::sleep(Duration::from_millis(100));
         }
         url(self.node.amqp_port, &vhost)
     }
@@ -85,7 +92,12 @@ impl PrivateRabbitMq {
         let (node, running) = start_fresh(&dir, |node| {
             // Owned by this test process: cleans up if it dies without Drop.
             let pid = std::process::id();
-            watchdog = Some(run::spawn_watchdog(pid, &node.pgid_file(), "KILL", &dir));
+            watchdog = Some(process::spawn_watchdog(
+                pid,
+                &node.pgid_file(),
+                "KILL",
+                &dir,
+            ));
         });
         PrivateRabbitMq {
             node,
@@ -102,8 +114,15 @@ impl PrivateRabbitMq {
     /// Kills the node hard (like a crash or power loss) and waits until its
     /// port is closed. Does nothing if it is already stopped.
     pub fn stop(&self) {
-        if let Some(running) = self.lock().take() {
-            running.kill(&self.node);
+        if let Err(why) = self.kill() {
+            panic!("testkit: {why}");
+        }
+    }
+
+    fn kill(&self) -> Result<(), String> {
+        match self.lock().take() {
+            Some(running) => running.kill(&self.node),
+            None => Ok(()),
         }
     }
 
@@ -111,12 +130,14 @@ impl PrivateRabbitMq {
     /// queues and persistent messages survive) and waits until it is ready.
     pub fn restart(&self) {
         let mut running = self.lock();
-        if let Some(old) = running.take() {
-            old.kill(&self.node);
+        if let Some(old) = running.take()
+            && let Err(why) = old.kill(&self.node)
+        {
+            panic!("testkit: {why}");
         }
         match self.node.launch() {
             Ok(new) => *running = Some(new),
-            Err(why) => panic!("testkit: RabbitMQ node did not restart: {why}"),
+            Err(f) => panic!("testkit: RabbitMQ node did not restart: {}", f.why),
         }
     }
 
@@ -128,8 +149,12 @@ impl PrivateRabbitMq {
 
 impl Drop for PrivateRabbitMq {
     fn drop(&mut self) {
-        self.stop();
-        run::signal(&format!("-{}", self.watchdog.id()), "KILL");
+        // Never panic here: while the test is already panicking that would
+        // abort the process and hide the failure that matters.
+        if let Err(why) = self.kill() {
+            eprintln!("testkit: dropping the private RabbitMQ node: {why}");
+        }
+        process::signal(&format!("-{}", self.watchdog.id()), "KILL");
         let _ = self.watchdog.wait();
         let _ = fs::remove_dir_all(&self.node.dir);
     }
@@ -144,27 +169,21 @@ impl std::fmt::Debug for PrivateRabbitMq {
 }
 
 /// Creates and launches a node in `dir`, calling `spawned` once the node's
-/// pgid file names its first process group. Retries with new ports when one
-/// was taken between picking and binding it.
+/// pgid file names its first process group. Every attempt is a new node with
+/// new ports.
 fn start_fresh(dir: &Path, mut spawned: impl FnMut(&Node)) -> (Node, Running) {
     let mut watched = false;
-    for attempt in 1..=3 {
+    run::retry_on_clash("RabbitMQ node", || {
+        // A failed attempt's data is of no use to the next node, whose name differs.
+        let _ = fs::remove_dir_all(dir.join("mnesia"));
         let node = Node::create(dir);
         if !watched {
             // The pgid file is read only at teardown, so it may not exist yet.
             spawned(&node);
             watched = true;
         }
-        match node.launch() {
-            Ok(running) => return (node, running),
-            Err(why) if attempt < 3 && why.to_lowercase().contains("eaddrinuse") => {
-                eprintln!("testkit: RabbitMQ port clash, retrying: {why}");
-                let _ = fs::remove_dir_all(dir.join("mnesia"));
-            }
-            Err(why) => panic!("testkit: RabbitMQ node did not start: {why}"),
-        }
-    }
-    unreachable!("the last attempt panics or returns")
+        node.launch().map(|running| (node, running))
+    })
 }
 
 /// An AMQP URL for `vhost`, percent-encoding everything but unreserved bytes.

@@ -1,14 +1,11 @@
-//! Owns cross-process sharing and teardown: the per-run state directory, its
-//! flock, state.json, detached spawning, process-group signals and the
-//! watchdog that cleans up when the owning process (the test runner) exits.
+//! Owns cross-process sharing (the per-run state directory, its flock and
+//! state.json), picking ports, and the boot loop both servers share: wait
+//! until ready, and retry on new ports when another process took one.
 
 use std::fs::{self, OpenOptions};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -80,67 +77,6 @@ pub(crate) fn short_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
-/// Spawns `cmd` in its own process group with output appended to `log`, so it
-/// outlives the test process and a runner killing the test's group spares it.
-/// `group` 0 makes a new group; otherwise the child joins that group.
-pub(crate) fn spawn_detached(cmd: &mut Command, log: &Path, group: u32) -> Child {
-    let out = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap_or_else(|e| panic!("testkit: open {}: {e}", log.display()));
-    let err = out.try_clone().expect("dup log fd");
-    cmd.process_group(i32::try_from(group).expect("pgid fits i32"))
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .unwrap_or_else(|e| panic!("testkit: spawn {cmd:?}: {e}"))
-}
-
-/// Starts a detached shell that waits for `owner` to exit, then sends
-/// `signal` to the process group recorded in `pgid_file` and removes `dir`.
-/// Reading the pgid at teardown time (not now) keeps it right across restarts.
-pub(crate) fn spawn_watchdog(owner: u32, pgid_file: &Path, signal: &str, dir: &Path) -> Child {
-    let (pgid_file, dir) = (pgid_file.display(), dir.display());
-    let script = format!(
-        "while kill -0 {owner} 2>/dev/null; do sleep 1; done
-         pg=$(cat '{pgid_file}' 2>/dev/null)
-         if [ -n \"$pg\" ]; then
-           kill -{signal} -$pg 2>/dev/null; i=0
-           while kill -0 -$pg 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-           kill -KILL -$pg 2>/dev/null
-         fi
-         rm -rf '{dir}'; rmdir '{BASE}' 2>/dev/null; exit 0"
-    );
-    // dash's kill takes no `--`; `-$pg` alone already means a process group.
-    // stdio must not inherit the test's pipes, or the runner would wait on them.
-    Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("testkit: spawn watchdog: {e}"))
-}
-
-/// A watchdog for a run-wide server: it waits for the runner, not for us.
-pub(crate) fn watch_for_run(pgid_file: &Path, signal: &str, run_dir: &Path) {
-    let owner = std::os::unix::process::parent_id();
-    // Deliberately never waited for: it must outlive this test process.
-    drop(spawn_watchdog(owner, pgid_file, signal, run_dir));
-}
-
-/// Sends a signal via kill(1): the workspace forbids the unsafe libc call.
-pub(crate) fn signal(target: &str, signal: &str) {
-    let _ = Command::new("kill")
-        .args([&format!("-{signal}"), "--", target])
-        .stderr(Stdio::null())
-        .status();
-}
-
 /// Returns `n` distinct ports that were free a moment ago.
 pub(crate) fn free_ports(n: usize) -> Vec<u16> {
     // All listeners stay open until every port is picked, so they're distinct.
@@ -158,35 +94,73 @@ pub(crate) fn port_open(port: u16) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
 }
 
-/// The first error lines and the last `lines` lines of a log, for panic
-/// messages: a crash report's tail often hides the line that says why.
-pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
-    let Ok(bytes) = fs::read(path) else {
-        return format!("(no log at {})", path.display());
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    let all: Vec<&str> = text.lines().collect();
-    let tail_start = all.len().saturating_sub(lines);
-    let errors: Vec<&str> = all[..tail_start]
-        .iter()
-        .filter(|l| {
-            ["[error]", "FATAL", "ERROR", "error:"]
-                .iter()
-                .any(|e| l.contains(e))
-        })
-        .take(5)
-        .copied()
-        .collect();
-    let mut out = format!("--- {} ---\n", path.display());
-    if !errors.is_empty() {
-        out.push_str(&format!("{}\n[...]\n", errors.join("\n")));
-    }
-    out.push_str(&all[tail_start..].join("\n"));
-    out
+/// Why one launch attempt failed. A clash (another process bound one of our
+/// ports, or answered on it) is worth another attempt on new ports.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) clash: bool,
+    pub(crate) why: String,
 }
 
-pub(crate) fn is_root() -> bool {
-    fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
+impl Failure {
+    pub(crate) fn new(why: impl Into<String>) -> Failure {
+        Failure {
+            clash: false,
+            why: why.into(),
+        }
+    }
+
+    pub(crate) fn clash(why: impl Into<String>) -> Failure {
+        Failure {
+            clash: true,
+            why: why.into(),
+        }
+    }
+}
+
+/// One look at a booting server.
+pub(crate) enum Probe {
+    Ready,
+    NotYet(String),
+    Failed(Failure),
+}
+
+/// Polls `probe` every `every` until it is ready or fails, or `timeout`
+/// passes; a timeout reports the last reason it was not ready yet.
+pub(crate) fn wait_until(
+    timeout: Duration,
+    every: Duration,
+    mut probe: impl FnMut() -> Probe,
+) -> Result<(), Failure> {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::from("never probed");
+    while Instant::now() < deadline {
+        match probe() {
+            Probe::Ready => return Ok(()),
+            Probe::NotYet(why) => last = why,
+            Probe::Failed(failure) => return Err(failure),
+        }
+        std::thread::sleep(every);
+    }
+    Err(Failure::new(format!("not ready after {timeout:?}: {last}")))
+}
+
+/// Runs `attempt` until it succeeds, retrying a port clash up to twice:
+/// `free_ports` releases a port before the server binds it, so another
+/// process can take it in between. Each attempt must clean up after itself.
+pub(crate) fn retry_on_clash<T>(what: &str, mut attempt: impl FnMut() -> Result<T, Failure>) -> T {
+    const ATTEMPTS: u32 = 3;
+    for n in 1..=ATTEMPTS {
+        match attempt() {
+            Ok(started) => return started,
+            Err(f) if f.clash && n < ATTEMPTS => {
+                eprintln!(
+                    "testkit: {what}: port clash, retrying on new ports: {}",
+                    f.why
+                );
+            }
+            Err(f) => panic!("testkit: {what} did not start: {}", f.why),
+        }
+    }
+    unreachable!("the last attempt panics or returns")
 }

@@ -1,17 +1,19 @@
-//! Owns one private RabbitMQ node: its directory, ports and environment,
-//! launching it (with its own epmd), killing it, and running rabbitmqctl.
+//! Owns one private RabbitMQ node's identity: its directory, name, ports and
+//! environment, and running rabbitmqctl against it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{amqp, run};
+use crate::{amqp, process, run};
 
-const BIN: &str = "/usr/lib/rabbitmq/bin";
-const BOOT_TIMEOUT: Duration = Duration::from_secs(120);
+pub(super) const BIN: &str = "/usr/lib/rabbitmq/bin";
+/// rabbitmqctl waits forever by default, so one wedged node would hang
+/// every test that asks it for a vhost.
+const CTL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything needed to (re)start or talk to a node; shared via state.json.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,12 +23,6 @@ pub(crate) struct Node {
     pub(crate) amqp_port: u16,
     pub(crate) dist_port: u16,
     pub(crate) epmd_port: u16,
-}
-
-/// The processes of a launched node; all in the epmd's process group.
-pub(crate) struct Running {
-    epmd: Child,
-    server: Child,
 }
 
 impl Node {
@@ -40,12 +36,15 @@ impl Node {
             dist_port: ports[1],
             epmd_port: ports[2],
         };
+        // The cluster name comes back in every connection.start, which is how
+        // a probe tells this node from another run's on a reused port.
         let conf = format!(
             "listeners.tcp.default = 127.0.0.1:{}\n\
+             cluster_name = {}\n\
              # Resource alarms block publishers, which would hang tests on a busy CI box.\n\
              disk_free_limit.absolute = 1MB\n\
              vm_memory_high_watermark.relative = 0.9\n",
-            node.amqp_port
+            node.amqp_port, node.name
         );
         let files = [
             ("rabbitmq.conf", conf.as_str()),
@@ -60,6 +59,8 @@ impl Node {
             fs::write(&path, text)
                 .unwrap_or_else(|e| panic!("testkit: write {}: {e}", path.display()));
         }
+        process::truncate_log(&node.log());
+        process::truncate_log(&node.epmd_log());
         node
     }
 
@@ -71,7 +72,11 @@ impl Node {
         self.dir.join("rabbitmq.log")
     }
 
-    fn env(&self, cmd: &mut Command) {
+    pub(super) fn epmd_log(&self) -> PathBuf {
+        self.dir.join("epmd.log")
+    }
+
+    pub(super) fn env(&self, cmd: &mut Command) {
         let dir = &self.dir;
         // Erlang writes crash dumps to its working directory by default,
         // which for a test is the crate's source directory.
@@ -98,61 +103,9 @@ impl Node {
             );
     }
 
-    /// Starts epmd and the node and waits until it completes an AMQP
-    /// handshake. On failure everything started is killed again.
-    pub(crate) fn launch(&self) -> Result<Running, String> {
-        // A private epmd per node: nodes of concurrent runs never share one,
-        // and killing the node's process group takes its epmd down with it.
-        let mut epmd = Command::new("epmd");
-        epmd.args([
-            "-port",
-            &self.epmd_port.to_string(),
-            "-address",
-            "127.0.0.1",
-        ]);
-        let epmd = run::spawn_detached(&mut epmd, &self.dir.join("epmd.log"), 0);
-        let group = epmd.id();
-        fs::write(self.pgid_file(), group.to_string()).expect("write pgid");
-        let mut server = Command::new(format!("{BIN}/rabbitmq-server"));
-        self.env(&mut server);
-        let mut running = Running {
-            server: run::spawn_detached(&mut server, &self.log(), group),
-            epmd,
-        };
-        match self.wait_ready(&mut running) {
-            Ok(()) => Ok(running),
-            Err(why) => {
-                running.kill(self);
-                Err(format!("{why}\n{}", run::log_tail(&self.log(), 40)))
-            }
-        }
-    }
-
-    fn wait_ready(&self, running: &mut Running) -> Result<(), String> {
-        let deadline = Instant::now() + BOOT_TIMEOUT;
-        let mut last = String::from("never probed");
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = running.server.try_wait() {
-                return Err(format!("rabbitmq-server exited with {status}"));
-            }
-            if let Ok(Some(status)) = running.epmd.try_wait() {
-                return Err(format!("epmd exited with {status}"));
-            }
-            match amqp::handshake(self.amqp_port, "/") {
-                Ok(()) => return Ok(()),
-                Err(e) => last = e,
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Err(format!(
-            "node {} not ready on port {} after {BOOT_TIMEOUT:?}: {last}",
-            self.name, self.amqp_port
-        ))
-    }
-
-    /// Whether the node at these ports still serves clients.
+    /// Whether this very node still serves clients at its ports.
     pub(crate) fn alive(&self) -> bool {
-        amqp::handshake(self.amqp_port, "/").is_ok()
+        amqp::handshake(self.amqp_port, "/").is_ok_and(|name| name == self.name)
     }
 
     /// Creates `vhost` with full permissions for guest, in one rabbitmqctl
@@ -165,10 +118,13 @@ impl Node {
         );
         let mut ctl = Command::new(format!("{BIN}/rabbitmqctl"));
         self.env(&mut ctl);
-        let out = ctl
-            .args(["-q", "eval", &expr])
-            .output()
-            .map_err(|e| format!("run rabbitmqctl: {e}"))?;
+        // Against a dead node, the CLI's VM would otherwise start a daemon
+        // epmd on our port, outside any group a watchdog kills.
+        ctl.env("RABBITMQ_CTL_ERL_ARGS", "-start_epmd false");
+        ctl.args(["-q", "--timeout", &CTL_TIMEOUT.as_secs().to_string()])
+            .args(["eval", &expr]);
+        // Not every rabbitmqctl command honours --timeout; the deadline does.
+        let out = process::output_with_deadline(&mut ctl, CTL_TIMEOUT + Duration::from_secs(10))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if out.status.success() && stdout.contains("vhost_ready") {
             return Ok(());
@@ -178,25 +134,5 @@ impl Node {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         ))
-    }
-}
-
-impl Running {
-    /// Kills the whole group hard (as a crash would) and waits until the
-    /// node's ports are free again, so a restart can bind the same ones.
-    pub(crate) fn kill(mut self, node: &Node) {
-        run::signal(&format!("-{}", self.epmd.id()), "KILL");
-        let _ = self.server.wait();
-        let _ = self.epmd.wait();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let ports = [node.amqp_port, node.dist_port, node.epmd_port];
-        while ports.iter().any(|&p| run::port_open(p)) {
-            assert!(
-                Instant::now() < deadline,
-                "testkit: node {} still holds its ports 30 s after SIGKILL",
-                node.name
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 }
