@@ -50,11 +50,30 @@ impl Consumer {
 
     /// Graceful shutdown (e.g. on SIGTERM): takes no new messages, lets the
     /// handler in flight finish and settles its message, then returns.
+    /// Waits as long as the handler takes; see [`Consumer::stop_within`].
     pub async fn stop(mut self) {
         self.stop.cancel();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+
+    /// [`Consumer::stop`], but if the handler in flight has not finished
+    /// within `grace`, aborts it as [`Consumer::abort`] does: its message is
+    /// not acknowledged and will be delivered again. Returns whether the
+    /// stop was graceful.
+    pub async fn stop_within(mut self, grace: Duration) -> bool {
+        self.stop.cancel();
+        let Some(mut task) = self.task.take() else {
+            return true;
+        };
+        if tokio::time::timeout(grace, &mut task).await.is_ok() {
+            return true;
+        }
+        tracing::warn!(consumer = %self.what, ?grace, "the handler did not finish in time; aborting it");
+        task.abort();
+        let _ = task.await;
+        false
     }
 
     /// Stops at once, as if the process died: the handler in flight is
@@ -94,15 +113,14 @@ async fn run(mut source: Box<dyn Source>, handler: Arc<dyn Handler>, stop: Cance
         };
         let work = process(&*handler, delivery);
         tokio::pin!(work);
-        loop {
-            tokio::select! {
-                _ = &mut work => break,
-                // Cancel at the broker while the handler runs, so nothing new
-                // is sent to a consumer that is about to leave.
-                _ = stop.cancelled(), if !stopping => {
-                    stopping = true;
-                    source.cancel().await;
-                }
+        tokio::select! {
+            _ = &mut work => {}
+            _ = stop.cancelled() => {
+                stopping = true;
+                // Cancel at the broker while the handler runs, so nothing
+                // new is sent to a consumer that is about to leave; the
+                // handler keeps running while the broker answers.
+                tokio::join!(work, source.cancel());
             }
         }
     }
@@ -121,6 +139,16 @@ async fn process(handler: &dyn Handler, delivery: Delivery) {
         settle,
     } = delivery;
     let envelope = match Envelope::decode(&body) {
+        Ok(env) if env.kind == Kind::Call && env.is_expired() => {
+            // Its caller got a timeout already, so the work would be
+            // unasked for; the broker's own expiry may not catch it
+            // (a call delivered before and returned after its time).
+            tracing::info!(%topic, id = %env.id, method = %env.method, "dead-lettering a call its caller stopped waiting for");
+            settle
+                .dead_letter(DeadReason::Expired, "the caller's timeout passed".into())
+                .await;
+            return;
+        }
         Ok(env) if env.kind != Kind::Reply => env,
         Ok(env) => {
             tracing::warn!(%topic, id = %env.id, "dead-lettering a reply sent to a consumer queue");

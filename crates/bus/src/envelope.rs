@@ -4,7 +4,9 @@
 //! Wire form (JSON object, one per message body):
 //! `{"version": 1, "id": "<uuid>", "kind": "call"|"cast"|"notify"|"reply",
 //!   "method": "...", "args": <any>, "context": {"request_id", "user",
-//!   "project", "roles"}, "sent_at": "<RFC 3339>"}`.
+//!   "project", "roles"}, "sent_at": "<RFC 3339>"}`, and for a call that
+//! must not run after its caller gave up, `"expires_at": "<RFC 3339>"`
+//! (absent otherwise, so older readers are unaffected).
 //!
 //! A reply is an envelope of kind `reply` whose `args` is a [`ReplyBody`]:
 //! `{"in_reply_to": "<call id>", "result": <any>}` or
@@ -33,6 +35,11 @@ pub struct Envelope {
     pub args: Value,
     pub context: Context,
     pub sent_at: DateTime<Utc>,
+    /// When the sender stops waiting for this call; a consumer dead-letters
+    /// it unhandled afterwards. Wall-clock time, so it assumes the hosts'
+    /// clocks agree (NTP); RabbitMQ also expires it by its own clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,6 +103,9 @@ pub enum DecodeError {
     UnknownVersion(u32),
     #[error("body is not a valid envelope")]
     Malformed(#[source] serde_json::Error),
+    /// A well-formed envelope that is not the answer expected.
+    #[error("not the reply expected: {0}")]
+    Unexpected(String),
 }
 
 impl Envelope {
@@ -108,7 +118,13 @@ impl Envelope {
             args,
             context: context.clone(),
             sent_at: Utc::now(),
+            expires_at: None,
         }
+    }
+
+    /// Whether the sender has stopped waiting for it.
+    pub fn is_expired(&self) -> bool {
+        self.expires_at.is_some_and(|at| at <= Utc::now())
     }
 
     /// The reply to this call.

@@ -25,17 +25,25 @@ pub enum BusError {
     /// The bus was closed with [`crate::Bus::close_abruptly`].
     #[error("the bus is closed")]
     Closed,
-    /// A topic, group, pattern or event name the broker cannot carry.
-    #[error("invalid bus name `{0}`: must be 1-200 bytes and not start with `amq.`")]
+    /// A topic, group, pattern or event name the broker cannot carry, or a
+    /// topic in a namespace the bus keeps for itself.
+    #[error(
+        "invalid bus name `{0}`: must be 1-200 bytes, not start with `amq.`, and a topic must not start with `notify.` or `virga.`"
+    )]
     InvalidName(String),
     #[error("unsupported bus url `{0}`: expected `memory` or an amqp:// or amqps:// URL")]
     InvalidUrl(String),
     /// The first connection to the broker failed.
     #[error("cannot connect to the message broker")]
     Connect(#[source] lapin::Error),
-    /// The broker rejected an operation (e.g. declaring a queue with other arguments).
+    /// The broker rejected an operation.
     #[error("message broker operation failed")]
     Broker(#[source] lapin::Error),
+    /// A queue exists with other settings than this bus declares (e.g.
+    /// another delivery limit); RabbitMQ refuses such a re-declaration, and
+    /// the in-process broker does the same so that both behave alike.
+    #[error("queue settings differ from the existing queue: {0}")]
+    Mismatch(String),
     #[error("received a malformed reply")]
     MalformedReply(#[source] DecodeError),
 }

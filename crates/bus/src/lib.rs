@@ -20,6 +20,7 @@
 //! not a readable [`Envelope`] goes there at once; see [`Bus::dead_letters`].
 
 mod amqp;
+mod backoff;
 mod bus;
 mod consumer;
 mod dead_letter;
@@ -30,6 +31,7 @@ mod memory;
 mod options;
 #[cfg(feature = "testsuite")]
 pub mod suite;
+mod sync;
 mod transport;
 
 pub use bus::Bus;

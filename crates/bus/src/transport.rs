@@ -13,6 +13,19 @@ use crate::error::BusError;
 /// The exchange notifications are published to, by event name.
 pub(crate) const EVENTS_EXCHANGE: &str = "virga.events";
 
+/// The durable queue a notification group shares. Both transports must
+/// agree on it, and `check_topic` keeps topics out of the `notify.` space.
+pub(crate) fn group_queue(group: &str) -> String {
+    format!("notify.{group}")
+}
+
+/// Whether a message that came back `returns` times unsettled is over a
+/// queue's delivery limit, counted as a quorum queue counts
+/// (`x-delivery-limit`): it is delivered at most `limit + 1` times.
+pub(crate) fn over_limit(returns: u32, limit: u32) -> bool {
+    returns > limit
+}
+
 /// Where a consumer takes its messages from.
 #[derive(Debug, Clone)]
 pub(crate) enum SourceSpec {
@@ -56,6 +69,9 @@ pub(crate) trait Transport: Send + Sync + 'static {
         deadline: Instant,
     ) -> Result<Vec<DeadLetter>, BusError>;
     fn is_connected(&self) -> bool;
+    /// How many calls wait for a reply in a table of the transport's own.
+    #[cfg(feature = "testsuite")]
+    fn pending_calls(&self) -> usize;
     /// Drops the connection without acknowledging anything, as a crash would.
     async fn close_abruptly(&self);
 }

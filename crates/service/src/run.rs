@@ -116,7 +116,9 @@ pub async fn start<S: Service>(
             )
             .await;
             // Finish the message in hand and ack it; take no new ones.
-            consumer.stop().await;
+            consumer
+                .stop_within(std::time::Duration::from_secs(30))
+                .await;
         };
         let (served, ()) = tokio::join!(server, stop_consuming);
         if let Err(e) = served {

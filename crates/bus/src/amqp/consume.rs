@@ -15,19 +15,23 @@ use tokio::time::Instant;
 use super::link::{Link, Live};
 use super::settle::{AmqpSettle, Counts};
 use super::topology;
+use crate::backoff::Backoff;
 use crate::error::BusError;
-use crate::transport::{Delivery, Source, SourceSpec};
+use crate::sync::lock;
+use crate::transport::{Delivery, Source, SourceSpec, group_queue};
 
-const FIRST_PAUSE: Duration = Duration::from_millis(100);
-const MAX_PAUSE: Duration = Duration::from_secs(5);
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bounds each step of a graceful stop: on a half-open connection lapin
+/// notices the loss only after two heartbeat intervals (two minutes with
+/// RabbitMQ's defaults), longer than a typical shutdown grace period.
+const STOP_STEP_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) struct AmqpSource {
     link: Link,
     spec: SourceSpec,
     limit: u32,
     active: Option<Active>,
-    pause: Duration,
+    backoff: Backoff,
     counts: Counts,
 }
 
@@ -49,15 +53,19 @@ impl AmqpSource {
         let spec_ref = &spec;
         let active = link
             .retrying(deadline, |live| async move {
-                Ok(subscribe(&live, spec_ref, limit).await?)
+                subscribe(&live, spec_ref, limit)
+                    .await
+                    .map_err(topology::refused)
             })
             .await?;
+        let mut backoff = Backoff::default();
+        backoff.succeeded();
         Ok(AmqpSource {
             link,
             spec,
             limit,
             active: Some(active),
-            pause: FIRST_PAUSE,
+            backoff,
             counts: Counts::default(),
         })
     }
@@ -68,15 +76,7 @@ impl AmqpSource {
             .private
             .then(|| (self.counts.clone(), key, self.limit));
         let attempt = match &local {
-            Some((counts, key, _)) => {
-                counts
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(key)
-                    .copied()
-                    .unwrap_or(0)
-                    + 1
-            }
+            Some((counts, key, _)) => lock(counts).get(key).copied().unwrap_or(0) + 1,
             None => delivery_count(&d.properties)
                 .map(|n| n + 1)
                 .unwrap_or(if d.redelivered { 2 } else { 1 }),
@@ -118,7 +118,7 @@ async fn subscribe(live: &Live, spec: &SourceSpec, limit: u32) -> lapin::Result<
             pattern,
             group: Some(group),
         } => {
-            let queue = format!("notify.{group}");
+            let queue = group_queue(group);
             topology::declare_durable(&channel, &queue, limit).await?;
             topology::bind_events(&channel, &queue, pattern).await?;
             (queue, false)
@@ -167,6 +167,9 @@ fn delivery_count(props: &BasicProperties) -> Option<u32> {
     u32::try_from(n).ok()
 }
 
+/// Closes a channel in the background. lapin would close it anyway once
+/// the last handle drops, but a `Settle` may still hold a clone; closing
+/// now hands the unacknowledged message back to the broker at once.
 fn close_later(channel: Channel) {
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(async move {
@@ -197,14 +200,19 @@ impl Source for AmqpSource {
                 match attempt {
                     Ok(active) => {
                         tracing::info!(queue = %active.queue, "consuming again after a broker failure");
+                        if active.private {
+                            // A new private queue: the old one and the
+                            // messages counted for it are gone.
+                            lock(&self.counts).clear();
+                        }
                         self.active = Some(active);
-                        self.pause = FIRST_PAUSE;
+                        self.backoff.succeeded();
                     }
                     Err(error) => {
-                        tracing::warn!(%error, retry_in = ?self.pause, "cannot resubscribe");
+                        let pause = self.backoff.pause();
+                        tracing::warn!(%error, retry_in = ?pause, "cannot resubscribe");
                         self.link.report();
-                        tokio::time::sleep(self.pause).await;
-                        self.pause = (self.pause * 2).min(MAX_PAUSE);
+                        tokio::time::sleep(pause).await;
                         continue;
                     }
                 }
@@ -226,22 +234,36 @@ impl Source for AmqpSource {
                 close_later(old.channel);
             }
             self.link.report();
-            tokio::time::sleep(self.pause).await;
+            tokio::time::sleep(self.backoff.pause()).await;
         }
     }
 
     async fn cancel(&mut self) {
         if let Some(active) = &self.active {
-            let _ = active
+            let cancel = active
                 .channel
-                .basic_cancel(active.consumer.tag(), BasicCancelOptions::default())
-                .await;
+                .basic_cancel(active.consumer.tag(), BasicCancelOptions::default());
+            match tokio::time::timeout(STOP_STEP_TIMEOUT, cancel).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(queue = %active.queue, %error, "cannot cancel the consumer")
+                }
+                Err(_) => {
+                    tracing::warn!(queue = %active.queue, "the broker did not confirm the cancel in time")
+                }
+            }
         }
     }
 
     async fn close(mut self: Box<Self>) {
         if let Some(active) = self.active.take() {
-            let _ = active.channel.close(200, "consumer stopped".into()).await;
+            let close = active.channel.close(200, "consumer stopped".into());
+            if tokio::time::timeout(STOP_STEP_TIMEOUT, close)
+                .await
+                .is_err()
+            {
+                tracing::warn!(queue = %active.queue, "the broker did not confirm closing the channel in time");
+            }
         }
     }
 }

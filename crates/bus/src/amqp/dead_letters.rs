@@ -8,10 +8,13 @@ use lapin::types::{AMQPValue, FieldTable};
 use super::link::Live;
 use crate::dead_letter::{DEAD_LETTER_QUEUE, DeadLetter, DeadReason};
 
-/// Takes up to `max` messages off the dead-letter queue.
+/// Takes up to `max` messages off the dead-letter queue. They are acked
+/// together only once all are read: if reading fails part-way (connection
+/// lost, deadline), every one of them stays in the queue for the retry.
 pub(crate) async fn take(live: &Live, max: usize) -> lapin::Result<Vec<DeadLetter>> {
     let channel = live.conn.create_channel().await?;
     let mut out = Vec::new();
+    let mut last = None;
     while out.len() < max {
         let Some(msg) = channel
             .basic_get(DEAD_LETTER_QUEUE.into(), BasicGetOptions { no_ack: false })
@@ -44,7 +47,10 @@ pub(crate) async fn take(live: &Live, max: usize) -> lapin::Result<Vec<DeadLette
             detail: text(headers, "x-virga-detail"),
             body: d.data,
         });
-        d.acker.ack(BasicAckOptions::default()).await?;
+        last = Some(d.acker);
+    }
+    if let Some(acker) = last {
+        acker.ack(BasicAckOptions { multiple: true }).await?;
     }
     let _ = channel.close(200, "OK".into()).await;
     Ok(out)

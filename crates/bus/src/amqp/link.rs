@@ -1,38 +1,34 @@
-//! The connection supervisor. It owns the one AMQP connection of a bus,
-//! notices its loss (connection error events, a periodic health check, or a
-//! failed operation reporting in), reconnects with capped exponential backoff
-//! and re-declares the shared topology. Everything else reaches the broker
-//! through [`Link::live`], which waits out an outage instead of failing at once.
+//! How the rest of the AMQP transport reaches the broker: [`Link::live`]
+//! waits out an outage instead of failing at once, and [`Link::retrying`]
+//! runs an operation again on the next connection when the connection broke
+//! under it. The supervisor behind the link is in `supervise.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use lapin::{Channel, Connection, ConnectionProperties, Event};
+use lapin::Connection;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::publish::Rpc;
-use super::topology;
+use super::publish::{ConfirmChannel, Rpc};
+use super::supervise::{establish, supervise};
 use crate::error::BusError;
 use crate::options::BusOptions;
-
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const FIRST_PAUSE: Duration = Duration::from_millis(100);
-const MAX_PAUSE: Duration = Duration::from_secs(5);
 
 /// One established connection with its shared channels.
 pub(crate) struct Live {
     pub conn: Connection,
     /// Confirm-mode channel for casts, notifications and dead-lettering.
-    pub publisher: Channel,
+    pub publisher: ConfirmChannel,
     pub rpc: Rpc,
 }
 
 impl Live {
     pub(crate) fn healthy(&self) -> bool {
-        self.conn.status().connected() && self.publisher.status().connected() && self.rpc.is_alive()
+        self.conn.status().connected()
+            && self.publisher.channel.status().connected()
+            && self.rpc.is_alive()
     }
 }
 
@@ -102,6 +98,12 @@ impl Link {
         }
     }
 
+    /// The connection of the moment, healthy or not.
+    #[cfg(feature = "testsuite")]
+    pub(crate) fn current(&self) -> Option<Arc<Live>> {
+        self.rx.borrow().clone()
+    }
+
     /// Asks the supervisor to check the connection now, after an operation failed.
     pub(crate) fn report(&self) {
         self.kick.notify_one();
@@ -154,107 +156,6 @@ impl Link {
             }
             tracing::debug!(%error, "broker operation failed with the connection; retrying");
             tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-async fn establish(url: &str, options: &BusOptions) -> Result<Live, lapin::Error> {
-    let props = ConnectionProperties::default()
-        .with_connection_name(options.connection_name.clone().into());
-    let conn = tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url, props))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connecting timed out"))??;
-    let publisher = conn.create_channel().await?;
-    publisher.confirm_select(Default::default()).await?;
-    topology::declare_shared(&publisher).await?;
-    let rpc = Rpc::start(&conn).await?;
-    Ok(Live {
-        conn,
-        publisher,
-        rpc,
-    })
-}
-
-enum End {
-    /// The bus was closed, or nothing uses the connection any more.
-    Done,
-    Lost,
-}
-
-async fn supervise(
-    url: String,
-    options: BusOptions,
-    tx: watch::Sender<Option<Arc<Live>>>,
-    kick: Arc<Notify>,
-    closed: CancellationToken,
-) {
-    loop {
-        let current = tx.borrow().clone();
-        if let Some(live) = current {
-            let end = watch_connection(&live, &tx, &kick, &closed).await;
-            tx.send_replace(None);
-            // Closing also ends consumers still attached to a half-broken
-            // connection, so they resubscribe on the new one.
-            let _ = tokio::time::timeout(
-                Duration::from_secs(2),
-                live.conn.close(200, "reconnecting".into()),
-            )
-            .await;
-            if let End::Done = end {
-                return;
-            }
-            tracing::warn!("lost the connection to the message broker; reconnecting");
-        }
-        let mut pause = FIRST_PAUSE;
-        loop {
-            let attempt = tokio::select! {
-                _ = closed.cancelled() => return,
-                _ = tx.closed() => return,
-                r = establish(&url, &options) => r,
-            };
-            match attempt {
-                Ok(live) => {
-                    tracing::info!("reconnected to the message broker");
-                    tx.send_replace(Some(Arc::new(live)));
-                    break;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, retry_in = ?pause, "cannot reconnect to the message broker");
-                    tokio::select! {
-                        _ = closed.cancelled() => return,
-                        _ = tokio::time::sleep(pause) => {}
-                    }
-                    pause = (pause * 2).min(MAX_PAUSE);
-                }
-            }
-        }
-    }
-}
-
-async fn watch_connection(
-    live: &Live,
-    tx: &watch::Sender<Option<Arc<Live>>>,
-    kick: &Notify,
-    closed: &CancellationToken,
-) -> End {
-    let mut events = Box::pin(live.conn.events_listener());
-    // Errors are also announced as events, but a check every second catches
-    // a channel the broker closed on its own.
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = closed.cancelled() => return End::Done,
-            _ = tx.closed() => return End::Done,
-            event = events.next() => match event {
-                Some(Event::Error(error)) => {
-                    tracing::warn!(%error, "message broker connection failed");
-                    return End::Lost;
-                }
-                None => return End::Lost,
-                Some(_) => {}
-            },
-            _ = kick.notified() => if !live.healthy() { return End::Lost },
-            _ = tick.tick() => if !live.healthy() { return End::Lost },
         }
     }
 }

@@ -8,6 +8,7 @@ mod dead_letters;
 mod link;
 mod publish;
 mod settle;
+mod supervise;
 mod topology;
 
 use async_trait::async_trait;
@@ -35,6 +36,27 @@ impl AmqpTransport {
     }
 }
 
+impl AmqpTransport {
+    /// Publishes on the shared confirm channel, retrying across reconnections.
+    async fn publish(
+        &self,
+        exchange: &str,
+        key: &str,
+        mandatory: bool,
+        body: &[u8],
+        deadline: Instant,
+    ) -> Result<(), BusError> {
+        self.link
+            .retrying(deadline, |live| async move {
+                let props = publish::properties();
+                live.publisher
+                    .publish(exchange, key, mandatory, body, props, deadline)
+                    .await
+            })
+            .await
+    }
+}
+
 #[async_trait]
 impl Transport for AmqpTransport {
     async fn declare(&self, topic: &str, deadline: Instant) -> Result<(), BusError> {
@@ -43,7 +65,9 @@ impl Transport for AmqpTransport {
             .retrying(deadline, |live| async move {
                 // A channel of its own: a refused declaration closes the channel.
                 let channel = live.conn.create_channel().await?;
-                topology::declare_durable(&channel, topic, limit).await?;
+                topology::declare_durable(&channel, topic, limit)
+                    .await
+                    .map_err(topology::refused)?;
                 let _ = channel.close(200, "OK".into()).await;
                 Ok(())
             })
@@ -51,21 +75,7 @@ impl Transport for AmqpTransport {
     }
 
     async fn send(&self, topic: &str, body: Vec<u8>, deadline: Instant) -> Result<(), BusError> {
-        let body = &body;
-        self.link
-            .retrying(deadline, |live| async move {
-                publish::publish(
-                    &live.publisher,
-                    "",
-                    topic,
-                    true,
-                    body,
-                    publish::properties(),
-                    deadline,
-                )
-                .await
-            })
-            .await
+        self.publish("", topic, true, &body, deadline).await
     }
 
     async fn publish_event(
@@ -74,21 +84,7 @@ impl Transport for AmqpTransport {
         body: Vec<u8>,
         deadline: Instant,
     ) -> Result<(), BusError> {
-        let body = &body;
-        self.link
-            .retrying(deadline, |live| async move {
-                let props = publish::properties();
-                publish::publish(
-                    &live.publisher,
-                    EVENTS_EXCHANGE,
-                    event,
-                    false,
-                    body,
-                    props,
-                    deadline,
-                )
-                .await
-            })
+        self.publish(EVENTS_EXCHANGE, event, false, &body, deadline)
             .await
     }
 
@@ -101,22 +97,19 @@ impl Transport for AmqpTransport {
     ) -> Result<Vec<u8>, BusError> {
         let correlation_id = id.to_string();
         let (cid, body) = (&correlation_id, &body);
-        let (live, reply) = self
+        // Dropping `waiter` (timeout, or this future dropped) forgets the call.
+        let mut waiter = self
             .link
             .retrying(deadline, |live| async move {
-                let rx = live.rpc.send(topic, cid, body, deadline).await?;
-                Ok((live, rx))
+                live.rpc.send(topic, cid, body, deadline).await
             })
             .await?;
-        match tokio::time::timeout_at(deadline, reply).await {
+        match tokio::time::timeout_at(deadline, &mut waiter.rx).await {
             Ok(Ok(body)) => Ok(body),
             // The reply channel died with the connection: the call may or
             // may not have run, and its answer is lost.
             Ok(Err(_)) => Err(BusError::Unavailable(None)),
-            Err(_) => {
-                live.rpc.forget(&correlation_id);
-                Err(BusError::Timeout)
-            }
+            Err(_) => Err(BusError::Timeout),
         }
     }
 
@@ -140,6 +133,11 @@ impl Transport for AmqpTransport {
 
     fn is_connected(&self) -> bool {
         self.link.is_connected()
+    }
+
+    #[cfg(feature = "testsuite")]
+    fn pending_calls(&self) -> usize {
+        self.link.current().map_or(0, |live| live.rpc.pending())
     }
 
     async fn close_abruptly(&self) {

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::link::Failure;
 use crate::error::BusError;
+use crate::sync::lock;
 
 /// RabbitMQ's pseudo-queue for replies straight to the calling channel.
 pub(crate) const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
@@ -28,29 +29,61 @@ pub(crate) fn properties() -> BasicProperties {
         .with_timestamp(now)
 }
 
-/// Publishes and waits for the broker's confirm. With `mandatory`, a message
-/// no queue takes comes back and is reported as [`BusError::NoRoute`]
-/// instead of vanishing.
-pub(crate) async fn publish(
-    channel: &Channel,
-    exchange: &str,
+/// A channel in confirm mode that publishes one message at a time.
+///
+/// lapin hands a returned (unroutable) message to whichever confirm
+/// completes next, and completes the tags of a multiple ack in no set
+/// order, so with several publishes in flight a `NoRoute` could be reported
+/// for a routed message while the unroutable one passed as confirmed.
+/// One publish in flight per channel keeps each return with its own message.
+pub(crate) struct ConfirmChannel {
+    pub channel: Channel,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl ConfirmChannel {
+    pub(crate) async fn open(conn: &Connection) -> lapin::Result<Self> {
+        let channel = conn.create_channel().await?;
+        channel.confirm_select(Default::default()).await?;
+        Ok(ConfirmChannel {
+            channel,
+            turn: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Publishes and waits for the broker's confirm. With `mandatory`, a
+    /// message no queue takes comes back and is reported as
+    /// [`BusError::NoRoute`] instead of vanishing.
+    pub(crate) async fn publish(
+        &self,
+        exchange: &str,
+        key: &str,
+        mandatory: bool,
+        body: &[u8],
+        props: BasicProperties,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
+        let options = BasicPublishOptions {
+            mandatory,
+            immediate: false,
+        };
+        let confirmed = async {
+            let _turn = self.turn.lock().await;
+            let confirm = self
+                .channel
+                .basic_publish(exchange.into(), key.into(), options, body, props)
+                .await?;
+            confirm.await
+        };
+        settled(key, tokio::time::timeout_at(deadline, confirmed).await)
+    }
+}
+
+fn settled(
     key: &str,
-    mandatory: bool,
-    body: &[u8],
-    props: BasicProperties,
-    deadline: Instant,
+    outcome: Result<lapin::Result<Confirmation>, tokio::time::error::Elapsed>,
 ) -> Result<(), Failure> {
-    let options = BasicPublishOptions {
-        mandatory,
-        immediate: false,
-    };
-    let confirmed = async {
-        let confirm = channel
-            .basic_publish(exchange.into(), key.into(), options, body, props)
-            .await?;
-        confirm.await
-    };
-    match tokio::time::timeout_at(deadline, confirmed).await {
+    match outcome {
         Err(_) => Err(Failure::Bus(BusError::Unavailable(None))),
         Ok(Err(e)) => Err(Failure::Amqp(e)),
         Ok(Ok(Confirmation::Nack(_))) => Err(Failure::Bus(BusError::Refused)),
@@ -63,28 +96,39 @@ pub(crate) async fn publish(
 
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Vec<u8>>>>>;
 
-fn lock(p: &Pending) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Vec<u8>>>> {
-    p.lock().unwrap_or_else(|e| e.into_inner())
+/// A call waiting for its reply. Dropping it (a timeout, or the caller's
+/// future dropped by a cancelled request or a `select!`) removes the
+/// call's entry, which would otherwise stay until the connection dies.
+pub(crate) struct PendingReply {
+    pub rx: oneshot::Receiver<Vec<u8>>,
+    id: String,
+    pending: Pending,
+}
+
+impl Drop for PendingReply {
+    fn drop(&mut self) {
+        lock(&self.pending).remove(&self.id);
+    }
 }
 
 /// The calling side of request/reply on one connection: a confirm-mode
 /// channel that consumes its own direct reply-to (which must happen before
 /// the first publish), and the calls waiting for replies by correlation id.
 pub(crate) struct Rpc {
-    pub channel: Channel,
+    pub channel: ConfirmChannel,
     pending: Pending,
     alive: Arc<AtomicBool>,
 }
 
 impl Rpc {
     pub(crate) async fn start(conn: &Connection) -> lapin::Result<Rpc> {
-        let channel = conn.create_channel().await?;
-        channel.confirm_select(Default::default()).await?;
+        let channel = ConfirmChannel::open(conn).await?;
         let options = BasicConsumeOptions {
             no_ack: true,
             ..Default::default()
         };
         let mut replies = channel
+            .channel
             .basic_consume(
                 DIRECT_REPLY_TO.into(),
                 "".into(),
@@ -127,31 +171,42 @@ impl Rpc {
         self.alive.load(Ordering::SeqCst)
     }
 
-    /// Publishes a call whose reply will be delivered to the returned receiver.
+    pub(crate) fn pending(&self) -> usize {
+        lock(&self.pending).len()
+    }
+
+    /// Publishes a call whose reply will be delivered to the returned
+    /// waiter. The call expires in its queue when the caller stops waiting
+    /// (`deadline`), so a consumer coming later never runs it.
     pub(crate) async fn send(
         &self,
         topic: &str,
         correlation_id: &str,
         body: &[u8],
         deadline: Instant,
-    ) -> Result<oneshot::Receiver<Vec<u8>>, Failure> {
+    ) -> Result<PendingReply, Failure> {
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(correlation_id.to_string(), tx);
+        let waiter = PendingReply {
+            rx,
+            id: correlation_id.to_string(),
+            pending: self.pending.clone(),
+        };
+        // At least 1 ms: an expiration of 0 is a special case for RabbitMQ
+        // (deliver at once to a waiting consumer, else expire).
+        let ttl = deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis()
+            .max(1);
         let props = properties()
             .with_delivery_mode(1)
             .with_reply_to(DIRECT_REPLY_TO.into())
             .with_correlation_id(correlation_id.into())
-            .with_message_id(correlation_id.into());
-        match publish(&self.channel, "", topic, true, body, props, deadline).await {
-            Ok(()) => Ok(rx),
-            Err(e) => {
-                self.forget(correlation_id);
-                Err(e)
-            }
-        }
-    }
-
-    pub(crate) fn forget(&self, correlation_id: &str) {
-        lock(&self.pending).remove(correlation_id);
+            .with_message_id(correlation_id.into())
+            .with_expiration(ttl.to_string().into());
+        self.channel
+            .publish("", topic, true, body, props, deadline)
+            .await?;
+        Ok(waiter)
     }
 }

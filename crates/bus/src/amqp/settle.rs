@@ -16,7 +16,8 @@ use tokio::time::Instant;
 use super::link::Link;
 use super::{publish, topology};
 use crate::dead_letter::DeadReason;
-use crate::transport::Settle;
+use crate::sync::lock;
+use crate::transport::{Settle, over_limit};
 
 /// Deliveries counted by the consumer itself, for private (classic) queues
 /// where the broker keeps no count. Exact, since only this consumer ever
@@ -37,11 +38,19 @@ pub(crate) struct AmqpSettle {
 
 impl AmqpSettle {
     async fn ack_now(&self) {
-        if let Err(error) = self.acker.ack(BasicAckOptions::default()).await {
-            tracing::warn!(%error, "ack failed; the message will be delivered again");
+        match self.acker.ack(BasicAckOptions::default()).await {
+            Ok(true) => {}
+            // The channel closed under the handler (lost connection,
+            // consumer timeout): the broker has already taken it back.
+            Ok(false) => {
+                tracing::warn!(queue = %self.queue, "cannot ack on a closed channel; the message will be delivered again")
+            }
+            Err(error) => {
+                tracing::warn!(queue = %self.queue, %error, "ack failed; the message will be delivered again")
+            }
         }
         if let Some((counts, key, _)) = &self.local {
-            counts.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+            lock(counts).remove(key);
         }
     }
 
@@ -50,8 +59,14 @@ impl AmqpSettle {
             multiple: false,
             requeue: true,
         };
-        if let Err(error) = self.acker.nack(options).await {
-            tracing::warn!(%error, "nack failed; the broker returns the message when the channel closes");
+        match self.acker.nack(options).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(queue = %self.queue, "cannot nack on a closed channel; the broker has taken the message back")
+            }
+            Err(error) => {
+                tracing::warn!(queue = %self.queue, %error, "nack failed; the broker returns the message when the channel closes")
+            }
         }
     }
 }
@@ -85,12 +100,12 @@ impl Settle for AmqpSettle {
     async fn requeue(self: Box<Self>) {
         if let Some((counts, key, limit)) = &self.local {
             let returns = {
-                let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+                let mut counts = lock(counts);
                 let n = counts.entry(*key).or_insert(0);
                 *n += 1;
                 *n
             };
-            if returns > *limit {
+            if over_limit(returns, *limit) {
                 tracing::warn!(queue = %self.queue, returns, "dead-lettering a message over its delivery limit");
                 return self
                     .dead_letter(DeadReason::DeliveryLimit, String::new())
@@ -101,6 +116,12 @@ impl Settle for AmqpSettle {
     }
 
     async fn dead_letter(self: Box<Self>, reason: DeadReason, detail: String) {
+        if !self.acker.usable() {
+            // The ack after the copy could not succeed, so the broker would
+            // redeliver the message and it would be dead-lettered twice.
+            tracing::warn!(queue = %self.queue, %reason, "channel closed before dead-lettering; the message will be delivered again");
+            return;
+        }
         let mut headers = FieldTable::default();
         let mut put = |k: &str, v: &str| {
             headers.insert(k.into(), AMQPValue::LongString(v.into()));
@@ -117,16 +138,9 @@ impl Settle for AmqpSettle {
         let published = self
             .link
             .retrying(deadline, |live| async move {
-                publish::publish(
-                    &live.publisher,
-                    dlx,
-                    key,
-                    false,
-                    body,
-                    props.clone(),
-                    deadline,
-                )
-                .await
+                live.publisher
+                    .publish(dlx, key, false, body, props.clone(), deadline)
+                    .await
             })
             .await;
         match published {

@@ -17,7 +17,9 @@ use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptio
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, ExchangeKind};
 
+use super::link::Failure;
 use crate::dead_letter::DEAD_LETTER_QUEUE;
+use crate::error::BusError;
 use crate::transport::EVENTS_EXCHANGE;
 
 pub(crate) const DEAD_LETTER_EXCHANGE: &str = "virga.dlx";
@@ -90,6 +92,18 @@ pub(crate) async fn declare_durable(
     };
     channel.queue_declare(name.into(), options, args).await?;
     Ok(())
+}
+
+/// Classifies a failed declaration: RabbitMQ answers a re-declaration with
+/// other arguments (e.g. another `x-delivery-limit`) with 406
+/// PRECONDITION_FAILED, a definite answer that no retry changes.
+pub(crate) fn refused(error: lapin::Error) -> Failure {
+    match error.kind() {
+        lapin::ErrorKind::ProtocolError(e) if e.get_id() == 406 => {
+            Failure::Bus(BusError::Mismatch(e.get_message().to_string()))
+        }
+        _ => Failure::Amqp(error),
+    }
 }
 
 /// Declares a private queue with a broker-chosen name, returning the name.

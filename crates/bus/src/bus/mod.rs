@@ -1,23 +1,25 @@
-//! The [`Bus`] facade every service uses: it builds envelopes, picks the
-//! transport from the configuration and keeps track of its consumers so a
-//! crash can be modelled with [`Bus::close_abruptly`].
+//! The [`Bus`] facade every service uses: it picks the transport from the
+//! configuration and keeps track of its consumers so a crash can be
+//! modelled with [`Bus::close_abruptly`]. The sending side (envelopes,
+//! calls, casts, notifications) is in `send.rs`.
+
+mod send;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use serde_json::Value;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use virga_common::config::BusConfig;
 
 use crate::consumer::Consumer;
 use crate::dead_letter::DeadLetter;
-use crate::envelope::{Context, Envelope, Kind, ReplyOutcome};
 use crate::error::BusError;
 use crate::handler::Handler;
 use crate::memory::{MemoryBroker, MemoryTransport};
 use crate::options::BusOptions;
+use crate::sync::lock;
 use crate::transport::{SourceSpec, Transport};
+use send::{check_name, check_topic};
 
 /// A connection to the message bus. Cheap to clone; all clones share the
 /// connection and its consumers. The connection closes once the last clone
@@ -87,84 +89,15 @@ impl Bus {
         &self.inner.options
     }
 
+    /// How long an operation other than a call may wait for the broker.
     fn deadline(&self) -> Instant {
         Instant::now() + self.inner.options.call_timeout
-    }
-
-    /// Sends a request to one consumer of `topic` and waits up to `timeout`
-    /// for its answer.
-    pub async fn call(
-        &self,
-        topic: &str,
-        method: &str,
-        args: Value,
-        ctx: &Context,
-        timeout: Duration,
-    ) -> Result<Value, BusError> {
-        check_name(topic)?;
-        let env = Envelope::new(Kind::Call, method, args, ctx);
-        tracing::debug!(%topic, %method, id = %env.id, "bus call");
-        let deadline = Instant::now() + timeout;
-        let body = self
-            .inner
-            .transport
-            .request(topic, env.id, env.encode(), deadline)
-            .await?;
-        let reply = Envelope::decode(&body)
-            .and_then(|r| r.reply_body())
-            .map_err(BusError::MalformedReply)?;
-        match reply.outcome {
-            ReplyOutcome::Result(value) => Ok(value),
-            ReplyOutcome::Error(e) => Err(BusError::Remote {
-                code: e.code,
-                message: e.message,
-            }),
-        }
-    }
-
-    /// Queues a persistent request for one consumer of `topic`, returning
-    /// once the broker has confirmed it. [`BusError::NoRoute`] if the topic's
-    /// queue does not exist (see [`Bus::declare`]).
-    pub async fn cast(
-        &self,
-        topic: &str,
-        method: &str,
-        args: Value,
-        ctx: &Context,
-    ) -> Result<(), BusError> {
-        check_name(topic)?;
-        let env = Envelope::new(Kind::Cast, method, args, ctx);
-        tracing::debug!(%topic, %method, id = %env.id, "bus cast");
-        self.inner
-            .transport
-            .send(topic, env.encode(), self.deadline())
-            .await
-    }
-
-    /// Publishes an event (e.g. `instance.create.end`) to every matching
-    /// subscription, returning once the broker has confirmed it. An event
-    /// nobody subscribed to is dropped.
-    pub async fn notify(&self, event: &str, args: Value, ctx: &Context) -> Result<(), BusError> {
-        check_name(event)?;
-        let env = Envelope::new(Kind::Notify, event, args, ctx);
-        tracing::debug!(%event, id = %env.id, "bus notify");
-        self.inner
-            .transport
-            .publish_event(event, env.encode(), self.deadline())
-            .await
-    }
-
-    /// Creates the durable queue of `topic` without consuming from it, so
-    /// casts to it are kept until a consumer comes.
-    pub async fn declare(&self, topic: &str) -> Result<(), BusError> {
-        check_name(topic)?;
-        self.inner.transport.declare(topic, self.deadline()).await
     }
 
     /// Consumes calls and casts sent to `topic`, competing with every other
     /// consumer of the topic. The queue exists when this returns.
     pub async fn serve(&self, topic: &str, handler: impl Handler) -> Result<Consumer, BusError> {
-        check_name(topic)?;
+        check_topic(topic)?;
         let source = self
             .inner
             .transport
@@ -205,11 +138,7 @@ impl Bus {
     }
 
     fn track(&self, consumer: Consumer) -> Consumer {
-        let mut all = self
-            .inner
-            .consumers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut all = lock(&self.inner.consumers);
         all.retain(|h| !h.is_finished());
         all.extend(consumer.abort_handle());
         consumer
@@ -228,40 +157,21 @@ impl Bus {
         self.inner.transport.is_connected()
     }
 
+    /// How many calls of this bus wait for a reply, to check that
+    /// abandoned calls leave nothing behind.
+    #[cfg(feature = "testsuite")]
+    pub fn pending_calls(&self) -> usize {
+        self.inner.transport.pending_calls()
+    }
+
     /// Drops the connection and every consumer of this bus (all clones) as
     /// a crash would: nothing in flight is acknowledged, so the broker
     /// redelivers it elsewhere. The bus is unusable afterwards.
     pub async fn close_abruptly(&self) {
-        let handles = std::mem::take(
-            &mut *self
-                .inner
-                .consumers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let handles = std::mem::take(&mut *lock(&self.inner.consumers));
         for h in &handles {
             h.abort();
         }
         self.inner.transport.close_abruptly().await;
     }
-
-    /// Puts raw bytes on the queue of `topic`, bypassing the envelope, to
-    /// test how consumers treat malformed messages.
-    #[cfg(feature = "testsuite")]
-    pub async fn publish_raw(&self, topic: &str, body: Vec<u8>) -> Result<(), BusError> {
-        check_name(topic)?;
-        self.inner
-            .transport
-            .send(topic, body, self.deadline())
-            .await
-    }
-}
-
-/// Names become AMQP short strings (at most 255 bytes) and `amq.` is
-/// reserved by RabbitMQ.
-fn check_name(name: &str) -> Result<(), BusError> {
-    if name.is_empty() || name.len() > 200 || name.starts_with("amq.") {
-        return Err(BusError::InvalidName(name.to_string()));
-    }
-    Ok(())
 }

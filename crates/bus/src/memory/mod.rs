@@ -8,12 +8,20 @@
 mod transport;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
 
 use crate::dead_letter::{DeadLetter, DeadReason};
+use crate::error::BusError;
+use crate::sync::lock;
+use crate::transport::over_limit;
 pub(crate) use transport::MemoryTransport;
+
+/// How many dead letters the broker keeps. Nobody drains the queue in
+/// `virga up`, and unlike RabbitMQ's it lives in this process's memory.
+const DEAD_LETTER_CAP: usize = 10_000;
 
 /// An in-process broker. Cloning shares it.
 #[derive(Clone, Default)]
@@ -51,15 +59,12 @@ pub(crate) struct Message {
     pub reply: Option<Arc<ReplySlot>>,
     /// How often it came back unsettled (RabbitMQ's delivery count).
     pub returns: u32,
+    /// When a call's caller stops waiting: past it, the message is
+    /// dead-lettered as expired instead of delivered (RabbitMQ's per-message TTL).
+    pub expires: Option<Instant>,
 }
 
 pub(crate) type ReplySlot = Mutex<Option<oneshot::Sender<Vec<u8>>>>;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock leaves only plain collections behind,
-    // which stay consistent, so poisoning is ignored.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 impl MemoryBroker {
     pub fn new() -> Self {
@@ -72,22 +77,26 @@ impl MemoryBroker {
         GLOBAL.get_or_init(MemoryBroker::new)
     }
 
-    /// The queue `name`, created with `limit` if missing; like RabbitMQ's
-    /// declare, an existing queue keeps its settings.
-    pub(crate) fn declare(&self, name: &str, limit: u32) -> Arc<Queue> {
+    /// The queue `name`, created with `limit` if missing. Like RabbitMQ,
+    /// which refuses to re-declare a queue with other arguments, a
+    /// different limit for an existing queue is an error.
+    pub(crate) fn declare(&self, name: &str, limit: u32) -> Result<Arc<Queue>, BusError> {
         let mut state = lock(&self.inner);
-        state
-            .queues
-            .entry(name.to_string())
-            .or_insert_with(|| {
-                Arc::new(Queue {
-                    name: name.to_string(),
-                    limit,
-                    ready: Mutex::default(),
-                    notify: Notify::new(),
-                })
+        let queue = state.queues.entry(name.to_string()).or_insert_with(|| {
+            Arc::new(Queue {
+                name: name.to_string(),
+                limit,
+                ready: Mutex::default(),
+                notify: Notify::new(),
             })
-            .clone()
+        });
+        if queue.limit != limit {
+            return Err(BusError::Mismatch(format!(
+                "queue `{name}` has delivery limit {}, not {limit}",
+                queue.limit
+            )));
+        }
+        Ok(queue.clone())
     }
 
     pub(crate) fn queue(&self, name: &str) -> Option<Arc<Queue>> {
@@ -139,7 +148,13 @@ impl MemoryBroker {
             detail,
             body: msg.body.to_vec(),
         };
-        lock(&self.inner).dead.push_back(letter);
+        let mut state = lock(&self.inner);
+        if state.dead.len() >= DEAD_LETTER_CAP
+            && let Some(oldest) = state.dead.pop_front()
+        {
+            tracing::warn!(queue = %oldest.queue, reason = %oldest.reason, "the dead-letter queue is full; dropping its oldest letter");
+        }
+        state.dead.push_back(letter);
     }
 
     pub(crate) fn take_dead(&self, max: usize) -> Vec<DeadLetter> {
@@ -163,7 +178,7 @@ impl Queue {
     /// came back more than the limit allows (as a quorum queue does).
     pub(crate) fn give_back(&self, broker: &MemoryBroker, mut msg: Message) {
         msg.returns += 1;
-        if msg.returns > self.limit {
+        if over_limit(msg.returns, self.limit) {
             tracing::warn!(queue = %self.name, returns = msg.returns, "dead-lettering a message over its delivery limit");
             broker.dead_letter(&self.name, msg, DeadReason::DeliveryLimit, None);
             return;
@@ -172,15 +187,20 @@ impl Queue {
         self.notify.notify_one();
     }
 
-    /// Waits for and takes the next message. Cancel-safe: the message is
-    /// taken only in a step without an await.
-    pub(crate) async fn pop(&self) -> Message {
+    /// Waits for and takes the next message, dead-lettering expired ones on
+    /// the way. Cancel-safe: the message is taken only in a step without an await.
+    pub(crate) async fn pop(&self, broker: &MemoryBroker) -> Message {
         loop {
             let (next, more) = {
                 let mut ready = lock(&self.ready);
                 (ready.pop_front(), !ready.is_empty())
             };
             if let Some(msg) = next {
+                if msg.expires.is_some_and(|at| at <= Instant::now()) {
+                    tracing::info!(queue = %self.name, "dead-lettering a call its caller stopped waiting for");
+                    broker.dead_letter(&self.name, msg, DeadReason::Expired, None);
+                    continue;
+                }
                 // Another consumer may be waiting too; pass the wake-up on
                 // in case more messages are ready.
                 if more {

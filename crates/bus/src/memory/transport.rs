@@ -10,10 +10,11 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use virga_common::ids::MessageId;
 
-use super::{MemoryBroker, Message, Queue, lock};
+use super::{MemoryBroker, Message, Queue};
 use crate::dead_letter::{DeadLetter, DeadReason};
 use crate::error::BusError;
-use crate::transport::{Delivery, Settle, Source, SourceSpec, Transport};
+use crate::sync::lock;
+use crate::transport::{Delivery, Settle, Source, SourceSpec, Transport, group_queue};
 
 pub(crate) struct MemoryTransport {
     broker: MemoryBroker,
@@ -46,12 +47,13 @@ impl MemoryTransport {
     }
 }
 
-fn message(topic: &str, body: Vec<u8>, reply: Option<oneshot::Sender<Vec<u8>>>) -> Message {
+fn message(key: &str, body: Arc<Vec<u8>>) -> Message {
     Message {
-        body: Arc::new(body),
-        routing_key: topic.to_string(),
-        reply: reply.map(|tx| Arc::new(std::sync::Mutex::new(Some(tx)))),
+        body,
+        routing_key: key.to_string(),
+        reply: None,
         returns: 0,
+        expires: None,
     }
 }
 
@@ -59,12 +61,11 @@ fn message(topic: &str, body: Vec<u8>, reply: Option<oneshot::Sender<Vec<u8>>>) 
 impl Transport for MemoryTransport {
     async fn declare(&self, topic: &str, _deadline: Instant) -> Result<(), BusError> {
         self.check_open()?;
-        self.broker.declare(topic, self.limit);
-        Ok(())
+        self.broker.declare(topic, self.limit).map(drop)
     }
 
     async fn send(&self, topic: &str, body: Vec<u8>, _deadline: Instant) -> Result<(), BusError> {
-        self.queue(topic)?.push(message(topic, body, None));
+        self.queue(topic)?.push(message(topic, Arc::new(body)));
         Ok(())
     }
 
@@ -77,12 +78,7 @@ impl Transport for MemoryTransport {
         self.check_open()?;
         let body = Arc::new(body);
         for queue in self.broker.route(event) {
-            queue.push(Message {
-                body: body.clone(),
-                routing_key: event.to_string(),
-                reply: None,
-                returns: 0,
-            });
+            queue.push(message(event, body.clone()));
         }
         Ok(())
     }
@@ -96,7 +92,11 @@ impl Transport for MemoryTransport {
     ) -> Result<Vec<u8>, BusError> {
         let queue = self.queue(topic)?;
         let (tx, rx) = oneshot::channel();
-        queue.push(message(topic, body, Some(tx)));
+        queue.push(Message {
+            reply: Some(Arc::new(std::sync::Mutex::new(Some(tx)))),
+            expires: Some(deadline),
+            ..message(topic, Arc::new(body))
+        });
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(reply)) => Ok(reply),
             // The call was dead-lettered, so no reply will come; as on
@@ -117,14 +117,17 @@ impl Transport for MemoryTransport {
         self.check_open()?;
         let (queue, fixed_topic, private) = match spec {
             SourceSpec::Topic(topic) => {
-                (self.broker.declare(&topic, self.limit), Some(topic), false)
+                (self.broker.declare(&topic, self.limit)?, Some(topic), false)
             }
             SourceSpec::Events { pattern, group } => {
                 let (name, private) = match group {
-                    Some(g) => (format!("notify.{g}"), false),
-                    None => (format!("notify.private.{}", uuid::Uuid::new_v4()), true),
+                    Some(g) => (group_queue(&g), false),
+                    None => (
+                        group_queue(&format!("private.{}", uuid::Uuid::new_v4())),
+                        true,
+                    ),
                 };
-                let queue = self.broker.declare(&name, self.limit);
+                let queue = self.broker.declare(&name, self.limit)?;
                 self.broker.bind(&pattern, &name);
                 (queue, None, private)
             }
@@ -151,6 +154,13 @@ impl Transport for MemoryTransport {
         !self.closed.load(Ordering::SeqCst)
     }
 
+    /// Always 0: a call's reply slot travels in its message, so a caller
+    /// that gives up leaves no entry behind here.
+    #[cfg(feature = "testsuite")]
+    fn pending_calls(&self) -> usize {
+        0
+    }
+
     async fn close_abruptly(&self) {
         self.closed.store(true, Ordering::SeqCst);
     }
@@ -172,7 +182,7 @@ impl Source for MemorySource {
         if self.cancelled {
             return None;
         }
-        let msg = self.queue.pop().await;
+        let msg = self.queue.pop(&self.broker).await;
         Some(Delivery {
             body: msg.body.to_vec(),
             topic: self

@@ -3,15 +3,18 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::{Notify, mpsc};
 
-use super::{TestBroker, assert_quiet, bus, recorder, recv};
-use crate::{Context, HandlerError, Kind, handler_fn};
+use super::{TestBroker, assert_quiet, bus, options, recorder, recv};
+use crate::{BusError, BusOptions, Context, HandlerError, Kind, handler_fn};
 
-/// Each cast is handled by exactly one of two consumers on different connections.
+/// Each cast is handled by exactly one of two consumers on different
+/// connections, and both take part.
 pub async fn cast_goes_to_exactly_one_competing_consumer(broker: &dyn TestBroker) {
+    const CASTS: i64 = 40;
     let (a, b, sender) = (bus(broker).await, bus(broker).await, bus(broker).await);
     let (tx, mut seen) = mpsc::unbounded_channel();
     let mut consumers = Vec::new();
@@ -21,29 +24,43 @@ pub async fn cast_goes_to_exactly_one_competing_consumer(broker: &dyn TestBroker
             let tx = tx.clone();
             async move {
                 let _ = tx.send((name, msg));
+                // Busy for a moment: with one message in flight per
+                // consumer, the other one must take some of the work.
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 Ok(json!(null))
             }
         });
         consumers.push(bus.serve("work", handler).await.unwrap());
     }
-    for n in 0..10 {
+    for n in 0..CASTS {
         sender
             .cast("work", "job", json!({"n": n}), &Context::default())
             .await
             .unwrap();
     }
     let mut got = Vec::new();
-    for _ in 0..10 {
-        let (_, msg) = tokio::time::timeout(super::WAIT, seen.recv())
+    let mut workers = BTreeSet::new();
+    for _ in 0..CASTS {
+        let (who, msg) = tokio::time::timeout(super::WAIT, seen.recv())
             .await
             .expect("all casts arrive")
             .unwrap();
         assert_eq!(msg.envelope.kind, Kind::Cast);
         assert!(!msg.redelivered);
         got.push(msg.envelope.args["n"].as_i64().unwrap());
+        workers.insert(who);
     }
     got.sort();
-    assert_eq!(got, (0..10).collect::<Vec<_>>(), "each cast exactly once");
+    assert_eq!(
+        got,
+        (0..CASTS).collect::<Vec<_>>(),
+        "each cast exactly once"
+    );
+    assert_eq!(
+        workers,
+        BTreeSet::from(["a", "b"]),
+        "both consumers took work"
+    );
     if let Ok(Some((who, msg))) = tokio::time::timeout(super::QUIET, seen.recv()).await {
         panic!("consumer {who} got a duplicate: {:?}", msg.envelope.args);
     }
@@ -205,14 +222,17 @@ pub async fn graceful_stop_finishes_the_message_in_flight(broker: &dyn TestBroke
         .unwrap();
     assert_eq!(recv(&mut started, "first").await.envelope.method, "first");
 
-    let stopping = tokio::spawn(consumer.stop());
+    // Polled once before the gate opens: `stop` marks the consumer as
+    // stopping on its first poll, so it cannot take "second" afterwards.
+    let mut stopping = Box::pin(consumer.stop());
+    assert!(
+        futures::poll!(stopping.as_mut()).is_pending(),
+        "stop returned with a handler in flight"
+    );
+    let stopping = tokio::spawn(stopping);
     a.cast("slow", "second", json!({}), &Context::default())
         .await
         .unwrap();
-    assert!(
-        !stopping.is_finished(),
-        "stop returned with a handler in flight"
-    );
     gate.notify_one();
     tokio::time::timeout(super::WAIT, stopping)
         .await
@@ -260,4 +280,60 @@ pub async fn group_keeps_events_while_no_consumer_runs(broker: &dyn TestBroker) 
         (msg.topic.as_str(), &msg.envelope.args),
         ("image.upload.end", &json!({"id": 7}))
     );
+}
+
+/// `stop_within` gives up on a handler that does not finish in time: the
+/// handler is dropped and its message, never acknowledged, is delivered
+/// again to the next consumer.
+pub async fn stop_within_aborts_a_stuck_handler(broker: &dyn TestBroker) {
+    let (a, b) = (bus(broker).await, bus(broker).await);
+    let (started_tx, mut started) = mpsc::unbounded_channel();
+    let handler = handler_fn(move |msg| {
+        let tx = started_tx.clone();
+        async move {
+            let _ = tx.send(msg);
+            std::future::pending::<()>().await;
+            Ok(json!(null))
+        }
+    });
+    let consumer = a.serve("stuck", handler).await.unwrap();
+    a.cast("stuck", "hang", json!({}), &Context::default())
+        .await
+        .unwrap();
+    recv(&mut started, "the hanging message").await;
+    let graceful = tokio::time::timeout(
+        super::WAIT,
+        consumer.stop_within(Duration::from_millis(200)),
+    )
+    .await
+    .expect("stop_within returns");
+    assert!(!graceful, "the stop was reported as graceful");
+    let (handler, mut seen) = recorder();
+    let _next = b.serve("stuck", handler).await.unwrap();
+    let msg = recv(&mut seen, "the redelivery").await;
+    assert_eq!(msg.envelope.method, "hang");
+    assert!(msg.redelivered);
+}
+
+/// Re-declaring a queue with another delivery limit fails, as RabbitMQ
+/// refuses to change a queue's arguments, and leaves the queue as it was.
+pub async fn redeclare_with_another_delivery_limit_is_refused(broker: &dyn TestBroker) {
+    let first = bus(broker).await;
+    first.declare("settled").await.unwrap();
+    let other = broker
+        .bus(BusOptions {
+            delivery_limit: options().delivery_limit + 1,
+            ..options()
+        })
+        .await;
+    let err = other.declare("settled").await.unwrap_err();
+    assert!(matches!(err, BusError::Mismatch(_)), "declare: {err:?}");
+    let (handler, _seen) = recorder();
+    let err = other.serve("settled", handler).await.unwrap_err();
+    assert!(matches!(err, BusError::Mismatch(_)), "serve: {err:?}");
+    first.declare("settled").await.unwrap();
+    other
+        .cast("settled", "still", json!({}), &Context::default())
+        .await
+        .expect("the bus still works after the refusal");
 }
