@@ -135,7 +135,10 @@ async fn errors_are_rendered_in_the_service_shape_without_internals() {
             .json(&json!({"size": "big"})),
     )
     .await;
-    assert_eq!(status, 422);
+    assert_eq!(
+        status, 400,
+        "a body of the wrong shape is a bad request, as in OpenStack"
+    );
     assert!(
         body["probeError"]["message"]
             .as_str()

@@ -45,6 +45,13 @@ pub async fn render<S: Service>(req: Request, next: Next) -> Response {
             } else {
                 text
             };
+            // axum rejects a well-formed body of the wrong shape with 422;
+            // OpenStack APIs answer a body that fails validation with 400.
+            let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+                StatusCode::BAD_REQUEST
+            } else {
+                status
+            };
             let report = ErrorReport::new(status, message);
             return finish(report.status, S::render_error(&report, &id), None);
         }
