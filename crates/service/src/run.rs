@@ -13,6 +13,9 @@ use virga_protocol::service::ServiceEvent;
 
 use crate::{Service, ServiceContext, bus, http};
 
+/// How long a bus handler may take to finish its message at shutdown.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Why a service did not start; the Display form (with its sources) is the
 /// one line the binary prints.
 #[derive(Debug, thiserror::Error)]
@@ -115,10 +118,15 @@ pub async fn start<S: Service>(
                 },
             )
             .await;
-            // Finish the message in hand and ack it; take no new ones.
-            consumer
-                .stop_within(std::time::Duration::from_secs(30))
-                .await;
+            // Finish the message in hand and ack it; take no new ones. A
+            // handler stuck past the grace period is abandoned unacked, so the
+            // message goes to another consumer instead of holding shutdown.
+            if !consumer.stop_within(SHUTDOWN_GRACE).await {
+                tracing::warn!(
+                    service,
+                    "a bus handler outlived the shutdown grace period; its message will be redelivered"
+                );
+            }
         };
         let (served, ()) = tokio::join!(server, stop_consuming);
         if let Err(e) = served {

@@ -171,6 +171,7 @@ impl Rpc {
         self.alive.load(Ordering::SeqCst)
     }
 
+    #[cfg(feature = "testsuite")]
     pub(crate) fn pending(&self) -> usize {
         lock(&self.pending).len()
     }
