@@ -7,14 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SERVICES: [&str; 6] = [
-    "identity",
-    "image",
-    "network",
-    "scheduler",
-    "compute",
-    "telemetry",
-];
+use virga_common::config::SERVICE_NAMES as SERVICES;
 
 fn virga(args: &[&str], data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_virga"));
