@@ -1,0 +1,110 @@
+//! Token signing keys: the persisted key ring (current, next, retired).
+//!
+//! The PEM is a private key, so `Debug` never shows it.
+
+use std::fmt;
+
+use virga_common::Error;
+use virga_db::sea_orm;
+use virga_db::sea_orm::entity::prelude::*;
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder};
+
+use super::{internal, must_find, now, store_err};
+
+const KIND: &str = "signing key";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum KeyState {
+    #[sea_orm(string_value = "current")]
+    Current,
+    #[sea_orm(string_value = "next")]
+    Next,
+    #[sea_orm(string_value = "retired")]
+    Retired,
+}
+
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "signing_key")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub kid: String,
+    pub pem: String,
+    pub state: KeyState,
+    pub retired_at: Option<ChronoDateTimeUtc>,
+    pub created_at: ChronoDateTimeUtc,
+}
+
+impl fmt::Debug for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("pem", &"<redacted>")
+            .field("state", &self.state)
+            .field("retired_at", &self.retired_at)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    kid: &str,
+    pem: &str,
+    state: KeyState,
+) -> Result<Model, Error> {
+    ActiveModel {
+        kid: Set(kid.to_string()),
+        pem: Set(pem.to_string()),
+        state: Set(state),
+        retired_at: Set((state == KeyState::Retired).then(now)),
+        created_at: Set(now()),
+    }
+    .insert(db)
+    .await
+    .map_err(store_err(KIND))
+}
+
+/// Every key, oldest first.
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Model>, Error> {
+    Entity::find()
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Kid)
+        .all(db)
+        .await
+        .map_err(internal)
+}
+
+/// Moves a key to `state`; retiring stamps `retired_at` so it can be pruned
+/// once every token it signed has expired.
+pub async fn set_state(
+    db: &impl ConnectionTrait,
+    kid: &str,
+    state: KeyState,
+) -> Result<Model, Error> {
+    let mut am = must_find::<Entity, _>(db, KIND, kid)
+        .await?
+        .into_active_model();
+    am.state = Set(state);
+    am.retired_at = Set((state == KeyState::Retired).then(now));
+    am.update(db).await.map_err(store_err(KIND))
+}
+
+/// Deletes keys retired before `cutoff`; returns how many.
+pub async fn prune_retired(
+    db: &impl ConnectionTrait,
+    cutoff: ChronoDateTimeUtc,
+) -> Result<u64, Error> {
+    let res = Entity::delete_many()
+        .filter(Column::State.eq(KeyState::Retired))
+        .filter(Column::RetiredAt.lt(cutoff))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(res.rows_affected)
+}
