@@ -69,6 +69,12 @@ async fn ring_and_states(db: &DatabaseConnection) {
     assert!(retired.retired_at.unwrap() >= before);
     assert_eq!(retired.pem, PEM);
     assert_eq!(retired.created_at, cur.created_at);
+    // Retiring it again keeps the first stamp: pruning is never postponed.
+    tick().await;
+    let again = signing_key::set_state(db, "k1", KeyState::Retired)
+        .await
+        .unwrap();
+    assert_eq!(again.retired_at, retired.retired_at);
     let promoted = signing_key::set_state(db, "k2", KeyState::Current)
         .await
         .unwrap();

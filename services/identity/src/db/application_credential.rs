@@ -102,11 +102,13 @@ pub async fn get_for_user(
     user_id: &str,
     id: &str,
 ) -> Result<Model, Error> {
-    get(db, id)
-        .await
-        .ok()
-        .filter(|c| c.user_id == user_id)
-        .ok_or_else(|| Error::not_found(KIND, id))
+    // A database failure stays an internal error; only absence and another
+    // user's credential read as NotFound.
+    let cred = get(db, id).await?;
+    if cred.user_id != user_id {
+        return Err(Error::not_found(KIND, id));
+    }
+    Ok(cred)
 }
 
 pub async fn list(

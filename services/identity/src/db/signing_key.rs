@@ -87,11 +87,17 @@ pub async fn set_state(
     kid: &str,
     state: KeyState,
 ) -> Result<Model, Error> {
-    let mut am = must_find::<Entity, _>(db, KIND, kid)
-        .await?
-        .into_active_model();
+    let key = must_find::<Entity, _>(db, KIND, kid).await?;
+    // Retiring an already retired key keeps its stamp, so repeating the call
+    // never postpones the key's pruning.
+    let retired_at = match (state, key.state) {
+        (KeyState::Retired, KeyState::Retired) => key.retired_at,
+        (KeyState::Retired, _) => Some(now()),
+        _ => None,
+    };
+    let mut am = key.into_active_model();
     am.state = Set(state);
-    am.retired_at = Set((state == KeyState::Retired).then(now));
+    am.retired_at = Set(retired_at);
     am.update(db).await.map_err(store_err(KIND))
 }
 
