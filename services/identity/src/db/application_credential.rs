@@ -6,7 +6,7 @@ use std::fmt;
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::{ActiveValue::Set, QueryOrder};
+use virga_db::sea_orm::{ActiveValue::Set, QueryOrder, QueryTrait};
 
 use super::{internal, now, store_err};
 
@@ -119,9 +119,7 @@ pub async fn list(
     let mut q = Entity::find()
         .filter(Column::UserId.eq(user_id))
         .order_by_asc(Column::Id);
-    if let Some(n) = name {
-        q = q.filter(Column::Name.eq(n));
-    }
+    q = q.apply_if(name, |q, n| q.filter(Column::Name.eq(n)));
     q.all(db).await.map_err(internal)
 }
 

@@ -3,7 +3,7 @@
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect};
+use virga_db::sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect, QueryTrait};
 
 use super::{internal, now, store_err};
 
@@ -81,15 +81,11 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<Model>, Error> {
     let mut q = Entity::find();
-    if let Some(v) = &f.action {
-        q = q.filter(Column::Action.eq(v.as_str()));
-    }
-    if let Some(v) = &f.target_id {
-        q = q.filter(Column::TargetId.eq(v.as_str()));
-    }
-    if let Some(v) = f.since {
-        q = q.filter(Column::At.gte(v));
-    }
+    q = q.apply_if(f.action.as_deref(), |q, v| q.filter(Column::Action.eq(v)));
+    q = q.apply_if(f.target_id.as_deref(), |q, v| {
+        q.filter(Column::TargetId.eq(v))
+    });
+    q = q.apply_if(f.since, |q, v| q.filter(Column::At.gte(v)));
     q.order_by_desc(Column::At)
         .order_by_desc(Column::Id)
         .limit(limit)

@@ -2,7 +2,7 @@
 
 use virga_common::Error;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder};
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder, QueryTrait};
 
 use super::{delete_err, internal, must_find, store_err};
 
@@ -88,9 +88,9 @@ pub async fn list_services(
     service_type: Option<&str>,
 ) -> Result<Vec<service::Model>, Error> {
     let mut q = service::Entity::find().order_by_asc(service::Column::Id);
-    if let Some(t) = service_type {
-        q = q.filter(service::Column::ServiceType.eq(t));
-    }
+    q = q.apply_if(service_type, |q, t| {
+        q.filter(service::Column::ServiceType.eq(t))
+    });
     q.all(db).await.map_err(internal)
 }
 
@@ -164,15 +164,15 @@ pub async fn list_endpoints(
     f: &EndpointFilter,
 ) -> Result<Vec<endpoint::Model>, Error> {
     let mut q = endpoint::Entity::find().order_by_asc(endpoint::Column::Id);
-    if let Some(v) = &f.service_id {
-        q = q.filter(endpoint::Column::ServiceId.eq(v.as_str()));
-    }
-    if let Some(v) = &f.region_id {
-        q = q.filter(endpoint::Column::RegionId.eq(v.as_str()));
-    }
-    if let Some(v) = &f.interface {
-        q = q.filter(endpoint::Column::Interface.eq(v.as_str()));
-    }
+    q = q.apply_if(f.service_id.as_deref(), |q, v| {
+        q.filter(endpoint::Column::ServiceId.eq(v))
+    });
+    q = q.apply_if(f.region_id.as_deref(), |q, v| {
+        q.filter(endpoint::Column::RegionId.eq(v))
+    });
+    q = q.apply_if(f.interface.as_deref(), |q, v| {
+        q.filter(endpoint::Column::Interface.eq(v))
+    });
     q.all(db).await.map_err(internal)
 }
 

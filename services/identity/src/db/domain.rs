@@ -4,7 +4,7 @@ use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel};
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryTrait};
 
 use super::{delete_err, internal, must_find, now, paginate, store_err};
 
@@ -82,12 +82,12 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Model>, Error> {
     let mut q = Entity::find();
-    if let Some(name) = &filter.name {
-        q = q.filter(Column::Name.eq(name.as_str()));
-    }
-    if let Some(enabled) = filter.enabled {
-        q = q.filter(Column::Enabled.eq(enabled));
-    }
+    q = q.apply_if(filter.name.as_deref(), |q, name| {
+        q.filter(Column::Name.eq(name))
+    });
+    q = q.apply_if(filter.enabled, |q, enabled| {
+        q.filter(Column::Enabled.eq(enabled))
+    });
     paginate(db, q, Column::Id, page, |m| m.id.clone()).await
 }
 

@@ -5,7 +5,7 @@ use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
 use virga_db::sea_orm::sea_query::Query;
-use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder};
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder, QueryTrait};
 
 use super::{delete_err, internal, must_find, paginate, store_err, user};
 
@@ -87,12 +87,10 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Model>, Error> {
     let mut q = Entity::find();
-    if let Some(v) = &filter.name {
-        q = q.filter(Column::Name.eq(v.as_str()));
-    }
-    if let Some(v) = &filter.domain_id {
-        q = q.filter(Column::DomainId.eq(v.as_str()));
-    }
+    q = q.apply_if(filter.name.as_deref(), |q, v| q.filter(Column::Name.eq(v)));
+    q = q.apply_if(filter.domain_id.as_deref(), |q, v| {
+        q.filter(Column::DomainId.eq(v))
+    });
     paginate(db, q, Column::Id, page, |m| m.id.clone()).await
 }
 

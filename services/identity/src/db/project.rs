@@ -4,7 +4,7 @@ use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder, QuerySelect};
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder, QuerySelect, QueryTrait};
 
 use super::{delete_err, internal, must_find, now, paginate, store_err};
 
@@ -117,18 +117,14 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Model>, Error> {
     let mut q = Entity::find();
-    if let Some(v) = &filter.name {
-        q = q.filter(Column::Name.eq(v.as_str()));
-    }
-    if let Some(v) = &filter.domain_id {
-        q = q.filter(Column::DomainId.eq(v.as_str()));
-    }
-    if let Some(v) = filter.enabled {
-        q = q.filter(Column::Enabled.eq(v));
-    }
-    if let Some(v) = &filter.parent_id {
-        q = q.filter(Column::ParentId.eq(v.as_str()));
-    }
+    q = q.apply_if(filter.name.as_deref(), |q, v| q.filter(Column::Name.eq(v)));
+    q = q.apply_if(filter.domain_id.as_deref(), |q, v| {
+        q.filter(Column::DomainId.eq(v))
+    });
+    q = q.apply_if(filter.enabled, |q, v| q.filter(Column::Enabled.eq(v)));
+    q = q.apply_if(filter.parent_id.as_deref(), |q, v| {
+        q.filter(Column::ParentId.eq(v))
+    });
     paginate(db, q, Column::Id, page, |m| m.id.clone()).await
 }
 

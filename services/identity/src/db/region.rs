@@ -4,7 +4,7 @@ use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel};
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryTrait};
 
 use super::{delete_err, must_find, paginate, store_err};
 
@@ -59,9 +59,9 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Model>, Error> {
     let mut q = Entity::find();
-    if let Some(p) = parent_region_id {
-        q = q.filter(Column::ParentRegionId.eq(p));
-    }
+    q = q.apply_if(parent_region_id, |q, p| {
+        q.filter(Column::ParentRegionId.eq(p))
+    });
     paginate(db, q, Column::Id, page, |m| m.id.clone()).await
 }
 

@@ -8,7 +8,7 @@ use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel};
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryTrait};
 
 use super::{delete_err, must_find, paginate, store_err};
 
@@ -71,9 +71,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Model>, Error> {
     let mut q = Entity::find();
-    if let Some(v) = &filter.name {
-        q = q.filter(Column::Name.eq(v.as_str()));
-    }
+    q = q.apply_if(filter.name.as_deref(), |q, v| q.filter(Column::Name.eq(v)));
     q = match &filter.domain_id {
         Some(d) => q.filter(Column::DomainId.eq(d.as_str())),
         None => q.filter(Column::DomainId.is_null()),

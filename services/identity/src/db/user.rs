@@ -11,7 +11,7 @@ use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
 use virga_db::sea_orm::sea_query::Query;
-use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel};
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryTrait};
 
 use super::{delete_err, group, must_find, now, paginate, store_err};
 
@@ -137,15 +137,11 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<Page<Model>, Error> {
     let mut q = Entity::find();
-    if let Some(v) = &filter.name {
-        q = q.filter(Column::Name.eq(v.as_str()));
-    }
-    if let Some(v) = &filter.domain_id {
-        q = q.filter(Column::DomainId.eq(v.as_str()));
-    }
-    if let Some(v) = filter.enabled {
-        q = q.filter(Column::Enabled.eq(v));
-    }
+    q = q.apply_if(filter.name.as_deref(), |q, v| q.filter(Column::Name.eq(v)));
+    q = q.apply_if(filter.domain_id.as_deref(), |q, v| {
+        q.filter(Column::DomainId.eq(v))
+    });
+    q = q.apply_if(filter.enabled, |q, v| q.filter(Column::Enabled.eq(v)));
     if let Some(g) = &filter.group_id {
         group::get(db, g).await?;
         q = q.filter(
