@@ -97,15 +97,9 @@ pub async fn update(
     change: DomainUpdate,
 ) -> Result<Model, Error> {
     let mut am = get(db, id).await?.into_active_model();
-    if let Some(name) = change.name {
-        am.name = Set(name);
-    }
-    if let Some(description) = change.description {
-        am.description = Set(description);
-    }
-    if let Some(enabled) = change.enabled {
-        am.enabled = Set(enabled);
-    }
+    super::set_if(&mut am.name, change.name);
+    super::set_if(&mut am.description, change.description);
+    super::set_if(&mut am.enabled, change.enabled);
     am.updated_at = Set(now());
     am.update(db).await.map_err(store_err(KIND))
 }

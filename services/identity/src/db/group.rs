@@ -100,12 +100,8 @@ pub async fn update(
     change: GroupUpdate,
 ) -> Result<Model, Error> {
     let mut am = get(db, id).await?.into_active_model();
-    if let Some(v) = change.name {
-        am.name = Set(v);
-    }
-    if let Some(v) = change.description {
-        am.description = Set(v);
-    }
+    super::set_if(&mut am.name, change.name);
+    super::set_if(&mut am.description, change.description);
     am.update(db).await.map_err(store_err(KIND))
 }
 

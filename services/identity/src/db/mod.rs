@@ -26,6 +26,16 @@ pub mod role;
 pub mod signing_key;
 pub mod user;
 
+/// Sets an active-model field only when a partial update names it.
+pub(crate) fn set_if<T>(field: &mut virga_db::sea_orm::ActiveValue<T>, value: Option<T>)
+where
+    T: Into<virga_db::sea_orm::Value>,
+{
+    if let Some(v) = value {
+        *field = virga_db::sea_orm::ActiveValue::Set(v);
+    }
+}
+
 /// The id of the domain every fresh database has (created by the first migration).
 pub const DEFAULT_DOMAIN_ID: &str = "default";
 

@@ -134,15 +134,9 @@ pub async fn update(
     change: ProjectUpdate,
 ) -> Result<Model, Error> {
     let mut am = get(db, id).await?.into_active_model();
-    if let Some(v) = change.name {
-        am.name = Set(v);
-    }
-    if let Some(v) = change.description {
-        am.description = Set(v);
-    }
-    if let Some(v) = change.enabled {
-        am.enabled = Set(v);
-    }
+    super::set_if(&mut am.name, change.name);
+    super::set_if(&mut am.description, change.description);
+    super::set_if(&mut am.enabled, change.enabled);
     am.updated_at = Set(now());
     am.update(db).await.map_err(store_err(KIND))
 }

@@ -73,9 +73,7 @@ pub async fn update(
     change: RegionUpdate,
 ) -> Result<Model, Error> {
     let mut am = get(db, id).await?.into_active_model();
-    if let Some(v) = change.description {
-        am.description = Set(v);
-    }
+    super::set_if(&mut am.description, change.description);
     if let Some(parent) = change.parent_region_id {
         let mut cur = parent.clone();
         while let Some(p) = cur {

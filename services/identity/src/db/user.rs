@@ -163,21 +163,13 @@ pub async fn update(
     change: UserUpdate,
 ) -> Result<Model, Error> {
     let mut am = get(db, id).await?.into_active_model();
-    if let Some(v) = change.name {
-        am.name = Set(v);
-    }
-    if let Some(v) = change.enabled {
-        am.enabled = Set(v);
-    }
+    super::set_if(&mut am.name, change.name);
+    super::set_if(&mut am.enabled, change.enabled);
     if let Some(v) = change.password {
         am.password_hash = Set(v.map(|p| p.to_phc()));
     }
-    if let Some(v) = change.default_project_id {
-        am.default_project_id = Set(v);
-    }
-    if let Some(v) = change.password_expires_at {
-        am.password_expires_at = Set(v);
-    }
+    super::set_if(&mut am.default_project_id, change.default_project_id);
+    super::set_if(&mut am.password_expires_at, change.password_expires_at);
     am.updated_at = Set(now());
     am.update(db).await.map_err(store_err(KIND))
 }
