@@ -31,3 +31,20 @@ apt_install() {
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
 }
+
+# npm_ci DIR: installs DIR's npm packages exactly as its package-lock.json
+# says, and skips that when node_modules was last installed from the same
+# lock (npm ci would delete and reinstall it every time).
+npm_ci() {
+    local dir="$1" stamp="$1/node_modules/.virga-lock-sha256" want
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "virga: npm (and Node.js 20.19 or newer) is required for $dir" >&2
+        exit 1
+    fi
+    want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        echo "virga: npm ci in $dir" >&2
+        npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+        echo "$want" >"$stamp"
+    fi
+}

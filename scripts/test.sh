@@ -12,6 +12,8 @@ if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi
 cd "$here/.."
+# The OpenID Connect provider the testkit runs for federation tests.
+npm_ci crates/testkit/oidc-provider
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

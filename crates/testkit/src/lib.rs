@@ -1,4 +1,5 @@
-//! Private, throwaway PostgreSQL and RabbitMQ servers for Virga's tests.
+//! Private, throwaway PostgreSQL, RabbitMQ and OpenID Connect servers for
+//! Virga's tests.
 //!
 //! Servers listen on random loopback ports and are never ones someone started
 //! by hand. cargo-nextest runs each test in its own process, so "one shared
@@ -19,8 +20,21 @@
 //! commands (initdb, psql, rabbitmqctl) are killed after a deadline. A server
 //! counts as started only once it proves to be ours (RabbitMQ's cluster name,
 //! PostgreSQL's data directory), never another run's on a reused port.
+//!
+//! `oidc::OidcProvider` is a real OpenID Connect provider for federation
+//! tests: the npm package `oidc-provider` (pinned in `oidc-provider/`, installed
+//! by `npm ci --prefix crates/testkit/oidc-provider`, which `scripts/test.sh`
+//! runs) as a node process on `http://127.0.0.1:<random port>`, with the
+//! clients and password users a test gives it, a fresh RS256 key, and claims
+//! `email`, `profile` and `groups` released in id_tokens. Unlike the servers
+//! above it returns errors instead of panicking, belongs to the one test that
+//! started it, and exits when that test process does (it watches its stdin).
+//! Its async helpers play the browser through the authorization-code flow
+//! with PKCE (`browser_login`, for testing a relying party) or also redeem
+//! the code (`login_tokens`, for CLI-style token exchange tests).
 
 mod amqp;
+pub mod oidc;
 pub mod postgres;
 mod process;
 pub mod rabbitmq;
