@@ -10,19 +10,31 @@ use virga_service::{Running, Service, StartError};
 
 use crate::for_each_service;
 
-/// Starts the named services concurrently on one bus. If any fails, the
-/// others are stopped again and the first error is returned.
+/// Starts the named services on one bus: identity first, since every other
+/// service asks it for its token keys as it starts, then the rest
+/// concurrently. If any fails, the others are stopped again and the first
+/// error is returned.
 pub async fn start_services(
     config: Arc<Config>,
     names: &[&str],
     bus: Bus,
     shutdown: CancellationToken,
 ) -> Result<Vec<Running>, StartError> {
+    let mut running = Vec::new();
+    if names.contains(&virga_identity::Identity::NAME) {
+        running.push(
+            virga_service::start::<virga_identity::Identity>(
+                config.clone(),
+                bus.clone(),
+                shutdown.clone(),
+            )
+            .await?,
+        );
+    }
     let mut starting: Vec<BoxFuture<'static, Result<Running, StartError>>> = Vec::new();
-    for_each_service!(S => if names.contains(&S::NAME) {
+    for_each_service!(S => if names.contains(&S::NAME) && S::NAME != virga_identity::Identity::NAME {
         starting.push(Box::pin(virga_service::start::<S>(config.clone(), bus.clone(), shutdown.clone())));
     });
-    let mut running = Vec::new();
     let mut first_error = None;
     for result in join_all(starting).await {
         match result {

@@ -169,31 +169,51 @@ fn unknown_service_is_named() {
     assert!(line.contains("unknown service `volumes`"), "{line}");
 }
 
+/// The distributed shape: identity and compute as two processes sharing a
+/// PostgreSQL server and a RabbitMQ vhost; compute gets its token keys from
+/// identity over the broker and only then reports healthy.
 #[tokio::test]
-async fn serve_runs_one_service_on_postgres_and_rabbitmq() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cmd = virga(&["serve", "compute"], dir.path());
-    cmd.env(
-        "VIRGA_DATABASE__URL",
-        virga_testkit::postgres::shared().fresh_database(),
-    )
-    .env(
-        "VIRGA_BUS__URL",
-        virga_testkit::rabbitmq::shared().fresh_vhost(),
-    );
-    let mut child = cmd.spawn().unwrap();
-    let (urls, ready) = wait_ready(&mut child);
+async fn serve_runs_services_as_processes_on_postgres_and_rabbitmq() {
+    let database = virga_testkit::postgres::shared().fresh_database();
+    let bus = virga_testkit::rabbitmq::shared().fresh_vhost();
+    let spawn = |service: &str, dir: &std::path::Path| {
+        let mut cmd = virga(&["serve", service], dir);
+        // Each service on its own database of the same server.
+        cmd.env(
+            "VIRGA_DATABASE__URL",
+            database.replace("?", &format!("_{service}?")),
+        )
+        .env("VIRGA_BUS__URL", &bus);
+        cmd.spawn().unwrap()
+    };
+    let (dir_i, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut identity = spawn("identity", dir_i.path());
+    let (_, ready) = wait_ready(&mut identity);
     assert!(ready.contains("1 service(s) ready"), "{ready}");
-    let health: serde_json::Value = reqwest::get(format!("{}/healthz", urls["compute"]))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        health["checks"],
-        serde_json::json!({"database": "ok", "bus": "ok"})
+    let mut compute = spawn("compute", dir_c.path());
+    let (urls, _) = wait_ready(&mut compute);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let health: serde_json::Value = reqwest::get(format!("{}/healthz", urls["compute"]))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if health["checks"]
+            == serde_json::json!({"database": "ok", "bus": "ok", "identity_keys": "ok"})
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{health}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        dir_c.path().join("compute-keys.json").exists(),
+        "compute keeps the keys it learnt, for a restart without identity"
     );
-    sigterm(&child);
-    assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
+    for mut child in [compute, identity] {
+        sigterm(&child);
+        assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
+    }
 }

@@ -146,6 +146,15 @@ impl TokenClaims {
         }
     }
 
+    /// The domain the token is about: its domain scope, or its project's domain.
+    pub fn scope_domain_id(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::Project { domain, .. } => Some(&domain.id),
+            Scope::Domain { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
     /// The id shared by a token and all tokens rescoped from it: the
     /// parent's audit id if there is one, otherwise the token's own.
     pub fn audit_chain_id(&self) -> &str {

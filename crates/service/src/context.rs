@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
 use virga_bus::Bus;
 use virga_common::Config;
 use virga_db::sea_orm::DatabaseConnection;
 
+use crate::auth::Authenticator;
 use crate::http::metrics::Metrics;
 
 #[derive(Clone)]
@@ -21,6 +23,8 @@ struct Inner {
     db: DatabaseConnection,
     bus: Bus,
     metrics: Metrics,
+    auth: Authenticator,
+    shutdown: CancellationToken,
     local_addr: SocketAddr,
     started_at: DateTime<Utc>,
 }
@@ -31,6 +35,8 @@ impl ServiceContext {
         config: Arc<Config>,
         db: DatabaseConnection,
         bus: Bus,
+        auth: Authenticator,
+        shutdown: CancellationToken,
         local_addr: SocketAddr,
     ) -> Self {
         ServiceContext(Arc::new(Inner {
@@ -39,6 +45,8 @@ impl ServiceContext {
             config,
             db,
             bus,
+            auth,
+            shutdown,
             local_addr,
             started_at: Utc::now(),
         }))
@@ -55,6 +63,15 @@ impl ServiceContext {
     }
     pub fn bus(&self) -> &Bus {
         &self.0.bus
+    }
+    /// Verifies tokens and answers policy questions.
+    pub fn auth(&self) -> &Authenticator {
+        &self.0.auth
+    }
+    /// Cancelled when the service begins to shut down: background work a
+    /// service starts in its state stops on it.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.0.shutdown
     }
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
@@ -99,6 +116,18 @@ impl ServiceContext {
             Some(host) if valid_host(host) => format!("http://{host}"),
             _ => format!("http://{}", self.0.local_addr),
         }
+    }
+}
+
+/// Handler state that carries the runtime's context (the context itself,
+/// or a service's richer state around it).
+pub trait HasContext {
+    fn context(&self) -> &ServiceContext;
+}
+
+impl HasContext for ServiceContext {
+    fn context(&self) -> &ServiceContext {
+        self
     }
 }
 

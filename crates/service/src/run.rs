@@ -11,10 +11,16 @@ use virga_common::Config;
 use virga_db::DbError;
 use virga_protocol::service::ServiceEvent;
 
+use crate::auth::{self, Authenticator};
 use crate::{Service, ServiceContext, bus, http};
 
 /// How long a bus handler may take to finish its message at shutdown.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a start waits for identity's keys before serving without them
+/// (and fetching them in the background). Short: where identity runs in the
+/// same process it starts first and answers at once.
+const FIRST_KEYS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why a service did not start; the Display form (with its sources) is the
 /// one line the binary prints.
@@ -38,6 +44,12 @@ pub enum StartError {
         service: &'static str,
         #[source]
         source: BusError,
+    },
+    #[error("{service}: policy")]
+    Policy {
+        service: &'static str,
+        #[source]
+        source: virga_policy::PolicyError,
     },
     #[error("{service}: {message}")]
     State {
@@ -96,8 +108,26 @@ pub async fn start<S: Service>(
         .await
         .map_err(|source| StartError::Database { service, source })?;
 
-    let ctx = ServiceContext::new(service, config.clone(), db, bus, local_addr);
+    let policy = load_policy::<S>(svc_config.policy_file.as_deref())?;
+    let snapshot = config.data_dir.join(format!("{service}-keys.json"));
+    let auth = Authenticator::new(&config.auth, policy, Some(snapshot));
+    let ctx = ServiceContext::new(
+        service,
+        config.clone(),
+        db,
+        bus,
+        auth,
+        shutdown.clone(),
+        local_addr,
+    );
     let state = S::state(ctx.clone()).await?;
+    let key_sync = auth::spawn_sync(ctx.clone(), shutdown.clone());
+    if !ctx.auth().wait_ready(FIRST_KEYS_WAIT).await {
+        tracing::warn!(
+            service,
+            "identity's token keys are not known yet; every authenticated request gets 503 until they arrive"
+        );
+    }
     let app = http::app::<S>(state, ctx.clone());
     let consumer = bus::serve_liveness(&ctx)
         .await
@@ -128,7 +158,10 @@ pub async fn start<S: Service>(
                 );
             }
         };
-        let (served, ()) = tokio::join!(server, stop_consuming);
+        let (served, (), synced) = tokio::join!(server, stop_consuming, key_sync);
+        if let Err(e) = synced {
+            tracing::error!(service, error = %e, "key sync task failed");
+        }
         if let Err(e) = served {
             tracing::error!(service, error = %e, "HTTP server failed");
         }
@@ -154,4 +187,22 @@ pub async fn start<S: Service>(
         url,
         task,
     })
+}
+
+/// The service's default rules with the operator's file over them.
+fn load_policy<S: Service>(
+    overrides: Option<&std::path::Path>,
+) -> Result<virga_policy::Policy, StartError> {
+    let policy = match overrides {
+        Some(path) => virga_policy::Policy::from_file(S::POLICY, path),
+        None => virga_policy::Policy::load(S::POLICY, None),
+    }
+    .map_err(|source| StartError::Policy {
+        service: S::NAME,
+        source,
+    })?;
+    for name in policy.unknown_overrides() {
+        tracing::warn!(service = S::NAME, rule = %name, "the policy file adds a rule the service does not define by default");
+    }
+    Ok(policy)
 }

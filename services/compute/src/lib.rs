@@ -9,7 +9,7 @@ pub mod http;
 pub mod migrations;
 
 use virga_common::{ErrorReport, RequestId};
-use virga_service::{Service, ServiceContext};
+use virga_service::{Service, ServiceContext, StartError};
 
 pub struct Compute;
 
@@ -26,5 +26,9 @@ impl Service for Compute {
 
     fn render_error(report: &ErrorReport, request_id: &RequestId) -> serde_json::Value {
         http::error::render(report, request_id)
+    }
+
+    async fn state(ctx: ServiceContext) -> Result<ServiceContext, StartError> {
+        Ok(ctx)
     }
 }

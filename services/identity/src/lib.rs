@@ -8,22 +8,28 @@ pub mod db;
 pub mod http;
 pub mod migrations;
 
+use app::IdentityState;
 use virga_common::{ErrorReport, RequestId};
-use virga_service::{Service, ServiceContext};
+use virga_service::{Service, ServiceContext, StartError};
 
 pub struct Identity;
 
 impl Service for Identity {
     const NAME: &'static str = "identity";
     const TITLE: &'static str = "Virga Identity API (Keystone v3 compatible)";
-    type State = ServiceContext;
+    type State = IdentityState;
     type Migrator = migrations::Migrator;
+    const POLICY: &'static str = include_str!("../policy.yaml");
 
-    fn api() -> utoipa_axum::router::OpenApiRouter<ServiceContext> {
+    fn api() -> utoipa_axum::router::OpenApiRouter<IdentityState> {
         http::api()
     }
 
     fn render_error(report: &ErrorReport, request_id: &RequestId) -> serde_json::Value {
         http::error::render(report, request_id)
+    }
+
+    async fn state(ctx: ServiceContext) -> Result<IdentityState, StartError> {
+        IdentityState::start(ctx).await
     }
 }

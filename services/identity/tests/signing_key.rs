@@ -11,7 +11,12 @@ use virga_db::sea_orm::DatabaseConnection;
 use virga_identity::db::now;
 use virga_identity::db::signing_key::{self, KeyState};
 
-on_both!(ring_and_states, prune_retired);
+on_both!(
+    ring_and_states,
+    prune_retired,
+    one_live_key_per_state,
+    rotate_is_conditional
+);
 
 const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIPRIVATEKEYBYTES\n-----END PRIVATE KEY-----\n";
 
@@ -108,26 +113,19 @@ async fn ring_and_states(db: &DatabaseConnection) {
 }
 
 async fn prune_retired(db: &DatabaseConnection) {
-    signing_key::insert(db, "early", PEM, KeyState::Current)
-        .await
-        .unwrap();
     signing_key::insert(db, "cur", PEM, KeyState::Current)
         .await
         .unwrap();
     signing_key::insert(db, "next", PEM, KeyState::Next)
         .await
         .unwrap();
-    signing_key::insert(db, "late", PEM, KeyState::Current)
-        .await
-        .unwrap();
-    tick().await;
-    signing_key::set_state(db, "early", KeyState::Retired)
+    signing_key::insert(db, "early", PEM, KeyState::Retired)
         .await
         .unwrap();
     tick().await;
     let cutoff = now();
     tick().await;
-    signing_key::set_state(db, "late", KeyState::Retired)
+    signing_key::insert(db, "late", PEM, KeyState::Retired)
         .await
         .unwrap();
 
@@ -155,4 +153,54 @@ async fn prune_retired(db: &DatabaseConnection) {
     assert_eq!(left[0].state, KeyState::Current);
     assert_eq!(left[1].state, KeyState::Next);
     assert_eq!(signing_key::prune_retired(db, later).await.unwrap(), 0);
+}
+
+async fn one_live_key_per_state(db: &DatabaseConnection) {
+    signing_key::insert(db, "a", PEM, KeyState::Current)
+        .await
+        .unwrap();
+    let second = signing_key::insert(db, "b", PEM, KeyState::Current).await;
+    assert!(
+        matches!(second, Err(virga_common::Error::Conflict(_))),
+        "a second current key is refused: {second:?}"
+    );
+    // Any number of retired keys may coexist.
+    for kid in ["r1", "r2"] {
+        signing_key::insert(db, kid, PEM, KeyState::Retired)
+            .await
+            .unwrap();
+    }
+}
+
+async fn rotate_is_conditional(db: &DatabaseConnection) {
+    signing_key::insert(db, "k1", PEM, KeyState::Current)
+        .await
+        .unwrap();
+    signing_key::insert(db, "k2", PEM, KeyState::Next)
+        .await
+        .unwrap();
+    assert!(
+        signing_key::rotate(db, "k1", "k2", "k3", PEM)
+            .await
+            .unwrap()
+    );
+    let mut keys = signing_key::list(db).await.unwrap();
+    keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+    let states: Vec<_> = keys.iter().map(|k| (k.kid.as_str(), k.state)).collect();
+    assert_eq!(
+        states,
+        [
+            ("k1", KeyState::Retired),
+            ("k2", KeyState::Current),
+            ("k3", KeyState::Next)
+        ]
+    );
+    assert!(keys[0].retired_at.is_some());
+    // A second instance that still believes k1 is current changes nothing.
+    assert!(
+        !signing_key::rotate(db, "k1", "k2", "k4", PEM)
+            .await
+            .unwrap()
+    );
+    assert_eq!(signing_key::list(db).await.unwrap().len(), 3);
 }

@@ -1,5 +1,5 @@
 //! `/healthz`: whether this service can do its work now — its database
-//! answers and its bus connection is up.
+//! answers, its bus connection is up and it knows identity's token keys.
 
 use std::collections::BTreeMap;
 
@@ -47,6 +47,13 @@ pub async fn healthz(State(ctx): State<ServiceContext>) -> (StatusCode, Json<Hea
         "disconnected"
     };
     checks.insert("bus".to_string(), bus.to_string());
+    // Without identity's keys no token verifies: the service cannot work yet.
+    let keys = if ctx.auth().is_ready() {
+        "ok"
+    } else {
+        "waiting for identity's keys"
+    };
+    checks.insert("identity_keys".to_string(), keys.to_string());
     let healthy = checks.values().all(|v| v == "ok");
     let status = if healthy {
         StatusCode::OK

@@ -111,6 +111,21 @@ pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<Model, Error> {
     must_find::<Entity, _>(db, KIND, id).await
 }
 
+/// The project called `name` in `domain_id`: how a scope by name finds it.
+pub async fn get_by_name(
+    db: &impl ConnectionTrait,
+    domain_id: &str,
+    name: &str,
+) -> Result<Model, Error> {
+    Entity::find()
+        .filter(Column::DomainId.eq(domain_id))
+        .filter(Column::Name.eq(name))
+        .one(db)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Error::not_found(KIND, name))
+}
+
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &ProjectFilter,

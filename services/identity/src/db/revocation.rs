@@ -1,6 +1,7 @@
 //! Revocation events: tokens issued before a time for a subject (a token
 //! id, a user, a project...) are no longer valid.
 
+use virga_auth::RevocationEvent;
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
@@ -69,4 +70,91 @@ pub async fn prune(db: &impl ConnectionTrait, at: ChronoDateTimeUtc) -> Result<u
         .await
         .map_err(internal)?;
     Ok(res.rows_affected)
+}
+
+/// Stores a revocation event. A user's or project's event lasts until every
+/// token issued before it has expired (`max_lifetime` plus the verifiers'
+/// leeway), then it can be pruned like the others.
+pub async fn record_event(
+    db: &impl ConnectionTrait,
+    event: &RevocationEvent,
+    max_lifetime: std::time::Duration,
+) -> Result<Model, Error> {
+    let keep = max_lifetime
+        .as_secs()
+        .saturating_add(virga_auth::LEEWAY_SECS);
+    let (kind, subject, issued_before, expires_at) = match event {
+        RevocationEvent::Token { jti, expires_at } => {
+            ("token", jti.to_string(), None, Some(*expires_at))
+        }
+        RevocationEvent::AuditId {
+            audit_id,
+            expires_at,
+        } => ("audit_id", audit_id.clone(), None, Some(*expires_at)),
+        RevocationEvent::User {
+            user_id,
+            issued_before,
+        } => (
+            "user",
+            user_id.clone(),
+            Some(*issued_before),
+            Some(issued_before.saturating_add(keep)),
+        ),
+        RevocationEvent::Project {
+            project_id,
+            issued_before,
+        } => (
+            "project",
+            project_id.clone(),
+            Some(*issued_before),
+            Some(issued_before.saturating_add(keep)),
+        ),
+    };
+    record(
+        db,
+        kind,
+        &subject,
+        issued_before.map(from_unix).transpose()?,
+        expires_at.map(from_unix).transpose()?,
+    )
+    .await
+}
+
+/// The event a stored row describes.
+pub fn to_event(row: &Model) -> Result<RevocationEvent, Error> {
+    let unix = |t: Option<ChronoDateTimeUtc>| -> Result<u64, Error> {
+        t.and_then(|t| u64::try_from(t.timestamp()).ok())
+            .ok_or_else(|| Error::internal(format!("revocation {} lacks a time", row.id)))
+    };
+    Ok(match row.kind.as_str() {
+        "token" => RevocationEvent::Token {
+            jti: row.subject.parse().map_err(Error::internal)?,
+            expires_at: unix(row.expires_at)?,
+        },
+        "audit_id" => RevocationEvent::AuditId {
+            audit_id: row.subject.clone(),
+            expires_at: unix(row.expires_at)?,
+        },
+        "user" => RevocationEvent::User {
+            user_id: row.subject.clone(),
+            issued_before: unix(row.issued_before)?,
+        },
+        "project" => RevocationEvent::Project {
+            project_id: row.subject.clone(),
+            issued_before: unix(row.issued_before)?,
+        },
+        other => {
+            return Err(Error::internal(format!(
+                "revocation {} has unknown kind {other}",
+                row.id
+            )));
+        }
+    })
+}
+
+fn from_unix(secs: u64) -> Result<ChronoDateTimeUtc, Error> {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .ok_or_else(|| Error::internal(format!("time {secs} out of range")))
 }

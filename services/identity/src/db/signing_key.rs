@@ -114,3 +114,39 @@ pub async fn prune_retired(
         .map_err(internal)?;
     Ok(res.rows_affected)
 }
+
+/// One rotation as one conditional step: `current` retires, `next` becomes
+/// current and `fresh` is the new next. Returns false, changing nothing,
+/// when the stored ring is no longer the one the caller saw (another
+/// identity instance rotated first). Run it in a transaction.
+pub async fn rotate(
+    db: &impl ConnectionTrait,
+    current: &str,
+    next: &str,
+    fresh_kid: &str,
+    fresh_pem: &str,
+) -> Result<bool, Error> {
+    let retired = Entity::update_many()
+        .col_expr(Column::State, Expr::value(KeyState::Retired))
+        .col_expr(Column::RetiredAt, Expr::value(now()))
+        .filter(Column::Kid.eq(current))
+        .filter(Column::State.eq(KeyState::Current))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    if retired.rows_affected != 1 {
+        return Ok(false);
+    }
+    let promoted = Entity::update_many()
+        .col_expr(Column::State, Expr::value(KeyState::Current))
+        .filter(Column::Kid.eq(next))
+        .filter(Column::State.eq(KeyState::Next))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    if promoted.rows_affected != 1 {
+        return Ok(false);
+    }
+    insert(db, fresh_kid, fresh_pem, KeyState::Next).await?;
+    Ok(true)
+}

@@ -1,12 +1,12 @@
 //! Version discovery: `GET /` lists the API versions, `GET /v3` shows v3.
 
+use crate::app::IdentityState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
-use virga_service::ServiceContext;
 
 use crate::app::versions::{self, Version};
 
@@ -34,10 +34,10 @@ pub struct VersionShow {
     responses((status = 300, description = "The available API versions", body = Versions))
 )]
 pub async fn list_versions(
-    State(ctx): State<ServiceContext>,
+    State(state): State<IdentityState>,
     headers: HeaderMap,
 ) -> impl IntoResponse {
-    let v3 = versions::v3(&ctx.base_url(&headers));
+    let v3 = versions::v3(&state.ctx.base_url(&headers));
     let location = v3.links[0].href.clone();
     (
         StatusCode::MULTIPLE_CHOICES,
@@ -55,8 +55,8 @@ pub async fn list_versions(
     tag = "versions",
     responses((status = 200, description = "The v3 API version", body = VersionShow))
 )]
-pub async fn show_v3(State(ctx): State<ServiceContext>, headers: HeaderMap) -> Json<VersionShow> {
+pub async fn show_v3(State(state): State<IdentityState>, headers: HeaderMap) -> Json<VersionShow> {
     Json(VersionShow {
-        version: versions::v3(&ctx.base_url(&headers)),
+        version: versions::v3(&state.ctx.base_url(&headers)),
     })
 }

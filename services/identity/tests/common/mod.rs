@@ -57,6 +57,7 @@ pub fn page(limit: u64, marker: Option<&str>) -> PageRequest {
 
 /// Stamps `<name>::sqlite` and `<name>::postgres` tests for each async
 /// `fn <name>(db: &DatabaseConnection)` listed.
+#[allow(unused_macros)]
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -73,3 +74,5 @@ macro_rules! on_both {
         }
     )*};
 }
+#[macro_use]
+pub mod api;

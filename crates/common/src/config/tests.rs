@@ -140,3 +140,23 @@ fn env_values_keep_their_type() {
     );
     assert_eq!(env_value("1.5"), toml::Value::String("1.5".into()));
 }
+
+#[test]
+fn auth_settings_are_validated() {
+    let err = Config::load(None, env(&[("VIRGA_AUTH__TOKEN_LIFETIME_SECS", "0")])).unwrap_err();
+    assert!(
+        err.to_string().contains("auth.token_lifetime_secs"),
+        "{err}"
+    );
+    let err = Config::load(
+        None,
+        env(&[
+            ("VIRGA_AUTH__TOKEN_LIFETIME_SECS", "7200"),
+            ("VIRGA_AUTH__KEY_ROTATION_SECS", "3600"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("auth.key_rotation_secs"), "{err}");
+    let ok = Config::load(None, env(&[("VIRGA_AUTH__ISSUER", "edge-7")])).unwrap();
+    assert_eq!(ok.auth.issuer, "edge-7");
+}

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod auth;
+pub use auth::AuthConfig;
+
 /// The services a Virga deployment runs, in start order.
 pub const SERVICE_NAMES: [&str; 6] = [
     "identity",
@@ -37,6 +40,7 @@ pub struct Config {
     pub log: LogConfig,
     pub bus: BusConfig,
     pub database: DatabaseConfig,
+    pub auth: AuthConfig,
     pub services: ServicesConfig,
 }
 
@@ -99,6 +103,10 @@ pub struct ServiceConfig {
     /// Overrides `database.url` for this service alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    /// A YAML file of policy rules (oslo.policy's format) replacing the
+    /// service's defaults rule by rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_file: Option<PathBuf>,
 }
 
 impl ServiceConfig {
@@ -107,6 +115,7 @@ impl ServiceConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], port)),
             public_url: None,
             database_url: None,
+            policy_file: None,
         }
     }
     fn identity() -> Self {
@@ -138,6 +147,7 @@ impl Default for Config {
             log: LogConfig::default(),
             bus: BusConfig::default(),
             database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
             services: ServicesConfig::default(),
         }
     }
@@ -309,6 +319,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), (String, String)> {
+        self.auth.validate()?;
         let bus = &self.bus.url;
         if bus != "memory" && !bus.starts_with("amqp://") && !bus.starts_with("amqps://") {
             return Err((
@@ -448,5 +459,4 @@ fn env_value(raw: &str) -> toml::Value {
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

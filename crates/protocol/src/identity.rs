@@ -1,0 +1,89 @@
+//! Identity's messages to every service: the keys that verify tokens and the
+//! revocations that cut them short.
+//!
+//! A service asks for the whole picture at start and every
+//! `auth.keys_refresh_secs` ([`IdentityCall::GetKeys`] on [`TOPIC`]), and
+//! hears changes as they happen ([`IdentityEvent`]), so a revoked token stops
+//! working within seconds while a service cut off from identity keeps
+//! verifying with what it last heard.
+
+use serde::{Deserialize, Serialize};
+use virga_auth::{Jwks, RevocationEvent};
+
+use crate::Message;
+
+/// The topic identity serves these calls on.
+pub const TOPIC: &str = "identity";
+
+/// Calls to identity (topic [`TOPIC`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", content = "args", rename_all = "snake_case")]
+pub enum IdentityCall {
+    /// Any service, at any time; answered with [`KeysReply`].
+    GetKeys {},
+}
+
+impl Message for IdentityCall {
+    fn method(&self) -> &'static str {
+        match self {
+            IdentityCall::GetKeys {} => "get_keys",
+        }
+    }
+}
+
+/// Everything a service needs to verify tokens on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeysReply {
+    /// The `iss` of every token.
+    pub issuer: String,
+    /// Every key a live token may be signed with.
+    pub jwks: Jwks,
+    /// Revocations still in force.
+    pub revocations: Vec<RevocationEvent>,
+    /// Identity's public URL, named in `WWW-Authenticate` on a 401.
+    pub identity_url: String,
+}
+
+/// Events identity publishes (notify).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", content = "args")]
+pub enum IdentityEvent {
+    /// The key set changed (rotation): replace the keys with these.
+    #[serde(rename = "identity.keys.changed")]
+    KeysChanged { jwks: Jwks },
+    /// A token, a user's or a project's tokens were revoked.
+    #[serde(rename = "identity.revoked")]
+    Revoked { event: RevocationEvent },
+}
+
+/// The pattern that subscribes to every [`IdentityEvent`].
+pub const EVENTS: &str = "identity.#";
+
+impl Message for IdentityEvent {
+    fn method(&self) -> &'static str {
+        match self {
+            IdentityEvent::KeysChanged { .. } => "identity.keys.changed",
+            IdentityEvent::Revoked { .. } => "identity.revoked",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{from_parts, to_parts};
+
+    #[test]
+    fn revoked_round_trips() {
+        let ev = IdentityEvent::Revoked {
+            event: RevocationEvent::User {
+                user_id: "u1".into(),
+                issued_before: 42,
+            },
+        };
+        let (method, args) = to_parts(&ev);
+        assert_eq!(method, "identity.revoked");
+        assert_eq!(args["event"]["kind"], "user");
+        assert_eq!(from_parts::<IdentityEvent>(&method, args).unwrap(), ev);
+    }
+}
