@@ -98,8 +98,31 @@ async fn run(cli: Cli) -> Result<(), String> {
         .await
         .map_err(|e| chain(&e))?;
 
+    let first_run = if matches!(cli.command, Command::Up { .. }) {
+        match virga::bootstrap::run(&config, &running).await {
+            Ok(first) => first,
+            Err(line) => {
+                shutdown.cancel();
+                futures::future::join_all(running.into_iter().map(|r| r.wait())).await;
+                return Err(line);
+            }
+        }
+    } else {
+        None
+    };
     for r in &running {
         println!("{:<10} {}", r.name, r.url);
+    }
+    if let Some(first) = first_run {
+        // Shown this once; only its hash is stored.
+        println!(
+            "virga: created user `admin` in project `admin` with password {}",
+            first.password
+        );
+        let file = first.clouds_yaml.display();
+        println!(
+            "virga: credentials in {file}: OS_CLIENT_CONFIG_FILE={file} OS_CLOUD=virga openstack token issue"
+        );
     }
     println!(
         "virga: {} service(s) ready in {} ms (data in {}); Ctrl-C to stop",

@@ -27,14 +27,21 @@ fn virga(args: &[&str], data_dir: &std::path::Path) -> Command {
     cmd
 }
 
-/// Reads `virga up`'s endpoint lines until the ready line.
+/// Reads `virga up`'s endpoint lines until the ready line; returns the
+/// endpoints and every `virga:` line (the ready line last).
 fn wait_ready(child: &mut Child) -> (BTreeMap<String, String>, String) {
     let stdout = child.stdout.take().unwrap();
     let mut urls = BTreeMap::new();
+    let mut notes = String::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
         if line.starts_with("virga:") {
-            return (urls, line);
+            notes.push_str(&line);
+            notes.push('\n');
+            if line.contains("ready in") {
+                return (urls, notes);
+            }
+            continue;
         }
         let mut parts = line.split_whitespace();
         if let (Some(name), Some(url)) = (parts.next(), parts.next()) {
@@ -216,4 +223,71 @@ async fn serve_runs_services_as_processes_on_postgres_and_rabbitmq() {
         sigterm(&child);
         assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
     }
+}
+
+/// `virga up` bootstraps an admin once, shows its password once, writes a
+/// private clouds.yaml, and puts every running service in the catalog.
+#[tokio::test]
+async fn up_bootstraps_an_admin_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = virga(&["up"], dir.path()).spawn().unwrap();
+    let (urls, notes) = wait_ready(&mut child);
+    let password = notes
+        .split("with password ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no password shown: {notes}"))
+        .to_string();
+    let clouds = dir.path().join("clouds.yaml");
+    let text = std::fs::read_to_string(&clouds).unwrap();
+    assert!(text.contains(&password) && text.contains(&format!("{}/v3", urls["identity"])));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&clouds).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "only its owner may read the password");
+
+    let login = |url: String, password: String| async move {
+        let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "admin", "domain": {"name": "Default"}, "password": password}}},
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
+        let resp = reqwest::Client::new()
+            .post(format!("{url}/v3/auth/tokens"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json::<serde_json::Value>().await.unwrap())
+    };
+    let (status, body) = login(urls["identity"].clone(), password.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    let types: Vec<&str> = body["token"]["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["type"].as_str().unwrap())
+        .collect();
+    for t in [
+        "identity",
+        "compute",
+        "image",
+        "network",
+        "placement",
+        "metric",
+    ] {
+        assert!(types.contains(&t), "{t} in the catalog: {types:?}");
+    }
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
+
+    // A second start keeps the admin, says nothing of passwords, and points
+    // clouds.yaml at the new identity URL.
+    let mut child = virga(&["up"], dir.path()).spawn().unwrap();
+    let (urls, notes) = wait_ready(&mut child);
+    assert!(!notes.contains("password"), "{notes}");
+    let text = std::fs::read_to_string(&clouds).unwrap();
+    assert!(text.contains(&format!("{}/v3", urls["identity"])), "{text}");
+    let (status, _) = login(urls["identity"].clone(), password).await;
+    assert_eq!(status, 201);
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
 }
