@@ -16,6 +16,8 @@ pub struct Cloud {
     pub urls: BTreeMap<&'static str, String>,
     pub bus: Bus,
     pub config: Arc<Config>,
+    /// The bootstrap admin's password (user `admin`, project `admin`).
+    pub admin_password: String,
     shutdown: CancellationToken,
     running: Vec<Running>,
     _data_dir: tempfile::TempDir,
@@ -75,10 +77,16 @@ impl Cloud {
         .await
         .unwrap_or_else(|e| panic!("services start: {}", virga_common::error::chain(&e)));
         let urls = running.iter().map(|r| (r.name, r.url.clone())).collect();
+        let admin_password = virga::bootstrap::run(&config, &running)
+            .await
+            .expect("bootstrap")
+            .expect("a fresh cloud creates its admin")
+            .password;
         Cloud {
             urls,
             bus,
             config,
+            admin_password,
             shutdown,
             running,
             _data_dir: data_dir,
@@ -87,6 +95,32 @@ impl Cloud {
 
     pub fn url(&self, service: &str) -> &str {
         &self.urls[service]
+    }
+
+    /// A token for `user` (default domain), scoped to `project` if given.
+    pub async fn token(&self, user: &str, password: &str, project: Option<&str>) -> String {
+        let mut auth = serde_json::json!({"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"id": "default"}, "password": password}}}});
+        if let Some(p) = project {
+            auth["scope"] =
+                serde_json::json!({"project": {"name": p, "domain": {"id": "default"}}});
+        }
+        let resp = reqwest::Client::new()
+            .post(format!("{}/v3/auth/tokens", self.url("identity")))
+            .json(&serde_json::json!({ "auth": auth }))
+            .send()
+            .await
+            .expect("identity answers");
+        assert_eq!(resp.status().as_u16(), 201, "login of {user}");
+        resp.headers()["x-subject-token"]
+            .to_str()
+            .expect("ascii token")
+            .to_string()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token("admin", &self.admin_password, Some("admin"))
+            .await
     }
 
     /// Stops every service and waits until each has finished its work.

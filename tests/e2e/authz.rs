@@ -1,0 +1,366 @@
+//! Authorization coverage: walks every operation of every service's OpenAPI
+//! document and proves, against the running services, that
+//! (a) without a token it is refused with 401 (unless it is one of the few
+//!     public operations listed here),
+//! (b) a reader cannot write (no 2xx for a non-GET operation, except the
+//!     self-service ones listed here),
+//! (c) a member of project A gets 404 on project B's resources.
+//! A new endpoint is covered the moment it is in a document; one whose path
+//! parameter the fixtures do not know fails the test until a fixture is added.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use virga_db::sea_orm::DatabaseConnection;
+use virga_identity::db::application_credential::{self, NewApplicationCredential};
+use virga_identity::db::{assignment, group, project, role, user};
+use virga_identity::migrations::Migrator;
+use virga_tests::{Backend, Cloud};
+
+/// Operations anyone may call: discovery, operations endpoints, logging in
+/// and the public keys.
+const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/v3"),
+    ("GET", "/v2.1"),
+    ("GET", "/v2.1/"),
+    ("GET", "/v2.0/"),
+    ("GET", "/v1"),
+    ("GET", "/versions"),
+    ("GET", "/healthz"),
+    ("GET", "/metrics"),
+    ("POST", "/v3/auth/tokens"),
+    ("GET", "/v3/auth/jwks"),
+];
+
+/// Writes a reader may make because they are about the reader themselves.
+const SELF_SERVICE: &[(&str, &str)] = &[
+    ("DELETE", "/v3/auth/tokens"),
+    ("POST", "/v3/users/{user_id}/password"),
+    ("POST", "/v3/users/{user_id}/application_credentials"),
+    (
+        "DELETE",
+        "/v3/users/{user_id}/application_credentials/{application_credential_id}",
+    ),
+];
+
+/// Path parameters that name something owned by a project or its users:
+/// with project B's values, a member of project A must get 404.
+const OWNED_BY_PROJECT: &[&str] = &["project_id", "user_id", "application_credential_id"];
+
+struct World {
+    /// Parameter → value in the reader's own project A.
+    mine: BTreeMap<&'static str, String>,
+    /// Parameter → value belonging to project B.
+    theirs: BTreeMap<&'static str, String>,
+}
+
+async fn make_user(db: &DatabaseConnection, name: &str, project: &str, role_name: &str) -> String {
+    let id = user::create(
+        db,
+        user::NewUser {
+            name: name.into(),
+            domain_id: "default".into(),
+            enabled: true,
+            password: Some(virga_auth::hash_password("pw-123456").unwrap()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let filter = role::RoleFilter {
+        name: Some(role_name.into()),
+        domain_id: None,
+    };
+    let page = virga_common::pagination::PageRequest {
+        limit: 1,
+        marker: None,
+    };
+    let role_id = role::list(db, &filter, &page).await.unwrap().items[0]
+        .id
+        .clone();
+    assignment::grant(
+        db,
+        &assignment::Model {
+            actor_type: assignment::ActorType::User,
+            actor_id: id.clone(),
+            target_type: assignment::TargetType::Project,
+            target_id: project.into(),
+            role_id,
+            inherited: false,
+        },
+    )
+    .await
+    .unwrap();
+    id
+}
+
+async fn world(cloud: &Cloud) -> World {
+    let url = cloud.config.database_url("identity");
+    let db = virga_db::connect_and_migrate::<Migrator>(&url, 1)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for name in ["project-a", "project-b"] {
+        let p = project::create(
+            &db,
+            project::NewProject {
+                name: name.into(),
+                domain_id: "default".into(),
+                enabled: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(p.id);
+    }
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    let reader = make_user(&db, "reader-a", &a, "reader").await;
+    make_user(&db, "member-a", &a, "member").await;
+    let other = make_user(&db, "member-b", &b, "member").await;
+    let cred = |user: String, project: String| {
+        let db = db.clone();
+        async move {
+            application_credential::create(
+                &db,
+                NewApplicationCredential {
+                    user_id: user,
+                    project_id: project,
+                    name: "c".into(),
+                    secret_hash: virga_auth::hash_password("s").unwrap().to_phc(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .id
+        }
+    };
+    let my_cred = cred(reader.clone(), a.clone()).await;
+    let their_cred = cred(other.clone(), b.clone()).await;
+    let g = group::create(
+        &db,
+        group::NewGroup {
+            name: "g".into(),
+            domain_id: "default".into(),
+            description: None,
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let page = virga_common::pagination::PageRequest {
+        limit: 1,
+        marker: None,
+    };
+    let member_role = role::list(
+        &db,
+        &role::RoleFilter {
+            name: Some("member".into()),
+            domain_id: None,
+        },
+        &page,
+    )
+    .await
+    .unwrap()
+    .items[0]
+        .id
+        .clone();
+    let service = virga_identity::db::catalog::list_services(&db, None)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let endpoint = virga_identity::db::catalog::list_endpoints(&db, &Default::default())
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let shared = [
+        ("domain_id", "default".to_string()),
+        ("role_id", member_role),
+        ("group_id", g),
+        ("region_id", cloud.config.region.clone()),
+        ("service_id", service),
+        ("endpoint_id", endpoint),
+    ];
+    let mut mine: BTreeMap<&str, String> = shared.clone().into_iter().collect();
+    let mut theirs: BTreeMap<&str, String> = shared.into_iter().collect();
+    mine.insert("project_id", a);
+    mine.insert("user_id", reader);
+    mine.insert("application_credential_id", my_cred);
+    theirs.insert("project_id", b);
+    theirs.insert("user_id", other);
+    theirs.insert("application_credential_id", their_cred);
+    World { mine, theirs }
+}
+
+struct Operation {
+    service: &'static str,
+    method: String,
+    path: String,
+    /// A body that passes the request schema, so the answer is about
+    /// authorization, not about the body's shape.
+    body: Option<Value>,
+}
+
+/// Every operation of every service.
+fn operations() -> Vec<Operation> {
+    let mut out = Vec::new();
+    for (service, doc) in virga::openapi_documents() {
+        let doc = serde_json::to_value(doc).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if ["get", "put", "post", "delete", "patch", "head"].contains(&method.as_str()) {
+                    let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+                    let body = (!schema.is_null()).then(|| example(&doc, schema, 0));
+                    out.push(Operation {
+                        service,
+                        method: method.to_uppercase(),
+                        path: path.clone(),
+                        body,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A minimal value of `schema`: its required properties filled in.
+fn example(doc: &Value, schema: &Value, depth: usize) -> Value {
+    if depth > 8 {
+        return Value::Null;
+    }
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return example(doc, &doc["components"]["schemas"][name], depth + 1);
+    }
+    if let Some(first) = schema["oneOf"].as_array().and_then(|v| v.first()) {
+        return example(doc, first, depth + 1);
+    }
+    let kind = match &schema["type"] {
+        Value::Array(kinds) => kinds
+            .iter()
+            .find(|k| *k != "null")
+            .and_then(Value::as_str)
+            .unwrap_or("null"),
+        other => other.as_str().unwrap_or("object"),
+    };
+    match kind {
+        "string" => Value::String("x".into()),
+        "boolean" => Value::Bool(true),
+        "integer" | "number" => Value::from(1),
+        "array" => Value::Array(Vec::new()),
+        "object" => {
+            let mut obj = serde_json::Map::new();
+            for req in schema["required"].as_array().into_iter().flatten() {
+                let name = req.as_str().unwrap();
+                obj.insert(
+                    name.to_string(),
+                    example(doc, &schema["properties"][name], depth + 1),
+                );
+            }
+            Value::Object(obj)
+        }
+        _ => Value::Null,
+    }
+}
+
+fn params(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|s| s.split('}').next())
+        .collect()
+}
+
+fn fill(path: &str, values: &BTreeMap<&'static str, String>) -> String {
+    let mut out = path.to_string();
+    for p in params(path) {
+        let v = values
+            .get(p)
+            .unwrap_or_else(|| panic!("{path}: add a fixture for path parameter `{p}`"));
+        out = out.replace(&format!("{{{p}}}"), v);
+    }
+    out
+}
+
+async fn call(
+    cloud: &Cloud,
+    op: &Operation,
+    values: &BTreeMap<&'static str, String>,
+    token: Option<&str>,
+) -> u16 {
+    let method = Method::from_bytes(op.method.as_bytes()).unwrap();
+    let url = format!("{}{}", cloud.url(op.service), fill(&op.path, values));
+    let mut req = reqwest::Client::new().request(method, url);
+    if let Some(t) = token {
+        req = req.header("X-Auth-Token", t);
+    }
+    if let Some(body) = &op.body {
+        req = req.json(body);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+fn listed(list: &[(&str, &str)], method: &str, path: &str) -> bool {
+    list.iter().any(|(m, p)| *m == method && *p == path)
+}
+
+#[tokio::test]
+async fn every_operation_is_authorized() {
+    let cloud = Cloud::start(Backend::Embedded).await;
+    let w = world(&cloud).await;
+    let reader = cloud
+        .token("reader-a", "pw-123456", Some("project-a"))
+        .await;
+    let member = cloud
+        .token("member-a", "pw-123456", Some("project-a"))
+        .await;
+    let mut failures = Vec::new();
+    let ops = operations();
+    assert!(
+        ops.len() > 20,
+        "the documents list the endpoints: {}",
+        ops.len()
+    );
+    for op in &ops {
+        let (service, method, path) = (op.service, op.method.as_str(), op.path.as_str());
+        let public = listed(PUBLIC, method, path);
+        // (a)
+        let status = call(&cloud, op, &w.mine, None).await;
+        if !public && status != 401 {
+            failures.push(format!(
+                "{service} {method} {path}: no token gave {status}, not 401"
+            ));
+        }
+        if public {
+            continue;
+        }
+        // (b)
+        let write = !matches!(method, "GET" | "HEAD");
+        if write && !listed(SELF_SERVICE, method, path) {
+            let status = call(&cloud, op, &w.mine, Some(&reader)).await;
+            if (200..300).contains(&status) {
+                failures.push(format!(
+                    "{service} {method} {path}: a reader's write gave {status}"
+                ));
+            }
+        }
+        // (c)
+        if params(path).iter().any(|p| OWNED_BY_PROJECT.contains(p)) {
+            let status = call(&cloud, op, &w.theirs, Some(&member)).await;
+            if status != 404 {
+                failures.push(format!(
+                    "{service} {method} {path}: project A's member on project B's resource gave {status}, not 404"
+                ));
+            }
+        }
+    }
+    cloud.stop().await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
