@@ -48,3 +48,16 @@ npm_ci() {
         echo "$want" >"$stamp"
     fi
 }
+
+# pip_venv DIR REQUIREMENTS: a Python virtualenv at DIR with REQUIREMENTS
+# installed, skipped when DIR was last installed from the same file.
+pip_venv() {
+    local dir="$1" req="$2" stamp="$1/.virga-requirements-sha256" want
+    want="$(sha256sum "$req" | cut -d' ' -f1)"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        echo "virga: pip install -r $req into $dir" >&2
+        python3 -m venv "$dir"
+        "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+        echo "$want" >"$stamp"
+    fi
+}

@@ -14,6 +14,9 @@ fi
 cd "$here/.."
 # The OpenID Connect provider the testkit runs for federation tests.
 npm_ci crates/testkit/oidc-provider
+# python-openstackclient, which the CLI tests drive against `virga up`.
+pip_venv "$HOME/.cache/virga-openstackclient" scripts/requirements-openstackclient.txt
+export VIRGA_OPENSTACK_CLIENT="$HOME/.cache/virga-openstackclient/bin/openstack"
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

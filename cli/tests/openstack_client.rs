@@ -1,0 +1,162 @@
+//! The real `openstack` command-line client (python-openstackclient, which
+//! `scripts/test.sh` installs from PyPI) against `virga up`, exactly as a
+//! user runs it: `OS_CLOUD=virga` with the clouds.yaml that `virga up`
+//! writes, then an application-credential login with no password at all.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const SERVICES: [&str; 6] = [
+    "identity",
+    "compute",
+    "image",
+    "network",
+    "scheduler",
+    "telemetry",
+];
+
+fn client() -> String {
+    std::env::var("VIRGA_OPENSTACK_CLIENT").unwrap_or_else(|_| "openstack".into())
+}
+
+fn start(dir: &std::path::Path) -> (Child, BTreeMap<String, String>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_virga"));
+    cmd.args(["up"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("VIRGA_DATA_DIR", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for s in SERVICES {
+        cmd.env(
+            format!("VIRGA_SERVICES__{}__LISTEN", s.to_uppercase()),
+            "127.0.0.1:0",
+        );
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut urls = BTreeMap::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.contains("ready in") {
+            return (child, urls);
+        }
+        let mut parts = line.split_whitespace();
+        if let (Some(name), Some(url)) = (parts.next(), parts.next())
+            && name != "virga:"
+        {
+            urls.insert(name.to_string(), url.to_string());
+        }
+    }
+    panic!("virga up exited before it was ready");
+}
+
+/// Runs `openstack <args> -f json` with `env` and returns the parsed output.
+fn openstack(env: &[(&str, &str)], args: &[&str]) -> Value {
+    let mut cmd = Command::new(client());
+    cmd.args(args)
+        .args(["-f", "json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run `{}` ({e}); scripts/test.sh installs python-openstackclient and sets VIRGA_OPENSTACK_CLIENT",
+            client()
+        )
+    });
+    assert!(
+        out.status.success(),
+        "openstack {}: {}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+#[test]
+fn the_openstack_client_works_against_virga_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, urls) = start(dir.path());
+    let clouds = dir.path().join("clouds.yaml").display().to_string();
+    let env = [
+        ("OS_CLIENT_CONFIG_FILE", clouds.as_str()),
+        ("OS_CLOUD", "virga"),
+    ];
+
+    let token = openstack(&env, &["token", "issue"]);
+    assert!(token["id"].as_str().is_some_and(|t| t.len() > 100), "{token}");
+    let project = openstack(&env, &["project", "create", "demo"]);
+    assert_eq!(project["name"], "demo");
+    let user = openstack(
+        &env,
+        &["user", "create", "--password", "alice-pw-1", "--project", "demo", "alice"],
+    );
+    assert_eq!(user["name"], "alice");
+    openstack(&env, &["role", "add", "--project", "demo", "--user", "alice", "member"]);
+    let assignments = openstack(
+        &env,
+        &["role", "assignment", "list", "--project", "demo", "--names"],
+    );
+    let rows = assignments.as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["User"] == "alice@Default" && r["Role"] == "member"),
+        "{assignments}"
+    );
+    let catalog = openstack(&env, &["catalog", "list"]);
+    let types: Vec<&str> = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["Type"].as_str())
+        .collect();
+    for t in ["identity", "compute", "image", "network", "placement"] {
+        assert!(types.contains(&t), "{t} missing from {types:?}");
+    }
+
+    let cred = openstack(&env, &["application", "credential", "create", "ci"]);
+    let id = cred["id"].as_str().unwrap().to_string();
+    let secret = cred["secret"].as_str().unwrap().to_string();
+    let auth_url = format!("{}/v3", urls["identity"]);
+    let app_env = [
+        ("OS_AUTH_TYPE", "v3applicationcredential"),
+        ("OS_AUTH_URL", auth_url.as_str()),
+        ("OS_APPLICATION_CREDENTIAL_ID", id.as_str()),
+        ("OS_APPLICATION_CREDENTIAL_SECRET", secret.as_str()),
+        ("OS_IDENTITY_API_VERSION", "3"),
+    ];
+    let token = openstack(&app_env, &["token", "issue"]);
+    assert!(token["project_id"].as_str().is_some(), "{token}");
+
+    // alice logs in with her own password, to her default project.
+    let alice_env = [
+        ("OS_AUTH_URL", auth_url.as_str()),
+        ("OS_USERNAME", "alice"),
+        ("OS_PASSWORD", "alice-pw-1"),
+        ("OS_PROJECT_NAME", "demo"),
+        ("OS_USER_DOMAIN_NAME", "Default"),
+        ("OS_PROJECT_DOMAIN_NAME", "Default"),
+        ("OS_IDENTITY_API_VERSION", "3"),
+    ];
+    let token = openstack(&alice_env, &["token", "issue"]);
+    assert_eq!(token["project_id"], project["id"]);
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "virga up did not stop");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
