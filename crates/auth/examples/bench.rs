@@ -74,8 +74,8 @@ fn busy_revocations(now: u64) -> Arc<RevocationList> {
         list.revoke_token(uuid::Uuid::new_v4(), now + i);
     }
     for i in 0..500 {
-        list.revoke_user(format!("user-{i}"), now);
-        list.revoke_project(format!("project-{i}"), now);
+        list.revoke_user(format!("user-{i}"), now * 1000);
+        list.revoke_project(format!("project-{i}"), now * 1000);
     }
     Arc::new(list)
 }

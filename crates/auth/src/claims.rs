@@ -15,6 +15,7 @@
 //! | `roles` | `roles` | `[{id, name}]`, empty for unscoped tokens |
 //! | `methods` | `amr` | authentication methods, e.g. `["password"]` (RFC 8176's claim name) |
 //! | `iat`, `exp` | `iat`, `exp` | issue and expiry time, unix seconds |
+//! | `iat_ms` | `iatms` | issue time in unix milliseconds, for revocation by user or project |
 //! | `app_credential_id` | `appcred` | set when authenticated by an application credential |
 //! | `audit_ids` | `audit` | Keystone's audit ids: this token's, then its chain's |
 //!
@@ -86,6 +87,8 @@ pub struct TokenClaims {
     pub methods: Vec<String>,
     pub iat: u64,
     pub exp: u64,
+    #[serde(rename = "iatms", default, skip_serializing_if = "Option::is_none")]
+    pub iat_ms: Option<u64>,
     #[serde(rename = "appcred", default, skip_serializing_if = "Option::is_none")]
     pub app_credential_id: Option<String>,
     #[serde(rename = "audit")]
@@ -114,6 +117,7 @@ impl TokenClaims {
             methods,
             iat: now,
             exp: now.saturating_add(lifetime.as_secs()),
+            iat_ms: None,
             app_credential_id: None,
             audit_ids: vec![new_audit_id()],
         }
@@ -128,6 +132,22 @@ impl TokenClaims {
         self.audit_ids.push(parent.audit_chain_id().to_string());
         self.exp = self.exp.min(parent.exp);
         self
+    }
+
+    /// Stamps the issue time to the millisecond (`iat` follows, in seconds).
+    pub fn issued_at(mut self, unix_ms: u64) -> Self {
+        let lifetime = self.exp.saturating_sub(self.iat);
+        self.iat = unix_ms / 1000;
+        self.exp = self.iat.saturating_add(lifetime);
+        self.iat_ms = Some(unix_ms);
+        self
+    }
+
+    /// The issue time in milliseconds; a token without `iatms` counts as
+    /// issued at the start of its `iat` second, so a revocation in that
+    /// second still catches it.
+    pub fn issued_at_ms(&self) -> u64 {
+        self.iat_ms.unwrap_or_else(|| self.iat.saturating_mul(1000))
     }
 
     pub fn with_app_credential(mut self, id: impl Into<String>) -> Self {

@@ -27,12 +27,16 @@ pub enum RevocationEvent {
     /// Every token carrying this audit id: the token itself and, when it is a
     /// chain's first token, every token rescoped from it.
     AuditId { audit_id: String, expires_at: u64 },
-    /// Every token of the user with `iat <= issued_before`.
-    User { user_id: String, issued_before: u64 },
-    /// Every token scoped to the project with `iat <= issued_before`.
+    /// Every token of the user issued at or before `issued_before_ms`
+    /// (unix milliseconds, compared with the token's [`TokenClaims::issued_at_ms`]).
+    User {
+        user_id: String,
+        issued_before_ms: u64,
+    },
+    /// Every token scoped to the project issued at or before `issued_before_ms`.
     Project {
         project_id: String,
-        issued_before: u64,
+        issued_before_ms: u64,
     },
 }
 
@@ -66,19 +70,19 @@ impl RevocationList {
         });
     }
 
-    pub fn revoke_user(&self, user_id: impl Into<String>, issued_before: u64) {
+    pub fn revoke_user(&self, user_id: impl Into<String>, issued_before_ms: u64) {
         let user_id = user_id.into();
         self.apply(RevocationEvent::User {
             user_id,
-            issued_before,
+            issued_before_ms,
         });
     }
 
-    pub fn revoke_project(&self, project_id: impl Into<String>, issued_before: u64) {
+    pub fn revoke_project(&self, project_id: impl Into<String>, issued_before_ms: u64) {
         let project_id = project_id.into();
         self.apply(RevocationEvent::Project {
             project_id,
-            issued_before,
+            issued_before_ms,
         });
     }
 
@@ -98,12 +102,12 @@ impl RevocationList {
             } => (&mut e.audit_ids, audit_id, expires_at),
             RevocationEvent::User {
                 user_id,
-                issued_before,
-            } => (&mut e.users, user_id, issued_before),
+                issued_before_ms,
+            } => (&mut e.users, user_id, issued_before_ms),
             RevocationEvent::Project {
                 project_id,
-                issued_before,
-            } => (&mut e.projects, project_id, issued_before),
+                issued_before_ms,
+            } => (&mut e.projects, project_id, issued_before_ms),
         };
         let t = map.entry(key).or_insert(time);
         *t = (*t).max(time);
@@ -123,23 +127,23 @@ impl RevocationList {
         });
         let users = e.users.iter().map(|(id, &t)| RevocationEvent::User {
             user_id: id.clone(),
-            issued_before: t,
+            issued_before_ms: t,
         });
         let projects = e.projects.iter().map(|(id, &t)| RevocationEvent::Project {
             project_id: id.clone(),
-            issued_before: t,
+            issued_before_ms: t,
         });
         tokens.chain(audit).chain(users).chain(projects).collect()
     }
 
-    /// `<=` as Keystone does: with whole seconds, a token issued in the same
-    /// second as the revocation may predate it, so it is rejected too. The
-    /// cost is that a token issued in that second after the revocation (a
-    /// login right after a password change) is rejected as well.
+    /// User and project events compare milliseconds, so a login right after
+    /// a password change (the same second, a later millisecond) is not
+    /// caught by the revocation meant for the tokens before it.
     pub fn is_revoked(&self, claims: &TokenClaims) -> bool {
         let e = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let issued_ms = claims.issued_at_ms();
         let issued_by = |map: &HashMap<String, u64>, key: &str| {
-            map.get(key).is_some_and(|&before| claims.iat <= before)
+            map.get(key).is_some_and(|&before| issued_ms <= before)
         };
         e.tokens.contains_key(&claims.jti)
             || claims.audit_ids.iter().any(|a| e.audit_ids.contains_key(a))
@@ -159,8 +163,8 @@ impl RevocationList {
         let issued_since = expired_since.saturating_sub(max_token_lifetime.as_secs());
         e.tokens.retain(|_, &mut exp| exp >= expired_since);
         e.audit_ids.retain(|_, &mut exp| exp >= expired_since);
-        e.users.retain(|_, &mut t| t >= issued_since);
-        e.projects.retain(|_, &mut t| t >= issued_since);
+        e.users.retain(|_, &mut t| t / 1000 >= issued_since);
+        e.projects.retain(|_, &mut t| t / 1000 >= issued_since);
         before - e.len()
     }
 

@@ -29,42 +29,59 @@ fn revoking_an_audit_id_revokes_the_token_and_its_rescoped_children() {
     assert!(!list.is_revoked(&other));
 }
 
+const NOW_MS: u64 = NOW * 1000 + 400;
+
 #[test]
 fn user_revocation_covers_tokens_issued_at_or_before_the_time() {
     let list = RevocationList::new();
-    list.revoke_user("u1", NOW);
-    let mut c = claims();
-    assert!(list.is_revoked(&c), "same second counts as before");
-    c.iat = NOW - 100;
-    assert!(list.is_revoked(&c));
-    c.iat = NOW + 1;
-    assert!(!list.is_revoked(&c), "tokens issued later are fine");
-    c.iat = NOW;
-    c.sub = "u2".into();
-    assert!(!list.is_revoked(&c), "other users are fine");
+    list.revoke_user("u1", NOW_MS);
+    let c = claims();
+    assert!(
+        list.is_revoked(&c),
+        "a token without milliseconds counts as the start of its second"
+    );
+    assert!(list.is_revoked(&claims().issued_at(NOW_MS)), "the same millisecond");
+    assert!(list.is_revoked(&claims().issued_at(NOW_MS - 100_000)));
+    assert!(
+        !list.is_revoked(&claims().issued_at(NOW_MS + 1)),
+        "a login a millisecond later, in the same second, is fine"
+    );
+    let mut other = claims().issued_at(NOW_MS);
+    other.sub = "u2".into();
+    assert!(!list.is_revoked(&other), "other users are fine");
+}
+
+#[test]
+fn issued_at_keeps_the_lifetime() {
+    let c = claims();
+    let life = c.exp - c.iat;
+    let stamped = claims().issued_at(NOW_MS + 5_000);
+    assert_eq!(stamped.iat, NOW + 5);
+    assert_eq!(stamped.exp - stamped.iat, life);
+    assert_eq!(stamped.issued_at_ms(), NOW_MS + 5_000);
 }
 
 #[test]
 fn project_revocation_covers_only_tokens_scoped_to_it() {
     let list = RevocationList::new();
-    list.revoke_project("p1", NOW);
+    list.revoke_project("p1", NOW_MS);
     let mut c = claims();
     assert!(list.is_revoked(&c));
     c.scope = project_scope("p2");
     assert!(!list.is_revoked(&c));
     c.scope = crate::Scope::System;
     assert!(!list.is_revoked(&c));
-    c.scope = project_scope("p1");
-    c.iat = NOW + 1;
-    assert!(!list.is_revoked(&c));
+    let mut later = claims().issued_at(NOW_MS + 1);
+    later.scope = project_scope("p1");
+    assert!(!list.is_revoked(&later));
 }
 
 #[test]
 fn events_are_idempotent_keep_the_later_time_and_round_trip() {
     let list = RevocationList::new();
-    list.revoke_user("u1", NOW);
-    list.revoke_user("u1", NOW - 500);
-    list.revoke_user("u1", NOW);
+    list.revoke_user("u1", NOW_MS);
+    list.revoke_user("u1", NOW_MS - 500_000);
+    list.revoke_user("u1", NOW_MS);
     assert_eq!(list.len(), 1);
     assert!(
         list.is_revoked(&claims()),
@@ -73,7 +90,7 @@ fn events_are_idempotent_keep_the_later_time_and_round_trip() {
 
     let jti = uuid::Uuid::new_v4();
     list.revoke_token(jti, NOW + 10);
-    list.revoke_project("p1", NOW);
+    list.revoke_project("p1", NOW_MS);
     list.revoke_audit_id("a1", NOW + 10);
     let events = list.events();
     assert_eq!(events.len(), 4);
@@ -91,12 +108,12 @@ fn events_are_idempotent_keep_the_later_time_and_round_trip() {
     assert_eq!(a, b);
     let wire = serde_json::to_value(RevocationEvent::User {
         user_id: "u1".into(),
-        issued_before: 5,
+        issued_before_ms: 5,
     })
     .unwrap();
     assert_eq!(
         wire,
-        serde_json::json!({"kind": "user", "user_id": "u1", "issued_before": 5})
+        serde_json::json!({"kind": "user", "user_id": "u1", "issued_before_ms": 5})
     );
 }
 
@@ -106,8 +123,8 @@ fn prune_drops_only_entries_that_cannot_match_a_live_token() {
     let life = Duration::from_secs(3600);
     list.revoke_token(uuid::Uuid::new_v4(), NOW);
     list.revoke_audit_id("a1", NOW);
-    list.revoke_user("u1", NOW);
-    list.revoke_project("p1", NOW);
+    list.revoke_user("u1", NOW * 1000);
+    list.revoke_project("p1", NOW * 1000);
 
     // Tokens are still accepted until exp + leeway.
     assert_eq!(list.prune(NOW + LEEWAY_SECS, life), 0);

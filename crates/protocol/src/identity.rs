@@ -78,7 +78,7 @@ mod tests {
         let ev = IdentityEvent::Revoked {
             event: RevocationEvent::User {
                 user_id: "u1".into(),
-                issued_before: 42,
+                issued_before_ms: 42,
             },
         };
         let (method, args) = to_parts(&ev);

@@ -10,7 +10,7 @@ use virga_db::sea_orm::DatabaseConnection;
 use virga_identity::db::now;
 use virga_identity::db::revocation;
 
-on_both!(record_active_prune);
+on_both!(record_active_prune, events_round_trip);
 
 /// Lets `now()` move on, so rows get distinct, ordered timestamps.
 async fn tick() {
@@ -94,4 +94,39 @@ async fn record_active_prune(db: &DatabaseConnection) {
         vec![user.clone()]
     );
     assert_eq!(revocation::prune(db, t0 + hour * 100).await.unwrap(), 0);
+}
+
+/// Every kind of event comes back from the store as it went in, user and
+/// project times to the millisecond, with an expiry after which it can go.
+async fn events_round_trip(db: &DatabaseConnection) {
+    use virga_auth::RevocationEvent;
+    let events = [
+        RevocationEvent::Token {
+            jti: uuid::Uuid::new_v4(),
+            expires_at: 1_900_000_000,
+        },
+        RevocationEvent::AuditId {
+            audit_id: "a1".into(),
+            expires_at: 1_900_000_000,
+        },
+        RevocationEvent::User {
+            user_id: "u1".into(),
+            issued_before_ms: 1_800_000_000_123,
+        },
+        RevocationEvent::Project {
+            project_id: "p1".into(),
+            issued_before_ms: 1_800_000_000_456,
+        },
+    ];
+    let life = Duration::from_secs(3600);
+    for e in &events {
+        let row = revocation::record_event(db, e, life).await.unwrap();
+        assert_eq!(&revocation::to_event(&row).unwrap(), e);
+        assert!(row.expires_at.is_some(), "every event can be pruned one day");
+    }
+    let user_row = revocation::record_event(db, &events[2], life).await.unwrap();
+    assert_eq!(
+        user_row.expires_at.unwrap().timestamp(),
+        1_800_000_000 + 3600 + virga_auth::LEEWAY_SECS as i64
+    );
 }

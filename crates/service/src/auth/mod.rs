@@ -165,6 +165,13 @@ pub enum VerifyError {
     Token(#[source] TokenError),
 }
 
+/// Now in unix milliseconds: the time of a user's or project's revocation.
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -6,7 +6,7 @@ use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
-use virga_service::auth::{Auth, unix_now};
+use virga_service::auth::{Auth, unix_now_ms};
 
 use super::{IdentityState, audit, publish};
 use crate::db::domain::{self, DomainFilter, DomainUpdate, NewDomain};
@@ -74,7 +74,7 @@ pub async fn delete(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), 
 
 async fn revoke_domain_tokens(state: &IdentityState, id: &str) -> Result<(), Error> {
     let db = state.ctx.db();
-    let now = unix_now();
+    let now = unix_now_ms();
     let everything = PageRequest {
         limit: u64::MAX >> 1,
         marker: None,
@@ -91,7 +91,7 @@ async fn revoke_domain_tokens(state: &IdentityState, id: &str) -> Result<(), Err
     for u in users.items {
         let event = RevocationEvent::User {
             user_id: u.id,
-            issued_before: now,
+            issued_before_ms: now,
         };
         publish::revoke(state, event).await?;
     }
@@ -107,7 +107,7 @@ async fn revoke_domain_tokens(state: &IdentityState, id: &str) -> Result<(), Err
     for p in projects.items {
         let event = RevocationEvent::Project {
             project_id: p.id,
-            issued_before: now,
+            issued_before_ms: now,
         };
         publish::revoke(state, event).await?;
     }

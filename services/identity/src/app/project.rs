@@ -7,7 +7,7 @@ use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
-use virga_service::auth::{Auth, unix_now};
+use virga_service::auth::{Auth, unix_now_ms};
 
 use super::{IdentityState, audit, publish};
 use crate::db::assignment::{self, AssignmentFilter, TargetType};
@@ -96,7 +96,7 @@ pub async fn delete(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), 
 async fn revoke_project_tokens(state: &IdentityState, id: &str) -> Result<(), Error> {
     let event = RevocationEvent::Project {
         project_id: id.to_string(),
-        issued_before: unix_now(),
+        issued_before_ms: unix_now_ms(),
     };
     publish::revoke(state, event).await
 }

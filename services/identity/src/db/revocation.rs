@@ -93,29 +93,29 @@ pub async fn record_event(
         } => ("audit_id", audit_id.clone(), None, Some(*expires_at)),
         RevocationEvent::User {
             user_id,
-            issued_before,
+            issued_before_ms,
         } => (
             "user",
             user_id.clone(),
-            Some(*issued_before),
-            Some(issued_before.saturating_add(keep)),
+            Some(*issued_before_ms),
+            Some((issued_before_ms / 1000).saturating_add(keep)),
         ),
         RevocationEvent::Project {
             project_id,
-            issued_before,
+            issued_before_ms,
         } => (
             "project",
             project_id.clone(),
-            Some(*issued_before),
-            Some(issued_before.saturating_add(keep)),
+            Some(*issued_before_ms),
+            Some((issued_before_ms / 1000).saturating_add(keep)),
         ),
     };
     record(
         db,
         kind,
         &subject,
-        issued_before.map(from_unix).transpose()?,
-        expires_at.map(from_unix).transpose()?,
+        issued_before.map(from_unix_ms).transpose()?,
+        expires_at.map(|s| from_unix_ms(s.saturating_mul(1000))).transpose()?,
     )
     .await
 }
@@ -124,6 +124,10 @@ pub async fn record_event(
 pub fn to_event(row: &Model) -> Result<RevocationEvent, Error> {
     let unix = |t: Option<ChronoDateTimeUtc>| -> Result<u64, Error> {
         t.and_then(|t| u64::try_from(t.timestamp()).ok())
+            .ok_or_else(|| Error::internal(format!("revocation {} lacks a time", row.id)))
+    };
+    let unix_ms = |t: Option<ChronoDateTimeUtc>| -> Result<u64, Error> {
+        t.and_then(|t| u64::try_from(t.timestamp_millis()).ok())
             .ok_or_else(|| Error::internal(format!("revocation {} lacks a time", row.id)))
     };
     Ok(match row.kind.as_str() {
@@ -137,11 +141,11 @@ pub fn to_event(row: &Model) -> Result<RevocationEvent, Error> {
         },
         "user" => RevocationEvent::User {
             user_id: row.subject.clone(),
-            issued_before: unix(row.issued_before)?,
+            issued_before_ms: unix_ms(row.issued_before)?,
         },
         "project" => RevocationEvent::Project {
             project_id: row.subject.clone(),
-            issued_before: unix(row.issued_before)?,
+            issued_before_ms: unix_ms(row.issued_before)?,
         },
         other => {
             return Err(Error::internal(format!(
@@ -152,9 +156,9 @@ pub fn to_event(row: &Model) -> Result<RevocationEvent, Error> {
     })
 }
 
-fn from_unix(secs: u64) -> Result<ChronoDateTimeUtc, Error> {
-    i64::try_from(secs)
+fn from_unix_ms(ms: u64) -> Result<ChronoDateTimeUtc, Error> {
+    i64::try_from(ms)
         .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .ok_or_else(|| Error::internal(format!("time {secs} out of range")))
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .ok_or_else(|| Error::internal(format!("time {ms} ms out of range")))
 }

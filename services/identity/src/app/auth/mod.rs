@@ -101,7 +101,8 @@ pub async fn issue_token(
     let who = methods::authenticate(state, method).await?;
     let (scope, roles) = scope::resolve(state, &who, scope).await?;
     let config = &state.ctx.config().auth;
-    let now = virga_service::auth::unix_now();
+    let now_ms = virga_service::auth::unix_now_ms();
+    let now = now_ms / 1000;
     let user = UserRef {
         id: who.user.id.clone(),
         name: who.user.name.clone(),
@@ -119,7 +120,8 @@ pub async fn issue_token(
         who.methods.clone(),
         now,
         Duration::from_secs(config.token_lifetime_secs),
-    );
+    )
+    .issued_at(now_ms);
     if let Some(parent) = &who.parent {
         claims = claims.rescoped_from(parent);
     }
