@@ -5,10 +5,12 @@ pub mod auth;
 pub mod bootstrap;
 pub mod catalog;
 pub mod domain;
+pub mod group;
 pub mod keys;
 pub mod project;
 pub mod publish;
 pub mod roles;
+pub mod user;
 pub mod versions;
 
 use std::sync::Arc;

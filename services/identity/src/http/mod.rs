@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod domain;
 pub mod error;
+pub mod group;
 pub mod project;
+pub mod user;
 pub mod versions;
 
 use axum::http::HeaderMap;
@@ -45,6 +47,27 @@ pub fn api() -> OpenApiRouter<IdentityState> {
             project::delete_project
         ))
         .routes(routes!(project::list_user_projects))
+        .routes(routes!(user::list_users, user::create_user))
+        .routes(routes!(
+            user::show_user,
+            user::update_user,
+            user::delete_user
+        ))
+        .routes(routes!(user::change_password))
+        .routes(routes!(user::list_user_groups))
+        .routes(routes!(group::list_groups, group::create_group))
+        .routes(routes!(
+            group::show_group,
+            group::update_group,
+            group::delete_group
+        ))
+        .routes(routes!(group::list_group_users))
+        .routes(routes!(
+            group::add_group_user,
+            group::check_group_user,
+            group::show_group_user,
+            group::remove_group_user
+        ))
 }
 
 /// The largest page a list answers; Keystone's `list_limit` is unset by
