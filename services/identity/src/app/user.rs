@@ -9,7 +9,7 @@ use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
-use virga_service::auth::{Auth, unix_now};
+use virga_service::auth::{Auth, unix_now_ms};
 
 use super::audit::{self, Outcome, Record};
 use super::auth::unauthorized;
@@ -246,7 +246,7 @@ pub async fn groups(
 pub async fn revoke_user_tokens(state: &IdentityState, user_id: &str) -> Result<(), Error> {
     let event = RevocationEvent::User {
         user_id: user_id.to_string(),
-        issued_before: unix_now(),
+        issued_before_ms: unix_now_ms(),
     };
     publish::revoke(state, event).await
 }
