@@ -5,9 +5,11 @@ pub mod auth;
 pub mod bootstrap;
 pub mod catalog;
 pub mod domain;
+pub mod grant;
 pub mod keys;
 pub mod project;
 pub mod publish;
+pub mod role;
 pub mod roles;
 pub mod versions;
 
