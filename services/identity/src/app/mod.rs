@@ -5,11 +5,13 @@ pub mod auth;
 pub mod bootstrap;
 pub mod catalog;
 pub mod domain;
+pub mod grant;
 pub mod group;
 pub mod keys;
 pub mod project;
 pub mod publish;
-pub mod roles;
+pub mod role;
+pub mod implied_roles;
 pub mod user;
 pub mod versions;
 

@@ -1,11 +1,14 @@
 //! Identity's HTTP layer: thin handlers, one module per resource, and the
 //! pieces of Keystone's response shape they share (links, collections).
 
+pub mod assignment;
 pub mod auth;
 pub mod domain;
 pub mod error;
+pub mod grant;
 pub mod group;
 pub mod project;
+pub mod role;
 pub mod user;
 pub mod versions;
 
@@ -68,6 +71,71 @@ pub fn api() -> OpenApiRouter<IdentityState> {
             group::show_group_user,
             group::remove_group_user
         ))
+        .routes(routes!(role::list_roles, role::create_role))
+        .routes(routes!(
+            role::show_role,
+            role::update_role,
+            role::delete_role
+        ))
+        .routes(routes!(
+            grant::grant_project_user,
+            grant::check_project_user,
+            grant::revoke_project_user
+        ))
+        .routes(routes!(grant::list_project_user_roles))
+        .routes(routes!(
+            grant::grant_project_group,
+            grant::check_project_group,
+            grant::revoke_project_group
+        ))
+        .routes(routes!(grant::list_project_group_roles))
+        .routes(routes!(
+            grant::grant_domain_user,
+            grant::check_domain_user,
+            grant::revoke_domain_user
+        ))
+        .routes(routes!(grant::list_domain_user_roles))
+        .routes(routes!(
+            grant::grant_domain_group,
+            grant::check_domain_group,
+            grant::revoke_domain_group
+        ))
+        .routes(routes!(grant::list_domain_group_roles))
+        .routes(routes!(
+            grant::grant_system_user,
+            grant::check_system_user,
+            grant::revoke_system_user
+        ))
+        .routes(routes!(grant::list_system_user_roles))
+        .routes(routes!(
+            grant::grant_system_group,
+            grant::check_system_group,
+            grant::revoke_system_group
+        ))
+        .routes(routes!(grant::list_system_group_roles))
+        .routes(routes!(
+            grant::grant_inherited_domain_user,
+            grant::check_inherited_domain_user,
+            grant::revoke_inherited_domain_user
+        ))
+        .routes(routes!(grant::list_inherited_domain_user_roles))
+        .routes(routes!(
+            grant::grant_inherited_domain_group,
+            grant::check_inherited_domain_group,
+            grant::revoke_inherited_domain_group
+        ))
+        .routes(routes!(grant::list_inherited_domain_group_roles))
+        .routes(routes!(
+            grant::grant_inherited_project_user,
+            grant::check_inherited_project_user,
+            grant::revoke_inherited_project_user
+        ))
+        .routes(routes!(
+            grant::grant_inherited_project_group,
+            grant::check_inherited_project_group,
+            grant::revoke_inherited_project_group
+        ))
+        .routes(routes!(assignment::list_role_assignments))
 }
 
 /// The largest page a list answers; Keystone's `list_limit` is unset by

@@ -9,7 +9,7 @@ use virga_common::Error;
 use super::methods::find_domain;
 use super::{Authenticated, DomainLocator, unauthorized};
 use crate::app::IdentityState;
-use crate::app::roles::with_implied;
+use crate::app::implied_roles::with_implied;
 use crate::db::assignment::{self, Target};
 use crate::db::{domain, project, role};
 
