@@ -1,5 +1,6 @@
 //! Identity's logic, one module per resource, and the state its handlers share.
 
+pub mod application_credential;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
@@ -8,6 +9,7 @@ pub mod domain;
 pub mod keys;
 pub mod project;
 pub mod publish;
+pub mod region;
 pub mod roles;
 pub mod versions;
 
