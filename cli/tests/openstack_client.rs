@@ -52,15 +52,28 @@ fn start(dir: &std::path::Path) -> (Child, BTreeMap<String, String>) {
             urls.insert(name.to_string(), url.to_string());
         }
     }
+    child.kill().ok();
+    child.wait().ok();
     panic!("virga up exited before it was ready");
 }
 
 /// Runs `openstack <args> -f json` with `env` and returns the parsed output.
 fn openstack(env: &[(&str, &str)], args: &[&str]) -> Value {
+    run(env, args, true)
+}
+
+/// For commands that print nothing (`role add`).
+fn openstack_quiet(env: &[(&str, &str)], args: &[&str]) {
+    run(env, args, false);
+}
+
+fn run(env: &[(&str, &str)], args: &[&str], json: bool) -> Value {
     let mut cmd = Command::new(client());
-    cmd.args(args)
-        .args(["-f", "json"])
-        .env_clear()
+    cmd.args(args);
+    if json {
+        cmd.args(["-f", "json"]);
+    }
+    cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", std::env::var("HOME").unwrap_or_default());
     for (k, v) in env {
@@ -93,15 +106,37 @@ fn the_openstack_client_works_against_virga_up() {
     ];
 
     let token = openstack(&env, &["token", "issue"]);
-    assert!(token["id"].as_str().is_some_and(|t| t.len() > 100), "{token}");
+    assert!(
+        token["id"].as_str().is_some_and(|t| t.len() > 100),
+        "{token}"
+    );
     let project = openstack(&env, &["project", "create", "demo"]);
     assert_eq!(project["name"], "demo");
     let user = openstack(
         &env,
-        &["user", "create", "--password", "alice-pw-1", "--project", "demo", "alice"],
+        &[
+            "user",
+            "create",
+            "--password",
+            "alice-pw-1",
+            "--project",
+            "demo",
+            "alice",
+        ],
     );
     assert_eq!(user["name"], "alice");
-    openstack(&env, &["role", "add", "--project", "demo", "--user", "alice", "member"]);
+    openstack_quiet(
+        &env,
+        &[
+            "role",
+            "add",
+            "--project",
+            "demo",
+            "--user",
+            "alice",
+            "member",
+        ],
+    );
     let assignments = openstack(
         &env,
         &["role", "assignment", "list", "--project", "demo", "--names"],
@@ -124,8 +159,8 @@ fn the_openstack_client_works_against_virga_up() {
     }
 
     let cred = openstack(&env, &["application", "credential", "create", "ci"]);
-    let id = cred["id"].as_str().unwrap().to_string();
-    let secret = cred["secret"].as_str().unwrap().to_string();
+    let id = cred["ID"].as_str().unwrap().to_string();
+    let secret = cred["Secret"].as_str().unwrap().to_string();
     let auth_url = format!("{}/v3", urls["identity"]);
     let app_env = [
         ("OS_AUTH_TYPE", "v3applicationcredential"),
@@ -156,7 +191,10 @@ fn the_openstack_client_works_against_virga_up() {
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while child.try_wait().unwrap().is_none() {
-        assert!(std::time::Instant::now() < deadline, "virga up did not stop");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "virga up did not stop"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -33,12 +33,14 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("POST", "/v3/auth/tokens"),
     ("GET", "/v3/auth/jwks"),
+    // Authenticates with the user's current password instead of a token,
+    // like a login, and fails like one: 401 whoever asks.
+    ("POST", "/v3/users/{user_id}/password"),
 ];
 
 /// Writes a reader may make because they are about the reader themselves.
 const SELF_SERVICE: &[(&str, &str)] = &[
     ("DELETE", "/v3/auth/tokens"),
-    ("POST", "/v3/users/{user_id}/password"),
     ("POST", "/v3/users/{user_id}/application_credentials"),
     (
         "DELETE",

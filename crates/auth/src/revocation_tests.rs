@@ -40,7 +40,10 @@ fn user_revocation_covers_tokens_issued_at_or_before_the_time() {
         list.is_revoked(&c),
         "a token without milliseconds counts as the start of its second"
     );
-    assert!(list.is_revoked(&claims().issued_at(NOW_MS)), "the same millisecond");
+    assert!(
+        list.is_revoked(&claims().issued_at(NOW_MS)),
+        "the same millisecond"
+    );
     assert!(list.is_revoked(&claims().issued_at(NOW_MS - 100_000)));
     assert!(
         !list.is_revoked(&claims().issued_at(NOW_MS + 1)),

@@ -504,9 +504,18 @@ async fn non_admin_limits(api: &Api) {
     );
     let token = api.token("alice", "alice-pw-1", Some("p1")).await;
 
+    // Another user is not even visible to a member: 404.
     let r = api
         .put(
             &format!("/v3/projects/{p}/users/{bob}/roles/{member}"),
+            &token,
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    // Herself on her own project is visible, but granting is an admin's: 403.
+    let r = api
+        .put(
+            &format!("/v3/projects/{p}/users/{alice}/roles/{member}"),
             &token,
         )
         .await;

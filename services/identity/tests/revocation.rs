@@ -122,9 +122,14 @@ async fn events_round_trip(db: &DatabaseConnection) {
     for e in &events {
         let row = revocation::record_event(db, e, life).await.unwrap();
         assert_eq!(&revocation::to_event(&row).unwrap(), e);
-        assert!(row.expires_at.is_some(), "every event can be pruned one day");
+        assert!(
+            row.expires_at.is_some(),
+            "every event can be pruned one day"
+        );
     }
-    let user_row = revocation::record_event(db, &events[2], life).await.unwrap();
+    let user_row = revocation::record_event(db, &events[2], life)
+        .await
+        .unwrap();
     assert_eq!(
         user_row.expires_at.unwrap().timestamp(),
         1_800_000_000 + 3600 + virga_auth::LEEWAY_SECS as i64

@@ -97,3 +97,14 @@ pub async fn emit(state: &IdentityState, auth: Option<&Auth>, record: Record<'_>
         }
     }
 }
+
+/// The newest `limit` stored records matching `filter`, newest first (admin).
+pub async fn list(
+    state: &IdentityState,
+    auth: &Auth,
+    filter: &audit::AuditFilter,
+    limit: u64,
+) -> Result<Vec<audit::Model>, virga_common::Error> {
+    auth.enforce("identity:list_audit_events", &virga_policy::Target::new())?;
+    audit::list(state.ctx.db(), filter, limit).await
+}

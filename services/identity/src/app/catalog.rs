@@ -2,13 +2,160 @@
 //! enabled endpoints, one per interface and region. A region per central
 //! cloud and per edge site means a client reads from the catalog which
 //! services each site offers and where.
+//!
+//! Also the services and endpoints API's logic: policy checks, the store
+//! and the audit trail.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 use virga_common::Error;
 use virga_db::sea_orm::ConnectionTrait;
+use virga_policy::Target;
+use virga_service::auth::Auth;
 
-use crate::db::catalog::{self, EndpointFilter};
+use super::{IdentityState, audit};
+use crate::db::catalog::{
+    self, EndpointFilter, EndpointUpdate, NewEndpoint, NewService, ServiceUpdate, endpoint, service,
+};
+use crate::db::region;
+
+fn service_target(id: &str) -> Target {
+    Target::new().with("service_id", id)
+}
+
+fn endpoint_target(id: &str) -> Target {
+    Target::new().with("endpoint_id", id)
+}
+
+pub async fn get_service(
+    state: &IdentityState,
+    auth: &Auth,
+    id: &str,
+) -> Result<service::Model, Error> {
+    auth.enforce("identity:get_service", &service_target(id))?;
+    catalog::get_service(state.ctx.db(), id).await
+}
+
+pub async fn list_services(
+    state: &IdentityState,
+    auth: &Auth,
+    service_type: Option<&str>,
+) -> Result<Vec<service::Model>, Error> {
+    auth.enforce("identity:list_services", &Target::new())?;
+    catalog::list_services(state.ctx.db(), service_type).await
+}
+
+pub async fn create_service(
+    state: &IdentityState,
+    auth: &Auth,
+    new: NewService,
+) -> Result<service::Model, Error> {
+    auth.enforce("identity:create_service", &Target::new())?;
+    let s = catalog::create_service(state.ctx.db(), new).await?;
+    audit::change(state, auth, "identity:create_service", "service", &s.id).await;
+    Ok(s)
+}
+
+pub async fn update_service(
+    state: &IdentityState,
+    auth: &Auth,
+    id: &str,
+    change: ServiceUpdate,
+) -> Result<service::Model, Error> {
+    auth.enforce("identity:update_service", &service_target(id))?;
+    let s = catalog::update_service(state.ctx.db(), id, change).await?;
+    audit::change(state, auth, "identity:update_service", "service", id).await;
+    Ok(s)
+}
+
+/// Deletes a service and, as Keystone does, its endpoints.
+pub async fn delete_service(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), Error> {
+    auth.enforce("identity:delete_service", &service_target(id))?;
+    catalog::delete_service(state.ctx.db(), id).await?;
+    audit::change(state, auth, "identity:delete_service", "service", id).await;
+    Ok(())
+}
+
+pub async fn get_endpoint(
+    state: &IdentityState,
+    auth: &Auth,
+    id: &str,
+) -> Result<endpoint::Model, Error> {
+    auth.enforce("identity:get_endpoint", &endpoint_target(id))?;
+    catalog::get_endpoint(state.ctx.db(), id).await
+}
+
+pub async fn list_endpoints(
+    state: &IdentityState,
+    auth: &Auth,
+    filter: &EndpointFilter,
+) -> Result<Vec<endpoint::Model>, Error> {
+    auth.enforce("identity:list_endpoints", &Target::new())?;
+    catalog::list_endpoints(state.ctx.db(), filter).await
+}
+
+/// Creates an endpoint; an unknown service or region is a bad request.
+pub async fn create_endpoint(
+    state: &IdentityState,
+    auth: &Auth,
+    new: NewEndpoint,
+) -> Result<endpoint::Model, Error> {
+    auth.enforce("identity:create_endpoint", &Target::new())?;
+    references_exist(state, Some(&new.service_id), new.region_id.as_deref()).await?;
+    let e = catalog::create_endpoint(state.ctx.db(), new).await?;
+    audit::change(state, auth, "identity:create_endpoint", "endpoint", &e.id).await;
+    Ok(e)
+}
+
+pub async fn update_endpoint(
+    state: &IdentityState,
+    auth: &Auth,
+    id: &str,
+    change: EndpointUpdate,
+) -> Result<endpoint::Model, Error> {
+    auth.enforce("identity:update_endpoint", &endpoint_target(id))?;
+    let region = change.region_id.clone().flatten();
+    references_exist(state, change.service_id.as_deref(), region.as_deref()).await?;
+    let e = catalog::update_endpoint(state.ctx.db(), id, change).await?;
+    audit::change(state, auth, "identity:update_endpoint", "endpoint", id).await;
+    Ok(e)
+}
+
+pub async fn delete_endpoint(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), Error> {
+    auth.enforce("identity:delete_endpoint", &endpoint_target(id))?;
+    catalog::delete_endpoint(state.ctx.db(), id).await?;
+    audit::change(state, auth, "identity:delete_endpoint", "endpoint", id).await;
+    Ok(())
+}
+
+/// Keystone's 400 for an endpoint naming a service or region that is not there.
+async fn references_exist(
+    state: &IdentityState,
+    service_id: Option<&str>,
+    region_id: Option<&str>,
+) -> Result<(), Error> {
+    let db = state.ctx.db();
+    let missing = |what: &str, table: &str| {
+        Error::BadRequest(format!(
+            "Expecting to find endpoint {what} in {table} table. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error."
+        ))
+    };
+    if let Some(id) = service_id {
+        match catalog::get_service(db, id).await {
+            Ok(_) => {}
+            Err(Error::NotFound { .. }) => return Err(missing("service_id", "service")),
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(id) = region_id {
+        match region::get(db, id).await {
+            Ok(_) => {}
+            Err(Error::NotFound { .. }) => return Err(missing("region_id", "region")),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CatalogEntry {

@@ -100,13 +100,69 @@ async fn parts_exist(state: &IdentityState, a: &Model) -> Result<(), Error> {
     Ok(())
 }
 
+/// A caller who may not see the actor or the target gets the 404 they
+/// would get for a missing one: a grant reveals nothing about another
+/// project's users or projects.
+async fn visible(
+    state: &IdentityState,
+    auth: &Auth,
+    actor: (ActorType, &str),
+    on: (TargetType, &str),
+) -> Result<(), Error> {
+    match actor.0 {
+        ActorType::User => auth.enforce_visible(
+            "identity:get_user",
+            &Target::new().with("user_id", actor.1),
+            "user",
+            actor.1,
+        )?,
+        ActorType::Group => auth.enforce_visible(
+            "identity:get_group",
+            &Target::new().with("group_id", actor.1),
+            "group",
+            actor.1,
+        )?,
+    }
+    match on.0 {
+        TargetType::Project => {
+            let p = project::get(state.ctx.db(), on.1).await?;
+            auth.enforce_visible(
+                "identity:get_project",
+                &Target::new()
+                    .with("project_id", p.id.clone())
+                    .with("domain_id", p.domain_id),
+                "project",
+                on.1,
+            )
+        }
+        TargetType::Domain => auth.enforce_visible(
+            "identity:get_domain",
+            &Target::new().with("domain_id", on.1),
+            "domain",
+            on.1,
+        ),
+        TargetType::System => Ok(()),
+    }
+}
+
+async fn parts_visible(state: &IdentityState, auth: &Auth, a: &Model) -> Result<(), Error> {
+    parts_exist(state, a).await?;
+    visible(
+        state,
+        auth,
+        (a.actor_type, &a.actor_id),
+        (a.target_type, &a.target_id),
+    )
+    .await
+}
+
 fn not_granted(a: &Model) -> Error {
     Error::not_found("role assignment", audit_id(a))
 }
 
 /// Whether the grant exists: Ok, or 404.
 pub async fn check(state: &IdentityState, auth: &Auth, a: &Model) -> Result<(), Error> {
-    parts_exist(state, a).await?;
+    parts_visible(state, auth, a).await?;
     auth.enforce("identity:check_grant", &target(a))?;
     if assignment::exists(state.ctx.db(), a).await? {
         Ok(())
@@ -117,7 +173,7 @@ pub async fn check(state: &IdentityState, auth: &Auth, a: &Model) -> Result<(), 
 
 /// Grants a role; granting it again is not an error.
 pub async fn create(state: &IdentityState, auth: &Auth, a: &Model) -> Result<(), Error> {
-    parts_exist(state, a).await?;
+    parts_visible(state, auth, a).await?;
     auth.enforce("identity:create_grant", &target(a))?;
     assignment::grant(state.ctx.db(), a).await?;
     audit::change(state, auth, "identity:create_grant", KIND, &audit_id(a)).await;
@@ -127,7 +183,7 @@ pub async fn create(state: &IdentityState, auth: &Auth, a: &Model) -> Result<(),
 /// Revokes a role (404 if it was not granted). The tokens of the user, or
 /// of every member of the group, stop working: they may carry the role.
 pub async fn revoke(state: &IdentityState, auth: &Auth, a: &Model) -> Result<(), Error> {
-    parts_exist(state, a).await?;
+    parts_visible(state, auth, a).await?;
     auth.enforce("identity:revoke_grant", &target(a))?;
     let db = state.ctx.db();
     match assignment::revoke(db, a).await {
@@ -173,6 +229,7 @@ pub async fn roles_granted(
     if on.0 != TargetType::Domain {
         target_exists(state, on.0, on.1).await?;
     }
+    visible(state, auth, actor, on).await?;
     let probe = Model {
         actor_type: actor.0,
         actor_id: actor.1.to_string(),

@@ -1,5 +1,6 @@
 //! Identity's logic, one module per resource, and the state its handlers share.
 
+pub mod application_credential;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
@@ -7,11 +8,12 @@ pub mod catalog;
 pub mod domain;
 pub mod grant;
 pub mod group;
+pub mod implied_roles;
 pub mod keys;
 pub mod project;
 pub mod publish;
+pub mod region;
 pub mod role;
-pub mod implied_roles;
 pub mod user;
 pub mod versions;
 

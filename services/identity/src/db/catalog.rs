@@ -54,6 +54,15 @@ pub mod endpoint {
 
 pub const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
 
+fn check_interface(interface: &str) -> Result<(), Error> {
+    if !INTERFACES.contains(&interface) {
+        return Err(Error::BadRequest(format!(
+            "Invalid interface {interface}: expected public, internal or admin."
+        )));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct NewService {
     pub service_type: String,
@@ -104,6 +113,27 @@ pub async fn set_service_enabled(
     am.update(db).await.map_err(store_err("service"))
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct ServiceUpdate {
+    pub service_type: Option<String>,
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+pub async fn update_service(
+    db: &impl ConnectionTrait,
+    id: &str,
+    change: ServiceUpdate,
+) -> Result<service::Model, Error> {
+    let mut am = get_service(db, id).await?.into_active_model();
+    super::set_if(&mut am.service_type, change.service_type);
+    super::set_if(&mut am.name, change.name);
+    super::set_if(&mut am.description, change.description);
+    super::set_if(&mut am.enabled, change.enabled);
+    am.update(db).await.map_err(store_err("service"))
+}
+
 /// Deletes a service with its endpoints (foreign key cascade), as Keystone does.
 pub async fn delete_service(db: &impl ConnectionTrait, id: &str) -> Result<(), Error> {
     get_service(db, id).await?;
@@ -129,12 +159,7 @@ pub async fn create_endpoint(
     db: &impl ConnectionTrait,
     new: NewEndpoint,
 ) -> Result<endpoint::Model, Error> {
-    if !INTERFACES.contains(&new.interface.as_str()) {
-        return Err(Error::BadRequest(format!(
-            "Invalid interface {}: expected public, internal or admin.",
-            new.interface
-        )));
-    }
+    check_interface(&new.interface)?;
     endpoint::ActiveModel {
         id: Set(super::new_id()),
         service_id: Set(new.service_id),
@@ -174,6 +199,33 @@ pub async fn list_endpoints(
         q.filter(endpoint::Column::Interface.eq(v))
     });
     q.all(db).await.map_err(internal)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EndpointUpdate {
+    pub service_id: Option<String>,
+    pub region_id: Option<Option<String>>,
+    pub interface: Option<String>,
+    pub url: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+/// Updates an endpoint, with the same checks as [`create_endpoint`].
+pub async fn update_endpoint(
+    db: &impl ConnectionTrait,
+    id: &str,
+    change: EndpointUpdate,
+) -> Result<endpoint::Model, Error> {
+    if let Some(i) = &change.interface {
+        check_interface(i)?;
+    }
+    let mut am = get_endpoint(db, id).await?.into_active_model();
+    super::set_if(&mut am.service_id, change.service_id);
+    super::set_if(&mut am.region_id, change.region_id);
+    super::set_if(&mut am.interface, change.interface);
+    super::set_if(&mut am.url, change.url);
+    super::set_if(&mut am.enabled, change.enabled);
+    am.update(db).await.map_err(store_err("endpoint"))
 }
 
 pub async fn delete_endpoint(db: &impl ConnectionTrait, id: &str) -> Result<(), Error> {

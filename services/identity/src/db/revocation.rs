@@ -115,7 +115,9 @@ pub async fn record_event(
         kind,
         &subject,
         issued_before.map(from_unix_ms).transpose()?,
-        expires_at.map(|s| from_unix_ms(s.saturating_mul(1000))).transpose()?,
+        expires_at
+            .map(|s| from_unix_ms(s.saturating_mul(1000)))
+            .transpose()?,
     )
     .await
 }

@@ -1,13 +1,17 @@
 //! Identity's HTTP layer: thin handlers, one module per resource, and the
 //! pieces of Keystone's response shape they share (links, collections).
 
+pub mod application_credential;
 pub mod assignment;
+pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod domain;
 pub mod error;
 pub mod grant;
 pub mod group;
 pub mod project;
+pub mod region;
 pub mod role;
 pub mod user;
 pub mod versions;
@@ -136,6 +140,34 @@ pub fn api() -> OpenApiRouter<IdentityState> {
             grant::revoke_inherited_project_group
         ))
         .routes(routes!(assignment::list_role_assignments))
+        .routes(routes!(region::list_regions, region::create_region))
+        .routes(routes!(
+            region::show_region,
+            region::put_region,
+            region::update_region,
+            region::delete_region
+        ))
+        .routes(routes!(catalog::list_services, catalog::create_service))
+        .routes(routes!(
+            catalog::show_service,
+            catalog::update_service,
+            catalog::delete_service
+        ))
+        .routes(routes!(catalog::list_endpoints, catalog::create_endpoint))
+        .routes(routes!(
+            catalog::show_endpoint,
+            catalog::update_endpoint,
+            catalog::delete_endpoint
+        ))
+        .routes(routes!(
+            application_credential::list_application_credentials,
+            application_credential::create_application_credential
+        ))
+        .routes(routes!(
+            application_credential::show_application_credential,
+            application_credential::delete_application_credential
+        ))
+        .routes(routes!(audit::list_audit_events))
 }
 
 /// The largest page a list answers; Keystone's `list_limit` is unset by

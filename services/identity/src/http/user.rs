@@ -291,6 +291,9 @@ pub async fn update_user(
     Path(id): Path<String>,
     Json(body): Json<UserPatchRequest>,
 ) -> Result<Json<UserResponse>, Error> {
+    // Whether the caller may see the user comes before what the body says:
+    // another project's user is 404 whatever the body.
+    let current = app::get(&state, &auth, &id).await?;
     let p = body.user;
     if p.is_empty() {
         return Err(Error::BadRequest(
@@ -304,11 +307,10 @@ pub async fn update_user(
     if let Some(Some(pw)) = &p.password {
         check_password("user/password", pw)?;
     }
-    if let Some(domain_id) = &p.domain_id {
-        let current = app::get(&state, &auth, &id).await?;
-        if *domain_id != current.domain_id {
-            return Err(Error::BadRequest("Cannot change Domain ID".into()));
-        }
+    if let Some(domain_id) = &p.domain_id
+        && *domain_id != current.domain_id
+    {
+        return Err(Error::BadRequest("Cannot change Domain ID".into()));
     }
     let change = UserChange {
         name: p.name,

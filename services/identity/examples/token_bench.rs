@@ -2,7 +2,7 @@
 //! bus, release build) issuing tokens over HTTP by password, and the local
 //! validation a service does on each request.
 //!
-//! `cargo run --release -p virga-identity --example bench [seconds]`
+//! `cargo run --release -p virga-identity --example token_bench [seconds]`
 //! Prints tokens issued per second (password method: a database read, an
 //! argon2id check and an EdDSA signature per token, with 2 client tasks per
 //! core) and validations per second of fresh tokens through the same

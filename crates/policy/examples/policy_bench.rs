@@ -1,5 +1,5 @@
 //! Enforcement throughput on this machine:
-//! `cargo run --release -p virga-policy --example bench`.
+//! `cargo run --release -p virga-policy --example policy_bench`.
 //!
 //! Times one million calls of a typical three-clause rule (an admin role, or
 //! membership plus project ownership) on one thread.
