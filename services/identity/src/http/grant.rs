@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use virga_common::Error;
 use virga_service::auth::Auth;
 
@@ -47,1058 +47,298 @@ fn roles_response(
     })
 }
 
-/// Grants role `role_id` to user `user_id` on project `project_id` (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such project, user or role")))]
-pub async fn grant_project_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+/// Declares the grant endpoints of one (target, actor) pair: `PUT`, `GET`
+/// (and so `HEAD`) and `DELETE` of `path`, and optionally the list of the
+/// roles granted. Each handler keeps its own `#[utoipa::path]` and doc, so
+/// the router and the OpenAPI document still come from one declaration.
+macro_rules! grant_endpoints {
+    (
+        target: ($tparam:literal, $tdesc:literal, $target:ident),
+        actor: ($aparam:literal, $adesc:literal, $actor:ident),
+        inherited: $inherited:literal,
+        path: $path:literal,
+        missing: $missing:literal,
+        $gdoc:literal => $grant:ident,
+        $cdoc:literal => $check:ident,
+        $rdoc:literal => $revoke:ident,
+        $(list $lpath:literal, $ldoc:literal => $list:ident,)?
+    ) => {
+        #[doc = $gdoc]
+        #[utoipa::path(put, path = $path, tag = "grants",
+            params(($tparam = String, Path, description = $tdesc),
+                ($aparam = String, Path, description = $adesc),
+                ("role_id" = String, Path, description = "The role")),
+            security(("token" = [])),
+            responses((status = 204, description = "Granted"),
+                      (status = 404, description = $missing)))]
+        pub async fn $grant(
+            auth: Auth,
+            State(state): State<IdentityState>,
+            Path((target, actor, role)): Path<(String, String, String)>,
+        ) -> Result<StatusCode, Error> {
+            let a = grant(ActorType::$actor, actor, TargetType::$target, target, role, $inherited);
+            app::create(&state, &auth, &a).await.map(|()| StatusCode::NO_CONTENT)
+        }
+
+        #[doc = $cdoc]
+        #[utoipa::path(get, path = $path, tag = "grants",
+            params(($tparam = String, Path, description = $tdesc),
+                ($aparam = String, Path, description = $adesc),
+                ("role_id" = String, Path, description = "The role")),
+            security(("token" = [])),
+            responses((status = 204, description = "Granted"),
+                      (status = 404, description = "Not granted")))]
+        pub async fn $check(
+            auth: Auth,
+            State(state): State<IdentityState>,
+            Path((target, actor, role)): Path<(String, String, String)>,
+        ) -> Result<StatusCode, Error> {
+            let a = grant(ActorType::$actor, actor, TargetType::$target, target, role, $inherited);
+            app::check(&state, &auth, &a).await.map(|()| StatusCode::NO_CONTENT)
+        }
+
+        #[doc = $rdoc]
+        #[utoipa::path(delete, path = $path, tag = "grants",
+            params(($tparam = String, Path, description = $tdesc),
+                ($aparam = String, Path, description = $adesc),
+                ("role_id" = String, Path, description = "The role")),
+            security(("token" = [])),
+            responses((status = 204, description = "Revoked"),
+                      (status = 404, description = "Not granted")))]
+        pub async fn $revoke(
+            auth: Auth,
+            State(state): State<IdentityState>,
+            Path((target, actor, role)): Path<(String, String, String)>,
+        ) -> Result<StatusCode, Error> {
+            let a = grant(ActorType::$actor, actor, TargetType::$target, target, role, $inherited);
+            app::revoke(&state, &auth, &a).await.map(|()| StatusCode::NO_CONTENT)
+        }
+
+        $(
+        #[doc = $ldoc]
+        #[utoipa::path(get, path = $lpath, tag = "grants",
+            params(($tparam = String, Path, description = $tdesc),
+                ($aparam = String, Path, description = $adesc)),
+            security(("token" = [])),
+            responses((status = 200, description = "Roles", body = RolesResponse)))]
+        pub async fn $list(
+            auth: Auth,
+            State(state): State<IdentityState>,
+            headers: HeaderMap,
+            uri: Uri,
+            Path((target, actor)): Path<(String, String)>,
+        ) -> Result<Json<RolesResponse>, Error> {
+            let roles = app::roles_granted(
+                &state,
+                &auth,
+                (ActorType::$actor, &actor),
+                (TargetType::$target, &target),
+                $inherited,
+            )
+            .await?;
+            Ok(roles_response(&state, &headers, uri.path(), roles))
+        }
+        )?
+    };
+    // The system is the one target without an id in the path.
+    (
+        system,
+        actor: ($aparam:literal, $adesc:literal, $actor:ident),
+        inherited: false,
+        path: $path:literal,
+        missing: $missing:literal,
+        $gdoc:literal => $grant:ident,
+        $cdoc:literal => $check:ident,
+        $rdoc:literal => $revoke:ident,
+        list $lpath:literal, $ldoc:literal => $list:ident,
+    ) => {
+        #[doc = $gdoc]
+        #[utoipa::path(put, path = $path, tag = "grants",
+            params(($aparam = String, Path, description = $adesc),
+                ("role_id" = String, Path, description = "The role")),
+            security(("token" = [])),
+            responses((status = 204, description = "Granted"),
+                      (status = 404, description = $missing)))]
+        pub async fn $grant(
+            auth: Auth,
+            State(state): State<IdentityState>,
+            Path((actor, role)): Path<(String, String)>,
+        ) -> Result<StatusCode, Error> {
+            let a = grant(ActorType::$actor, actor, TargetType::System, SYSTEM_ALL.into(), role, false);
+            app::create(&state, &auth, &a).await.map(|()| StatusCode::NO_CONTENT)
+        }
+
+        #[doc = $cdoc]
+        #[utoipa::path(get, path = $path, tag = "grants",
+            params(($aparam = String, Path, description = $adesc),
+                ("role_id" = String, Path, description = "The role")),
+            security(("token" = [])),
+            responses((status = 204, description = "Granted"),
+                      (status = 404, description = "Not granted")))]
+        pub async fn $check(
+            auth: Auth,
+            State(state): State<IdentityState>,
+            Path((actor, role)): Path<(String, String)>,
+        ) -> Result<StatusCode, Error> {
+            let a = grant(ActorType::$actor, actor, TargetType::System, SYSTEM_ALL.into(), role, false);
+            app::check(&state, &auth, &a).await.map(|()| StatusCode::NO_CONTENT)
+        }
+
+        #[doc = $rdoc]
+        #[utoipa::path(delete, path = $path, tag = "grants",
+            params(($aparam = String, Path, description = $adesc),
+                ("role_id" = String, Path, description = "The role")),
+            security(("token" = [])),
+            responses((status = 204, description = "Revoked"),
+                      (status = 404, description = "Not granted")))]
+        pub async fn $revoke(
+            auth: Auth,
+            State(state): State<IdentityState>,
+            Path((actor, role)): Path<(String, String)>,
+        ) -> Result<StatusCode, Error> {
+            let a = grant(ActorType::$actor, actor, TargetType::System, SYSTEM_ALL.into(), role, false);
+            app::revoke(&state, &auth, &a).await.map(|()| StatusCode::NO_CONTENT)
+        }
+
+        #[doc = $ldoc]
+        #[utoipa::path(get, path = $lpath, tag = "grants",
+            params(($aparam = String, Path, description = $adesc)),
+            security(("token" = [])),
+            responses((status = 200, description = "Roles", body = RolesResponse)))]
+        pub async fn $list(
+            auth: Auth,
+            State(state): State<IdentityState>,
+            headers: HeaderMap,
+            uri: Uri,
+            Path(actor): Path<String>,
+        ) -> Result<Json<RolesResponse>, Error> {
+            let roles = app::roles_granted(
+                &state,
+                &auth,
+                (ActorType::$actor, &actor),
+                (TargetType::System, SYSTEM_ALL),
+                false,
+            )
+            .await?;
+            Ok(roles_response(&state, &headers, uri.path(), roles))
+        }
+    };
 }
 
-/// Whether user `user_id` has role `role_id` on project `project_id` (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_project_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+grant_endpoints! {
+    target: ("project_id", "The project", Project),
+    actor: ("user_id", "The user", User),
+    inherited: false,
+    path: "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}",
+    missing: "No such project, user or role",
+    "Grants role `role_id` to user `user_id` on project `project_id` (admin); granting it again is not an error." => grant_project_user,
+    "Whether user `user_id` has role `role_id` on project `project_id` (admin): 204 or 404; `HEAD` too." => check_project_user,
+    "Revokes role `role_id` from user `user_id` on project `project_id` (admin); the tokens of the user stop working." => revoke_project_user,
+    list "/v3/projects/{project_id}/users/{user_id}/roles", "The roles granted to user `user_id` on project `project_id` (admin)." => list_project_user_roles,
 }
 
-/// Revokes role `role_id` from user `user_id` on project `project_id` (admin); the tokens of the user stop working.
-#[utoipa::path(delete, path = "/v3/projects/{project_id}/users/{user_id}/roles/{role_id}", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_project_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+grant_endpoints! {
+    target: ("project_id", "The project", Project),
+    actor: ("group_id", "The group", Group),
+    inherited: false,
+    path: "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}",
+    missing: "No such project, group or role",
+    "Grants role `role_id` to group `group_id` on project `project_id` (admin); granting it again is not an error." => grant_project_group,
+    "Whether group `group_id` has role `role_id` on project `project_id` (admin): 204 or 404; `HEAD` too." => check_project_group,
+    "Revokes role `role_id` from group `group_id` on project `project_id` (admin); the tokens of the group's members stop working." => revoke_project_group,
+    list "/v3/projects/{project_id}/groups/{group_id}/roles", "The roles granted to group `group_id` on project `project_id` (admin)." => list_project_group_roles,
 }
 
-/// The roles granted to user `user_id` on project `project_id` (admin).
-#[utoipa::path(get, path = "/v3/projects/{project_id}/users/{user_id}/roles", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("user_id" = String, Path, description = "The user")),
-    security(("token" = [])),
-    responses((status = 200, description = "Roles", body = RolesResponse)))]
-pub async fn list_project_user_roles(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    headers: HeaderMap,
-    Path((project_id, user_id)): Path<(String, String)>,
-) -> Result<Json<RolesResponse>, Error> {
-    let roles = app::roles_granted(
-        &state,
-        &auth,
-        (ActorType::User, &user_id),
-        (TargetType::Project, &project_id),
-        false,
-    )
-    .await?;
-    let path = format!("/v3/projects/{project_id}/users/{user_id}/roles");
-    Ok(roles_response(&state, &headers, &path, roles))
+grant_endpoints! {
+    target: ("domain_id", "The domain", Domain),
+    actor: ("user_id", "The user", User),
+    inherited: false,
+    path: "/v3/domains/{domain_id}/users/{user_id}/roles/{role_id}",
+    missing: "No such domain, user or role",
+    "Grants role `role_id` to user `user_id` on domain `domain_id` (admin); granting it again is not an error." => grant_domain_user,
+    "Whether user `user_id` has role `role_id` on domain `domain_id` (admin): 204 or 404; `HEAD` too." => check_domain_user,
+    "Revokes role `role_id` from user `user_id` on domain `domain_id` (admin); the tokens of the user stop working." => revoke_domain_user,
+    list "/v3/domains/{domain_id}/users/{user_id}/roles", "The roles granted to user `user_id` on domain `domain_id` (admin)." => list_domain_user_roles,
 }
 
-/// Grants role `role_id` to group `group_id` on project `project_id` (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such project, group or role")))]
-pub async fn grant_project_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+grant_endpoints! {
+    target: ("domain_id", "The domain", Domain),
+    actor: ("group_id", "The group", Group),
+    inherited: false,
+    path: "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}",
+    missing: "No such domain, group or role",
+    "Grants role `role_id` to group `group_id` on domain `domain_id` (admin); granting it again is not an error." => grant_domain_group,
+    "Whether group `group_id` has role `role_id` on domain `domain_id` (admin): 204 or 404; `HEAD` too." => check_domain_group,
+    "Revokes role `role_id` from group `group_id` on domain `domain_id` (admin); the tokens of the group's members stop working." => revoke_domain_group,
+    list "/v3/domains/{domain_id}/groups/{group_id}/roles", "The roles granted to group `group_id` on domain `domain_id` (admin)." => list_domain_group_roles,
 }
 
-/// Whether group `group_id` has role `role_id` on project `project_id` (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_project_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+grant_endpoints! {
+    system,
+    actor: ("user_id", "The user", User),
+    inherited: false,
+    path: "/v3/system/users/{user_id}/roles/{role_id}",
+    missing: "No such user or role",
+    "Grants role `role_id` to user `user_id` on the system (admin); granting it again is not an error." => grant_system_user,
+    "Whether user `user_id` has role `role_id` on the system (admin): 204 or 404; `HEAD` too." => check_system_user,
+    "Revokes role `role_id` from user `user_id` on the system (admin); the tokens of the user stop working." => revoke_system_user,
+    list "/v3/system/users/{user_id}/roles", "The roles granted to user `user_id` on the system (admin)." => list_system_user_roles,
 }
 
-/// Revokes role `role_id` from group `group_id` on project `project_id` (admin); the tokens of the group's members stop working.
-#[utoipa::path(delete, path = "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_project_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+grant_endpoints! {
+    system,
+    actor: ("group_id", "The group", Group),
+    inherited: false,
+    path: "/v3/system/groups/{group_id}/roles/{role_id}",
+    missing: "No such group or role",
+    "Grants role `role_id` to group `group_id` on the system (admin); granting it again is not an error." => grant_system_group,
+    "Whether group `group_id` has role `role_id` on the system (admin): 204 or 404; `HEAD` too." => check_system_group,
+    "Revokes role `role_id` from group `group_id` on the system (admin); the tokens of the group's members stop working." => revoke_system_group,
+    list "/v3/system/groups/{group_id}/roles", "The roles granted to group `group_id` on the system (admin)." => list_system_group_roles,
 }
 
-/// The roles granted to group `group_id` on project `project_id` (admin).
-#[utoipa::path(get, path = "/v3/projects/{project_id}/groups/{group_id}/roles", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("group_id" = String, Path, description = "The group")),
-    security(("token" = [])),
-    responses((status = 200, description = "Roles", body = RolesResponse)))]
-pub async fn list_project_group_roles(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    headers: HeaderMap,
-    Path((project_id, group_id)): Path<(String, String)>,
-) -> Result<Json<RolesResponse>, Error> {
-    let roles = app::roles_granted(
-        &state,
-        &auth,
-        (ActorType::Group, &group_id),
-        (TargetType::Project, &project_id),
-        false,
-    )
-    .await?;
-    let path = format!("/v3/projects/{project_id}/groups/{group_id}/roles");
-    Ok(roles_response(&state, &headers, &path, roles))
+grant_endpoints! {
+    target: ("domain_id", "The domain", Domain),
+    actor: ("user_id", "The user", User),
+    inherited: true,
+    path: "/v3/OS-INHERIT/domains/{domain_id}/users/{user_id}/roles/{role_id}/inherited_to_projects",
+    missing: "No such domain, user or role",
+    "Grants role `role_id` to user `user_id` on domain `domain_id`, inherited by every project below it (admin); granting it again is not an error." => grant_inherited_domain_user,
+    "Whether user `user_id` has role `role_id` on domain `domain_id`, inherited by every project below it (admin): 204 or 404; `HEAD` too." => check_inherited_domain_user,
+    "Revokes role `role_id` from user `user_id` on domain `domain_id`, inherited by every project below it (admin); the tokens of the user stop working." => revoke_inherited_domain_user,
+    list "/v3/OS-INHERIT/domains/{domain_id}/users/{user_id}/roles/inherited_to_projects", "The roles granted to user `user_id` on domain `domain_id` to be inherited by the projects below it (admin)." => list_inherited_domain_user_roles,
 }
 
-/// Grants role `role_id` to user `user_id` on domain `domain_id` (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/domains/{domain_id}/users/{user_id}/roles/{role_id}", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such domain, user or role")))]
-pub async fn grant_domain_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+grant_endpoints! {
+    target: ("domain_id", "The domain", Domain),
+    actor: ("group_id", "The group", Group),
+    inherited: true,
+    path: "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
+    missing: "No such domain, group or role",
+    "Grants role `role_id` to group `group_id` on domain `domain_id`, inherited by every project below it (admin); granting it again is not an error." => grant_inherited_domain_group,
+    "Whether group `group_id` has role `role_id` on domain `domain_id`, inherited by every project below it (admin): 204 or 404; `HEAD` too." => check_inherited_domain_group,
+    "Revokes role `role_id` from group `group_id` on domain `domain_id`, inherited by every project below it (admin); the tokens of the group's members stop working." => revoke_inherited_domain_group,
+    list "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/inherited_to_projects", "The roles granted to group `group_id` on domain `domain_id` to be inherited by the projects below it (admin)." => list_inherited_domain_group_roles,
 }
 
-/// Whether user `user_id` has role `role_id` on domain `domain_id` (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/domains/{domain_id}/users/{user_id}/roles/{role_id}", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_domain_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+grant_endpoints! {
+    target: ("project_id", "The project", Project),
+    actor: ("user_id", "The user", User),
+    inherited: true,
+    path: "/v3/OS-INHERIT/projects/{project_id}/users/{user_id}/roles/{role_id}/inherited_to_projects",
+    missing: "No such project, user or role",
+    "Grants role `role_id` to user `user_id` on project `project_id`, inherited by every project below it (admin); granting it again is not an error." => grant_inherited_project_user,
+    "Whether user `user_id` has role `role_id` on project `project_id`, inherited by every project below it (admin): 204 or 404; `HEAD` too." => check_inherited_project_user,
+    "Revokes role `role_id` from user `user_id` on project `project_id`, inherited by every project below it (admin); the tokens of the user stop working." => revoke_inherited_project_user,
 }
 
-/// Revokes role `role_id` from user `user_id` on domain `domain_id` (admin); the tokens of the user stop working.
-#[utoipa::path(delete, path = "/v3/domains/{domain_id}/users/{user_id}/roles/{role_id}", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_domain_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The roles granted to user `user_id` on domain `domain_id` (admin).
-#[utoipa::path(get, path = "/v3/domains/{domain_id}/users/{user_id}/roles", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("user_id" = String, Path, description = "The user")),
-    security(("token" = [])),
-    responses((status = 200, description = "Roles", body = RolesResponse)))]
-pub async fn list_domain_user_roles(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    headers: HeaderMap,
-    Path((domain_id, user_id)): Path<(String, String)>,
-) -> Result<Json<RolesResponse>, Error> {
-    let roles = app::roles_granted(
-        &state,
-        &auth,
-        (ActorType::User, &user_id),
-        (TargetType::Domain, &domain_id),
-        false,
-    )
-    .await?;
-    let path = format!("/v3/domains/{domain_id}/users/{user_id}/roles");
-    Ok(roles_response(&state, &headers, &path, roles))
-}
-
-/// Grants role `role_id` to group `group_id` on domain `domain_id` (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such domain, group or role")))]
-pub async fn grant_domain_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether group `group_id` has role `role_id` on domain `domain_id` (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_domain_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes role `role_id` from group `group_id` on domain `domain_id` (admin); the tokens of the group's members stop working.
-#[utoipa::path(delete, path = "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_domain_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The roles granted to group `group_id` on domain `domain_id` (admin).
-#[utoipa::path(get, path = "/v3/domains/{domain_id}/groups/{group_id}/roles", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("group_id" = String, Path, description = "The group")),
-    security(("token" = [])),
-    responses((status = 200, description = "Roles", body = RolesResponse)))]
-pub async fn list_domain_group_roles(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    headers: HeaderMap,
-    Path((domain_id, group_id)): Path<(String, String)>,
-) -> Result<Json<RolesResponse>, Error> {
-    let roles = app::roles_granted(
-        &state,
-        &auth,
-        (ActorType::Group, &group_id),
-        (TargetType::Domain, &domain_id),
-        false,
-    )
-    .await?;
-    let path = format!("/v3/domains/{domain_id}/groups/{group_id}/roles");
-    Ok(roles_response(&state, &headers, &path, roles))
-}
-
-/// Grants role `role_id` to user `user_id` on the system (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/system/users/{user_id}/roles/{role_id}", tag = "grants",
-    params(("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such user or role")))]
-pub async fn grant_system_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((user_id, role_id)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::System,
-            SYSTEM_ALL.to_string(),
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether user `user_id` has role `role_id` on the system (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/system/users/{user_id}/roles/{role_id}", tag = "grants",
-    params(("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_system_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((user_id, role_id)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::System,
-            SYSTEM_ALL.to_string(),
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes role `role_id` from user `user_id` on the system (admin); the tokens of the user stop working.
-#[utoipa::path(delete, path = "/v3/system/users/{user_id}/roles/{role_id}", tag = "grants",
-    params(("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_system_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((user_id, role_id)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::System,
-            SYSTEM_ALL.to_string(),
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The roles granted to user `user_id` on the system (admin).
-#[utoipa::path(get, path = "/v3/system/users/{user_id}/roles", tag = "grants",
-    params(("user_id" = String, Path, description = "The user")),
-    security(("token" = [])),
-    responses((status = 200, description = "Roles", body = RolesResponse)))]
-pub async fn list_system_user_roles(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    headers: HeaderMap,
-    Path(user_id): Path<String>,
-) -> Result<Json<RolesResponse>, Error> {
-    let roles = app::roles_granted(
-        &state,
-        &auth,
-        (ActorType::User, &user_id),
-        (TargetType::System, SYSTEM_ALL),
-        false,
-    )
-    .await?;
-    let path = format!("/v3/system/users/{user_id}/roles");
-    Ok(roles_response(&state, &headers, &path, roles))
-}
-
-/// Grants role `role_id` to group `group_id` on the system (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/system/groups/{group_id}/roles/{role_id}", tag = "grants",
-    params(("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such group or role")))]
-pub async fn grant_system_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((group_id, role_id)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::System,
-            SYSTEM_ALL.to_string(),
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether group `group_id` has role `role_id` on the system (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/system/groups/{group_id}/roles/{role_id}", tag = "grants",
-    params(("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_system_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((group_id, role_id)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::System,
-            SYSTEM_ALL.to_string(),
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes role `role_id` from group `group_id` on the system (admin); the tokens of the group's members stop working.
-#[utoipa::path(delete, path = "/v3/system/groups/{group_id}/roles/{role_id}", tag = "grants",
-    params(("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_system_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((group_id, role_id)): Path<(String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::System,
-            SYSTEM_ALL.to_string(),
-            role_id,
-            false,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The roles granted to group `group_id` on the system (admin).
-#[utoipa::path(get, path = "/v3/system/groups/{group_id}/roles", tag = "grants",
-    params(("group_id" = String, Path, description = "The group")),
-    security(("token" = [])),
-    responses((status = 200, description = "Roles", body = RolesResponse)))]
-pub async fn list_system_group_roles(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    headers: HeaderMap,
-    Path(group_id): Path<String>,
-) -> Result<Json<RolesResponse>, Error> {
-    let roles = app::roles_granted(
-        &state,
-        &auth,
-        (ActorType::Group, &group_id),
-        (TargetType::System, SYSTEM_ALL),
-        false,
-    )
-    .await?;
-    let path = format!("/v3/system/groups/{group_id}/roles");
-    Ok(roles_response(&state, &headers, &path, roles))
-}
-
-/// Grants role `role_id` to user `user_id` on domain `domain_id`, inherited by every project below it (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/OS-INHERIT/domains/{domain_id}/users/{user_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such domain, user or role")))]
-pub async fn grant_inherited_domain_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether user `user_id` has role `role_id` on domain `domain_id`, inherited by every project below it (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/OS-INHERIT/domains/{domain_id}/users/{user_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_inherited_domain_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes role `role_id` from user `user_id` on domain `domain_id`, inherited by every project below it (admin); the tokens of the user stop working.
-#[utoipa::path(delete, path = "/v3/OS-INHERIT/domains/{domain_id}/users/{user_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_inherited_domain_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The roles granted to user `user_id` on domain `domain_id` to be inherited by the projects below it (admin).
-#[utoipa::path(get, path = "/v3/OS-INHERIT/domains/{domain_id}/users/{user_id}/roles/inherited_to_projects", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("user_id" = String, Path, description = "The user")),
-    security(("token" = [])),
-    responses((status = 200, description = "Roles", body = RolesResponse)))]
-pub async fn list_inherited_domain_user_roles(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    headers: HeaderMap,
-    Path((domain_id, user_id)): Path<(String, String)>,
-) -> Result<Json<RolesResponse>, Error> {
-    let roles = app::roles_granted(
-        &state,
-        &auth,
-        (ActorType::User, &user_id),
-        (TargetType::Domain, &domain_id),
-        true,
-    )
-    .await?;
-    let path =
-        format!("/v3/OS-INHERIT/domains/{domain_id}/users/{user_id}/roles/inherited_to_projects");
-    Ok(roles_response(&state, &headers, &path, roles))
-}
-
-/// Grants role `role_id` to group `group_id` on domain `domain_id`, inherited by every project below it (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such domain, group or role")))]
-pub async fn grant_inherited_domain_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether group `group_id` has role `role_id` on domain `domain_id`, inherited by every project below it (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_inherited_domain_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes role `role_id` from group `group_id` on domain `domain_id`, inherited by every project below it (admin); the tokens of the group's members stop working.
-#[utoipa::path(delete, path = "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_inherited_domain_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((domain_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Domain,
-            domain_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The roles granted to group `group_id` on domain `domain_id` to be inherited by the projects below it (admin).
-#[utoipa::path(get, path = "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/inherited_to_projects", tag = "grants",
-    params(("domain_id" = String, Path, description = "The domain"),
-        ("group_id" = String, Path, description = "The group")),
-    security(("token" = [])),
-    responses((status = 200, description = "Roles", body = RolesResponse)))]
-pub async fn list_inherited_domain_group_roles(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    headers: HeaderMap,
-    Path((domain_id, group_id)): Path<(String, String)>,
-) -> Result<Json<RolesResponse>, Error> {
-    let roles = app::roles_granted(
-        &state,
-        &auth,
-        (ActorType::Group, &group_id),
-        (TargetType::Domain, &domain_id),
-        true,
-    )
-    .await?;
-    let path =
-        format!("/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/inherited_to_projects");
-    Ok(roles_response(&state, &headers, &path, roles))
-}
-
-/// Grants role `role_id` to user `user_id` on project `project_id`, inherited by every project below it (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/OS-INHERIT/projects/{project_id}/users/{user_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such project, user or role")))]
-pub async fn grant_inherited_project_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether user `user_id` has role `role_id` on project `project_id`, inherited by every project below it (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/OS-INHERIT/projects/{project_id}/users/{user_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_inherited_project_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes role `role_id` from user `user_id` on project `project_id`, inherited by every project below it (admin); the tokens of the user stop working.
-#[utoipa::path(delete, path = "/v3/OS-INHERIT/projects/{project_id}/users/{user_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("user_id" = String, Path, description = "The user"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_inherited_project_user(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, user_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::User,
-            user_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Grants role `role_id` to group `group_id` on project `project_id`, inherited by every project below it (admin); granting it again is not an error.
-#[utoipa::path(put, path = "/v3/OS-INHERIT/projects/{project_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "No such project, group or role")))]
-pub async fn grant_inherited_project_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::create(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Whether group `group_id` has role `role_id` on project `project_id`, inherited by every project below it (admin): 204 or 404; `HEAD` too.
-#[utoipa::path(get, path = "/v3/OS-INHERIT/projects/{project_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Granted"),
-              (status = 404, description = "Not granted")))]
-pub async fn check_inherited_project_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::check(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revokes role `role_id` from group `group_id` on project `project_id`, inherited by every project below it (admin); the tokens of the group's members stop working.
-#[utoipa::path(delete, path = "/v3/OS-INHERIT/projects/{project_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects", tag = "grants",
-    params(("project_id" = String, Path, description = "The project"),
-        ("group_id" = String, Path, description = "The group"),
-        ("role_id" = String, Path, description = "The role")),
-    security(("token" = [])),
-    responses((status = 204, description = "Revoked"),
-              (status = 404, description = "Not granted")))]
-pub async fn revoke_inherited_project_group(
-    auth: Auth,
-    State(state): State<IdentityState>,
-    Path((project_id, group_id, role_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, Error> {
-    app::revoke(
-        &state,
-        &auth,
-        &grant(
-            ActorType::Group,
-            group_id,
-            TargetType::Project,
-            project_id,
-            role_id,
-            true,
-        ),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+grant_endpoints! {
+    target: ("project_id", "The project", Project),
+    actor: ("group_id", "The group", Group),
+    inherited: true,
+    path: "/v3/OS-INHERIT/projects/{project_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
+    missing: "No such project, group or role",
+    "Grants role `role_id` to group `group_id` on project `project_id`, inherited by every project below it (admin); granting it again is not an error." => grant_inherited_project_group,
+    "Whether group `group_id` has role `role_id` on project `project_id`, inherited by every project below it (admin): 204 or 404; `HEAD` too." => check_inherited_project_group,
+    "Revokes role `role_id` from group `group_id` on project `project_id`, inherited by every project below it (admin); the tokens of the group's members stop working." => revoke_inherited_project_group,
 }
