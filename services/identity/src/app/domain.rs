@@ -75,38 +75,16 @@ pub async fn delete(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), 
 async fn revoke_domain_tokens(state: &IdentityState, id: &str) -> Result<(), Error> {
     let db = state.ctx.db();
     let now = unix_now_ms();
-    let everything = PageRequest {
-        limit: u64::MAX >> 1,
-        marker: None,
-    };
-    let users = user::list(
-        db,
-        &user::UserFilter {
-            domain_id: Some(id.into()),
-            ..Default::default()
-        },
-        &everything,
-    )
-    .await?;
-    for u in users.items {
+    for user_id in user::ids_in_domain(db, id).await? {
         let event = RevocationEvent::User {
-            user_id: u.id,
+            user_id,
             issued_before_ms: now,
         };
         publish::revoke(state, event).await?;
     }
-    let projects = project::list(
-        db,
-        &project::ProjectFilter {
-            domain_id: Some(id.into()),
-            ..Default::default()
-        },
-        &everything,
-    )
-    .await?;
-    for p in projects.items {
+    for project_id in project::ids_in_domain(db, id).await? {
         let event = RevocationEvent::Project {
-            project_id: p.id,
+            project_id,
             issued_before_ms: now,
         };
         publish::revoke(state, event).await?;

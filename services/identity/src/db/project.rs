@@ -126,6 +126,21 @@ pub async fn get_by_name(
         .ok_or_else(|| Error::not_found(KIND, name))
 }
 
+/// The ids of every project in a domain, for revoking their tokens at once.
+pub async fn ids_in_domain(
+    db: &impl ConnectionTrait,
+    domain_id: &str,
+) -> Result<Vec<String>, Error> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::DomainId.eq(domain_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(super::internal)
+}
+
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &ProjectFilter,

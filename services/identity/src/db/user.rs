@@ -11,7 +11,7 @@ use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
 use virga_db::sea_orm::sea_query::Query;
-use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryTrait};
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QuerySelect, QueryTrait};
 
 use super::{delete_err, group, must_find, now, paginate, store_err};
 
@@ -129,6 +129,21 @@ pub async fn get_by_name(
         .await
         .map_err(super::internal)?
         .ok_or_else(|| Error::not_found(KIND, name))
+}
+
+/// The ids of every user in a domain, for revoking their tokens at once.
+pub async fn ids_in_domain(
+    db: &impl ConnectionTrait,
+    domain_id: &str,
+) -> Result<Vec<String>, Error> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::DomainId.eq(domain_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(super::internal)
 }
 
 pub async fn list(
