@@ -5,35 +5,30 @@
 use std::collections::BTreeMap;
 
 use virga_common::Error;
-use virga_common::pagination::PageRequest;
 use virga_db::sea_orm::ConnectionTrait;
 
-use crate::db::role::{self, RoleFilter};
+use crate::db::role;
 
 /// Which global role implies which.
 pub const IMPLIES: [(&str, &str); 2] = [("admin", "member"), ("member", "reader")];
 
 /// `roles` plus every global role they imply, sorted by name, no duplicates.
+/// At most one query, and none when nothing held implies anything.
 pub async fn with_implied(
     db: &impl ConnectionTrait,
     roles: Vec<role::Model>,
 ) -> Result<Vec<role::Model>, Error> {
-    let mut out: BTreeMap<String, role::Model> = BTreeMap::new();
-    let mut pending: Vec<String> = Vec::new();
-    for r in roles {
-        if r.domain_id.is_none() {
-            pending.push(r.name.clone());
-        }
-        out.insert(r.id.clone(), r);
-    }
-    while let Some(name) = pending.pop() {
-        for (_, implied) in IMPLIES.iter().filter(|(from, _)| *from == name) {
-            if let Some(r) = global_role(db, implied).await?
-                && !out.contains_key(&r.id)
-            {
-                pending.push(r.name.clone());
-                out.insert(r.id.clone(), r);
-            }
+    let held: Vec<&str> = roles
+        .iter()
+        .filter(|r| r.domain_id.is_none())
+        .map(|r| r.name.as_str())
+        .collect();
+    let implied = implied_names(&held);
+    let mut out: BTreeMap<String, role::Model> =
+        roles.into_iter().map(|r| (r.id.clone(), r)).collect();
+    if !implied.is_empty() {
+        for r in role::global_by_names(db, &implied).await? {
+            out.entry(r.id.clone()).or_insert(r);
         }
     }
     let mut roles: Vec<_> = out.into_values().collect();
@@ -41,19 +36,30 @@ pub async fn with_implied(
     Ok(roles)
 }
 
-async fn global_role(db: &impl ConnectionTrait, name: &str) -> Result<Option<role::Model>, Error> {
-    let filter = RoleFilter {
-        name: Some(name.to_string()),
-        domain_id: None,
-    };
-    let page = role::list(
-        db,
-        &filter,
-        &PageRequest {
-            limit: 1,
-            marker: None,
-        },
-    )
-    .await?;
-    Ok(page.items.into_iter().next())
+/// The names `held` implies, directly or through a chain.
+fn implied_names(held: &[&str]) -> Vec<&'static str> {
+    let mut found: Vec<&'static str> = Vec::new();
+    let mut pending: Vec<&str> = held.to_vec();
+    while let Some(name) = pending.pop() {
+        for (_, implied) in IMPLIES.iter().filter(|(from, _)| *from == name) {
+            if !found.contains(implied) && !held.contains(implied) {
+                found.push(implied);
+                pending.push(implied);
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::implied_names;
+
+    #[test]
+    fn implication_follows_the_chain() {
+        assert_eq!(implied_names(&["admin"]), ["member", "reader"]);
+        assert_eq!(implied_names(&["member"]), ["reader"]);
+        assert!(implied_names(&["reader", "service"]).is_empty());
+        assert_eq!(implied_names(&["admin", "member"]), ["reader"]);
+    }
 }

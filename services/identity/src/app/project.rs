@@ -22,10 +22,7 @@ fn target(p: &project::Model) -> Target {
 }
 
 pub async fn get(state: &IdentityState, auth: &Auth, id: &str) -> Result<project::Model, Error> {
-    let p = match project::get(state.ctx.db(), id).await {
-        Ok(p) => p,
-        Err(e) => return Err(e),
-    };
+    let p = project::get(state.ctx.db(), id).await?;
     auth.enforce_visible("identity:get_project", &target(&p), KIND, id)?;
     Ok(p)
 }

@@ -79,6 +79,19 @@ pub async fn list(
     paginate(db, q, Column::Id, page, |m| m.id.clone()).await
 }
 
+/// The global roles (no domain) with these names.
+pub async fn global_by_names(
+    db: &impl ConnectionTrait,
+    names: &[&str],
+) -> Result<Vec<Model>, Error> {
+    Entity::find()
+        .filter(Column::DomainId.is_null())
+        .filter(Column::Name.is_in(names.iter().copied()))
+        .all(db)
+        .await
+        .map_err(super::internal)
+}
+
 /// Roles by id, in the order asked, skipping unknown ids.
 pub async fn get_many(db: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<Model>, Error> {
     if ids.is_empty() {

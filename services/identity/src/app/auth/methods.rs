@@ -38,27 +38,39 @@ async fn by_password(
         Some(u) => format!("user:{}", u.id),
         None => format!("locator:{locator:?}"),
     };
-    let lockout = &state.lockout;
-    if !lockout.allows(&key, Instant::now()) {
-        tracing::warn!(%key, "login refused: too many failures");
-        return Err(unauthorized());
-    }
     let hash = match &found {
         Some(u) => u.password()?,
         None => None,
     };
-    if !check_secret(password, hash).await? {
-        lockout.record_failure(&key, Instant::now());
-        tracing::info!(%key, "login failed: unknown user or wrong password");
-        return Err(unauthorized());
-    }
-    lockout.record_success(&key);
+    guarded_check(state, &key, password, hash).await?;
     let user = found.ok_or_else(unauthorized)?;
     if user.password_expires_at.is_some_and(|at| at <= Utc::now()) {
         tracing::info!(user = %user.id, "login failed: password expired");
         return Err(unauthorized());
     }
     finish(state, user, vec!["password".into()], None, None).await
+}
+
+/// A secret check behind the lockout: refused unseen while `key` is locked
+/// out, counted as a failure when wrong, clearing the count when right.
+async fn guarded_check(
+    state: &IdentityState,
+    key: &str,
+    secret: String,
+    hash: Option<PasswordHash>,
+) -> Result<(), Error> {
+    let lockout = &state.lockout;
+    if !lockout.allows(key, Instant::now()) {
+        tracing::warn!(%key, "login refused: too many failures");
+        return Err(unauthorized());
+    }
+    if !check_secret(secret, hash).await? {
+        lockout.record_failure(key, Instant::now());
+        tracing::info!(%key, "login failed: unknown name or wrong secret");
+        return Err(unauthorized());
+    }
+    lockout.record_success(key);
+    Ok(())
 }
 
 /// Verifies off the async runtime: argon2 is deliberately slow. With no
@@ -123,19 +135,11 @@ async fn by_app_credential(
         Some(c) => format!("appcred:{}", c.id),
         None => format!("appcred-locator:{locator:?}"),
     };
-    if !state.lockout.allows(&key, Instant::now()) {
-        return Err(unauthorized());
-    }
     let hash = cred
         .as_ref()
         .map(|c| PasswordHash::from_phc(&c.secret_hash).map_err(Error::internal))
         .transpose()?;
-    if !check_secret(secret, hash).await? {
-        state.lockout.record_failure(&key, Instant::now());
-        tracing::info!(%key, "application credential login failed");
-        return Err(unauthorized());
-    }
-    state.lockout.record_success(&key);
+    guarded_check(state, &key, secret, hash).await?;
     let cred = cred.ok_or_else(unauthorized)?;
     if cred.expires_at.is_some_and(|at| at <= Utc::now()) {
         tracing::info!(credential = %cred.id, "application credential expired");

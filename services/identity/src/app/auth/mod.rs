@@ -70,10 +70,13 @@ pub enum CredentialLocator {
     Name { name: String, user: UserLocator },
 }
 
-/// A token just issued: the signed JWT and what it says.
+/// A token just issued: the signed JWT, what it says, and the user and
+/// credential it was issued for (so rendering it reads them no second time).
 pub struct Issued {
     pub token: String,
     pub claims: TokenClaims,
+    pub user: user::Model,
+    pub app_credential: Option<crate::db::application_credential::Model>,
 }
 
 /// What a method established: the user and how.
@@ -133,5 +136,10 @@ pub async fn issue_token(
         }
     }
     let token = issue(&state.keys.ring(), &claims).map_err(Error::internal)?;
-    Ok(Issued { token, claims })
+    Ok(Issued {
+        token,
+        claims,
+        user: who.user,
+        app_credential: who.app_credential,
+    })
 }

@@ -20,7 +20,7 @@ use crate::app::auth::issue_token;
 use crate::app::catalog::{self, CatalogEntry};
 use crate::app::{IdentityState, publish};
 use request::{AuthRequest, scope_request};
-use view::{TokenResponse, render};
+use view::{Known, TokenResponse, render};
 
 pub const SUBJECT_TOKEN_HEADER: &str = "x-subject-token";
 
@@ -64,7 +64,11 @@ pub async fn create_token(
         let method = req.auth.identity.into_method()?;
         let scope = scope_request(req.auth.scope)?;
         let issued = issue_token(&state, method, scope).await?;
-        let body = render(&state, &issued.claims, query.nocatalog.is_none()).await?;
+        let known = Known {
+            user: Some(&issued.user),
+            app_credential: issued.app_credential.as_ref(),
+        };
+        let body = render(&state, &issued.claims, query.nocatalog.is_none(), known).await?;
         Ok::<_, Error>((issued.token, body))
     }
     .await;
@@ -120,10 +124,11 @@ pub async fn validate_token(
 ) -> Result<Response, Error> {
     let claims = subject(&state, &headers)?;
     auth.enforce("identity:validate_token", &token_target(&claims))?;
-    let body = render(&state, &claims, query.nocatalog.is_none()).await?;
+    let body = render(&state, &claims, query.nocatalog.is_none(), Known::default()).await?;
     let mut resp = Json(body).into_response();
-    if let Ok(v) = HeaderValue::from_str(headers[SUBJECT_TOKEN_HEADER].to_str().unwrap_or("")) {
-        resp.headers_mut().insert(SUBJECT_TOKEN_HEADER, v);
+    // The subject token verified, so the header is there and well-formed.
+    if let Some(v) = headers.get(SUBJECT_TOKEN_HEADER) {
+        resp.headers_mut().insert(SUBJECT_TOKEN_HEADER, v.clone());
     }
     Ok(resp)
 }

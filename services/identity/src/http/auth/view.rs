@@ -83,20 +83,33 @@ pub fn keystone_time(unix: u64) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// What the caller already holds of the token's user and credential; what
+/// is missing is read from the database.
+#[derive(Default)]
+pub struct Known<'a> {
+    pub user: Option<&'a user::Model>,
+    pub app_credential: Option<&'a application_credential::Model>,
+}
+
 pub async fn render(
     state: &IdentityState,
     claims: &TokenClaims,
     with_catalog: bool,
+    known: Known<'_>,
 ) -> Result<TokenResponse, Error> {
     let db = state.ctx.db();
-    // The user may be gone since the token was issued; its expiry is then unknown.
-    let password_expires_at = match user::get(db, &claims.sub).await {
-        Ok(u) => u
-            .password_expires_at
-            .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
-        Err(Error::NotFound { .. }) => None,
-        Err(e) => return Err(e),
+    let user = match known.user {
+        Some(u) => Some(u.clone()),
+        // The user may be gone since the token was issued; its expiry is then unknown.
+        None => match user::get(db, &claims.sub).await {
+            Ok(u) => Some(u),
+            Err(Error::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        },
     };
+    let password_expires_at = user
+        .and_then(|u| u.password_expires_at)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
     let named = |n: &virga_auth::NamedRef| Named {
         id: n.id.clone(),
         name: n.name.clone(),
@@ -145,7 +158,10 @@ pub async fn render(
         }
     }
     if let Some(id) = &claims.app_credential_id {
-        let cred = application_credential::get(db, id).await?;
+        let cred = match known.app_credential {
+            Some(c) => c.clone(),
+            None => application_credential::get(db, id).await?,
+        };
         view.application_credential = Some(TokenAppCred {
             id: cred.id,
             name: cred.name,
