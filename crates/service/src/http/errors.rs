@@ -3,19 +3,41 @@
 //! framework's own rejections (bad JSON, unknown route, wrong method).
 
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use virga_common::error::INTERNAL_MESSAGE;
 use virga_common::{ErrorReport, RequestId};
 
-use crate::Service;
+use crate::{Service, ServiceContext};
 
 /// Framework rejections are short plain text; anything longer is cut.
 const MAX_REJECTION_BYTES: usize = 16 * 1024;
 
-pub async fn render<S: Service>(req: Request, next: Next) -> Response {
+pub async fn render<S: Service>(
+    State(ctx): State<ServiceContext>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let resp = render_inner::<S>(req, next).await;
+    challenge(&ctx, resp)
+}
+
+/// Every 401, whoever produced it, names identity in `WWW-Authenticate`
+/// as Keystone and keystonemiddleware do, so clients know where to log in.
+fn challenge(ctx: &ServiceContext, mut resp: Response) -> Response {
+    if resp.status() == StatusCode::UNAUTHORIZED
+        && !resp.headers().contains_key(header::WWW_AUTHENTICATE)
+        && let Ok(v) =
+            HeaderValue::from_str(&format!("Keystone uri=\"{}\"", ctx.auth().identity_url()))
+    {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+async fn render_inner<S: Service>(req: Request, next: Next) -> Response {
     let id = req
         .extensions()
         .get::<RequestId>()

@@ -41,7 +41,10 @@ pub fn app<S: Service>(state: S::State, ctx: ServiceContext) -> Router {
         // is counted; panics become 500s before they are rendered.
         .layer(CatchPanicLayer::custom(errors::panic_response))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(errors::render::<S>))
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            errors::render::<S>,
+        ))
         .layer(axum::middleware::from_fn_with_state(ctx, metrics::track))
         .layer(axum::middleware::from_fn(request_id::assign::<S>))
 }

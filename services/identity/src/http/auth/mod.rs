@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use virga_auth::{Jwks, RevocationEvent};
 use virga_common::Error;
 use virga_policy::Target;
-use virga_service::auth::{Auth, unauthorized};
+use virga_service::auth::Auth;
 
 use crate::app::auth::issue_token;
 use crate::app::catalog::{self, CatalogEntry};
@@ -28,15 +28,6 @@ pub const SUBJECT_TOKEN_HEADER: &str = "x-subject-token";
 pub struct TokenQuery {
     /// Present (with any value) to leave the catalog out of the body.
     pub nocatalog: Option<String>,
-}
-
-/// Answers a failed authentication the way every service does: 401 with
-/// `WWW-Authenticate`; other errors as usual.
-fn refused(state: &IdentityState, e: Error) -> Response {
-    match e {
-        Error::Unauthorized(_) => unauthorized(&format!("{}/v3", state.ctx.public_url())),
-        other => other.into_response(),
-    }
 }
 
 /// Authenticates and issues a token (password, token or application
@@ -83,7 +74,7 @@ pub async fn create_token(
                 Err(e) => Error::internal(e).into_response(),
             }
         }
-        Err(e) => refused(&state, e),
+        Err(e) => e.into_response(),
     }
 }
 
