@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 need_root
 need_cargo
-apt_install ca-certificates postgresql-15 rabbitmq-server
+apt_install ca-certificates postgresql-15 rabbitmq-server python3-venv
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi
