@@ -36,6 +36,13 @@ const PUBLIC: &[(&str, &str)] = &[
     // Authenticates with the user's current password instead of a token,
     // like a login, and fails like one: 401 whoever asks.
     ("POST", "/v3/users/{user_id}/password"),
+    // A browser's single sign-on: begun before there is a token (400
+    // without an origin), finished by the identity provider's redirect.
+    (
+        "GET",
+        "/v3/auth/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/websso",
+    ),
+    ("GET", "/v3/auth/OS-VIRGA/websso/callback"),
 ];
 
 /// Writes a reader may make because they are about the reader themselves.
@@ -182,7 +189,11 @@ async fn world(cloud: &Cloud) -> World {
         .unwrap()[0]
         .id
         .clone();
+    let (idp, mapping, protocol) = federation(&db).await;
     let shared = [
+        ("idp_id", idp),
+        ("mapping_id", mapping),
+        ("protocol_id", protocol),
         ("domain_id", "default".to_string()),
         ("role_id", member_role),
         ("group_id", g),
@@ -199,6 +210,46 @@ async fn world(cloud: &Cloud) -> World {
     theirs.insert("user_id", other);
     theirs.insert("application_credential_id", their_cred);
     World { mine, theirs }
+}
+
+/// An identity provider with a mapping and a protocol, for the
+/// federation endpoints' path parameters.
+async fn federation(db: &DatabaseConnection) -> (String, String, String) {
+    use virga_identity::db::federation::{identity_provider, mapping, protocol};
+    let idp = identity_provider::create(
+        db,
+        identity_provider::NewIdentityProvider {
+            id: "corp".into(),
+            domain_id: "default".into(),
+            enabled: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let rules = r#"[{"local":[{"user":{"name":"{0}"}}],"remote":[{"type":"sub"}]}]"#;
+    let m = mapping::create(
+        db,
+        mapping::Model {
+            id: "corp-map".into(),
+            rules: rules.into(),
+            schema_version: "1.0".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let p = protocol::create(
+        db,
+        protocol::Model {
+            idp_id: idp.id.clone(),
+            id: "openid".into(),
+            mapping_id: m.id.clone(),
+            remote_id_attribute: None,
+        },
+    )
+    .await
+    .unwrap();
+    (idp.id, m.id, p.id)
 }
 
 struct Operation {

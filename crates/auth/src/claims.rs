@@ -17,6 +17,7 @@
 //! | `iat`, `exp` | `iat`, `exp` | issue and expiry time, unix seconds |
 //! | `iat_ms` | `iatms` | issue time in unix milliseconds, for revocation by user or project |
 //! | `app_credential_id` | `appcred` | set when authenticated by an application credential |
+//! | `federation` | `fed` | `{idp, proto, groups}` when the user logged in through an identity provider |
 //! | `audit_ids` | `audit` | Keystone's audit ids: this token's, then its chain's |
 //!
 //! Unknown fields are ignored so an older service keeps accepting tokens from
@@ -71,6 +72,19 @@ pub enum Scope {
     Unscoped,
 }
 
+/// How a federated user logged in: Keystone's `OS-FEDERATION` block of a
+/// token's user, kept through rescoping.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Federation {
+    #[serde(rename = "idp")]
+    pub identity_provider: String,
+    #[serde(rename = "proto")]
+    pub protocol: String,
+    /// The ids of the groups the login mapped the user to.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenClaims {
     pub jti: Uuid,
@@ -91,6 +105,8 @@ pub struct TokenClaims {
     pub iat_ms: Option<u64>,
     #[serde(rename = "appcred", default, skip_serializing_if = "Option::is_none")]
     pub app_credential_id: Option<String>,
+    #[serde(rename = "fed", default, skip_serializing_if = "Option::is_none")]
+    pub federation: Option<Federation>,
     #[serde(rename = "audit")]
     pub audit_ids: Vec<String>,
 }
@@ -119,6 +135,7 @@ impl TokenClaims {
             exp: now.saturating_add(lifetime.as_secs()),
             iat_ms: None,
             app_credential_id: None,
+            federation: None,
             audit_ids: vec![new_audit_id()],
         }
     }
@@ -148,6 +165,11 @@ impl TokenClaims {
     /// second still catches it.
     pub fn issued_at_ms(&self) -> u64 {
         self.iat_ms.unwrap_or_else(|| self.iat.saturating_mul(1000))
+    }
+
+    pub fn with_federation(mut self, federation: Option<Federation>) -> Self {
+        self.federation = federation;
+        self
     }
 
     pub fn with_app_credential(mut self, id: impl Into<String>) -> Self {

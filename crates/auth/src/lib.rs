@@ -19,7 +19,7 @@ mod cache;
 #[cfg(test)]
 mod test_support;
 
-pub use claims::{NamedRef, Scope, TokenClaims, UserRef};
+pub use claims::{Federation, NamedRef, Scope, TokenClaims, UserRef};
 pub use jwks::{Jwk, Jwks, JwksError};
 pub use keys::{KeyError, KeyRing, RetiredKey, SigningKey};
 pub use password::{

@@ -24,10 +24,14 @@ async fn rerun_and_down(db: &DatabaseConnection) {
         "role",
         "assignment",
         "audit_event",
+        "identity_provider",
+        "federated_user",
+        "sso_login",
     ] {
         assert!(!schema.has_table(t).await.unwrap(), "{t} dropped");
     }
     Migrator::up(db, None).await.unwrap();
     assert!(schema.has_table("application_credential").await.unwrap());
+    assert!(schema.has_table("expiring_group_membership").await.unwrap());
     assert_eq!(domain::get(db, "default").await.unwrap().name, "Default");
 }

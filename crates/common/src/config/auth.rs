@@ -23,6 +23,13 @@ pub struct AuthConfig {
     /// which further attempts are refused without checking the password.
     pub max_failed_logins: u32,
     pub lockout_window_secs: u64,
+    /// Where a browser (single sign-on) login may deliver its token: the
+    /// exact `origin` URLs of trusted dashboards, such as the console's
+    /// login endpoint (Keystone's `[federation] trusted_dashboard`).
+    /// Empty: browser logins are refused.
+    pub trusted_dashboards: Vec<String>,
+    /// How long a browser login may take at the identity provider.
+    pub sso_login_timeout_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -34,6 +41,8 @@ impl Default for AuthConfig {
             keys_refresh_secs: 300,
             max_failed_logins: 5,
             lockout_window_secs: 300,
+            trusted_dashboards: Vec::new(),
+            sso_login_timeout_secs: 600,
         }
     }
 }
@@ -46,6 +55,7 @@ impl AuthConfig {
             ("auth.keys_refresh_secs", self.keys_refresh_secs),
             ("auth.lockout_window_secs", self.lockout_window_secs),
             ("auth.max_failed_logins", u64::from(self.max_failed_logins)),
+            ("auth.sso_login_timeout_secs", self.sso_login_timeout_secs),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -54,6 +64,14 @@ impl AuthConfig {
         }
         if self.issuer.trim().is_empty() {
             return Err(("auth.issuer".into(), "must not be empty".into()));
+        }
+        for d in &self.trusted_dashboards {
+            if !(d.starts_with("https://") || d.starts_with("http://")) {
+                return Err((
+                    "auth.trusted_dashboards".into(),
+                    format!("{d:?} is not an http(s) URL"),
+                ));
+            }
         }
         // A retired key must outlive every token it signed while it was current.
         if self.key_rotation_secs < self.token_lifetime_secs {

@@ -160,3 +160,17 @@ fn auth_settings_are_validated() {
     let ok = Config::load(None, env(&[("VIRGA_AUTH__ISSUER", "edge-7")])).unwrap();
     assert_eq!(ok.auth.issuer, "edge-7");
 }
+
+#[test]
+fn trusted_dashboards_must_be_http_urls() {
+    let (_d, path) = write("[auth]\ntrusted_dashboards = [\"javascript:alert(1)\"]\n");
+    let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+    assert!(err.contains("auth.trusted_dashboards"), "{err}");
+    let (_d, path) =
+        write("[auth]\ntrusted_dashboards = [\"https://console.example/auth/websso/\"]\n");
+    let ok = Config::load(Some(&path), env(&[])).unwrap();
+    assert_eq!(
+        ok.auth.trusted_dashboards,
+        ["https://console.example/auth/websso/"]
+    );
+}

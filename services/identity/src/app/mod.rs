@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod catalog;
 pub mod domain;
+pub mod federation;
 pub mod grant;
 pub mod group;
 pub mod implied_roles;
@@ -29,6 +30,8 @@ pub struct IdentityState {
     pub ctx: ServiceContext,
     pub keys: Arc<KeyStore>,
     pub lockout: Arc<auth::Lockout>,
+    /// Discovery and keys of the OpenID Connect providers logins go through.
+    pub oidc: Arc<federation::oidc::OidcProviders>,
 }
 
 impl HasContext for IdentityState {
@@ -51,7 +54,16 @@ impl IdentityState {
             settings.max_failed_logins,
             std::time::Duration::from_secs(settings.lockout_window_secs),
         ));
-        let state = IdentityState { ctx, keys, lockout };
+        let oidc = federation::oidc::OidcProviders::new().map_err(|e| StartError::State {
+            service: "identity",
+            message: format!("OpenID Connect client: {}", virga_common::error::chain(&e)),
+        })?;
+        let state = IdentityState {
+            ctx,
+            keys,
+            lockout,
+            oidc: Arc::new(oidc),
+        };
         let reply = publish::keys_reply(&state).await.map_err(fail)?;
         state.ctx.auth().install(&reply);
         publish::serve_keys(&state)

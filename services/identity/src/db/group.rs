@@ -5,7 +5,7 @@ use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
 use virga_db::sea_orm::sea_query::Query;
-use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder, QueryTrait};
+use virga_db::sea_orm::{ActiveValue::Set, Condition, IntoActiveModel, QueryOrder, QueryTrait};
 
 use super::{delete_err, internal, must_find, paginate, store_err, user};
 
@@ -173,17 +173,46 @@ pub async fn is_member(
     )
 }
 
-/// The groups `user_id` belongs to, ordered by id.
+/// The group called `name` in `domain_id`, if there is one.
+pub async fn find_by_name(
+    db: &impl ConnectionTrait,
+    domain_id: &str,
+    name: &str,
+) -> Result<Option<Model>, Error> {
+    Entity::find()
+        .filter(Column::DomainId.eq(domain_id))
+        .filter(Column::Name.eq(name))
+        .one(db)
+        .await
+        .map_err(internal)
+}
+
+/// The groups `user_id` belongs to, ordered by id: its memberships and
+/// the unexpired ones a federated login mapped it to.
 pub async fn groups_of(db: &impl ConnectionTrait, user_id: &str) -> Result<Vec<Model>, Error> {
+    use super::federation::membership as expiring;
     Entity::find()
         .filter(
-            Column::Id.in_subquery(
-                Query::select()
-                    .column(membership::Column::GroupId)
-                    .from(membership::Entity)
-                    .and_where(membership::Column::UserId.eq(user_id))
-                    .to_owned(),
-            ),
+            Condition::any()
+                .add(
+                    Column::Id.in_subquery(
+                        Query::select()
+                            .column(membership::Column::GroupId)
+                            .from(membership::Entity)
+                            .and_where(membership::Column::UserId.eq(user_id))
+                            .to_owned(),
+                    ),
+                )
+                .add(
+                    Column::Id.in_subquery(
+                        Query::select()
+                            .column(expiring::Column::GroupId)
+                            .from(expiring::Entity)
+                            .and_where(expiring::Column::UserId.eq(user_id))
+                            .and_where(expiring::Column::ExpiresAt.gt(chrono::Utc::now()))
+                            .to_owned(),
+                    ),
+                ),
         )
         .order_by_asc(Column::Id)
         .all(db)

@@ -18,6 +18,7 @@ pub mod assignment;
 pub mod audit;
 pub mod catalog;
 pub mod domain;
+pub mod federation;
 pub mod group;
 pub mod project;
 pub mod region;

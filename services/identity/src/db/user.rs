@@ -95,9 +95,19 @@ pub struct UserFilter {
 }
 
 pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<Model, Error> {
+    create_with_id(db, super::new_id(), new).await
+}
+
+/// Creates a user under an id the caller derived (a federated shadow
+/// user's id comes from its provider's identity, as in Keystone).
+pub async fn create_with_id(
+    db: &impl ConnectionTrait,
+    id: String,
+    new: NewUser,
+) -> Result<Model, Error> {
     let at = now();
     ActiveModel {
-        id: Set(super::new_id()),
+        id: Set(id),
         name: Set(new.name),
         domain_id: Set(new.domain_id),
         enabled: Set(new.enabled),

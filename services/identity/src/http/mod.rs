@@ -8,6 +8,7 @@ pub mod auth;
 pub mod catalog;
 pub mod domain;
 pub mod error;
+pub mod federation;
 pub mod grant;
 pub mod group;
 pub mod project;
@@ -168,6 +169,35 @@ pub fn api() -> OpenApiRouter<IdentityState> {
             application_credential::delete_application_credential
         ))
         .routes(routes!(audit::list_audit_events))
+        .routes(routes!(
+            federation::identity_provider::list_identity_providers
+        ))
+        .routes(routes!(
+            federation::identity_provider::create_identity_provider,
+            federation::identity_provider::show_identity_provider,
+            federation::identity_provider::update_identity_provider,
+            federation::identity_provider::delete_identity_provider
+        ))
+        .routes(routes!(federation::mapping::list_mappings))
+        .routes(routes!(
+            federation::mapping::create_mapping,
+            federation::mapping::show_mapping,
+            federation::mapping::update_mapping,
+            federation::mapping::delete_mapping
+        ))
+        .routes(routes!(
+            federation::auth::federated_auth,
+            federation::auth::federated_auth_get
+        ))
+        .routes(routes!(federation::auth::websso))
+        .routes(routes!(federation::auth::websso_callback))
+        .routes(routes!(federation::protocol::list_protocols))
+        .routes(routes!(
+            federation::protocol::create_protocol,
+            federation::protocol::show_protocol,
+            federation::protocol::update_protocol,
+            federation::protocol::delete_protocol
+        ))
 }
 
 /// The largest page a list answers; Keystone's `list_limit` is unset by

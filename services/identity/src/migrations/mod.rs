@@ -15,6 +15,7 @@ mod m20261122_000005_create_application_credentials;
 mod m20261122_000006_create_token_tables;
 mod m20261122_000007_create_audit_events;
 mod m20261122_000008_one_current_signing_key;
+mod m20261122_000009_create_federation;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_token_tables::Migration),
             Box::new(m20261122_000007_create_audit_events::Migration),
             Box::new(m20261122_000008_one_current_signing_key::Migration),
+            Box::new(m20261122_000009_create_federation::Migration),
         ]
     }
 }

@@ -23,6 +23,18 @@ pub(super) async fn authenticate(
         Method::ApplicationCredential { credential, secret } => {
             by_app_credential(state, &credential, secret).await
         }
+        Method::Mapped {
+            user_id,
+            federation,
+            protocol,
+        } => {
+            let user = user::get(state.ctx.db(), &user_id)
+                .await
+                .map_err(not_found_is_unauthorized)?;
+            let mut who = finish(state, user, vec![protocol], None, None).await?;
+            who.federation = federation;
+            Ok(who)
+        }
     }
 }
 
@@ -106,7 +118,10 @@ async fn by_token(state: &IdentityState, token: &str) -> Result<Authenticated, E
     if !methods.iter().any(|m| m == "token") {
         methods.push("token".into());
     }
-    finish(state, user, methods, Some(Arc::new(claims)), None).await
+    let federation = claims.federation.clone();
+    let mut who = finish(state, user, methods, Some(Arc::new(claims)), None).await?;
+    who.federation = federation;
+    Ok(who)
 }
 
 async fn by_app_credential(
@@ -177,6 +192,7 @@ async fn finish(
         methods,
         parent,
         app_credential,
+        federation: None,
     })
 }
 

@@ -38,6 +38,13 @@ pub enum Method {
         credential: CredentialLocator,
         secret: String,
     },
+    /// A user an identity provider vouched for and a mapping found or made
+    /// (see `federation::login`); what is left is the usual enabled check.
+    Mapped {
+        user_id: String,
+        federation: Option<virga_auth::Federation>,
+        protocol: String,
+    },
 }
 
 impl Method {
@@ -46,6 +53,7 @@ impl Method {
             Method::Password { .. } => "password",
             Method::Token { .. } => "token",
             Method::ApplicationCredential { .. } => "application_credential",
+            Method::Mapped { .. } => "mapped",
         }
     }
 }
@@ -88,6 +96,8 @@ pub(crate) struct Authenticated {
     pub parent: Option<Arc<TokenClaims>>,
     /// The credential used (application credential method); it fixes the scope.
     pub app_credential: Option<crate::db::application_credential::Model>,
+    /// The identity provider login behind this one, kept through rescoping.
+    pub federation: Option<virga_auth::Federation>,
 }
 
 /// Keystone's answer to every failed authentication.
@@ -128,6 +138,7 @@ pub async fn issue_token(
     if let Some(parent) = &who.parent {
         claims = claims.rescoped_from(parent);
     }
+    claims = claims.with_federation(who.federation.clone());
     if let Some(cred) = &who.app_credential {
         claims = claims.with_app_credential(&cred.id);
         if let Some(expires) = cred.expires_at {

@@ -51,7 +51,24 @@ pub struct TokenUser {
     pub domain: Named,
     pub id: String,
     pub name: String,
-    pub password_expires_at: Option<String>,
+    /// Absent for a federated user, who has no password here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_expires_at: Option<Option<String>>,
+    #[serde(rename = "OS-FEDERATION", skip_serializing_if = "Option::is_none")]
+    pub federation: Option<TokenFederation>,
+}
+
+/// How a federated user logged in (Keystone's `OS-FEDERATION` block).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenFederation {
+    pub identity_provider: IdRef,
+    pub protocol: IdRef,
+    pub groups: Vec<IdRef>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdRef {
+    pub id: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -120,7 +137,16 @@ pub async fn render(
             domain: named(&claims.user_domain),
             id: claims.sub.clone(),
             name: claims.user_name.clone(),
-            password_expires_at,
+            password_expires_at: claims.federation.is_none().then_some(password_expires_at),
+            federation: claims.federation.as_ref().map(|f| TokenFederation {
+                identity_provider: IdRef {
+                    id: f.identity_provider.clone(),
+                },
+                protocol: IdRef {
+                    id: f.protocol.clone(),
+                },
+                groups: f.groups.iter().map(|g| IdRef { id: g.clone() }).collect(),
+            }),
         },
         audit_ids: claims.audit_ids.clone(),
         expires_at: keystone_time(claims.exp),
