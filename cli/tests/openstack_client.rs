@@ -1,7 +1,9 @@
 //! The real `openstack` command-line client (python-openstackclient, which
 //! `scripts/test.sh` installs from PyPI) against `virga up`, exactly as a
 //! user runs it: `OS_CLOUD=virga` with the clouds.yaml that `virga up`
-//! writes, then an application-credential login with no password at all.
+//! writes, then an application-credential login with no password at all,
+//! and a federated login (`v3oidcaccesstoken`) with an access token from a
+//! real OpenID Connect provider, set up with the client's own commands.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -185,6 +187,8 @@ fn the_openstack_client_works_against_virga_up() {
     let token = openstack(&alice_env, &["token", "issue"]);
     assert_eq!(token["project_id"], project["id"]);
 
+    federated_login(&env, &auth_url, dir.path(), &project);
+
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -197,4 +201,111 @@ fn the_openstack_client_works_against_virga_up() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Federation set up with the client's commands (a group with a role, a
+/// mapping, an identity provider, a protocol), the provider's OpenID
+/// Connect client added over HTTP (the client has no option for it), then
+/// keystoneauth's `v3oidcaccesstoken` login, rescoped to the project.
+fn federated_login(env: &[(&str, &str)], auth_url: &str, dir: &std::path::Path, project: &Value) {
+    use virga_testkit::oidc::{OidcClient, OidcConfig, OidcProvider, OidcUser};
+    let client = OidcClient::confidential("virga", "virga-secret", "http://127.0.0.1:9/cb");
+    let erin = OidcUser::new("erin", "erin-pw").with_groups(&["demo-members"]);
+    let provider = OidcProvider::start(OidcConfig {
+        port: None,
+        clients: vec![client.clone()],
+        users: vec![erin.clone()],
+    })
+    .unwrap();
+    let group = openstack(env, &["group", "create", "demo-members"]);
+    assert_eq!(group["name"], "demo-members");
+    openstack_quiet(
+        env,
+        &[
+            "role",
+            "add",
+            "--project",
+            "demo",
+            "--group",
+            "demo-members",
+            "member",
+        ],
+    );
+    let rules = dir.join("rules.json");
+    std::fs::write(
+        &rules,
+        r#"[{"local": [{"user": {"id": "{0}", "name": "{1}"}},
+                      {"groups": "{2}", "domain": {"name": "Default"}}],
+            "remote": [{"type": "sub"}, {"type": "preferred_username"}, {"type": "groups"}]}]"#,
+    )
+    .unwrap();
+    let rules = rules.display().to_string();
+    let mapping = openstack(env, &["mapping", "create", "--rules", &rules, "corp-map"]);
+    assert_eq!(mapping["id"], "corp-map");
+    let idp = openstack(
+        env,
+        &[
+            "identity",
+            "provider",
+            "create",
+            "--remote-id",
+            provider.issuer(),
+            "--domain",
+            "default",
+            "corp",
+        ],
+    );
+    assert_eq!(idp["enabled"], true, "{idp}");
+    let protocol = openstack(
+        env,
+        &[
+            "federation",
+            "protocol",
+            "create",
+            "--identity-provider",
+            "corp",
+            "--mapping",
+            "corp-map",
+            "openid",
+        ],
+    );
+    assert_eq!(protocol["mapping"], "corp-map", "{protocol}");
+
+    let admin = openstack(env, &["token", "issue"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let patched = rt.block_on(async {
+        reqwest::Client::new()
+            .patch(format!("{auth_url}/OS-FEDERATION/identity_providers/corp"))
+            .header("X-Auth-Token", admin["id"].as_str().unwrap())
+            .json(&serde_json::json!({"identity_provider": {"oidc": {
+                "issuer": provider.issuer(), "client_id": "virga", "client_secret": "virga-secret"}}}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(patched.as_u16(), 200);
+
+    let tokens = rt.block_on(provider.login_tokens(&client, &erin)).unwrap();
+    let fed_env = [
+        ("OS_AUTH_TYPE", "v3oidcaccesstoken"),
+        ("OS_AUTH_URL", auth_url),
+        ("OS_IDENTITY_PROVIDER", "corp"),
+        ("OS_PROTOCOL", "openid"),
+        ("OS_ACCESS_TOKEN", tokens.access_token.as_str()),
+        ("OS_PROJECT_NAME", "demo"),
+        ("OS_PROJECT_DOMAIN_NAME", "Default"),
+        ("OS_IDENTITY_API_VERSION", "3"),
+    ];
+    let token = openstack(&fed_env, &["token", "issue"]);
+    assert_eq!(token["project_id"], project["id"], "{token}");
+    let users = openstack(env, &["user", "list", "--domain", "default"]);
+    assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["Name"] == "erin" && u["ID"] == token["user_id"]),
+        "the shadow user is listed: {users}"
+    );
 }

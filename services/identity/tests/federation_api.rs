@@ -125,6 +125,7 @@ async fn providers(api: &Api) {
         (json!({"remote_ids": ["a", "a"]}), "remote_ids"),
         (json!({"authorization_ttl": -1}), "authorization_ttl"),
         (json!({"nickname": "x"}), "nickname"),
+        (json!({"id": "other"}), "identity_provider/id"),
     ] {
         let r = put(
             api,

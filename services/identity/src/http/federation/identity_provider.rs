@@ -119,6 +119,9 @@ impl OidcBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityProviderCreate {
+    /// Sent by python-keystoneclient; must match the path.
+    #[serde(default)]
+    pub id: Option<String>,
     /// The domain its users are created in; a new domain when absent.
     #[serde(default)]
     pub domain_id: Option<String>,
@@ -189,6 +192,16 @@ pub(super) fn check_id(field: &str, id: &str) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// An id in the body, which some clients repeat, must be the path's.
+pub(super) fn same_id(kind: &str, path: &str, body: &Option<String>) -> Result<(), Error> {
+    match body {
+        Some(b) if b != path => Err(Error::BadRequest(format!(
+            "Invalid input for field '{kind}/id': {b:?} is not the id in the path, {path:?}."
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn check_remote_ids(ids: &[String]) -> Result<(), Error> {
@@ -265,6 +278,7 @@ pub async fn create_identity_provider(
 ) -> Result<(StatusCode, Json<IdentityProviderResponse>), Error> {
     check_id("idp_id", &id)?;
     let b = body.identity_provider;
+    same_id("identity_provider", &id, &b.id)?;
     if let Some(ids) = &b.remote_ids {
         check_remote_ids(ids)?;
     }

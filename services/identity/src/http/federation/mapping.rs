@@ -10,7 +10,7 @@ use virga_common::Error;
 use virga_common::pagination::PageQuery;
 use virga_service::auth::Auth;
 
-use super::identity_provider::check_id;
+use super::identity_provider::{check_id, same_id};
 use crate::app::IdentityState;
 use crate::app::federation::mapping as app;
 use crate::db::federation::mapping;
@@ -51,6 +51,9 @@ pub struct MappingsResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MappingBody {
+    /// Sent by python-keystoneclient; must match the path.
+    #[serde(default)]
+    pub id: Option<String>,
     #[schema(value_type = Vec<Object>)]
     pub rules: serde_json::Value,
     /// `1.0` (default), `2.0` or `3.0`.
@@ -104,6 +107,7 @@ pub async fn create_mapping(
 ) -> Result<(StatusCode, Json<MappingResponse>), Error> {
     check_id("mapping_id", &id)?;
     let b = body.mapping;
+    same_id("mapping", &id, &b.id)?;
     let m = app::create(&state, &auth, &id, &b.rules, b.schema_version).await?;
     let mapping = MappingView::new(m, &v3_base(&state, &headers))?;
     Ok((StatusCode::CREATED, Json(MappingResponse { mapping })))
@@ -139,6 +143,7 @@ pub async fn update_mapping(
     Json(body): Json<MappingRequest>,
 ) -> Result<Json<MappingResponse>, Error> {
     let b = body.mapping;
+    same_id("mapping", &id, &b.id)?;
     let m = app::update(&state, &auth, &id, &b.rules, b.schema_version).await?;
     let mapping = MappingView::new(m, &v3_base(&state, &headers))?;
     Ok(Json(MappingResponse { mapping }))

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use virga_common::Error;
 use virga_service::auth::Auth;
 
-use super::identity_provider::check_id;
+use super::identity_provider::{check_id, same_id};
 use crate::app::IdentityState;
 use crate::app::federation::protocol as app;
 use crate::db::federation::protocol;
@@ -75,6 +75,9 @@ impl ProtocolResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProtocolBody {
+    /// Sent by python-keystoneclient; must match the path.
+    #[serde(default)]
+    pub id: Option<String>,
     pub mapping_id: String,
     /// Accepted for Keystone compatibility; an OpenID Connect provider is
     /// recognised by its configured issuer.
@@ -150,6 +153,7 @@ pub async fn create_protocol(
 ) -> Result<(StatusCode, Json<ProtocolResponse>), Error> {
     check_id("protocol_id", &id)?;
     let b = body.protocol;
+    same_id("protocol", &id, &b.id)?;
     check_attribute(&b.remote_id_attribute)?;
     let new = protocol::Model {
         idp_id,
@@ -197,6 +201,7 @@ pub async fn update_protocol(
     Json(body): Json<ProtocolRequest>,
 ) -> Result<Json<ProtocolResponse>, Error> {
     let b = body.protocol;
+    same_id("protocol", &id, &b.id)?;
     check_attribute(&b.remote_id_attribute)?;
     let p = app::update(
         &state,
