@@ -25,7 +25,20 @@ fn client() -> String {
     std::env::var("VIRGA_OPENSTACK_CLIENT").unwrap_or_else(|_| "openstack".into())
 }
 
-fn start(dir: &std::path::Path) -> (Child, BTreeMap<String, String>) {
+/// `virga up`, killed if the test fails before stopping it, so a failed
+/// run leaves no server behind.
+struct Up(Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            self.0.kill().ok();
+            self.0.wait().ok();
+        }
+    }
+}
+
+fn start(dir: &std::path::Path) -> (Up, BTreeMap<String, String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_virga"));
     cmd.args(["up"])
         .env_clear()
@@ -45,7 +58,7 @@ fn start(dir: &std::path::Path) -> (Child, BTreeMap<String, String>) {
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         if line.contains("ready in") {
-            return (child, urls);
+            return (Up(child), urls);
         }
         let mut parts = line.split_whitespace();
         if let (Some(name), Some(url)) = (parts.next(), parts.next())
@@ -100,7 +113,7 @@ fn run(env: &[(&str, &str)], args: &[&str], json: bool) -> Value {
 #[test]
 fn the_openstack_client_works_against_virga_up() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, urls) = start(dir.path());
+    let (mut up, urls) = start(dir.path());
     let clouds = dir.path().join("clouds.yaml").display().to_string();
     let env = [
         ("OS_CLIENT_CONFIG_FILE", clouds.as_str()),
@@ -190,11 +203,11 @@ fn the_openstack_client_works_against_virga_up() {
     federated_login(&env, &auth_url, dir.path(), &project);
 
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &up.0.id().to_string()])
         .status()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
+    while up.0.try_wait().unwrap().is_none() {
         assert!(
             std::time::Instant::now() < deadline,
             "virga up did not stop"

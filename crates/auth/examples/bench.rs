@@ -156,6 +156,26 @@ fn main() {
             black_box(plain.verify(&token, now).unwrap());
         }),
     );
+    // The same check through jsonwebtoken, as the verifier did before it
+    // kept Ed25519 keys decompressed: what the direct path saves.
+    let x = jwks.keys[0].x.clone().unwrap();
+    let generic_key = jsonwebtoken::DecodingKey::from_ed_components(&x).unwrap();
+    let mut generic = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+    generic.validate_exp = false;
+    generic.required_spec_claims.clear();
+    line(
+        "EdDSA verify via jsonwebtoken::decode (comparison)",
+        rate(2.0, || {
+            let _ = black_box(jsonwebtoken::decode_header(&token).unwrap());
+            black_box(jsonwebtoken::decode::<TokenClaims>(&token, &generic_key, &generic).unwrap());
+        }),
+    );
+    line(
+        "EdDSA verify, empty revocation list, no cache (again)",
+        rate(2.0, || {
+            black_box(plain.verify(&token, now).unwrap());
+        }),
+    );
     let busy = Verifier::new(ISSUER, &jwks)
         .unwrap()
         .with_revocations(busy_revocations(now));

@@ -78,11 +78,13 @@ impl Jwks {
     }
 }
 
-/// A key ready to verify, with the one algorithm it may verify.
+/// A key ready to verify, with the one algorithm it may verify. An
+/// Ed25519 key is also kept decompressed, for the verifier's direct path.
 #[derive(Clone)]
 pub(crate) struct VerificationKey {
     pub alg: Algorithm,
     pub key: DecodingKey,
+    pub ed25519: Option<ed25519_dalek::VerifyingKey>,
 }
 
 /// Turns a JWKS into verification keys by kid. Keys of a kind this crate
@@ -139,6 +141,7 @@ fn verification_key(jwk: &Jwk) -> Result<Option<VerificationKey>, JwksError> {
             _ => Err(invalid("coordinate is not 32 bytes of base64url")),
         }
     };
+    let mut ed25519 = None;
     let key = match alg {
         Algorithm::EdDSA => {
             let x = coordinate(&jwk.x)?;
@@ -147,14 +150,18 @@ fn verification_key(jwk: &Jwk) -> Result<Option<VerificationKey>, JwksError> {
                 .ok()
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| invalid("coordinate is not 32 bytes of base64url"))?;
-            ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            let vk = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
                 .map_err(|_| invalid("not a point on Ed25519"))?;
+            if vk.is_weak() {
+                return Err(invalid("a weak (small-order) Ed25519 key"));
+            }
+            ed25519 = Some(vk);
             DecodingKey::from_ed_components(&x)
         }
         _ => DecodingKey::from_ec_components(&coordinate(&jwk.x)?, &coordinate(&jwk.y)?),
     }
     .map_err(|_| invalid("unreadable key"))?;
-    Ok(Some(VerificationKey { alg, key }))
+    Ok(Some(VerificationKey { alg, key, ed25519 }))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod token;
 pub mod verifier;
 
 mod cache;
+mod ed25519;
 #[cfg(test)]
 mod test_support;
 

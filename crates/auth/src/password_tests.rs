@@ -88,3 +88,23 @@ fn dummy_verification_does_the_work_of_a_real_one() {
     assert!(!needs_rehash(dummy, &DEFAULT_PARAMS));
     assert!(dummy.to_phc().starts_with("$argon2id$"));
 }
+
+#[test]
+fn reference_vectors_verify_on_a_reused_memory() {
+    // Outputs of the reference implementation (phc-winner-argon2, as in the
+    // argon2 crate's known-answer tests), checked one after another on one
+    // thread: one lane, two lanes, one again, then ours, so the
+    // reused working memory must be sized and laid out per hash.
+    let one =
+        "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4";
+    let lanes =
+        "$argon2id$v=19$m=256,t=2,p=2$c29tZXNhbHQ$bQk8UB/VmZZF4Oo79iDXuL5/0ttZwg2f/5U52iv1cDc";
+    for phc in [one, lanes, one] {
+        let h = PasswordHash::from_phc(phc).unwrap();
+        assert!(verify_password("password", &h), "{phc}");
+        assert!(!verify_password("Password", &h), "{phc}");
+    }
+    let ours = hash_password_with("y", &FAST).unwrap();
+    assert!(verify_password("y", &ours));
+    assert!(!verify_password("password", &ours));
+}

@@ -22,6 +22,14 @@ pub const LEEWAY_SECS: u64 = 30;
 pub enum TokenError {
     #[error("the token is not a well-formed JWT with the expected claims")]
     Malformed(#[source] jsonwebtoken::errors::Error),
+    /// A part of the compact JWS that is not base64url or not the JSON
+    /// expected (found on the Ed25519 path, which decodes it itself).
+    #[error("the token's {part} is not well-formed")]
+    Undecodable {
+        part: &'static str,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
     #[error("the token header names no key id")]
     MissingKid,
     #[error("the token names unknown key {kid:?}")]

@@ -110,10 +110,14 @@ fn alg_none_is_refused() {
         format!("{}.{}.", b64(&header), b64(&payload)),
         format!("{}.{}", b64(&header), b64(&payload)),
     ] {
-        assert!(matches!(
-            verifier.verify(&token, NOW),
-            Err(TokenError::Malformed(_))
-        ));
+        let err = verifier.verify(&token, NOW).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TokenError::Malformed(_) | TokenError::UnexpectedAlgorithm { .. }
+            ),
+            "{token:?}: {err:?}"
+        );
     }
 }
 
@@ -181,7 +185,10 @@ fn garbage_is_malformed() {
     ] {
         let err = verifier.verify(token, NOW).unwrap_err();
         assert!(
-            matches!(err, TokenError::Malformed(_) | TokenError::MissingKid),
+            matches!(
+                err,
+                TokenError::Malformed(_) | TokenError::Undecodable { .. } | TokenError::MissingKid
+            ),
             "{token:?}: {err:?}"
         );
     }
@@ -197,7 +204,10 @@ fn validly_signed_but_foreign_claims_are_malformed() {
     );
     assert!(matches!(
         verifier.verify(&token, NOW),
-        Err(TokenError::Malformed(_))
+        Err(TokenError::Undecodable {
+            part: "payload",
+            ..
+        })
     ));
 }
 
@@ -313,4 +323,29 @@ fn verifier_is_shareable_across_threads() {
     shareable::<Verifier>();
     shareable::<RevocationList>();
     shareable::<KeyRing>();
+}
+
+#[test]
+fn a_malleated_signature_is_refused() {
+    // Adding the group order L to S gives a signature lax verifiers accept
+    // for the same message; the strict check must not.
+    let (ring, verifier) = setup();
+    let token = issue(&ring, &claims()).unwrap();
+    let (signed, sig) = token.rsplit_once('.').unwrap();
+    let mut bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = u16::from(bytes[32 + i]) + u16::from(L[i]) + carry;
+        bytes[32 + i] = sum as u8;
+        carry = sum >> 8;
+    }
+    let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&bytes));
+    assert!(matches!(
+        verifier.verify(&forged, NOW),
+        Err(TokenError::BadSignature)
+    ));
 }

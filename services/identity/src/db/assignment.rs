@@ -172,16 +172,14 @@ fn target(t: TargetType, id: &str) -> Condition {
         .add(Column::TargetId.eq(id))
 }
 
-/// The user and the groups it belongs to, as one condition on the actor.
-pub(crate) async fn actors_of(
-    db: &impl ConnectionTrait,
-    user_id: &str,
-) -> Result<Condition, Error> {
-    let mut any = Condition::any().add(actor(ActorType::User, user_id));
-    for g in group::groups_of(db, user_id).await? {
-        any = any.add(actor(ActorType::Group, &g.id));
-    }
-    Ok(any)
+/// The user and the groups it belongs to, as one condition on the actor
+/// (group membership as a subquery: no query of its own).
+pub(crate) fn actors_of(user_id: &str) -> Condition {
+    Condition::any().add(actor(ActorType::User, user_id)).add(
+        Condition::all()
+            .add(Column::ActorType.eq(ActorType::Group))
+            .add(group::in_groups_of(Column::ActorId, user_id)),
+    )
 }
 
 /// The roles `user_id` holds on `target`: direct and through its groups;
@@ -191,26 +189,49 @@ pub async fn roles_for(
     user_id: &str,
     on: &Target,
 ) -> Result<Vec<role::Model>, Error> {
-    let mut targets = Condition::any();
     match on {
         Target::Project(id) => {
-            let lineage = project::lineage(db, id).await?;
-            targets = targets.add(target(TargetType::Project, id).add(Column::Inherited.eq(false)));
-            for ancestor in &lineage[1..] {
-                targets = targets
-                    .add(target(TargetType::Project, &ancestor.id).add(Column::Inherited.eq(true)));
-            }
-            targets = targets.add(
-                target(TargetType::Domain, &lineage[0].domain_id).add(Column::Inherited.eq(true)),
-            );
+            let p = project::get(db, id).await?;
+            roles_on_project(db, user_id, &p).await
         }
         Target::Domain(id) => {
-            targets = targets.add(target(TargetType::Domain, id).add(Column::Inherited.eq(false)))
+            let targets = Condition::any()
+                .add(target(TargetType::Domain, id).add(Column::Inherited.eq(false)));
+            roles_where(db, user_id, targets).await
         }
-        Target::System => targets = targets.add(target(TargetType::System, SYSTEM_ALL)),
+        Target::System => {
+            let targets = Condition::any().add(target(TargetType::System, SYSTEM_ALL));
+            roles_where(db, user_id, targets).await
+        }
     }
+}
+
+/// [`roles_for`] a project the caller has read already.
+pub async fn roles_on_project(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    p: &project::Model,
+) -> Result<Vec<role::Model>, Error> {
+    let ancestors = project::ancestors(db, p).await?;
+    let mut targets =
+        Condition::any().add(target(TargetType::Project, &p.id).add(Column::Inherited.eq(false)));
+    for ancestor in &ancestors {
+        targets =
+            targets.add(target(TargetType::Project, &ancestor.id).add(Column::Inherited.eq(true)));
+    }
+    let root = ancestors.last().unwrap_or(p);
+    targets =
+        targets.add(target(TargetType::Domain, &root.domain_id).add(Column::Inherited.eq(true)));
+    roles_where(db, user_id, targets).await
+}
+
+async fn roles_where(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    targets: Condition,
+) -> Result<Vec<role::Model>, Error> {
     let rows = Entity::find()
-        .filter(actors_of(db, user_id).await?)
+        .filter(actors_of(user_id))
         .filter(targets)
         .all(db)
         .await

@@ -190,34 +190,38 @@ pub async fn find_by_name(
 /// The groups `user_id` belongs to, ordered by id: its memberships and
 /// the unexpired ones a federated login mapped it to.
 pub async fn groups_of(db: &impl ConnectionTrait, user_id: &str) -> Result<Vec<Model>, Error> {
-    use super::federation::membership as expiring;
     Entity::find()
-        .filter(
-            Condition::any()
-                .add(
-                    Column::Id.in_subquery(
-                        Query::select()
-                            .column(membership::Column::GroupId)
-                            .from(membership::Entity)
-                            .and_where(membership::Column::UserId.eq(user_id))
-                            .to_owned(),
-                    ),
-                )
-                .add(
-                    Column::Id.in_subquery(
-                        Query::select()
-                            .column(expiring::Column::GroupId)
-                            .from(expiring::Entity)
-                            .and_where(expiring::Column::UserId.eq(user_id))
-                            .and_where(expiring::Column::ExpiresAt.gt(chrono::Utc::now()))
-                            .to_owned(),
-                    ),
-                ),
-        )
+        .filter(in_groups_of(Column::Id, user_id))
         .order_by_asc(Column::Id)
         .all(db)
         .await
         .map_err(internal)
+}
+
+/// A condition that `col` (a group id) is one of `user_id`'s groups, as
+/// subqueries, so a caller filters by membership in the same query.
+pub fn in_groups_of(col: impl ColumnTrait, user_id: &str) -> Condition {
+    use super::federation::membership as expiring;
+    Condition::any()
+        .add(
+            col.in_subquery(
+                Query::select()
+                    .column(membership::Column::GroupId)
+                    .from(membership::Entity)
+                    .and_where(membership::Column::UserId.eq(user_id))
+                    .to_owned(),
+            ),
+        )
+        .add(
+            col.in_subquery(
+                Query::select()
+                    .column(expiring::Column::GroupId)
+                    .from(expiring::Entity)
+                    .and_where(expiring::Column::UserId.eq(user_id))
+                    .and_where(expiring::Column::ExpiresAt.gt(chrono::Utc::now()))
+                    .to_owned(),
+            ),
+        )
 }
 
 /// The ids of the members of `group_id`.

@@ -197,14 +197,26 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<(), Error> {
 
 /// The ids of `id` and all its ancestors, nearest first.
 pub async fn lineage(db: &impl ConnectionTrait, id: &str) -> Result<Vec<Model>, Error> {
-    let mut out = vec![get(db, id).await?];
+    let p = get(db, id).await?;
+    let mut out = ancestors(db, &p).await?;
+    out.insert(0, p);
+    Ok(out)
+}
+
+/// A project's parent, its parent's parent... (not the project itself);
+/// no query at all for a top-level project.
+pub async fn ancestors(db: &impl ConnectionTrait, p: &Model) -> Result<Vec<Model>, Error> {
+    let mut out: Vec<Model> = Vec::new();
+    let mut next = p.parent_id.clone();
     // Bounded: a cycle cannot be created (parents are set only at create),
     // but a bound keeps a corrupted row from looping forever.
-    while let Some(parent) = out.last().and_then(|p| p.parent_id.clone()) {
+    while let Some(parent) = next {
         if out.len() > 64 {
             break;
         }
-        out.push(get(db, &parent).await?);
+        let m = get(db, &parent).await?;
+        next = m.parent_id.clone();
+        out.push(m);
     }
     Ok(out)
 }

@@ -43,7 +43,10 @@ async fn by_password(
     locator: &UserLocator,
     password: String,
 ) -> Result<Authenticated, Error> {
-    let found = find_user(state, locator).await?;
+    let (found, domain) = match locate_user(state, locator).await? {
+        Some((u, d)) => (Some(u), d),
+        None => (None, None),
+    };
     // Keyed by the user when it exists, by the name asked for when not, so
     // both cases lock out alike.
     let key = match &found {
@@ -60,7 +63,7 @@ async fn by_password(
         tracing::info!(user = %user.id, "login failed: password expired");
         return Err(unauthorized());
     }
-    finish(state, user, vec!["password".into()], None, None).await
+    finish_known(state, user, domain, vec!["password".into()]).await
 }
 
 /// A secret check behind the lockout: refused unseen while `key` is locked
@@ -173,6 +176,19 @@ async fn by_app_credential(
     .await
 }
 
+/// [`finish`] with the user's domain when the caller read it already.
+async fn finish_known(
+    state: &IdentityState,
+    user: user::Model,
+    domain: Option<domain::Model>,
+    methods: Vec<String>,
+) -> Result<Authenticated, Error> {
+    match domain {
+        Some(d) if d.id == user.domain_id => check_enabled(user, d, methods, None, None),
+        _ => finish(state, user, methods, None, None).await,
+    }
+}
+
 /// The user must be enabled and so must its domain.
 async fn finish(
     state: &IdentityState,
@@ -182,6 +198,16 @@ async fn finish(
     app_credential: Option<application_credential::Model>,
 ) -> Result<Authenticated, Error> {
     let user_domain = domain::get(state.ctx.db(), &user.domain_id).await?;
+    check_enabled(user, user_domain, methods, parent, app_credential)
+}
+
+fn check_enabled(
+    user: user::Model,
+    user_domain: domain::Model,
+    methods: Vec<String>,
+    parent: Option<Arc<virga_auth::TokenClaims>>,
+    app_credential: Option<application_credential::Model>,
+) -> Result<Authenticated, Error> {
     if !user.enabled || !user_domain.enabled {
         tracing::info!(user = %user.id, "login refused: user or domain disabled");
         return Err(unauthorized());
@@ -201,11 +227,22 @@ pub(super) async fn find_user(
     state: &IdentityState,
     locator: &UserLocator,
 ) -> Result<Option<user::Model>, Error> {
+    Ok(locate_user(state, locator).await?.map(|(u, _)| u))
+}
+
+/// [`find_user`], with the domain read on the way when the locator named
+/// one, so the login does not read it again.
+async fn locate_user(
+    state: &IdentityState,
+    locator: &UserLocator,
+) -> Result<Option<(user::Model, Option<domain::Model>)>, Error> {
     let db = state.ctx.db();
     let found = match locator {
-        UserLocator::Id(id) => user::get(db, id).await,
+        UserLocator::Id(id) => user::get(db, id).await.map(|u| (u, None)),
         UserLocator::Name { name, domain } => match find_domain(state, domain).await? {
-            Some(d) => user::get_by_name(db, &d.id, name).await,
+            Some(d) => user::get_by_name(db, &d.id, name)
+                .await
+                .map(|u| (u, Some(d))),
             None => return Ok(None),
         },
     };

@@ -77,11 +77,14 @@ async fn project_scope(
     locator: &ProjectLocator,
 ) -> Result<(Scope, Vec<role::Model>), Error> {
     let db = state.ctx.db();
-    let found = match locator {
-        ProjectLocator::Id(id) => project::get(db, id).await.map(Some),
+    let (found, named_domain) = match locator {
+        ProjectLocator::Id(id) => (project::get(db, id).await.map(Some), None),
         ProjectLocator::Name { name, domain } => match find_domain(state, domain).await? {
-            Some(d) => project::get_by_name(db, &d.id, name).await.map(Some),
-            None => Ok(None),
+            Some(d) => (
+                project::get_by_name(db, &d.id, name).await.map(Some),
+                Some(d),
+            ),
+            None => (Ok(None), None),
         },
     };
     let project = match found {
@@ -90,11 +93,18 @@ async fn project_scope(
         Err(e) => return Err(e),
     }
     .ok_or_else(|| denied(who, "unknown project"))?;
-    let project_domain = domain::get(db, &project.domain_id).await?;
+    // The project's domain is usually one read already: the one it was
+    // named in, or the user's own.
+    let project_domain = match named_domain {
+        Some(d) if d.id == project.domain_id => d,
+        _ if who.user_domain.id == project.domain_id => who.user_domain.clone(),
+        _ => domain::get(db, &project.domain_id).await?,
+    };
     if !project.enabled || !project_domain.enabled {
         return Err(denied(who, "disabled project or domain"));
     }
-    let roles = roles_on(state, who, &Target::Project(project.id.clone())).await?;
+    let direct = assignment::roles_on_project(db, &who.user.id, &project).await?;
+    let roles = implied(state, who, direct).await?;
     Ok((
         Scope::Project {
             id: project.id,
@@ -112,6 +122,15 @@ async fn roles_on(
     target: &Target,
 ) -> Result<Vec<role::Model>, Error> {
     let direct = assignment::roles_for(state.ctx.db(), &who.user.id, target).await?;
+    implied(state, who, direct).await
+}
+
+/// Adds the roles `direct` imply; none at all is a refusal.
+async fn implied(
+    state: &IdentityState,
+    who: &Authenticated,
+    direct: Vec<role::Model>,
+) -> Result<Vec<role::Model>, Error> {
     let roles = with_implied(state.ctx.db(), direct).await?;
     if roles.is_empty() {
         return Err(denied(who, "no role on the requested scope"));

@@ -40,7 +40,7 @@ pub async fn list(db: &impl ConnectionTrait, f: &AssignmentFilter) -> Result<Vec
     }
     if let Some(u) = &f.user_id {
         q = if f.effective {
-            q.filter(actors_of(db, u).await?)
+            q.filter(actors_of(u))
         } else {
             q.filter(actor(ActorType::User, u))
         };
