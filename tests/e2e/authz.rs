@@ -57,7 +57,12 @@ const SELF_SERVICE: &[(&str, &str)] = &[
 
 /// Path parameters that name something owned by a project or its users:
 /// with project B's values, a member of project A must get 404.
-const OWNED_BY_PROJECT: &[&str] = &["project_id", "user_id", "application_credential_id"];
+const OWNED_BY_PROJECT: &[&str] = &[
+    "project_id",
+    "user_id",
+    "application_credential_id",
+    "image_id",
+];
 
 struct World {
     /// Parameter → value in the reader's own project A.
@@ -252,6 +257,20 @@ async fn federation(db: &DatabaseConnection) -> (String, String, String) {
     (idp.id, m.id, p.id)
 }
 
+/// A private image of the token's project, through the image API.
+async fn private_image(cloud: &Cloud, token: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v2/images", cloud.url("image")))
+        .header("X-Auth-Token", token)
+        .json(&serde_json::json!({"name": "fixture", "visibility": "private"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let body: Value = resp.json().await.unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
 struct Operation {
     service: &'static str,
     method: String,
@@ -374,6 +393,14 @@ async fn every_operation_is_authorized() {
     let member = cloud
         .token("member-a", "pw-123456", Some("project-a"))
         .await;
+    let mut w = w;
+    let other = cloud
+        .token("member-b", "pw-123456", Some("project-b"))
+        .await;
+    w.mine
+        .insert("image_id", private_image(&cloud, &member).await);
+    w.theirs
+        .insert("image_id", private_image(&cloud, &other).await);
     let mut failures = Vec::new();
     let ops = operations();
     assert!(

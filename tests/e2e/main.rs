@@ -4,4 +4,5 @@ mod authz;
 mod bus;
 mod discovery;
 mod errors;
+mod image;
 mod openapi;

@@ -18,6 +18,7 @@ impl Service for Image {
     const TITLE: &'static str = "Virga Image API (Glance v2 compatible)";
     type State = ServiceContext;
     type Migrator = migrations::Migrator;
+    const POLICY: &'static str = include_str!("../policy.yaml");
 
     fn api() -> utoipa_axum::router::OpenApiRouter<ServiceContext> {
         http::api()

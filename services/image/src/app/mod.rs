@@ -1,3 +1,4 @@
 //! Image's logic, one module per resource.
 
+pub mod image;
 pub mod versions;

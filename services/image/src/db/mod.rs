@@ -1,2 +1,29 @@
 //! Image's entities and store functions: the only place with queries.
-//! Empty until the image issue adds its tables.
+//! Store functions take `&impl ConnectionTrait` (so callers compose them
+//! in a transaction) and return `virga_common::Error`.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use virga_common::Error;
+use virga_db::sea_orm::{DbErr, SqlErr};
+
+pub mod image;
+pub mod listing;
+
+/// Now, cut to microseconds as PostgreSQL keeps it.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub(crate) fn internal(e: DbErr) -> Error {
+    Error::internal(e)
+}
+
+/// A unique violation is a conflict (a taken id); anything else is internal.
+pub(crate) fn store_err(kind: &'static str) -> impl Fn(DbErr) -> Error {
+    move |e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            Error::Conflict(format!("An {kind} with this identifier already exists."))
+        }
+        _ => Error::internal(e),
+    }
+}

@@ -1,6 +1,7 @@
 //! Image's HTTP layer: thin handlers, one module per resource.
 
 pub mod error;
+pub mod image;
 pub mod versions;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -11,4 +12,6 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
     OpenApiRouter::new()
         .routes(routes!(versions::list_versions))
         .routes(routes!(versions::versions))
+        .routes(routes!(image::list_images, image::create_image))
+        .routes(routes!(image::show_image, image::delete_image))
 }

@@ -1,0 +1,252 @@
+//! Images: Glance's metadata row, with its tags and extra properties in
+//! their own tables (`tag`, `property` below).
+
+use virga_common::Error;
+use virga_db::sea_orm;
+use virga_db::sea_orm::entity::prelude::*;
+use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder};
+
+use super::{internal, now, store_err};
+
+pub const KIND: &str = "image";
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "image")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub visibility: String,
+    pub protected: bool,
+    pub os_hidden: bool,
+    pub owner: Option<String>,
+    pub disk_format: Option<String>,
+    pub container_format: Option<String>,
+    pub size: Option<i64>,
+    pub virtual_size: Option<i64>,
+    pub checksum: Option<String>,
+    pub os_hash_algo: Option<String>,
+    pub os_hash_value: Option<String>,
+    pub min_disk: i32,
+    pub min_ram: i32,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// The `image_tag` table.
+pub mod tag {
+    use virga_db::sea_orm;
+    use virga_db::sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "image_tag")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub image_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub value: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `image_property` table: an image's extra (non-core) properties.
+pub mod property {
+    use virga_db::sea_orm;
+    use virga_db::sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "image_property")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub image_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub value: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `image_member` table: projects a shared image is offered to.
+pub mod member {
+    use virga_db::sea_orm;
+    use virga_db::sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "image_member")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub image_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub member: String,
+        pub status: String,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Whether `project` is a member of the image, with any status.
+pub async fn is_member(db: &impl ConnectionTrait, id: &str, project: &str) -> Result<bool, Error> {
+    Ok(
+        member::Entity::find_by_id((id.to_string(), project.to_string()))
+            .one(db)
+            .await
+            .map_err(internal)?
+            .is_some(),
+    )
+}
+
+pub async fn create(db: &impl ConnectionTrait, m: Model) -> Result<Model, Error> {
+    m.into_active_model()
+        .insert(db)
+        .await
+        .map_err(store_err(KIND))
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Model>, Error> {
+    Entity::find_by_id(id.to_string())
+        .one(db)
+        .await
+        .map_err(internal)
+}
+
+/// Writes every field of `m` (the caller changed what it meant to) and
+/// stamps `updated_at`.
+pub async fn save(db: &impl ConnectionTrait, mut m: Model) -> Result<Model, Error> {
+    m.updated_at = now();
+    // Every column is written: reset_all() marks them all as set.
+    let am = m.into_active_model().reset_all();
+    am.update(db).await.map_err(store_err(KIND))
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<(), Error> {
+    Entity::delete_by_id(id.to_string())
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn tags(db: &impl ConnectionTrait, id: &str) -> Result<Vec<String>, Error> {
+    let rows = tag::Entity::find()
+        .filter(tag::Column::ImageId.eq(id))
+        .order_by_asc(tag::Column::Value)
+        .all(db)
+        .await
+        .map_err(internal)?;
+    Ok(rows.into_iter().map(|t| t.value).collect())
+}
+
+pub async fn set_tags(db: &impl ConnectionTrait, id: &str, tags: &[String]) -> Result<(), Error> {
+    tag::Entity::delete_many()
+        .filter(tag::Column::ImageId.eq(id))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    let mut unique: Vec<&String> = tags.iter().collect();
+    unique.sort();
+    unique.dedup();
+    if unique.is_empty() {
+        return Ok(());
+    }
+    let rows = unique.into_iter().map(|t| tag::ActiveModel {
+        image_id: Set(id.to_string()),
+        value: Set(t.clone()),
+    });
+    tag::Entity::insert_many(rows)
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn properties(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let rows = property::Entity::find()
+        .filter(property::Column::ImageId.eq(id))
+        .all(db)
+        .await
+        .map_err(internal)?;
+    Ok(rows.into_iter().map(|p| (p.name, p.value)).collect())
+}
+
+pub async fn set_properties(
+    db: &impl ConnectionTrait,
+    id: &str,
+    props: &std::collections::BTreeMap<String, String>,
+) -> Result<(), Error> {
+    property::Entity::delete_many()
+        .filter(property::Column::ImageId.eq(id))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    if props.is_empty() {
+        return Ok(());
+    }
+    let rows = props.iter().map(|(k, v)| property::ActiveModel {
+        image_id: Set(id.to_string()),
+        name: Set(k.clone()),
+        value: Set(v.clone()),
+    });
+    property::Entity::insert_many(rows)
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// The tags of each of `ids`.
+pub async fn tags_of(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<String>>, Error> {
+    let rows = tag::Entity::find()
+        .filter(tag::Column::ImageId.is_in(ids.iter().map(String::as_str)))
+        .order_by_asc(tag::Column::Value)
+        .all(db)
+        .await
+        .map_err(internal)?;
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for t in rows {
+        out.entry(t.image_id).or_default().push(t.value);
+    }
+    Ok(out)
+}
+
+/// The extra properties of each of `ids`.
+pub async fn properties_of(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, std::collections::BTreeMap<String, String>>, Error> {
+    let rows = property::Entity::find()
+        .filter(property::Column::ImageId.is_in(ids.iter().map(String::as_str)))
+        .all(db)
+        .await
+        .map_err(internal)?;
+    let mut out: std::collections::HashMap<String, std::collections::BTreeMap<String, String>> =
+        Default::default();
+    for p in rows {
+        out.entry(p.image_id).or_default().insert(p.name, p.value);
+    }
+    Ok(out)
+}

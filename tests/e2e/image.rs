@@ -1,0 +1,319 @@
+//! `/v2/images` metadata with identity's real tokens, on the embedded and
+//! the distributed (PostgreSQL + RabbitMQ) backends: Glance's shapes and
+//! defaults, read-only and reserved attributes, who sees which visibility,
+//! filters, sorting and pagination, and deletion rules.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use virga_tests::{Backend, Cloud};
+
+struct Caller<'a> {
+    cloud: &'a Cloud,
+    token: String,
+}
+
+impl Caller<'_> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.cloud.url("image")))
+            .header("X-Auth-Token", &self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            headers,
+        )
+    }
+
+    async fn create(&self, body: Value) -> Value {
+        let (s, b, _) = self.call(Method::POST, "/v2/images", Some(body)).await;
+        assert_eq!(s, 201, "{b}");
+        b
+    }
+
+    async fn names(&self, query: &str) -> Vec<String> {
+        let (s, b, _) = self
+            .call(Method::GET, &format!("/v2/images{query}"), None)
+            .await;
+        assert_eq!(s, 200, "{query}: {b}");
+        b["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+}
+
+/// A project with a member user, through identity's API; the member's caller.
+async fn member<'a>(cloud: &'a Cloud, admin: &str, name: &str) -> (Caller<'a>, String) {
+    let identity = cloud.url("identity");
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{identity}{path}"))
+            .header("X-Auth-Token", admin)
+            .json(&body)
+            .send()
+    };
+    let p: Value = post("/v3/projects", json!({"project": {"name": name}}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let project = p["project"]["id"].as_str().unwrap().to_owned();
+    let u: Value = post(
+        "/v3/users",
+        json!({"user": {"name": format!("{name}-user"), "password": "pw-123456"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let user = u["user"]["id"].as_str().unwrap();
+    let roles: Value = http
+        .get(format!("{identity}/v3/roles?name=member"))
+        .header("X-Auth-Token", admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let role = roles["roles"][0]["id"].as_str().unwrap();
+    let r = http
+        .put(format!(
+            "{identity}/v3/projects/{project}/users/{user}/roles/{role}"
+        ))
+        .header("X-Auth-Token", admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let token = cloud
+        .token(&format!("{name}-user"), "pw-123456", Some(name))
+        .await;
+    (Caller { cloud, token }, project)
+}
+
+#[tokio::test]
+async fn images_embedded() {
+    let cloud = Cloud::start(Backend::Embedded).await;
+    images(&cloud).await;
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn images_distributed() {
+    let cloud = Cloud::start(Backend::Distributed).await;
+    images(&cloud).await;
+    cloud.stop().await;
+}
+
+async fn images(cloud: &Cloud) {
+    let admin_token = cloud.admin_token().await;
+    let admin = Caller {
+        cloud,
+        token: admin_token.clone(),
+    };
+    let (alice, alice_project) = member(cloud, &admin_token, "alpha").await;
+    let (bob, _) = member(cloud, &admin_token, "beta").await;
+
+    // Create: Glance's defaults and shape.
+    let id = "b2173dd3-7ad6-4362-baa6-a68bce3565cb";
+    let (s, img, headers) = alice
+        .call(
+            Method::POST,
+            "/v2/images",
+            Some(json!({"id": id, "name": "Ubuntu",
+            "disk_format": "raw", "container_format": "bare", "os_distro": "ubuntu"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{img}");
+    assert_eq!(
+        headers["location"],
+        format!("{}/v2/images/{id}", cloud.url("image")).as_str()
+    );
+    for (k, v) in [
+        ("status", json!("queued")),
+        ("visibility", json!("shared")),
+        ("protected", json!(false)),
+        ("os_hidden", json!(false)),
+        ("owner", json!(alice_project)),
+        ("size", Value::Null),
+        ("virtual_size", Value::Null),
+        ("checksum", Value::Null),
+        ("os_hash_algo", Value::Null),
+        ("os_hash_value", Value::Null),
+        ("min_disk", json!(0)),
+        ("min_ram", json!(0)),
+        ("tags", json!([])),
+        ("os_distro", json!("ubuntu")),
+        ("self", json!(format!("/v2/images/{id}"))),
+        ("file", json!(format!("/v2/images/{id}/file"))),
+        ("schema", json!("/v2/schemas/image")),
+    ] {
+        assert_eq!(img[k], v, "{k} in {img}");
+    }
+    assert_eq!(img["created_at"], img["updated_at"]);
+    assert!(img["created_at"].as_str().unwrap().ends_with('Z'));
+
+    // Bad input, each with its status; nothing is stored.
+    for (body, status) in [
+        (json!({"status": "active"}), 403),
+        (json!({"checksum": "x"}), 403),
+        (json!({"locations": []}), 403),
+        (json!({"os_glance_x": "y"}), 403),
+        (json!({"disk_format": "exe"}), 400),
+        (json!({"visibility": "everyone"}), 400),
+        (json!({"min_ram": -1}), 400),
+        (json!({"os_distro": 7}), 400),
+        (json!({"id": "not-a-uuid"}), 400),
+        (json!({"id": id}), 409),
+        (json!({"name": "pub", "visibility": "public"}), 403),
+        (json!({"name": "theirs", "owner": "someone-else"}), 403),
+    ] {
+        let (s, b, _) = alice
+            .call(Method::POST, "/v2/images", Some(body.clone()))
+            .await;
+        assert_eq!(s, status, "{body}: {b}");
+    }
+    let (s, _, _) = alice
+        .call(Method::POST, "/v2/images", Some(json!(["x"])))
+        .await;
+    assert_eq!(s, 400);
+
+    // Visibility: admin publishes; alice's private and community images.
+    let public = admin
+        .create(json!({"name": "cirros", "visibility": "public", "tags": ["base"]}))
+        .await;
+    alice
+        .create(json!({"name": "secret", "visibility": "private", "tags": ["base", "x"]}))
+        .await;
+    alice
+        .create(json!({"name": "shared-out", "visibility": "community"}))
+        .await;
+    alice
+        .create(json!({"name": "hidden", "os_hidden": true}))
+        .await;
+    let mut mine = alice.names("?sort=name:asc").await;
+    mine.sort();
+    assert_eq!(mine, ["Ubuntu", "cirros", "secret", "shared-out"]);
+    assert_eq!(bob.names("").await, ["cirros"]);
+    assert_eq!(bob.names("?visibility=community").await, ["shared-out"]);
+    assert_eq!(alice.names("?os_hidden=true").await, ["hidden"]);
+    let (s, _, _) = bob
+        .call(Method::GET, &format!("/v2/images/{id}"), None)
+        .await;
+    assert_eq!(s, 404, "a shared image without membership is invisible");
+    let (s, b, _) = bob
+        .call(
+            Method::GET,
+            &format!("/v2/images/{}", public["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!((s, &b["name"]), (200, &json!("cirros")));
+
+    // Filters and sorting.
+    assert_eq!(alice.names("?tag=base&tag=x").await, ["secret"]);
+    assert_eq!(
+        alice.names("?sort=name:asc&tag=base").await,
+        ["cirros", "secret"]
+    );
+    assert_eq!(
+        alice
+            .names("?name=in:Ubuntu,secret&sort_key=name&sort_dir=desc")
+            .await,
+        ["secret", "Ubuntu"]
+    );
+    assert_eq!(alice.names("?os_distro=ubuntu").await, ["Ubuntu"]);
+    assert_eq!(alice.names("?visibility=private").await, ["secret"]);
+    assert_eq!(
+        alice
+            .names("?created_at=gt:2000-01-01T00:00:00Z&name=cirros")
+            .await,
+        ["cirros"]
+    );
+    assert!(
+        alice
+            .names("?created_at=lt:2000-01-01T00:00:00Z")
+            .await
+            .is_empty()
+    );
+    for bad in [
+        "?sort=name:sideways",
+        "?sort_key=colour",
+        "?visibility=x",
+        "?limit=-1",
+        "?protected=maybe",
+        "?changes-since=2000-01-01T00:00:00Z",
+        "?name=gt:x",
+        "?sort=name&sort_key=id",
+        "?marker=00000000-0000-0000-0000-000000000000",
+    ] {
+        let (s, b, _) = alice
+            .call(Method::GET, &format!("/v2/images{bad}"), None)
+            .await;
+        assert_eq!(s, 400, "{bad}: {b}");
+    }
+
+    // Pagination: every visible image once, in order, through `next`.
+    let (_, page, _) = alice
+        .call(Method::GET, "/v2/images?limit=2&sort=name:asc", None)
+        .await;
+    assert_eq!(page["first"], "/v2/images?limit=2&sort=name%3Aasc");
+    let mut seen: Vec<String> = Vec::new();
+    let mut page = page;
+    loop {
+        seen.extend(
+            page["images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["name"].as_str().unwrap().to_owned()),
+        );
+        let Some(next) = page["next"].as_str() else {
+            break;
+        };
+        page = alice.call(Method::GET, next, None).await.1;
+    }
+    assert_eq!(seen, ["Ubuntu", "cirros", "secret", "shared-out"]);
+
+    // Deletion: not another project's, not a protected one.
+    let pid = public["id"].as_str().unwrap();
+    let (s, _, _) = bob
+        .call(Method::DELETE, &format!("/v2/images/{pid}"), None)
+        .await;
+    assert_eq!(s, 403);
+    let guarded = alice
+        .create(json!({"name": "guarded", "protected": true}))
+        .await;
+    let gid = guarded["id"].as_str().unwrap();
+    let (s, b, _) = alice
+        .call(Method::DELETE, &format!("/v2/images/{gid}"), None)
+        .await;
+    assert_eq!(s, 403, "{b}");
+    assert!(b["message"].as_str().unwrap().contains("protected"), "{b}");
+    let (s, _, _) = alice
+        .call(Method::DELETE, &format!("/v2/images/{id}"), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, b, _) = alice
+        .call(Method::GET, &format!("/v2/images/{id}"), None)
+        .await;
+    assert_eq!(s, 404);
+    assert_eq!(b["code"], "404 Not Found", "Glance's error shape: {b}");
+}
