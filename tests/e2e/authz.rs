@@ -196,6 +196,7 @@ async fn world(cloud: &Cloud) -> World {
         .clone();
     let (idp, mapping, protocol) = federation(&db).await;
     let shared = [
+        ("tag", "fixture-tag".to_string()),
         ("idp_id", idp),
         ("mapping_id", mapping),
         ("protocol_id", protocol),
@@ -278,6 +279,8 @@ struct Operation {
     /// A body that passes the request schema, so the answer is about
     /// authorization, not about the body's shape.
     body: Option<Value>,
+    /// The media type the body is sent as (the first the operation takes).
+    media: String,
 }
 
 /// Every operation of every service.
@@ -288,13 +291,18 @@ fn operations() -> Vec<Operation> {
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 if ["get", "put", "post", "delete", "patch", "head"].contains(&method.as_str()) {
-                    let schema = &op["requestBody"]["content"]["application/json"]["schema"];
-                    let body = (!schema.is_null()).then(|| example(&doc, schema, 0));
+                    let content = op["requestBody"]["content"].as_object();
+                    let (media, schema) = content
+                        .and_then(|c| c.iter().next())
+                        .map(|(m, c)| (m.clone(), c["schema"].clone()))
+                        .unwrap_or_else(|| ("application/json".into(), Value::Null));
+                    let body = (!schema.is_null()).then(|| example(&doc, &schema, 0));
                     out.push(Operation {
                         service,
                         method: method.to_uppercase(),
                         path: path.clone(),
                         body,
+                        media,
                     });
                 }
             }
@@ -374,7 +382,7 @@ async fn call(
         req = req.header("X-Auth-Token", t);
     }
     if let Some(body) = &op.body {
-        req = req.json(body);
+        req = req.header("Content-Type", &op.media).body(body.to_string());
     }
     req.send().await.unwrap().status().as_u16()
 }

@@ -317,3 +317,248 @@ async fn images(cloud: &Cloud) {
     assert_eq!(s, 404);
     assert_eq!(b["code"], "404 Not Found", "Glance's error shape: {b}");
 }
+
+#[tokio::test]
+async fn changes_embedded() {
+    let cloud = Cloud::start(Backend::Embedded).await;
+    changes(&cloud).await;
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn changes_distributed() {
+    let cloud = Cloud::start(Backend::Distributed).await;
+    changes(&cloud).await;
+    cloud.stop().await;
+}
+
+async fn patch(
+    c: &Caller<'_>,
+    id: &str,
+    media: &str,
+    ops: Value,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let resp = reqwest::Client::new()
+        .patch(format!("{}/v2/images/{id}", c.cloud.url("image")))
+        .header("X-Auth-Token", &c.token)
+        .header("Content-Type", media)
+        .body(ops.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, resp.json().await.unwrap_or(Value::Null), headers)
+}
+
+async fn changes(cloud: &Cloud) {
+    const V21: &str = "application/openstack-images-v2.1-json-patch";
+    let admin_token = cloud.admin_token().await;
+    let admin = Caller {
+        cloud,
+        token: admin_token.clone(),
+    };
+    let (alice, _) = member(cloud, &admin_token, "alpha").await;
+    let (bob, _) = member(cloud, &admin_token, "beta").await;
+    let img = alice
+        .create(json!({"name": "base", "disk_format": "qcow2", "container_format": "bare", "os_distro": "debian"}))
+        .await;
+    let id = img["id"].as_str().unwrap();
+
+    // What openstacksdk sends (`add` on everything) and glanceclient's `replace`.
+    let (s, b, _) = patch(
+        &alice,
+        id,
+        V21,
+        json!([
+            {"op": "add", "path": "/name", "value": "Debian 12"},
+            {"op": "replace", "path": "/tags", "value": ["b", "a", "b"]},
+            {"op": "add", "path": "/min_ram", "value": 512},
+            {"op": "add", "path": "/hw_disk_bus", "value": "virtio"},
+            {"op": "replace", "path": "/os_distro", "value": "debian12"},
+            {"op": "remove", "path": "/hw_disk_bus"},
+            {"op": "add", "path": "/a~1b", "value": "slash"}
+        ]),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["name"], "Debian 12");
+    assert_eq!(b["tags"], json!(["a", "b"]));
+    assert_eq!(b["min_ram"], 512);
+    assert_eq!(b["os_distro"], "debian12");
+    assert_eq!(b["a/b"], "slash");
+    assert!(b.get("hw_disk_bus").is_none(), "{b}");
+    let (_, shown, _) = alice
+        .call(Method::GET, &format!("/v2/images/{id}"), None)
+        .await;
+    assert_eq!(shown, b, "what PATCH answers is what is stored");
+
+    // Refusals, each with its status; the image is unchanged after them.
+    for (media, ops, status) in [
+        ("application/json", json!([]), 415),
+        (V21, json!({"op": "add"}), 400),
+        (V21, json!([{"path": "/name", "value": "x"}]), 400),
+        (
+            V21,
+            json!([{"op": "move", "path": "/name", "value": "x"}]),
+            400,
+        ),
+        (V21, json!([{"op": "add", "path": "/name"}]), 400),
+        (
+            V21,
+            json!([{"op": "add", "path": "/tags/0", "value": "x"}]),
+            400,
+        ),
+        (
+            V21,
+            json!([{"op": "add", "path": "name", "value": "x"}]),
+            400,
+        ),
+        (
+            V21,
+            json!([{"op": "replace", "path": "/status", "value": "active"}]),
+            403,
+        ),
+        (
+            V21,
+            json!([{"op": "replace", "path": "/id", "value": "x"}]),
+            403,
+        ),
+        (
+            V21,
+            json!([{"op": "add", "path": "/deleted", "value": "x"}]),
+            403,
+        ),
+        (V21, json!([{"op": "remove", "path": "/name"}]), 403),
+        (
+            V21,
+            json!([{"op": "replace", "path": "/nope", "value": "x"}]),
+            409,
+        ),
+        (V21, json!([{"op": "remove", "path": "/nope"}]), 409),
+        (
+            V21,
+            json!([{"op": "add", "path": "/min_disk", "value": -1}]),
+            400,
+        ),
+        (
+            V21,
+            json!([{"op": "add", "path": "/custom", "value": 1}]),
+            400,
+        ),
+        (
+            V21,
+            json!([{"op": "replace", "path": "/visibility", "value": "public"}]),
+            403,
+        ),
+        (
+            V21,
+            json!([{"op": "replace", "path": "/owner", "value": "elsewhere"}]),
+            403,
+        ),
+        (
+            V21,
+            json!([{"op": "add", "path": "/name", "value": "half"}, {"op": "remove", "path": "/nope"}]),
+            409,
+        ),
+    ] {
+        let (s, b, h) = patch(&alice, id, media, ops.clone()).await;
+        assert_eq!(s, status, "{media} {ops}: {b}");
+        if status == 415 {
+            assert!(
+                h["accept-patch"]
+                    .to_str()
+                    .unwrap()
+                    .contains("v2.1-json-patch")
+            );
+        }
+    }
+    let (_, after, _) = alice
+        .call(Method::GET, &format!("/v2/images/{id}"), None)
+        .await;
+    assert_eq!(
+        after["name"], "Debian 12",
+        "a refused patch changes nothing"
+    );
+    let (s, _, _) = patch(
+        &bob,
+        id,
+        V21,
+        json!([{"op": "add", "path": "/name", "value": "x"}]),
+    )
+    .await;
+    assert_eq!(s, 404, "another project's shared image is invisible");
+    let (s, b, _) = patch(
+        &admin,
+        id,
+        V21,
+        json!([{"op": "replace", "path": "/visibility", "value": "public"}]),
+    )
+    .await;
+    assert_eq!((s, &b["visibility"]), (200, &json!("public")));
+    let (s, _, _) = patch(
+        &bob,
+        id,
+        V21,
+        json!([{"op": "add", "path": "/name", "value": "x"}]),
+    )
+    .await;
+    assert_eq!(
+        s, 403,
+        "a visible image of another project cannot be changed"
+    );
+
+    // Tags one by one.
+    let tag = |method: Method, t: &'static str| {
+        let path = format!("/v2/images/{id}/tags/{t}");
+        let alice = &alice;
+        async move { alice.call(method, &path, None).await.0 }
+    };
+    assert_eq!(tag(Method::PUT, "c").await, 204);
+    assert_eq!(tag(Method::PUT, "c").await, 204);
+    assert_eq!(tag(Method::DELETE, "a").await, 204);
+    assert_eq!(tag(Method::DELETE, "a").await, 404);
+    let (_, b, _) = alice
+        .call(Method::GET, &format!("/v2/images/{id}"), None)
+        .await;
+    assert_eq!(b["tags"], json!(["b", "c"]));
+
+    // Deactivation needs an active image (this one has no data yet).
+    let (s, b, _) = alice
+        .call(
+            Method::POST,
+            &format!("/v2/images/{id}/actions/deactivate"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 403, "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("status 'queued'"),
+        "{b}"
+    );
+
+    // The schemas python-glanceclient validates with.
+    let (s, schema, _) = alice.call(Method::GET, "/v2/schemas/image", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(schema["additionalProperties"], json!({"type": "string"}));
+    assert_eq!(
+        schema["properties"]["visibility"]["enum"],
+        json!(["community", "public", "private", "shared"])
+    );
+    for field in b.as_object().unwrap().keys() {
+        let core = schema["properties"].get(field).is_some();
+        assert!(
+            core || b[field].is_string(),
+            "{field} is neither in the schema nor a string"
+        );
+    }
+    for path in [
+        "/v2/schemas/images",
+        "/v2/schemas/member",
+        "/v2/schemas/members",
+    ] {
+        let (s, body, _) = alice.call(Method::GET, path, None).await;
+        assert_eq!(s, 200, "{path}");
+        assert!(body["name"].is_string(), "{path}: {body}");
+    }
+}

@@ -71,6 +71,7 @@ impl From<BusError> for virga_common::Error {
                 "Unauthorized" => virga_common::Error::Unauthorized(message),
                 "Forbidden" => virga_common::Error::Forbidden(message),
                 "PayloadTooLarge" => virga_common::Error::PayloadTooLarge(message),
+                "UnsupportedMediaType" => virga_common::Error::UnsupportedMediaType(message),
                 "Conflict" => virga_common::Error::Conflict(message),
                 "OverLimit" => virga_common::Error::OverLimit(message),
                 "Unavailable" => virga_common::Error::Unavailable(message),
@@ -123,6 +124,7 @@ impl From<virga_common::Error> for HandlerError {
             E::NotFound { .. } => "NotFound",
             E::Conflict(_) => "Conflict",
             E::PayloadTooLarge(_) => "PayloadTooLarge",
+            E::UnsupportedMediaType(_) => "UnsupportedMediaType",
             E::OverLimit(_) => "OverLimit",
             E::Internal(_) => {
                 tracing::error!(error = %virga_common::error::chain(&e), "bus handler failed");

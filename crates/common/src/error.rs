@@ -33,6 +33,9 @@ pub enum Error {
     /// The body exceeds a size limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The body's media type is not one the endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A quota or rate limit is exceeded.
     #[error("{0}")]
     OverLimit(String),
@@ -64,6 +67,7 @@ impl Error {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::OverLimit(_) => StatusCode::FORBIDDEN,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

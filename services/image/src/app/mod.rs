@@ -1,4 +1,5 @@
 //! Image's logic, one module per resource.
 
 pub mod image;
+pub mod image_patch;
 pub mod versions;

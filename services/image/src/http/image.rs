@@ -3,6 +3,7 @@
 //! properties as top-level strings; relative `self` / `file` / `schema`).
 
 mod body;
+mod patch;
 mod query;
 
 use axum::Json;
@@ -173,5 +174,115 @@ pub async fn delete_image(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
     app::delete(&ctx, &auth, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes an image with a JSON patch (`Content-Type:
+/// application/openstack-images-v2.1-json-patch`, or 2.0): `add` /
+/// `replace` / `remove` on `/name`, `/tags`, `/visibility`, an extra
+/// property... Another media type is 415.
+#[utoipa::path(patch, path = "/v2/images/{image_id}", tag = "images",
+    params(("image_id" = String, Path, description = "The image")),
+    request_body(content = Vec<Object>, content_type = "application/openstack-images-v2.1-json-patch"),
+    security(("token" = [])),
+    responses((status = 200, description = "The changed image", body = Object),
+              (status = 400, description = "A malformed patch or value"),
+              (status = 403, description = "Read-only, reserved or not allowed"),
+              (status = 409, description = "Replacing or removing a property that does not exist"),
+              (status = 415, description = "Not a JSON patch media type")))]
+pub async fn update_image(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: axum::body::Bytes,
+) -> Result<Response, Error> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or("");
+    if !patch::MEDIA_TYPES.contains(&media) {
+        let mut resp = Error::UnsupportedMediaType(format!(
+            "Unsupported Content-Type {media:?}: use {}.",
+            patch::MEDIA_TYPES[0]
+        ))
+        .into_response();
+        resp.headers_mut().insert(
+            "Accept-Patch",
+            HeaderValue::from_static(
+                "application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch",
+            ),
+        );
+        return Ok(resp);
+    }
+    let d = crate::app::image_patch::update(&ctx, &auth, &id, patch::changes(&raw)?).await?;
+    Ok(Json(view(&d)).into_response())
+}
+
+/// Adds a tag to an image (idempotent).
+#[utoipa::path(put, path = "/v2/images/{image_id}/tags/{tag}", tag = "images",
+    params(("image_id" = String, Path, description = "The image"),
+           ("tag" = String, Path, description = "The tag")),
+    security(("token" = [])),
+    responses((status = 204, description = "Tagged"),
+              (status = 400, description = "A tag longer than 255 characters")))]
+pub async fn add_tag(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Path((id, tag)): Path<(String, String)>,
+) -> Result<StatusCode, Error> {
+    if tag.chars().count() > 255 {
+        return Err(body::bad("tag", "at most 255 characters."));
+    }
+    crate::app::image_patch::add_tag(&ctx, &auth, &id, &tag).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a tag; a tag the image does not have is 404.
+#[utoipa::path(delete, path = "/v2/images/{image_id}/tags/{tag}", tag = "images",
+    params(("image_id" = String, Path, description = "The image"),
+           ("tag" = String, Path, description = "The tag")),
+    security(("token" = [])),
+    responses((status = 204, description = "Removed"),
+              (status = 404, description = "No such image or tag")))]
+pub async fn remove_tag(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Path((id, tag)): Path<(String, String)>,
+) -> Result<StatusCode, Error> {
+    crate::app::image_patch::remove_tag(&ctx, &auth, &id, &tag).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deactivates an active image: its data cannot be downloaded until it is
+/// reactivated (an image being investigated, say).
+#[utoipa::path(post, path = "/v2/images/{image_id}/actions/deactivate", tag = "images",
+    params(("image_id" = String, Path, description = "The image")),
+    security(("token" = [])),
+    responses((status = 204, description = "Deactivated (or was)"),
+              (status = 403, description = "Not active, or not allowed")))]
+pub async fn deactivate_image(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Error> {
+    crate::app::image_patch::set_active(&ctx, &auth, &id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reactivates a deactivated image.
+#[utoipa::path(post, path = "/v2/images/{image_id}/actions/reactivate", tag = "images",
+    params(("image_id" = String, Path, description = "The image")),
+    security(("token" = [])),
+    responses((status = 204, description = "Active (or was)"),
+              (status = 403, description = "Not deactivated, or not allowed")))]
+pub async fn reactivate_image(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Error> {
+    crate::app::image_patch::set_active(&ctx, &auth, &id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod image;
+pub mod schema;
 pub mod versions;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -13,5 +14,16 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(versions::list_versions))
         .routes(routes!(versions::versions))
         .routes(routes!(image::list_images, image::create_image))
-        .routes(routes!(image::show_image, image::delete_image))
+        .routes(routes!(
+            image::show_image,
+            image::update_image,
+            image::delete_image
+        ))
+        .routes(routes!(image::add_tag, image::remove_tag))
+        .routes(routes!(image::deactivate_image))
+        .routes(routes!(image::reactivate_image))
+        .routes(routes!(schema::image_schema))
+        .routes(routes!(schema::images_schema))
+        .routes(routes!(schema::member_schema))
+        .routes(routes!(schema::members_schema))
 }
