@@ -197,6 +197,7 @@ async fn world(cloud: &Cloud) -> World {
     let (idp, mapping, protocol) = federation(&db).await;
     let shared = [
         ("tag", "fixture-tag".to_string()),
+        ("member_id", "fixture-member".to_string()),
         ("idp_id", idp),
         ("mapping_id", mapping),
         ("protocol_id", protocol),

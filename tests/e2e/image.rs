@@ -562,3 +562,166 @@ async fn changes(cloud: &Cloud) {
         assert!(body["name"].is_string(), "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn sharing_embedded() {
+    let cloud = Cloud::start(Backend::Embedded).await;
+    sharing(&cloud).await;
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn sharing_distributed() {
+    let cloud = Cloud::start(Backend::Distributed).await;
+    sharing(&cloud).await;
+    cloud.stop().await;
+}
+
+async fn sharing(cloud: &Cloud) {
+    let admin_token = cloud.admin_token().await;
+    let (alice, _) = member(cloud, &admin_token, "alpha").await;
+    let (bob, bob_project) = member(cloud, &admin_token, "beta").await;
+    let (carol, carol_project) = member(cloud, &admin_token, "gamma").await;
+    let img = alice.create(json!({"name": "golden"})).await;
+    let id = img["id"].as_str().unwrap();
+    let members = format!("/v2/images/{id}/members");
+    let of = |p: &str| format!("/v2/images/{id}/members/{p}");
+
+    assert_eq!(
+        bob.call(Method::GET, &format!("/v2/images/{id}"), None)
+            .await
+            .0,
+        404
+    );
+    let (s, m, _) = alice
+        .call(Method::POST, &members, Some(json!({"member": bob_project})))
+        .await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["status"], "pending");
+    assert_eq!(m["image_id"], id);
+    assert_eq!(m["member_id"], bob_project.as_str());
+    assert_eq!(m["schema"], "/v2/schemas/member");
+    assert_eq!(
+        alice
+            .call(Method::POST, &members, Some(json!({"member": bob_project})))
+            .await
+            .0,
+        409
+    );
+    assert_eq!(
+        alice.call(Method::POST, &members, Some(json!({}))).await.0,
+        400
+    );
+    assert_eq!(
+        alice
+            .call(
+                Method::POST,
+                &members,
+                Some(json!({"member": carol_project}))
+            )
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        bob.call(Method::POST, &members, Some(json!({"member": "x"})))
+            .await
+            .0,
+        403
+    );
+
+    // A pending member sees the image directly, lists it only when asking.
+    assert_eq!(
+        bob.call(Method::GET, &format!("/v2/images/{id}"), None)
+            .await
+            .0,
+        200
+    );
+    assert!(bob.names("").await.is_empty());
+    assert_eq!(bob.names("?member_status=pending").await, ["golden"]);
+    let (_, listed, _) = bob.call(Method::GET, &members, None).await;
+    assert_eq!(
+        listed["members"].as_array().unwrap().len(),
+        1,
+        "a member sees itself only"
+    );
+    let (_, listed, _) = alice.call(Method::GET, &members, None).await;
+    assert_eq!(listed["members"].as_array().unwrap().len(), 2);
+    assert_eq!(listed["schema"], "/v2/schemas/members");
+    assert_eq!(
+        bob.call(Method::GET, &of(&carol_project), None).await.0,
+        404
+    );
+
+    // Only the member answers, with a known status.
+    let accept = json!({"status": "accepted"});
+    assert_eq!(
+        alice
+            .call(Method::PUT, &of(&bob_project), Some(accept.clone()))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        bob.call(
+            Method::PUT,
+            &of(&bob_project),
+            Some(json!({"status": "maybe"}))
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        bob.call(Method::PUT, &of(&bob_project), Some(json!({})))
+            .await
+            .0,
+        400
+    );
+    let (s, m, _) = bob.call(Method::PUT, &of(&bob_project), Some(accept)).await;
+    assert_eq!((s, &m["status"]), (200, &json!("accepted")), "{m}");
+    assert_eq!(bob.names("").await, ["golden"]);
+    let (s, m, _) = carol
+        .call(
+            Method::PUT,
+            &of(&carol_project),
+            Some(json!({"status": "rejected"})),
+        )
+        .await;
+    assert_eq!((s, &m["status"]), (200, &json!("rejected")), "{m}");
+    assert!(carol.names("").await.is_empty());
+
+    // Only the owner removes; removal ends the access.
+    assert_eq!(
+        bob.call(Method::DELETE, &of(&bob_project), None).await.0,
+        403
+    );
+    assert_eq!(
+        alice.call(Method::DELETE, &of(&bob_project), None).await.0,
+        204
+    );
+    assert_eq!(
+        alice.call(Method::DELETE, &of(&bob_project), None).await.0,
+        404
+    );
+    assert_eq!(
+        bob.call(Method::GET, &format!("/v2/images/{id}"), None)
+            .await
+            .0,
+        404
+    );
+
+    // Only a shared image has members.
+    let private = alice
+        .create(json!({"name": "mine", "visibility": "private"}))
+        .await;
+    let path = format!("/v2/images/{}/members", private["id"].as_str().unwrap());
+    assert_eq!(
+        alice
+            .call(Method::POST, &path, Some(json!({"member": bob_project})))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(alice.call(Method::GET, &path, None).await.0, 403);
+}

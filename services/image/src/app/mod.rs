@@ -2,4 +2,5 @@
 
 pub mod image;
 pub mod image_patch;
+pub mod member;
 pub mod versions;

@@ -8,6 +8,7 @@ use virga_db::sea_orm::{DbErr, SqlErr};
 
 pub mod image;
 pub mod listing;
+pub mod member;
 
 /// Now, cut to microseconds as PostgreSQL keeps it.
 pub fn now() -> DateTime<Utc> {

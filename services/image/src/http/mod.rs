@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod image;
+pub mod member;
 pub mod schema;
 pub mod versions;
 
@@ -22,6 +23,12 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(image::add_tag, image::remove_tag))
         .routes(routes!(image::deactivate_image))
         .routes(routes!(image::reactivate_image))
+        .routes(routes!(member::list_members, member::create_member))
+        .routes(routes!(
+            member::show_member,
+            member::update_member,
+            member::delete_member
+        ))
         .routes(routes!(schema::image_schema))
         .routes(routes!(schema::images_schema))
         .routes(routes!(schema::member_schema))
