@@ -201,6 +201,7 @@ fn the_openstack_client_works_against_virga_up() {
     assert_eq!(token["project_id"], project["id"]);
 
     federated_login(&env, &auth_url, dir.path(), &project);
+    images(&env, &alice_env, &project, &urls["image"]);
 
     Command::new("kill")
         .args(["-TERM", &up.0.id().to_string()])
@@ -321,4 +322,94 @@ fn federated_login(env: &[(&str, &str)], auth_url: &str, dir: &std::path::Path, 
             .any(|u| u["Name"] == "erin" && u["ID"] == token["user_id"]),
         "the shadow user is listed: {users}"
     );
+}
+
+/// `openstack image ...` (openstacksdk's image proxy) on image metadata:
+/// create, list with a filter, show, set and unset a property and a tag,
+/// share with another project, which accepts, and delete.
+fn images(admin: &[(&str, &str)], alice: &[(&str, &str)], demo: &Value, image_url: &str) {
+    // Created over HTTP: `openstack image create` uploads data right away
+    // (from stdin when no file is given), and image data is the next step
+    // of the image issue.
+    let token = openstack(alice, &["token", "issue"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let img: Value = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{image_url}/v2/images"))
+            .header("X-Auth-Token", token["id"].as_str().unwrap())
+            .json(
+                &serde_json::json!({"name": "debian-12", "disk_format": "qcow2",
+                "container_format": "bare", "os_distro": "debian", "tags": ["base"]}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(img["status"], "queued", "{img}");
+    let shown = openstack(alice, &["image", "show", img["id"].as_str().unwrap()]);
+    assert_eq!(shown["name"], "debian-12", "{shown}");
+    assert_eq!(shown["owner"], demo["id"], "{shown}");
+    let id = img["id"].as_str().unwrap().to_owned();
+    let listed = openstack(alice, &["image", "list", "--property", "os_distro=debian"]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["ID"] == id.as_str()),
+        "{listed}"
+    );
+    openstack_quiet(
+        alice,
+        &[
+            "image",
+            "set",
+            "--property",
+            "hw_disk_bus=virtio",
+            "--tag",
+            "lts",
+            &id,
+        ],
+    );
+    let shown = openstack(alice, &["image", "show", &id]);
+    let props = shown["properties"].to_string();
+    assert!(
+        props.contains("hw_disk_bus") && props.contains("virtio"),
+        "{shown}"
+    );
+    assert!(shown["tags"].to_string().contains("lts"), "{shown}");
+    openstack_quiet(
+        alice,
+        &[
+            "image",
+            "unset",
+            "--property",
+            "hw_disk_bus",
+            "--tag",
+            "base",
+            &id,
+        ],
+    );
+    let shown = openstack(alice, &["image", "show", &id]);
+    assert!(
+        !shown["properties"].to_string().contains("hw_disk_bus"),
+        "{shown}"
+    );
+    assert!(!shown["tags"].to_string().contains("base"), "{shown}");
+
+    // Shared with the admin project, which accepts it.
+    let admin_project = openstack(admin, &["project", "show", "admin"]);
+    let admin_id = admin_project["id"].as_str().unwrap();
+    let member = openstack(alice, &["image", "add", "project", &id, admin_id]);
+    assert_eq!(member["status"], "pending", "{member}");
+    openstack_quiet(admin, &["image", "set", "--accept", &id]);
+    let members = openstack(alice, &["image", "member", "list", &id]);
+    assert!(members.to_string().contains("accepted"), "{members}");
+
+    openstack_quiet(alice, &["image", "delete", &id]);
+    let listed = openstack(alice, &["image", "list"]);
+    assert!(!listed.to_string().contains(&id), "{listed}");
 }
