@@ -7,6 +7,7 @@ pub mod app;
 pub mod db;
 pub mod http;
 pub mod migrations;
+pub mod store;
 
 use virga_common::{ErrorReport, RequestId};
 use virga_service::{Service, ServiceContext, StartError};

@@ -52,7 +52,9 @@ async fn render_inner<S: Service>(req: Request, next: Next) -> Response {
         Some(report) => report.clone(),
         None if is_json(&resp) => return resp,
         None => {
-            let (_, body) = resp.into_parts();
+            // A bare status from a handler or an extractor rejection: its
+            // headers (Content-Range on a 416, Allow on a 405) still apply.
+            let (parts, body) = resp.into_parts();
             let text = to_bytes(body, MAX_REJECTION_BYTES)
                 .await
                 .unwrap_or_default();
@@ -75,7 +77,11 @@ async fn render_inner<S: Service>(req: Request, next: Next) -> Response {
                 status
             };
             let report = ErrorReport::new(status, message);
-            return finish(report.status, S::render_error(&report, &id), None);
+            return finish(
+                report.status,
+                S::render_error(&report, &id),
+                Some(parts.headers),
+            );
         }
     };
     let (parts, _) = resp.into_parts();

@@ -183,6 +183,7 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
         )));
     }
     image::delete(ctx.db(), id).await?;
+    super::image_data::forget(ctx, id).await?;
     tracing::info!(image = %id, "image deleted");
     Ok(())
 }

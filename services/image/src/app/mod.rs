@@ -1,6 +1,7 @@
 //! Image's logic, one module per resource.
 
 pub mod image;
+pub mod image_data;
 pub mod image_patch;
 pub mod member;
 pub mod versions;

@@ -4,6 +4,7 @@
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
+use virga_db::sea_orm::sea_query::Expr;
 use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder};
 
 use super::{internal, now, store_err};
@@ -249,4 +250,47 @@ pub async fn properties_of(
         out.entry(p.image_id).or_default().insert(p.name, p.value);
     }
     Ok(out)
+}
+
+/// Moves the image from status `from` to `to` only if it is still in
+/// `from`: two uploads racing for one image cannot both start.
+pub async fn set_status_if(
+    db: &impl ConnectionTrait,
+    id: &str,
+    from: &str,
+    to: &str,
+) -> Result<bool, Error> {
+    let r = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(to))
+        .col_expr(Column::UpdatedAt, Expr::value(now()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(from))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Records what an upload wrote and makes the image `active`, if it is
+/// still `saving` (it may have been deleted meanwhile).
+pub async fn finish_upload(
+    db: &impl ConnectionTrait,
+    id: &str,
+    size: i64,
+    md5: &str,
+    sha512: &str,
+) -> Result<bool, Error> {
+    let r = Entity::update_many()
+        .col_expr(Column::Status, Expr::value("active"))
+        .col_expr(Column::Size, Expr::value(size))
+        .col_expr(Column::Checksum, Expr::value(md5))
+        .col_expr(Column::OsHashAlgo, Expr::value("sha512"))
+        .col_expr(Column::OsHashValue, Expr::value(sha512))
+        .col_expr(Column::UpdatedAt, Expr::value(now()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq("saving"))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(r.rows_affected == 1)
 }

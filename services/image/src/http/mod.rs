@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod image;
+pub mod image_data;
 pub mod member;
 pub mod schema;
 pub mod versions;
@@ -21,6 +22,10 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             image::delete_image
         ))
         .routes(routes!(image::add_tag, image::remove_tag))
+        .routes(routes!(
+            image_data::upload_image_data,
+            image_data::download_image_data
+        ))
         .routes(routes!(image::deactivate_image))
         .routes(routes!(image::reactivate_image))
         .routes(routes!(member::list_members, member::create_member))

@@ -1,0 +1,124 @@
+//! `/v2/images/{image_id}/file`: uploading and downloading image data.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use virga_common::Error;
+use virga_service::ServiceContext;
+use virga_service::auth::Auth;
+
+use crate::app::image_data as app;
+
+/// Uploads an image's data (`Content-Type: application/octet-stream`),
+/// streamed to the store while its md5 `checksum` and sha512
+/// `os_hash_value` are computed: queued -> saving -> active. A body that
+/// does not match `X-OpenStack-Image-Size` (or `Content-Length`) is 400 and
+/// the image is `queued` again; an image not `queued` is 409.
+#[utoipa::path(put, path = "/v2/images/{image_id}/file", tag = "images",
+    params(("image_id" = String, Path, description = "The image")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    security(("token" = [])),
+    responses((status = 204, description = "Stored; the image is active"),
+              (status = 400, description = "Formats unset, or the size does not match"),
+              (status = 409, description = "The image is not queued"),
+              (status = 413, description = "Larger than the size cap"),
+              (status = 415, description = "Not application/octet-stream")))]
+pub async fn upload_image_data(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<StatusCode, Error> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if media.split(';').next().map(str::trim) != Some("application/octet-stream") {
+        return Err(Error::UnsupportedMediaType(format!(
+            "Unsupported Content-Type {media:?}: image data is application/octet-stream."
+        )));
+    }
+    let size = |name: &str| -> Result<Option<u64>, Error> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .ok_or_else(|| Error::BadRequest(format!("{name} is not a size.")))
+            })
+            .transpose()
+    };
+    let expected = match size("x-openstack-image-size")? {
+        Some(s) => Some(s),
+        None => size("content-length")?,
+    };
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    app::upload(&ctx, &auth, &id, Box::pin(stream), expected).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Downloads an image's data, whole (200) or one `Range` (206; 416 when
+/// outside the data); 204 when it has none yet. `Content-MD5` is the hex
+/// md5, as Glance sends it.
+#[utoipa::path(get, path = "/v2/images/{image_id}/file", tag = "images",
+    params(("image_id" = String, Path, description = "The image")),
+    security(("token" = [])),
+    responses((status = 200, description = "The data", content_type = "application/octet-stream"),
+              (status = 204, description = "No data yet"),
+              (status = 206, description = "The requested range"),
+              (status = 403, description = "The image is deactivated"),
+              (status = 416, description = "Range not satisfiable")))]
+pub async fn download_image_data(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let d = match app::download(&ctx, &auth, &id, range).await? {
+        Ok(d) => d,
+        Err(unsatisfiable) => {
+            let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            let v = format!("bytes */{}", unsatisfiable.size);
+            resp.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&v).map_err(Error::internal)?,
+            );
+            return Ok(resp);
+        }
+    };
+    let Some(body) = d.body else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let status = if d.partial {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = (status, Body::from_stream(body)).into_response();
+    let h = resp.headers_mut();
+    let value = |s: String| HeaderValue::from_str(&s).map_err(Error::internal);
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        header::CONTENT_LENGTH,
+        value((d.end - d.start).to_string())?,
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(md5) = d.md5 {
+        h.insert("content-md5", value(md5)?);
+    }
+    if d.partial {
+        h.insert(
+            header::CONTENT_RANGE,
+            value(format!("bytes {}-{}/{}", d.start, d.end - 1, d.size))?,
+        );
+    }
+    Ok(resp)
+}
