@@ -201,7 +201,7 @@ fn the_openstack_client_works_against_virga_up() {
     assert_eq!(token["project_id"], project["id"]);
 
     federated_login(&env, &auth_url, dir.path(), &project);
-    images(&env, &alice_env, &project, &urls["image"]);
+    images(&env, &alice_env, &project, dir.path());
 
     Command::new("kill")
         .args(["-TERM", &up.0.id().to_string()])
@@ -327,31 +327,48 @@ fn federated_login(env: &[(&str, &str)], auth_url: &str, dir: &std::path::Path, 
 /// `openstack image ...` (openstacksdk's image proxy) on image metadata:
 /// create, list with a filter, show, set and unset a property and a tag,
 /// share with another project, which accepts, and delete.
-fn images(admin: &[(&str, &str)], alice: &[(&str, &str)], demo: &Value, image_url: &str) {
-    // Created over HTTP: `openstack image create` uploads data right away
-    // (from stdin when no file is given), and image data is the next step
-    // of the image issue.
-    let token = openstack(alice, &["token", "issue"]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let img: Value = rt.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{image_url}/v2/images"))
-            .header("X-Auth-Token", token["id"].as_str().unwrap())
-            .json(
-                &serde_json::json!({"name": "debian-12", "disk_format": "qcow2",
-                "container_format": "bare", "os_distro": "debian", "tags": ["base"]}),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
-    assert_eq!(img["status"], "queued", "{img}");
-    let shown = openstack(alice, &["image", "show", img["id"].as_str().unwrap()]);
-    assert_eq!(shown["name"], "debian-12", "{shown}");
-    assert_eq!(shown["owner"], demo["id"], "{shown}");
+fn images(admin: &[(&str, &str)], alice: &[(&str, &str)], demo: &Value, dir: &std::path::Path) {
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let file = dir.join("disk.raw");
+    std::fs::write(&file, &data).unwrap();
+    let img = openstack(
+        alice,
+        &[
+            "image",
+            "create",
+            "--disk-format",
+            "raw",
+            "--container-format",
+            "bare",
+            "--property",
+            "os_distro=debian",
+            "--tag",
+            "base",
+            "--file",
+            file.to_str().unwrap(),
+            "debian-12",
+        ],
+    );
+    assert_eq!(img["name"], "debian-12", "{img}");
+    assert_eq!(img["status"], "active", "{img}");
+    assert_eq!(img["size"], data.len(), "{img}");
+    assert_eq!(img["owner"], demo["id"], "{img}");
+    let saved = dir.join("saved.raw");
+    openstack_quiet(
+        alice,
+        &[
+            "image",
+            "save",
+            "--file",
+            saved.to_str().unwrap(),
+            img["id"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read(&saved).unwrap(),
+        data,
+        "downloaded data is what was uploaded"
+    );
     let id = img["id"].as_str().unwrap().to_owned();
     let listed = openstack(alice, &["image", "list", "--property", "os_distro=debian"]);
     assert!(
