@@ -166,7 +166,7 @@ pub async fn set_active(
     id: &str,
     active: bool,
 ) -> Result<(), Error> {
-    let mut d = images::get(ctx, auth, id).await?;
+    let d = images::get(ctx, auth, id).await?;
     let (action, from, to) = if active {
         ("image:reactivate", "deactivated", "active")
     } else {
@@ -183,7 +183,11 @@ pub async fn set_active(
             d.model.status
         )));
     }
-    d.model.status = to.to_owned();
-    image::save(ctx.db(), d.model).await?;
+    // Conditional, so a concurrent change of status is not overwritten.
+    if !image::set_status_if(ctx.db(), id, from, to).await? {
+        return Err(Error::Conflict(format!(
+            "Image {id} changed status meanwhile; try again."
+        )));
+    }
     Ok(())
 }

@@ -129,12 +129,22 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Model>, 
         .map_err(internal)
 }
 
-/// Writes every field of `m` (the caller changed what it meant to) and
-/// stamps `updated_at`.
-pub async fn save(db: &impl ConnectionTrait, mut m: Model) -> Result<Model, Error> {
-    m.updated_at = now();
-    // Every column is written: reset_all() marks them all as set.
-    let am = m.into_active_model().reset_all();
+/// Writes the fields a caller may change (never the status, size or
+/// hashes, which uploads set concurrently through their own conditional
+/// updates) and stamps `updated_at`; the row comes back as stored.
+pub async fn save(db: &impl ConnectionTrait, m: Model) -> Result<Model, Error> {
+    // Fields left `Unchanged` are not written.
+    let mut am = m.clone().into_active_model();
+    am.name = Set(m.name);
+    am.visibility = Set(m.visibility);
+    am.protected = Set(m.protected);
+    am.os_hidden = Set(m.os_hidden);
+    am.owner = Set(m.owner);
+    am.disk_format = Set(m.disk_format);
+    am.container_format = Set(m.container_format);
+    am.min_disk = Set(m.min_disk);
+    am.min_ram = Set(m.min_ram);
+    am.updated_at = Set(now());
     am.update(db).await.map_err(store_err(KIND))
 }
 

@@ -1,0 +1,71 @@
+//! The image store functions' guarantees that HTTP tests cannot pin down:
+//! a metadata save never overwrites the status or hashes an upload sets
+//! concurrently, and status moves only from the state it is expected in.
+
+use virga_image::db::image::{self, Model};
+use virga_image::migrations::Migrator;
+
+async fn db() -> (tempfile::TempDir, virga_db::sea_orm::DatabaseConnection) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/image.db", dir.path().display());
+    let db = virga_db::connect_and_migrate::<Migrator>(&url, 1)
+        .await
+        .unwrap();
+    (dir, db)
+}
+
+fn model() -> Model {
+    let at = virga_image::db::now();
+    Model {
+        id: "b2173dd3-7ad6-4362-baa6-a68bce3565cb".into(),
+        name: Some("n".into()),
+        status: "queued".into(),
+        visibility: "shared".into(),
+        protected: false,
+        os_hidden: false,
+        owner: Some("p".into()),
+        disk_format: Some("raw".into()),
+        container_format: Some("bare".into()),
+        size: None,
+        virtual_size: None,
+        checksum: None,
+        os_hash_algo: None,
+        os_hash_value: None,
+        min_disk: 0,
+        min_ram: 0,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+#[tokio::test]
+async fn a_stale_metadata_save_keeps_what_an_upload_wrote() {
+    let (_dir, db) = db().await;
+    let stale = image::create(&db, model()).await.unwrap();
+    assert!(
+        image::set_status_if(&db, &stale.id, "queued", "saving")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !image::set_status_if(&db, &stale.id, "queued", "saving")
+            .await
+            .unwrap(),
+        "only one upload starts"
+    );
+    assert!(
+        image::finish_upload(&db, &stale.id, 3, "md5", "sha")
+            .await
+            .unwrap()
+    );
+    // A PATCH that read the image before the upload finished.
+    let mut renamed = stale.clone();
+    renamed.name = Some("renamed".into());
+    let saved = image::save(&db, renamed).await.unwrap();
+    assert_eq!(saved.name.as_deref(), Some("renamed"));
+    assert_eq!(saved.status, "active");
+    assert_eq!(saved.size, Some(3));
+    assert_eq!(saved.checksum.as_deref(), Some("md5"));
+    let stored = image::find(&db, &stale.id).await.unwrap().unwrap();
+    assert_eq!(stored, saved);
+}
