@@ -77,16 +77,39 @@ pub(crate) fn short_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
-/// Returns `n` distinct ports that were free a moment ago.
+/// Returns `n` distinct ports that were free a moment ago, chosen below
+/// the kernel's ephemeral range: a server restarted on its port (a broker
+/// outage test) must find it still free, and ephemeral ports are what every
+/// `bind(0)` server and every outgoing connection of the other tests take.
 pub(crate) fn free_ports(n: usize) -> Vec<u16> {
     // All listeners stay open until every port is picked, so they're distinct.
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
-        .collect();
+    let mut listeners: Vec<TcpListener> = Vec::with_capacity(n);
+    let (low, high) = (10_000u32, ephemeral_low().max(10_001));
+    let mut tries = 0;
+    while listeners.len() < n && tries < 200 {
+        tries += 1;
+        let pick = u32::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..4].try_into().unwrap());
+        let port = u16::try_from(low + pick % (high - low)).unwrap_or(0);
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+            listeners.push(l);
+        }
+    }
+    // A crowded range: fall back to whatever the kernel gives.
+    while listeners.len() < n {
+        listeners.push(TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+    }
     listeners
         .iter()
         .map(|l| l.local_addr().expect("local_addr").port())
         .collect()
+}
+
+/// The first port of the kernel's ephemeral range (Linux's default 32768).
+fn ephemeral_low() -> u32 {
+    fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
 }
 
 pub(crate) fn port_open(port: u16) -> bool {
