@@ -24,8 +24,8 @@ pub use claims::{Federation, NamedRef, Scope, TokenClaims, UserRef};
 pub use jwks::{Jwk, Jwks, JwksError};
 pub use keys::{KeyError, KeyRing, RetiredKey, SigningKey};
 pub use password::{
-    PasswordError, PasswordHash, PasswordParams, hash_password, hash_password_with, needs_rehash,
-    verify_dummy, verify_password,
+    PasswordError, PasswordHash, PasswordParams, constant_time_eq, hash_password,
+    hash_password_with, needs_rehash, verify_dummy, verify_password,
 };
 pub use revocation::{RevocationEvent, RevocationList};
 pub use token::{LEEWAY_SECS, TokenError, issue};

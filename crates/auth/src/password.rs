@@ -147,7 +147,9 @@ fn recompute(password: &str, hash: &PasswordHash) -> Option<bool> {
     Some(constant_time_eq(&out, expected))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equality that takes as long whatever the first difference: for
+/// comparing secrets (hashes, states) without a timing side channel.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

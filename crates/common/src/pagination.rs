@@ -85,13 +85,17 @@ impl<T> Page<T> {
             .collect();
         params.push(("limit".into(), req.limit.to_string()));
         params.push(("marker".into(), marker.clone()));
-        let query = params
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        Some(format!("{base}?{query}"))
+        Some(format!("{base}?{}", query_string(&params)))
     }
+}
+
+/// `k=v&k2=v2`, each part percent-encoded (RFC 3986 unreserved kept).
+pub fn query_string(params: &[(String, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn encode(s: &str) -> String {

@@ -223,7 +223,7 @@ fn check_enabled(
 }
 
 /// The user a locator names, or None when there is none.
-pub(super) async fn find_user(
+pub(crate) async fn find_user(
     state: &IdentityState,
     locator: &UserLocator,
 ) -> Result<Option<user::Model>, Error> {
@@ -253,7 +253,7 @@ async fn locate_user(
     }
 }
 
-pub(super) async fn find_domain(
+pub(crate) async fn find_domain(
     state: &IdentityState,
     locator: &DomainLocator,
 ) -> Result<Option<domain::Model>, Error> {

@@ -18,6 +18,7 @@ use virga_auth::{NamedRef, TokenClaims, UserRef, issue};
 use virga_common::Error;
 
 pub use lockout::Lockout;
+pub(crate) use methods::{find_domain, find_user};
 pub use scope::ScopeRequest;
 
 use super::IdentityState;

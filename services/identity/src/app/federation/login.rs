@@ -15,10 +15,13 @@ use super::oidc::{Claims, OidcError};
 use super::rules::{self, DomainRef, MappedGroup, MappedUser, UserType};
 use crate::app::IdentityState;
 use crate::app::audit::{self, Outcome, Record};
-use crate::app::auth::{Issued, Method, ScopeRequest, issue_token, unauthorized};
+use crate::app::auth::{
+    DomainLocator, Issued, Method, ScopeRequest, UserLocator, find_domain, find_user, issue_token,
+    unauthorized,
+};
 use crate::db::federation::identity_provider::{self as idp, OidcSettings};
 use crate::db::federation::{federated_user, mapping, membership, protocol};
-use crate::db::{domain, group, user};
+use crate::db::{group, user};
 
 /// The provider and protocol a login goes through, checked usable.
 pub struct Entry {
@@ -164,17 +167,19 @@ async fn resolve_groups(
     Ok(ids)
 }
 
+/// A mapping's domain reference as a locator; None when it names none.
+fn locator(d: &DomainRef) -> Option<DomainLocator> {
+    match (&d.id, &d.name) {
+        (Some(id), _) => Some(DomainLocator::Id(id.clone())),
+        (None, Some(name)) => Some(DomainLocator::Name(name.clone())),
+        (None, None) => None,
+    }
+}
+
 async fn domain_id(state: &IdentityState, d: &DomainRef) -> Result<Option<String>, Error> {
-    let db = state.ctx.db();
-    let found = match (&d.id, &d.name) {
-        (Some(id), _) => domain::get(db, id).await,
-        (None, Some(name)) => domain::get_by_name(db, name).await,
-        (None, None) => return Ok(None),
-    };
-    match found {
-        Ok(d) => Ok(Some(d.id)),
-        Err(Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
+    match locator(d) {
+        Some(l) => Ok(find_domain(state, &l).await?.map(|d| d.id)),
+        None => Ok(None),
     }
 }
 
@@ -199,20 +204,21 @@ async fn local_user(
     entry: &Entry,
     who: &MappedUser,
 ) -> Result<user::Model, Error> {
-    let db = state.ctx.db();
-    let found = match (&who.id, &who.name) {
-        (Some(id), _) => user::get(db, id).await,
-        (None, Some(name)) => {
-            user::get_by_name(db, &user_domain(state, entry, who).await?, name).await
-        }
-        (None, None) => Err(Error::not_found("user", "")),
+    let locator = match (&who.id, &who.name) {
+        (Some(id), _) => Some(UserLocator::Id(id.clone())),
+        (None, Some(name)) => Some(UserLocator::Name {
+            name: name.clone(),
+            domain: DomainLocator::Id(user_domain(state, entry, who).await?),
+        }),
+        (None, None) => None,
     };
-    found.map_err(|e| match e {
-        Error::NotFound { .. } => {
-            tracing::info!(idp = %entry.idp.id, "federated login refused: mapped local user unknown");
-            unauthorized()
-        }
-        other => other,
+    let found = match locator {
+        Some(l) => find_user(state, &l).await?,
+        None => None,
+    };
+    found.ok_or_else(|| {
+        tracing::info!(idp = %entry.idp.id, "federated login refused: mapped local user unknown");
+        unauthorized()
     })
 }
 

@@ -97,7 +97,7 @@ pub async fn finish(state: &IdentityState, cb: Callback) -> Result<Finished, Err
     let same_browser = cb
         .browser_state
         .as_deref()
-        .is_some_and(|b| constant_time_eq(b.as_bytes(), cb.state.as_bytes()));
+        .is_some_and(|b| virga_auth::constant_time_eq(b.as_bytes(), cb.state.as_bytes()));
     if !same_browser {
         return Err(refused("state does not belong to this browser"));
     }
@@ -125,8 +125,4 @@ pub async fn finish(state: &IdentityState, cb: Callback) -> Result<Finished, Err
         issued,
         origin: row.origin,
     })
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -63,19 +63,18 @@ pub async fn create_token(
         Ok::<_, Error>((issued.token, body))
     }
     .await;
-    match issued {
-        Ok((token, body)) => {
-            let mut resp = (StatusCode::CREATED, Json(body)).into_response();
-            match HeaderValue::from_str(&token) {
-                Ok(v) => {
-                    resp.headers_mut().insert(SUBJECT_TOKEN_HEADER, v);
-                    resp
-                }
-                Err(e) => Error::internal(e).into_response(),
-            }
-        }
+    match issued.and_then(|(token, body)| issued_response(&token, body)) {
+        Ok(resp) => resp,
         Err(e) => e.into_response(),
     }
+}
+
+/// A token just issued: 201, the token in `X-Subject-Token`, its body.
+pub fn issued_response(token: &str, body: TokenResponse) -> Result<Response, Error> {
+    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    let v = HeaderValue::from_str(token).map_err(Error::internal)?;
+    resp.headers_mut().insert(SUBJECT_TOKEN_HEADER, v);
+    Ok(resp)
 }
 
 /// The token in `X-Subject-Token`, verified; `NotFound` hides why it failed.

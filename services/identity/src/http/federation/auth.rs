@@ -1,7 +1,6 @@
 //! Federated logins: the CLI's bearer exchange (keystoneauth's
 //! `v3oidcaccesstoken`) and the browser's single sign-on.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +11,7 @@ use virga_common::Error;
 use crate::app::IdentityState;
 use crate::app::auth::unauthorized;
 use crate::app::federation::{login, websso};
-use crate::http::auth::SUBJECT_TOKEN_HEADER;
+use crate::http::auth::issued_response;
 use crate::http::auth::view::{Known, TokenResponse, render};
 
 mod page;
@@ -80,10 +79,7 @@ async fn exchange(
         app_credential: None,
     };
     let body = render(state, &issued.claims, false, known).await?;
-    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
-    let token = HeaderValue::from_str(&issued.token).map_err(Error::internal)?;
-    resp.headers_mut().insert(SUBJECT_TOKEN_HEADER, token);
-    Ok(resp)
+    issued_response(&issued.token, body)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
