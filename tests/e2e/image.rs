@@ -5,7 +5,31 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use virga_tests::{Backend, Cloud};
+use virga_tests::Cloud;
+
+/// Stamps `<name>::embedded` and `<name>::distributed` tests for each
+/// `async fn <name>(cloud: &Cloud)` listed.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use virga_tests::{Backend, Cloud};
+            #[tokio::test]
+            async fn embedded() {
+                let cloud = Cloud::start(Backend::Embedded).await;
+                super::$name(&cloud).await;
+                cloud.stop().await;
+            }
+            #[tokio::test]
+            async fn distributed() {
+                let cloud = Cloud::start(Backend::Distributed).await;
+                super::$name(&cloud).await;
+                cloud.stop().await;
+            }
+        }
+    )*};
+}
+
+on_both_backends!(images, changes, sharing, data);
 
 struct Caller<'a> {
     cloud: &'a Cloud,
@@ -106,20 +130,6 @@ async fn member<'a>(cloud: &'a Cloud, admin: &str, name: &str) -> (Caller<'a>, S
         .token(&format!("{name}-user"), "pw-123456", Some(name))
         .await;
     (Caller { cloud, token }, project)
-}
-
-#[tokio::test]
-async fn images_embedded() {
-    let cloud = Cloud::start(Backend::Embedded).await;
-    images(&cloud).await;
-    cloud.stop().await;
-}
-
-#[tokio::test]
-async fn images_distributed() {
-    let cloud = Cloud::start(Backend::Distributed).await;
-    images(&cloud).await;
-    cloud.stop().await;
 }
 
 async fn images(cloud: &Cloud) {
@@ -316,20 +326,6 @@ async fn images(cloud: &Cloud) {
         .await;
     assert_eq!(s, 404);
     assert_eq!(b["code"], "404 Not Found", "Glance's error shape: {b}");
-}
-
-#[tokio::test]
-async fn changes_embedded() {
-    let cloud = Cloud::start(Backend::Embedded).await;
-    changes(&cloud).await;
-    cloud.stop().await;
-}
-
-#[tokio::test]
-async fn changes_distributed() {
-    let cloud = Cloud::start(Backend::Distributed).await;
-    changes(&cloud).await;
-    cloud.stop().await;
 }
 
 async fn patch(
@@ -563,20 +559,6 @@ async fn changes(cloud: &Cloud) {
     }
 }
 
-#[tokio::test]
-async fn sharing_embedded() {
-    let cloud = Cloud::start(Backend::Embedded).await;
-    sharing(&cloud).await;
-    cloud.stop().await;
-}
-
-#[tokio::test]
-async fn sharing_distributed() {
-    let cloud = Cloud::start(Backend::Distributed).await;
-    sharing(&cloud).await;
-    cloud.stop().await;
-}
-
 async fn sharing(cloud: &Cloud) {
     let admin_token = cloud.admin_token().await;
     let (alice, _) = member(cloud, &admin_token, "alpha").await;
@@ -724,20 +706,6 @@ async fn sharing(cloud: &Cloud) {
         403
     );
     assert_eq!(alice.call(Method::GET, &path, None).await.0, 403);
-}
-
-#[tokio::test]
-async fn data_embedded() {
-    let cloud = Cloud::start(Backend::Embedded).await;
-    data(&cloud).await;
-    cloud.stop().await;
-}
-
-#[tokio::test]
-async fn data_distributed() {
-    let cloud = Cloud::start(Backend::Distributed).await;
-    data(&cloud).await;
-    cloud.stop().await;
 }
 
 fn hex(bytes: &[u8]) -> String {

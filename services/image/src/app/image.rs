@@ -57,29 +57,45 @@ async fn target(ctx: &ServiceContext, auth: &Auth, m: &Model) -> Result<Target, 
         .with("is_member", if member { "True" } else { "False" }))
 }
 
-/// The image, if the caller may see it; otherwise, as if it did not exist, 404.
-pub async fn get(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<ImageDoc, Error> {
+/// An image the caller may see, with the policy target built once (a
+/// shared image's membership is one query) for the checks that follow.
+pub struct Visible {
+    pub model: Model,
+    pub target: Target,
+}
+
+/// The image's row, if the caller may see it; otherwise, as if it did not
+/// exist, 404. Tags and properties are not read: [`get`] adds them.
+pub async fn visible(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Visible, Error> {
     let not_found = || Error::NotFound {
         kind: "image",
         id: id.to_owned(),
     };
-    let m = image::find(ctx.db(), id).await?.ok_or_else(not_found)?;
-    let t = target(ctx, auth, &m).await?;
-    auth.enforce_visible("image:get_image", &t, "image", id)?;
-    doc(ctx, m).await
+    let model = image::find(ctx.db(), id).await?.ok_or_else(not_found)?;
+    let target = target(ctx, auth, &model).await?;
+    auth.enforce_visible("image:get_image", &target, "image", id)?;
+    Ok(Visible { model, target })
 }
 
-/// Checks `action` on an image the caller can see: 403 when refused.
-pub async fn enforce(
+/// The image with its tags and properties, if the caller may see it.
+pub async fn get(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<ImageDoc, Error> {
+    doc(ctx, visible(ctx, auth, id).await?.model).await
+}
+
+/// An image the caller may see and may do `action` on (403 otherwise).
+pub async fn allowed(
     ctx: &ServiceContext,
     auth: &Auth,
+    id: &str,
     action: &str,
-    m: &Model,
-) -> Result<(), Error> {
-    auth.enforce(action, &target(ctx, auth, m).await?)
+) -> Result<Model, Error> {
+    let v = visible(ctx, auth, id).await?;
+    auth.enforce(action, &v.target)?;
+    Ok(v.model)
 }
 
-async fn doc(ctx: &ServiceContext, model: Model) -> Result<ImageDoc, Error> {
+/// Adds the tags and properties to an image's row.
+pub async fn doc(ctx: &ServiceContext, model: Model) -> Result<ImageDoc, Error> {
     let db = ctx.db();
     Ok(ImageDoc {
         tags: image::tags(db, &model.id).await?,
@@ -163,8 +179,8 @@ pub async fn list(
 /// The marker image of a list request: one the caller can see, else 400
 /// (Glance's answer to an unknown marker).
 pub async fn marker(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Model, Error> {
-    match get(ctx, auth, id).await {
-        Ok(d) => Ok(d.model),
+    match visible(ctx, auth, id).await {
+        Ok(v) => Ok(v.model),
         Err(Error::NotFound { .. }) => Err(Error::BadRequest(format!(
             "Invalid marker. Image {id} could not be found."
         ))),
@@ -175,9 +191,8 @@ pub async fn marker(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Model
 /// Deletes an image (its tags, properties and members go with it); a
 /// protected one is 403.
 pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), Error> {
-    let d = get(ctx, auth, id).await?;
-    enforce(ctx, auth, "image:delete_image", &d.model).await?;
-    if d.model.protected {
+    let m = allowed(ctx, auth, id, "image:delete_image").await?;
+    if m.protected {
         return Err(Error::Forbidden(format!(
             "Image {id} is protected and cannot be deleted."
         )));

@@ -25,11 +25,10 @@ pub async fn upload(
     body: ByteStream,
     expected: Option<u64>,
 ) -> Result<(), Error> {
-    let d = images::get(ctx, auth, id).await?;
-    images::enforce(ctx, auth, "image:upload_image", &d.model).await?;
+    let m = images::allowed(ctx, auth, id, "image:upload_image").await?;
     for (field, v) in [
-        ("disk_format", &d.model.disk_format),
-        ("container_format", &d.model.container_format),
+        ("disk_format", &m.disk_format),
+        ("container_format", &m.container_format),
     ] {
         if v.is_none() {
             return Err(Error::BadRequest(format!(
@@ -41,7 +40,7 @@ pub async fn upload(
     if !image::set_status_if(db, id, "queued", "saving").await? {
         return Err(Error::Conflict(format!(
             "Image status transition from {} to saving is not allowed",
-            d.model.status
+            m.status
         )));
     }
     let store = store(ctx);
@@ -95,8 +94,7 @@ pub async fn download(
     id: &str,
     range: Option<&str>,
 ) -> Result<Result<Download, Unsatisfiable>, Error> {
-    let d = images::get(ctx, auth, id).await?;
-    let m = d.model;
+    let m = images::visible(ctx, auth, id).await?.model;
     if m.status == "deactivated" && !auth.allows("context_is_admin", &Target::new()) {
         return Err(Error::Forbidden(
             "The requested image has been deactivated. Image data download is forbidden.".into(),

@@ -40,8 +40,8 @@ pub async fn update(
     id: &str,
     changes: Vec<Change>,
 ) -> Result<ImageDoc, Error> {
-    let mut d = images::get(ctx, auth, id).await?;
-    images::enforce(ctx, auth, "image:modify_image", &d.model).await?;
+    let m = images::allowed(ctx, auth, id, "image:modify_image").await?;
+    let mut d = images::doc(ctx, m).await?;
     for c in changes {
         apply(auth, &mut d, c)?;
     }
@@ -122,8 +122,8 @@ fn apply(auth: &Auth, d: &mut ImageDoc, c: Change) -> Result<(), Error> {
 
 /// Adds a tag (idempotent).
 pub async fn add_tag(ctx: &ServiceContext, auth: &Auth, id: &str, tag: &str) -> Result<(), Error> {
-    let mut d = images::get(ctx, auth, id).await?;
-    images::enforce(ctx, auth, "image:modify_image", &d.model).await?;
+    let m = images::allowed(ctx, auth, id, "image:modify_image").await?;
+    let mut d = images::doc(ctx, m).await?;
     if !d.tags.iter().any(|t| t == tag) {
         d.tags.push(tag.to_owned());
         save_tags(ctx, d).await?;
@@ -138,8 +138,8 @@ pub async fn remove_tag(
     id: &str,
     tag: &str,
 ) -> Result<(), Error> {
-    let mut d = images::get(ctx, auth, id).await?;
-    images::enforce(ctx, auth, "image:modify_image", &d.model).await?;
+    let m = images::allowed(ctx, auth, id, "image:modify_image").await?;
+    let mut d = images::doc(ctx, m).await?;
     let before = d.tags.len();
     d.tags.retain(|t| t != tag);
     if d.tags.len() == before {
@@ -166,21 +166,21 @@ pub async fn set_active(
     id: &str,
     active: bool,
 ) -> Result<(), Error> {
-    let d = images::get(ctx, auth, id).await?;
+    let v = images::visible(ctx, auth, id).await?;
     let (action, from, to) = if active {
         ("image:reactivate", "deactivated", "active")
     } else {
         ("image:deactivate", "active", "deactivated")
     };
-    images::enforce(ctx, auth, action, &d.model).await?;
-    if d.model.status == to {
+    auth.enforce(action, &v.target)?;
+    if v.model.status == to {
         return Ok(());
     }
-    if d.model.status != from {
+    if v.model.status != from {
         let verb = if active { "reactivate" } else { "deactivate" };
         return Err(Error::Forbidden(format!(
             "Not allowed to {verb} image in status '{}'",
-            d.model.status
+            v.model.status
         )));
     }
     // Conditional, so a concurrent change of status is not overwritten.

@@ -12,13 +12,13 @@ use crate::db::member::{self, Model};
 
 const STATUSES: [&str; 3] = ["pending", "accepted", "rejected"];
 
-fn shared_only(d: &images::ImageDoc, verb: &str) -> Result<(), Error> {
-    if d.model.visibility == "shared" {
+fn shared_only(m: &crate::db::image::Model, verb: &str) -> Result<(), Error> {
+    if m.visibility == "shared" {
         Ok(())
     } else {
         Err(Error::Forbidden(format!(
             "Not allowed to {verb} members for image {}: only a shared image has members.",
-            d.model.id
+            m.id
         )))
     }
 }
@@ -35,7 +35,7 @@ pub async fn add(
     id: &str,
     project: Option<String>,
 ) -> Result<Model, Error> {
-    let d = images::get(ctx, auth, id).await?;
+    let v = images::visible(ctx, auth, id).await?;
     let project =
         project.ok_or_else(|| Error::BadRequest("Member to be added not specified".into()))?;
     if project.trim().is_empty() || project.chars().count() > 64 {
@@ -43,8 +43,8 @@ pub async fn add(
             "Member can't be empty or longer than 64 characters".into(),
         ));
     }
-    images::enforce(ctx, auth, "image:add_member", &d.model).await?;
-    shared_only(&d, "create")?;
+    auth.enforce("image:add_member", &v.target)?;
+    shared_only(&v.model, "create")?;
     let m = member::add(ctx.db(), id, &project).await?;
     tracing::info!(image = %id, member = %project, "image shared");
     Ok(m)
@@ -52,11 +52,11 @@ pub async fn add(
 
 /// The owner (or an admin) sees every member; a member only itself.
 pub async fn list(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Vec<Model>, Error> {
-    let d = images::get(ctx, auth, id).await?;
-    shared_only(&d, "list")?;
+    let m = images::visible(ctx, auth, id).await?.model;
+    shared_only(&m, "list")?;
     let all = member::list(ctx.db(), id).await?;
     let caller = auth.claims().project_id();
-    if is_admin(auth) || (caller.is_some() && caller == d.model.owner.as_deref()) {
+    if is_admin(auth) || (caller.is_some() && caller == m.owner.as_deref()) {
         return Ok(all);
     }
     Ok(all
@@ -93,14 +93,14 @@ pub async fn set_status(
     project: &str,
     status: Option<String>,
 ) -> Result<Model, Error> {
-    let d = images::get(ctx, auth, id).await?;
+    let m = images::visible(ctx, auth, id).await?.model;
     let status = status.ok_or_else(|| Error::BadRequest("Status not specified".into()))?;
     if !STATUSES.contains(&status.as_str()) {
         return Err(Error::BadRequest(format!(
             "Incorrect request: Status must be one of {STATUSES:?}."
         )));
     }
-    shared_only(&d, "update")?;
+    shared_only(&m, "update")?;
     let t = Target::new().with("member_id", project.to_owned());
     auth.enforce("image:modify_member", &t)?;
     let m = member::find(ctx.db(), id, project)
@@ -118,9 +118,8 @@ pub async fn remove(
     id: &str,
     project: &str,
 ) -> Result<(), Error> {
-    let d = images::get(ctx, auth, id).await?;
-    images::enforce(ctx, auth, "image:delete_member", &d.model).await?;
-    shared_only(&d, "delete")?;
+    let m = images::allowed(ctx, auth, id, "image:delete_member").await?;
+    shared_only(&m, "delete")?;
     if member::find(ctx.db(), id, project).await?.is_none() {
         return Err(Error::NotFound {
             kind: "image member",

@@ -15,13 +15,9 @@ use virga_common::Error;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
+use super::glance_time;
 use crate::app::image::{self as app, ImageDoc};
 use crate::db::listing::ListRequest;
-
-/// Glance's timestamps: seconds and a `Z`.
-fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
 
 /// The image as Glance shows it.
 pub fn view(d: &ImageDoc) -> Value {
@@ -36,8 +32,8 @@ pub fn view(d: &ImageDoc) -> Value {
         "checksum": m.checksum, "os_hash_algo": m.os_hash_algo, "os_hash_value": m.os_hash_value,
         "size": m.size, "virtual_size": m.virtual_size, "min_ram": m.min_ram,
         "min_disk": m.min_disk, "disk_format": m.disk_format,
-        "container_format": m.container_format, "created_at": time(&m.created_at),
-        "updated_at": time(&m.updated_at), "tags": d.tags,
+        "container_format": m.container_format, "created_at": glance_time(&m.created_at),
+        "updated_at": glance_time(&m.updated_at), "tags": d.tags,
         "self": format!("/v2/images/{}", m.id), "file": format!("/v2/images/{}/file", m.id),
         "schema": "/v2/schemas/image",
     });
@@ -108,13 +104,7 @@ pub async fn list_images(
     };
     let docs = app::list(&ctx, &auth, &p.filter, &req).await?;
     let others: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "marker").collect();
-    let encode = |pairs: &[(String, String)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect::<Vec<_>>()
-            .join("&")
-    };
+    let encode = virga_common::pagination::query_string;
     let first = if others.is_empty() {
         "/v2/images".to_owned()
     } else {
@@ -134,17 +124,6 @@ pub async fn list_images(
         out["next"] = Value::String(format!("/v2/images?{}", encode(&next)));
     }
     Ok(Json(out))
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Shows an image the caller may see; any other is 404.

@@ -10,14 +10,14 @@ use virga_common::Error;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
+use super::glance_time;
 use crate::app::member as app;
 use crate::db::member::Model;
 
 fn view(m: &Model) -> Value {
-    let t = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     json!({
         "image_id": m.image_id, "member_id": m.member, "status": m.status,
-        "created_at": t(&m.created_at), "updated_at": t(&m.updated_at),
+        "created_at": glance_time(&m.created_at), "updated_at": glance_time(&m.updated_at),
         "schema": "/v2/schemas/member",
     })
 }

@@ -11,6 +11,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use virga_service::ServiceContext;
 
+/// Glance's timestamps: seconds and a `Z`.
+pub fn glance_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 pub fn api() -> OpenApiRouter<ServiceContext> {
     OpenApiRouter::new()
         .routes(routes!(versions::list_versions))
