@@ -7,7 +7,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 need_root
 need_cargo
-apt_install ca-certificates postgresql-15 rabbitmq-server python3-venv
+# qemu-utils and xorriso write the real disk images and ISOs format tests inspect.
+apt_install ca-certificates postgresql-15 rabbitmq-server python3-venv qemu-utils xorriso
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi

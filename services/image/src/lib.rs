@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod db;
+pub mod format;
 pub mod http;
 pub mod migrations;
 pub mod store;
