@@ -9,6 +9,7 @@ use virga_tests::Cloud;
 
 /// Stamps `<name>::embedded` and `<name>::distributed` tests for each
 /// `async fn <name>(cloud: &Cloud)` listed.
+#[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -29,15 +30,15 @@ macro_rules! on_both_backends {
     )*};
 }
 
-on_both_backends!(images, changes, sharing, data);
+on_both_backends!(images, changes, sharing);
 
-struct Caller<'a> {
-    cloud: &'a Cloud,
-    token: String,
+pub(crate) struct Caller<'a> {
+    pub cloud: &'a Cloud,
+    pub token: String,
 }
 
 impl Caller<'_> {
-    async fn call(
+    pub async fn call(
         &self,
         method: Method,
         path: &str,
@@ -60,7 +61,7 @@ impl Caller<'_> {
         )
     }
 
-    async fn create(&self, body: Value) -> Value {
+    pub async fn create(&self, body: Value) -> Value {
         let (s, b, _) = self.call(Method::POST, "/v2/images", Some(body)).await;
         assert_eq!(s, 201, "{b}");
         b
@@ -81,7 +82,7 @@ impl Caller<'_> {
 }
 
 /// A project with a member user, through identity's API; the member's caller.
-async fn member<'a>(cloud: &'a Cloud, admin: &str, name: &str) -> (Caller<'a>, String) {
+pub(crate) async fn member<'a>(cloud: &'a Cloud, admin: &str, name: &str) -> (Caller<'a>, String) {
     let identity = cloud.url("identity");
     let http = reqwest::Client::new();
     let post = |path: &str, body: Value| {
@@ -328,7 +329,7 @@ async fn images(cloud: &Cloud) {
     assert_eq!(b["code"], "404 Not Found", "Glance's error shape: {b}");
 }
 
-async fn patch(
+pub(crate) async fn patch(
     c: &Caller<'_>,
     id: &str,
     media: &str,
@@ -706,162 +707,4 @@ async fn sharing(cloud: &Cloud) {
         403
     );
     assert_eq!(alice.call(Method::GET, &path, None).await.0, 403);
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-async fn put_file(c: &Caller<'_>, id: &str, media: &str, size: Option<u64>, data: Vec<u8>) -> u16 {
-    let mut req = reqwest::Client::new()
-        .put(format!("{}/v2/images/{id}/file", c.cloud.url("image")))
-        .header("X-Auth-Token", &c.token)
-        .header("Content-Type", media);
-    if let Some(s) = size {
-        req = req.header("X-OpenStack-Image-Size", s.to_string());
-    }
-    req.body(data).send().await.unwrap().status().as_u16()
-}
-
-async fn get_file(c: &Caller<'_>, id: &str, range: Option<&str>) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
-        .get(format!("{}/v2/images/{id}/file", c.cloud.url("image")))
-        .header("X-Auth-Token", &c.token);
-    if let Some(r) = range {
-        req = req.header("Range", r);
-    }
-    req.send().await.unwrap()
-}
-
-async fn data(cloud: &Cloud) {
-    use sha2::Digest;
-    const OCTETS: &str = "application/octet-stream";
-    let admin_token = cloud.admin_token().await;
-    let admin = Caller {
-        cloud,
-        token: admin_token.clone(),
-    };
-    let (alice, _) = member(cloud, &admin_token, "alpha").await;
-    // 3 MiB and a bit, so it crosses many chunks.
-    let payload: Vec<u8> = (0..3 * 1024 * 1024 + 77u32)
-        .map(|i| (i * 31 % 251) as u8)
-        .collect();
-
-    let bare = alice.create(json!({"name": "no-formats"})).await;
-    let bare_id = bare["id"].as_str().unwrap();
-    assert_eq!(
-        put_file(&alice, bare_id, OCTETS, None, b"x".to_vec()).await,
-        400
-    );
-
-    let img = alice
-        .create(json!({"name": "disk", "disk_format": "raw", "container_format": "bare"}))
-        .await;
-    let id = img["id"].as_str().unwrap();
-    assert_eq!(
-        get_file(&alice, id, None).await.status().as_u16(),
-        204,
-        "no data yet"
-    );
-    assert_eq!(
-        put_file(&alice, id, "application/json", None, payload.clone()).await,
-        415
-    );
-
-    // A body shorter than announced is refused and the image is queued again.
-    let short = payload[..1000].to_vec();
-    assert_eq!(put_file(&alice, id, OCTETS, Some(5000), short).await, 400);
-    let (_, shown, _) = alice
-        .call(Method::GET, &format!("/v2/images/{id}"), None)
-        .await;
-    assert_eq!(shown["status"], "queued", "{shown}");
-
-    let size = payload.len() as u64;
-    assert_eq!(
-        put_file(&alice, id, OCTETS, Some(size), payload.clone()).await,
-        204
-    );
-    let (_, shown, _) = alice
-        .call(Method::GET, &format!("/v2/images/{id}"), None)
-        .await;
-    assert_eq!(shown["status"], "active", "{shown}");
-    assert_eq!(shown["size"], size);
-    assert_eq!(shown["checksum"], hex(&md5::Md5::digest(&payload)));
-    assert_eq!(shown["os_hash_algo"], "sha512");
-    assert_eq!(shown["os_hash_value"], hex(&sha2::Sha512::digest(&payload)));
-    assert_eq!(
-        put_file(&alice, id, OCTETS, Some(size), payload.clone()).await,
-        409,
-        "active is final"
-    );
-
-    let whole = get_file(&alice, id, None).await;
-    assert_eq!(whole.status().as_u16(), 200);
-    assert_eq!(
-        whole.headers()["content-md5"],
-        shown["checksum"].as_str().unwrap()
-    );
-    assert_eq!(whole.bytes().await.unwrap().as_ref(), payload.as_slice());
-    for (range, from, to) in [
-        ("bytes=10-19", 10, 20),
-        ("bytes=-5", payload.len() - 5, payload.len()),
-    ] {
-        let part = get_file(&alice, id, Some(range)).await;
-        assert_eq!(part.status().as_u16(), 206, "{range}");
-        let expect = format!("bytes {}-{}/{}", from, to - 1, payload.len());
-        assert_eq!(part.headers()["content-range"], expect.as_str());
-        assert_eq!(
-            part.bytes().await.unwrap().as_ref(),
-            &payload[from..to],
-            "{range}"
-        );
-    }
-    let beyond = get_file(&alice, id, Some("bytes=99999999-")).await;
-    assert_eq!(beyond.status().as_u16(), 416);
-    assert_eq!(
-        beyond.headers()["content-range"],
-        format!("bytes */{size}").as_str()
-    );
-
-    // Deactivated: no downloads but for admins; reactivated: back.
-    let act = |c: &Caller<'_>, verb: &str| {
-        let path = format!("/v2/images/{id}/actions/{verb}");
-        let c = Caller {
-            cloud,
-            token: c.token.clone(),
-        };
-        async move { c.call(Method::POST, &path, None).await.0 }
-    };
-    assert_eq!(act(&alice, "deactivate").await, 204);
-    assert_eq!(
-        act(&alice, "deactivate").await,
-        204,
-        "already deactivated: no-op"
-    );
-    assert_eq!(get_file(&alice, id, None).await.status().as_u16(), 403);
-    let (s, _, _) = patch(
-        &admin,
-        id,
-        "application/openstack-images-v2.1-json-patch",
-        json!([{"op": "replace", "path": "/visibility", "value": "public"}]),
-    )
-    .await;
-    assert_eq!(s, 200);
-    assert_eq!(get_file(&admin, id, None).await.status().as_u16(), 200);
-    assert_eq!(act(&alice, "reactivate").await, 204);
-    assert_eq!(get_file(&alice, id, None).await.status().as_u16(), 200);
-    let (s, _, _) = patch(
-        &alice,
-        id,
-        "application/openstack-images-v2.1-json-patch",
-        json!([{"op": "replace", "path": "/disk_format", "value": "qcow2"}]),
-    )
-    .await;
-    assert_eq!(s, 403, "formats are fixed once data is there");
-
-    let (s, _, _) = alice
-        .call(Method::DELETE, &format!("/v2/images/{id}"), None)
-        .await;
-    assert_eq!(s, 204);
-    assert_eq!(get_file(&alice, id, None).await.status().as_u16(), 404);
 }

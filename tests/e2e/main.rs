@@ -4,5 +4,7 @@ mod authz;
 mod bus;
 mod discovery;
 mod errors;
+#[macro_use]
 mod image;
+mod image_data;
 mod openapi;

@@ -36,7 +36,17 @@ fn qemu_img_disks_are_recognised_with_their_virtual_size() {
     img(p, &["-f", "qcow2", "v3.qcow2", "64M"]);
     img(p, &["-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "64M"]);
     img(p, &["-f", "vmdk", "sparse.vmdk", "64M"]);
-    img(p, &["-f", "vmdk", "-o", "subformat=streamOptimized", "stream.vmdk", "64M"]);
+    img(
+        p,
+        &[
+            "-f",
+            "vmdk",
+            "-o",
+            "subformat=streamOptimized",
+            "stream.vmdk",
+            "64M",
+        ],
+    );
     img(p, &["-f", "vpc", "dyn.vhd", "64M"]);
     img(p, &["-f", "vhdx", "a.vhdx", "64M"]);
     img(p, &["-f", "vdi", "a.vdi", "64M"]);
@@ -73,8 +83,14 @@ fn qcow2_with_a_backing_file_or_external_data_file_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     img(p, &["-f", "raw", "base.raw", "16M"]);
-    img(p, &["-f", "qcow2", "-b", "base.raw", "-F", "raw", "child.qcow2"]);
-    img(p, &["-f", "qcow2", "-o", "data_file=ext.raw", "ext.qcow2", "16M"]);
+    img(
+        p,
+        &["-f", "qcow2", "-b", "base.raw", "-F", "raw", "child.qcow2"],
+    );
+    img(
+        p,
+        &["-f", "qcow2", "-o", "data_file=ext.raw", "ext.qcow2", "16M"],
+    );
     let backing = inspect(p, "child.qcow2", "qcow2").unwrap_err();
     assert!(backing.to_string().contains("backing file"), "{backing}");
     let ext = inspect(p, "ext.qcow2", "qcow2").unwrap_err();
@@ -90,10 +106,33 @@ fn qcow2_with_a_backing_file_or_external_data_file_is_refused() {
 fn vmdk_create_types_that_reference_other_files_are_refused() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    img(p, &["-f", "vmdk", "-o", "subformat=monolithicFlat", "flat.vmdk", "16M"]);
-    img(p, &["-f", "vmdk", "-o", "subformat=twoGbMaxExtentSparse", "split.vmdk", "16M"]);
+    img(
+        p,
+        &[
+            "-f",
+            "vmdk",
+            "-o",
+            "subformat=monolithicFlat",
+            "flat.vmdk",
+            "16M",
+        ],
+    );
+    img(
+        p,
+        &[
+            "-f",
+            "vmdk",
+            "-o",
+            "subformat=twoGbMaxExtentSparse",
+            "split.vmdk",
+            "16M",
+        ],
+    );
     for f in ["flat.vmdk", "split.vmdk"] {
-        assert!(matches!(inspect(p, f, "vmdk"), Err(FormatError::Unsafe { .. })), "{f}");
+        assert!(
+            matches!(inspect(p, f, "vmdk"), Err(FormatError::Unsafe { .. })),
+            "{f}"
+        );
     }
 }
 
@@ -106,7 +145,9 @@ fn xorriso_isos_are_isos_and_not_qcow2() {
     run(
         p,
         "xorriso",
-        &["-as", "mkisofs", "-quiet", "-V", "VIRGA", "-o", "a.iso", "root"],
+        &[
+            "-as", "mkisofs", "-quiet", "-V", "VIRGA", "-o", "a.iso", "root",
+        ],
     );
     let size = std::fs::metadata(p.join("a.iso")).unwrap().len();
     assert_eq!(inspect(p, "a.iso", "iso"), Ok(Some(size)));

@@ -54,9 +54,20 @@ async fn a_stale_metadata_save_keeps_what_an_upload_wrote() {
         "only one upload starts"
     );
     assert!(
-        image::finish_upload(&db, &stale.id, 3, "md5", "sha")
-            .await
-            .unwrap()
+        image::finish_data(
+            &db,
+            &stale.id,
+            "saving",
+            &image::DataFacts {
+                size: 3,
+                virtual_size: Some(3),
+                md5: "md5",
+                hash_algo: "sha256",
+                hash: "sha",
+            }
+        )
+        .await
+        .unwrap()
     );
     // A PATCH that read the image before the upload finished.
     let mut renamed = stale.clone();
@@ -66,6 +77,7 @@ async fn a_stale_metadata_save_keeps_what_an_upload_wrote() {
     assert_eq!(saved.status, "active");
     assert_eq!(saved.size, Some(3));
     assert_eq!(saved.checksum.as_deref(), Some("md5"));
+    assert_eq!(saved.virtual_size, Some(3));
     let stored = image::find(&db, &stale.id).await.unwrap().unwrap();
     assert_eq!(stored, saved);
 }

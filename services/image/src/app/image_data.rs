@@ -2,40 +2,96 @@
 //! streams, back to queued on any failure) and downloading, whole or by
 //! byte range.
 
+use std::sync::Arc;
+
 use virga_common::Error;
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
 use super::image as images;
+use super::ingest::{self, Expect, IngestError, Ingested};
 use crate::db::image;
-use crate::store::{ByteStream, LocalStore, StoreError};
+use crate::store::{ByteStream, LocalStore, Store};
 
-/// Glance's `image_size_cap` default: 1 TiB.
-pub const SIZE_CAP: u64 = 1 << 40;
-
-pub fn store(ctx: &ServiceContext) -> LocalStore {
-    LocalStore::new(ctx.config().data_dir.join("images"))
+/// Where active images' data lives.
+pub fn store(ctx: &ServiceContext) -> Arc<dyn Store> {
+    Arc::new(LocalStore::new(ctx.config().data_dir.join("images")))
 }
 
+/// The formats an image must have before it takes data, as `Expect` wants
+/// them.
+pub fn formats(m: &image::Model) -> Result<(String, String), Error> {
+    match (&m.disk_format, &m.container_format) {
+        (Some(d), Some(c)) => Ok((d.clone(), c.clone())),
+        (None, _) => Err(unset("disk_format")),
+        (_, None) => Err(unset("container_format")),
+    }
+}
+
+fn unset(field: &str) -> Error {
+    Error::BadRequest(format!(
+        "Property {field} must be set prior to saving data."
+    ))
+}
+
+/// The error a failed ingest is to its caller; logged with its cause.
+pub fn ingest_error(id: &str, e: IngestError) -> Error {
+    if !e.is_client() {
+        return Error::internal(e);
+    }
+    tracing::info!(image = %id, error = %virga_common::error::chain(&e), "image data refused");
+    match e {
+        IngestError::TooLarge { .. } => Error::PayloadTooLarge(e.to_string()),
+        _ => Error::BadRequest(e.to_string()),
+    }
+}
+
+/// Records ingested data on an image in status `from` and makes it
+/// active; if the image went away meanwhile, its data goes too.
+pub async fn finish(
+    ctx: &ServiceContext,
+    store: &dyn Store,
+    id: &str,
+    from: &str,
+    got: &Ingested,
+) -> Result<(), Error> {
+    let facts = image::DataFacts {
+        size: i64::try_from(got.size).map_err(Error::internal)?,
+        virtual_size: got.virtual_size.and_then(|v| i64::try_from(v).ok()),
+        md5: &got.md5,
+        hash_algo: ingest::HASH_ALGO,
+        hash: &got.sha256,
+    };
+    if image::finish_data(ctx.db(), id, from, &facts).await? {
+        tracing::info!(image = %id, size = got.size, "image data stored");
+        Ok(())
+    } else {
+        store.delete(id).await.map_err(Error::internal)?;
+        Err(Error::NotFound {
+            kind: "image",
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// `PUT /file`: queued -> saving -> active, or back to queued.
 pub async fn upload(
     ctx: &ServiceContext,
     auth: &Auth,
     id: &str,
     body: ByteStream,
-    expected: Option<u64>,
+    size: Option<u64>,
+    md5: Option<String>,
 ) -> Result<(), Error> {
     let m = images::allowed(ctx, auth, id, "image:upload_image").await?;
-    for (field, v) in [
-        ("disk_format", &m.disk_format),
-        ("container_format", &m.container_format),
-    ] {
-        if v.is_none() {
-            return Err(Error::BadRequest(format!(
-                "Property {field} must be set prior to saving data."
-            )));
-        }
-    }
+    let expect = Expect {
+        size,
+        cap: ingest::SIZE_CAP,
+        md5,
+        sha256: None,
+        formats: Some(formats(&m)?),
+    };
     let db = ctx.db();
     if !image::set_status_if(db, id, "queued", "saving").await? {
         return Err(Error::Conflict(format!(
@@ -44,31 +100,11 @@ pub async fn upload(
         )));
     }
     let store = store(ctx);
-    match store.put(id, body, expected, SIZE_CAP).await {
-        Ok(w) => {
-            let size = i64::try_from(w.size).map_err(Error::internal)?;
-            if image::finish_upload(db, id, size, &w.md5, &w.sha512).await? {
-                tracing::info!(image = %id, size = w.size, "image data stored");
-                Ok(())
-            } else {
-                // Deleted while it uploaded: its data must not linger.
-                store.delete(id).await.map_err(Error::internal)?;
-                Err(Error::NotFound {
-                    kind: "image",
-                    id: id.to_owned(),
-                })
-            }
-        }
+    match ingest::ingest(store.as_ref(), id, body, &expect).await {
+        Ok(got) => finish(ctx, store.as_ref(), id, "saving", &got).await,
         Err(e) => {
             image::set_status_if(db, id, "saving", "queued").await?;
-            Err(match e {
-                StoreError::SizeMismatch { .. } | StoreError::Body(_) => {
-                    tracing::info!(image = %id, error = %virga_common::error::chain(&e), "upload refused");
-                    Error::BadRequest(e.to_string())
-                }
-                StoreError::TooLarge { .. } => Error::PayloadTooLarge(e.to_string()),
-                StoreError::Io(_) => Error::internal(e),
-            })
+            Err(ingest_error(id, e))
         }
     }
 }

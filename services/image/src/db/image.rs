@@ -281,24 +281,34 @@ pub async fn set_status_if(
     Ok(r.rows_affected == 1)
 }
 
-/// Records what an upload wrote and makes the image `active`, if it is
-/// still `saving` (it may have been deleted meanwhile).
-pub async fn finish_upload(
+/// What was measured of an image's data, to record with it.
+#[derive(Debug, Clone)]
+pub struct DataFacts<'a> {
+    pub size: i64,
+    pub virtual_size: Option<i64>,
+    pub md5: &'a str,
+    pub hash_algo: &'a str,
+    pub hash: &'a str,
+}
+
+/// Records an image's data and makes it `active`, if it is still in
+/// status `from` (`saving` or `importing`; it may have been deleted).
+pub async fn finish_data(
     db: &impl ConnectionTrait,
     id: &str,
-    size: i64,
-    md5: &str,
-    sha512: &str,
+    from: &str,
+    facts: &DataFacts<'_>,
 ) -> Result<bool, Error> {
     let r = Entity::update_many()
         .col_expr(Column::Status, Expr::value("active"))
-        .col_expr(Column::Size, Expr::value(size))
-        .col_expr(Column::Checksum, Expr::value(md5))
-        .col_expr(Column::OsHashAlgo, Expr::value("sha512"))
-        .col_expr(Column::OsHashValue, Expr::value(sha512))
+        .col_expr(Column::Size, Expr::value(facts.size))
+        .col_expr(Column::VirtualSize, Expr::value(facts.virtual_size))
+        .col_expr(Column::Checksum, Expr::value(facts.md5))
+        .col_expr(Column::OsHashAlgo, Expr::value(facts.hash_algo))
+        .col_expr(Column::OsHashValue, Expr::value(facts.hash))
         .col_expr(Column::UpdatedAt, Expr::value(now()))
         .filter(Column::Id.eq(id))
-        .filter(Column::Status.eq("saving"))
+        .filter(Column::Status.eq(from))
         .exec(db)
         .await
         .map_err(internal)?;

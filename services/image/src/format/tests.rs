@@ -34,22 +34,30 @@ fn a_plain_qcow2_is_accepted_with_its_virtual_size() {
 fn qcow2_that_reaches_outside_itself_is_refused() {
     let mut backing = qcow2(3);
     backing[8..16].copy_from_slice(&512u64.to_be_bytes());
-    assert!(matches!(err("qcow2", &backing), FormatError::Unsafe { why, .. } if why.contains("backing")));
+    assert!(
+        matches!(err("qcow2", &backing), FormatError::Unsafe { why, .. } if why.contains("backing"))
+    );
 
     let mut data_file = qcow2(3);
     data_file[72..80].copy_from_slice(&4u64.to_be_bytes());
-    assert!(matches!(err("qcow2", &data_file), FormatError::Unsafe { why, .. } if why.contains("data file")));
+    assert!(
+        matches!(err("qcow2", &data_file), FormatError::Unsafe { why, .. } if why.contains("data file"))
+    );
 
     // The extension alone, without the feature bit, is refused too.
     let mut ext = qcow2(3);
     ext[112..116].copy_from_slice(&0x4441_5441u32.to_be_bytes());
     ext[116..120].copy_from_slice(&5u32.to_be_bytes());
     ext[120..125].copy_from_slice(b"/etc/");
-    assert!(matches!(err("qcow2", &ext), FormatError::Unsafe { why, .. } if why.contains("data file")));
+    assert!(
+        matches!(err("qcow2", &ext), FormatError::Unsafe { why, .. } if why.contains("data file"))
+    );
 
     let mut unknown = qcow2(3);
     unknown[72..80].copy_from_slice(&(1u64 << 40).to_be_bytes());
-    assert!(matches!(err("qcow2", &unknown), FormatError::Unsafe { why, .. } if why.contains("unknown")));
+    assert!(
+        matches!(err("qcow2", &unknown), FormatError::Unsafe { why, .. } if why.contains("unknown"))
+    );
 }
 
 #[test]
@@ -115,7 +123,10 @@ fn data_that_is_two_formats_at_once_is_refused() {
     let mut both = iso();
     both[..4096].copy_from_slice(&qcow2(3));
     for declared in ["qcow2", "iso", "raw"] {
-        assert!(matches!(err(declared, &both), FormatError::Ambiguous(_)), "{declared}");
+        assert!(
+            matches!(err(declared, &both), FormatError::Ambiguous(_)),
+            "{declared}"
+        );
     }
 }
 
@@ -141,11 +152,20 @@ fn vmdk_must_be_one_sparse_file() {
     let good = "# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicSparse\"\nRW 2048 SPARSE \"a.vmdk\"\n";
     assert_eq!(ok("vmdk", &vmdk(good)).virtual_size, Some(2048 * 512));
     let flat = "createType=\"monolithicFlat\"\nRW 2048 FLAT \"/etc/shadow\" 0\n";
-    assert!(matches!(err("vmdk", &vmdk(flat)), FormatError::Unsafe { .. }));
+    assert!(matches!(
+        err("vmdk", &vmdk(flat)),
+        FormatError::Unsafe { .. }
+    ));
     let sneaky = "createType=\"monolithicSparse\"\nRW 2048 FLAT \"/etc/shadow\" 0\n";
-    assert!(matches!(err("vmdk", &vmdk(sneaky)), FormatError::Unsafe { .. }));
+    assert!(matches!(
+        err("vmdk", &vmdk(sneaky)),
+        FormatError::Unsafe { .. }
+    ));
     let two = "createType=\"streamOptimized\"\nRW 2048 SPARSE \"a\"\nRW 2048 SPARSE \"b\"\n";
-    assert!(matches!(err("vmdk", &vmdk(two)), FormatError::Unsafe { .. }));
+    assert!(matches!(
+        err("vmdk", &vmdk(two)),
+        FormatError::Unsafe { .. }
+    ));
     let text = b"# Disk DescriptorFile\ncreateType=\"vmfs\"\n";
     assert!(matches!(err("vmdk", text), FormatError::Unsafe { .. }));
     assert!(matches!(err("raw", text), FormatError::Mismatch { .. }));
@@ -158,6 +178,12 @@ fn raw_is_what_no_signature_claims() {
     assert_eq!(ok("aki", b"MZ kernel").virtual_size, None);
     let mut luks = vec![0u8; 1024];
     luks[..6].copy_from_slice(b"LUKS\xba\xbe");
-    assert!(matches!(err("raw", &luks), FormatError::Mismatch { actual: "luks", .. }));
-    assert!(matches!(err("qcow2", &[0u8; 100]), FormatError::Malformed { .. }));
+    assert!(matches!(
+        err("raw", &luks),
+        FormatError::Mismatch { actual: "luks", .. }
+    ));
+    assert!(matches!(
+        err("qcow2", &[0u8; 100]),
+        FormatError::Malformed { .. }
+    ));
 }

@@ -12,16 +12,18 @@ use virga_service::auth::Auth;
 use crate::app::image_data as app;
 
 /// Uploads an image's data (`Content-Type: application/octet-stream`),
-/// streamed to the store while its md5 `checksum` and sha512
-/// `os_hash_value` are computed: queued -> saving -> active. A body that
-/// does not match `X-OpenStack-Image-Size` (or `Content-Length`) is 400 and
-/// the image is `queued` again; an image not `queued` is 409.
+/// streamed to the store while its md5 `checksum` and sha256
+/// `os_hash_value` are computed and its head is inspected: queued -> saving
+/// -> active. A body that does not match `X-OpenStack-Image-Size` (or
+/// `Content-Length`) or `Content-MD5`, or whose content is not the declared
+/// `disk_format` (or is an unsafe qcow2/vmdk), is 400 and the image is
+/// `queued` again; an image not `queued` is 409.
 #[utoipa::path(put, path = "/v2/images/{image_id}/file", tag = "images",
     params(("image_id" = String, Path, description = "The image")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     security(("token" = [])),
     responses((status = 204, description = "Stored; the image is active"),
-              (status = 400, description = "Formats unset, or the size does not match"),
+              (status = 400, description = "Formats unset; size, md5 or format does not match; unsafe content"),
               (status = 409, description = "The image is not queued"),
               (status = 413, description = "Larger than the size cap"),
               (status = 415, description = "Not application/octet-stream")))]
@@ -56,9 +58,29 @@ pub async fn upload_image_data(
         Some(s) => Some(s),
         None => size("content-length")?,
     };
+    let md5 = content_md5(&headers)?;
     let stream = body.into_data_stream().map_err(std::io::Error::other);
-    app::upload(&ctx, &auth, &id, Box::pin(stream), expected).await?;
+    app::upload(&ctx, &auth, &id, Box::pin(stream), expected, md5).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A declared md5 from `Content-MD5`, as hex: RFC 1864 says base64, Glance
+/// sends hex, so either is read.
+pub fn content_md5(headers: &HeaderMap) -> Result<Option<String>, Error> {
+    use base64::Engine;
+    let Some(v) = headers.get("content-md5") else {
+        return Ok(None);
+    };
+    let v = v.to_str().unwrap_or("").trim();
+    if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(Some(v.to_ascii_lowercase()));
+    }
+    match base64::engine::general_purpose::STANDARD.decode(v) {
+        Ok(d) if d.len() == 16 => Ok(Some(d.iter().map(|b| format!("{b:02x}")).collect())),
+        _ => Err(Error::BadRequest(
+            "Content-MD5 is neither a hex nor a base64 md5.".into(),
+        )),
+    }
 }
 
 /// Downloads an image's data, whole (200) or one `Range` (206; 416 when

@@ -1,23 +1,18 @@
-//! Image data as files under `<data_dir>/images/`: written to a temporary
-//! file while hashed, fsynced, then renamed into place, so a half-written
-//! image is never read; read back whole or by byte range.
+//! Image data as files under one directory: written to a hidden temporary
+//! file, fsynced, then renamed into place (and the directory fsynced), so a
+//! half-written image is never read, even after a crash.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use futures::StreamExt;
-use md5::Md5;
-use sha2::{Digest, Sha512};
+use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use super::{ByteStream, StoreError, Written};
+use super::{ByteStream, Pending, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     dir: PathBuf,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl LocalStore {
@@ -25,87 +20,102 @@ impl LocalStore {
         LocalStore { dir }
     }
 
-    fn path(&self, id: &str) -> PathBuf {
-        self.dir.join(id)
+    /// Keys are ours (image ids, digests), but a key must never leave the
+    /// directory whatever it holds.
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let ok = !key.is_empty()
+            && key
+                .split('/')
+                .all(|p| !p.is_empty() && p != "." && p != ".." && !p.starts_with('.'));
+        if !ok {
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("bad store key {key:?}"),
+            )));
+        }
+        Ok(self.dir.join(key))
     }
+}
 
-    /// Streams `body` into the image's file. `expected` is the size the
-    /// client announced (a shorter or longer body is refused); `limit` caps
-    /// what is accepted at all. Nothing is left behind on failure.
-    pub async fn put(
-        &self,
-        id: &str,
-        mut body: ByteStream,
-        expected: Option<u64>,
-        limit: u64,
-    ) -> Result<Written, StoreError> {
-        tokio::fs::create_dir_all(&self.dir)
+struct LocalPending {
+    file: tokio::fs::File,
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+async fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    tokio::fs::File::open(dir).await?.sync_all().await
+}
+
+#[async_trait]
+impl Store for LocalStore {
+    async fn begin(&self, key: &str) -> Result<Box<dyn Pending>, StoreError> {
+        let target = self.path(key)?;
+        let parent = target.parent().unwrap_or(&self.dir).to_path_buf();
+        tokio::fs::create_dir_all(&parent)
             .await
             .map_err(StoreError::Io)?;
-        let tmp = self
-            .dir
-            .join(format!(".{id}.{}.partial", uuid::Uuid::new_v4().simple()));
-        let result = async {
-            let mut file = tokio::fs::File::create(&tmp)
-                .await
-                .map_err(StoreError::Io)?;
-            let (mut md5, mut sha) = (Md5::new(), Sha512::new());
-            let mut size: u64 = 0;
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(StoreError::Body)?;
-                size += chunk.len() as u64;
-                if size > limit {
-                    return Err(StoreError::TooLarge { limit });
-                }
-                md5.update(&chunk);
-                sha.update(&chunk);
-                file.write_all(&chunk).await.map_err(StoreError::Io)?;
-            }
-            if let Some(expected) = expected.filter(|e| *e != size) {
-                return Err(StoreError::SizeMismatch {
-                    expected,
-                    got: size,
-                });
-            }
-            file.sync_all().await.map_err(StoreError::Io)?;
-            Ok(Written {
-                size,
-                md5: hex(&md5.finalize()),
-                sha512: hex(&sha.finalize()),
-            })
-        }
-        .await;
-        match result {
-            Ok(w) => {
-                tokio::fs::rename(&tmp, self.path(id))
-                    .await
-                    .map_err(StoreError::Io)?;
-                Ok(w)
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&tmp).await;
-                Err(e)
-            }
-        }
-    }
-
-    /// Bytes `start..end` (end exclusive) of the image's data, streamed.
-    pub async fn read(&self, id: &str, start: u64, end: u64) -> Result<ByteStream, StoreError> {
-        let mut file = tokio::fs::File::open(self.path(id))
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = parent.join(format!(".{name}.{}.partial", uuid::Uuid::new_v4().simple()));
+        let file = tokio::fs::File::create(&tmp)
             .await
             .map_err(StoreError::Io)?;
+        Ok(Box::new(LocalPending { file, tmp, target }))
+    }
+
+    async fn read(&self, key: &str, start: u64, end: u64) -> Result<ByteStream, StoreError> {
+        let mut file = match tokio::fs::File::open(self.path(key)?).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound(key.to_owned()));
+            }
+            Err(e) => return Err(StoreError::Io(e)),
+        };
         file.seek(std::io::SeekFrom::Start(start))
             .await
             .map_err(StoreError::Io)?;
-        let reader = tokio_util::io::ReaderStream::new(file.take(end - start));
+        let reader = tokio_util::io::ReaderStream::with_capacity(
+            file.take(end.saturating_sub(start)),
+            256 << 10,
+        );
         Ok(Box::pin(reader))
     }
 
-    /// Removes the image's data; data that is not there is no error.
-    pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
-        match tokio::fs::remove_file(self.path(id)).await {
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io(e)),
             _ => Ok(()),
         }
+    }
+}
+
+#[async_trait]
+impl Pending for LocalPending {
+    async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
+        self.file.write_all(&chunk).await.map_err(StoreError::Io)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        let LocalPending { file, tmp, target } = *self;
+        let done = async {
+            file.sync_all().await?;
+            drop(file);
+            tokio::fs::rename(&tmp, &target).await?;
+            if let Some(dir) = target.parent() {
+                sync_dir(dir).await?;
+            }
+            Ok(())
+        }
+        .await;
+        if done.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        done.map_err(StoreError::Io)
+    }
+
+    async fn abort(self: Box<Self>) {
+        let LocalPending { file, tmp, .. } = *self;
+        drop(file);
+        let _ = tokio::fs::remove_file(&tmp).await;
     }
 }

@@ -1,0 +1,154 @@
+//! Taking image data in, whatever its source (an upload, the staging area,
+//! a web download): streamed into a store while it is counted, hashed (md5
+//! `checksum`, sha256 `os_hash_value`) and its head kept for format
+//! inspection; committed only when every check holds, else dropped.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+use crate::format::{self, FormatError, HEAD_LEN};
+use crate::store::{ByteStream, Store, StoreError};
+
+/// Glance's `image_size_cap` default: 1 TiB.
+pub const SIZE_CAP: u64 = 1 << 40;
+
+/// The hash algorithm behind `os_hash_value`.
+pub const HASH_ALGO: &str = "sha256";
+
+/// What the data must be.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    /// The size the sender announced.
+    pub size: Option<u64>,
+    /// Refuse more than this many bytes.
+    pub cap: u64,
+    /// A declared md5 (hex), e.g. from `Content-MD5`.
+    pub md5: Option<String>,
+    /// A declared sha256 (hex).
+    pub sha256: Option<String>,
+    /// The declared formats; None skips inspection (the staging area keeps
+    /// whatever arrives and is inspected when imported).
+    pub formats: Option<(String, String)>,
+}
+
+/// What was taken in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ingested {
+    pub size: u64,
+    pub md5: String,
+    pub sha256: String,
+    pub virtual_size: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("The data ended after {got} bytes; {expected} were announced.")]
+    SizeMismatch { expected: u64, got: u64 },
+    #[error("The data exceeds the {limit} bytes allowed.")]
+    TooLarge { limit: u64 },
+    #[error("The data's {algo} is {actual}, not the declared {declared}.")]
+    HashMismatch {
+        algo: &'static str,
+        declared: String,
+        actual: String,
+    },
+    #[error("Reading the data failed.")]
+    Body(#[source] std::io::Error),
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error("Storing the data failed.")]
+    Store(#[from] StoreError),
+}
+
+impl IngestError {
+    /// Whether the sender is at fault (a 4xx) rather than the service.
+    pub fn is_client(&self) -> bool {
+        !matches!(self, IngestError::Store(_))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Streams `body` into `store` under `key`, checks it against `expect`, and
+/// commits it. Nothing is left under `key` (or half-written) on failure.
+pub async fn ingest(
+    store: &dyn Store,
+    key: &str,
+    mut body: ByteStream,
+    expect: &Expect,
+) -> Result<Ingested, IngestError> {
+    let mut pending = store.begin(key).await?;
+    let mut md5 = Md5::new();
+    let mut sha = Sha256::new();
+    let mut head: Vec<u8> = Vec::new();
+    let mut size: u64 = 0;
+    let streamed: Result<(), IngestError> = async {
+        while let Some(chunk) = body.next().await {
+            let chunk: Bytes = chunk.map_err(IngestError::Body)?;
+            size += chunk.len() as u64;
+            if size > expect.cap {
+                return Err(IngestError::TooLarge { limit: expect.cap });
+            }
+            if head.len() < HEAD_LEN {
+                let take = (HEAD_LEN - head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..take]);
+            }
+            md5.update(&chunk);
+            sha.update(&chunk);
+            pending.write(chunk).await?;
+        }
+        Ok(())
+    }
+    .await;
+    let checked = streamed.and_then(|()| {
+        if let Some(expected) = expect.size.filter(|e| *e != size) {
+            return Err(IngestError::SizeMismatch {
+                expected,
+                got: size,
+            });
+        }
+        let got = Ingested {
+            size,
+            md5: hex(&md5.finalize()),
+            sha256: hex(&sha.finalize()),
+            virtual_size: None,
+        };
+        for (algo, declared, actual) in [
+            ("md5", &expect.md5, &got.md5),
+            ("sha256", &expect.sha256, &got.sha256),
+        ] {
+            if let Some(d) = declared
+                .as_ref()
+                .filter(|d| !d.eq_ignore_ascii_case(actual))
+            {
+                return Err(IngestError::HashMismatch {
+                    algo,
+                    declared: d.clone(),
+                    actual: actual.clone(),
+                });
+            }
+        }
+        let virtual_size = match &expect.formats {
+            Some((disk, container)) => format::check(disk, container, &head, size)?.virtual_size,
+            None => None,
+        };
+        Ok(Ingested {
+            virtual_size,
+            ..got
+        })
+    });
+    match checked {
+        Ok(got) => {
+            pending.commit().await?;
+            Ok(got)
+        }
+        Err(e) => {
+            pending.abort().await;
+            Err(e)
+        }
+    }
+}
