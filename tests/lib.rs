@@ -34,6 +34,11 @@ pub enum Backend {
 
 impl Cloud {
     pub async fn start(backend: Backend) -> Cloud {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Starts with extra `VIRGA_*` configuration overrides.
+    pub async fn start_with(backend: Backend, overrides: &[(&str, &str)]) -> Cloud {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut env: Vec<(String, String)> = SERVICE_NAMES
             .iter()
@@ -49,6 +54,11 @@ impl Cloud {
             data_dir.path().display().to_string(),
         ));
         env.push(("VIRGA_BUS__CALL_TIMEOUT_SECS".into(), "10".into()));
+        env.extend(
+            overrides
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         if let Backend::Distributed = backend {
             let pg = virga_testkit::postgres::shared();
             for s in SERVICE_NAMES {

@@ -7,4 +7,5 @@ mod errors;
 #[macro_use]
 mod image;
 mod image_data;
+mod image_import;
 mod openapi;

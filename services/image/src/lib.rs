@@ -31,6 +31,8 @@ impl Service for Image {
     }
 
     async fn state(ctx: ServiceContext) -> Result<ServiceContext, StartError> {
+        // Imports a previous run left unfinished go on.
+        app::import_task::spawn_resumer(ctx.clone());
         Ok(ctx)
     }
 }

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod auth;
+mod image;
 pub use auth::AuthConfig;
+pub use image::{IMPORT_METHODS, ImageConfig, WebDownloadConfig};
 
 /// The services a Virga deployment runs, in start order.
 pub const SERVICE_NAMES: [&str; 6] = [
@@ -41,6 +43,7 @@ pub struct Config {
     pub bus: BusConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub image: ImageConfig,
     pub services: ServicesConfig,
 }
 
@@ -148,6 +151,7 @@ impl Default for Config {
             bus: BusConfig::default(),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
+            image: ImageConfig::default(),
             services: ServicesConfig::default(),
         }
     }
@@ -320,6 +324,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), (String, String)> {
         self.auth.validate()?;
+        self.image.validate()?;
         let bus = &self.bus.url;
         if bus != "memory" && !bus.starts_with("amqp://") && !bus.starts_with("amqps://") {
             return Err((

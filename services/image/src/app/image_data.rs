@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use virga_common::Error;
+use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -63,15 +64,28 @@ pub async fn finish(
         hash_algo: ingest::HASH_ALGO,
         hash: &got.sha256,
     };
-    if image::finish_data(ctx.db(), id, from, &facts).await? {
+    // Active data is never staged: the stage marker goes in the same step.
+    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    if image::finish_data(&txn, id, from, &facts).await? {
+        image::set_internal(&txn, id, super::stage::STAGE_HOST, None).await?;
+        txn.commit().await.map_err(Error::internal)?;
         tracing::info!(image = %id, size = got.size, "image data stored");
-        Ok(())
-    } else {
-        store.delete(id).await.map_err(Error::internal)?;
-        Err(Error::NotFound {
-            kind: "image",
-            id: id.to_owned(),
-        })
+        return Ok(());
+    }
+    drop(txn);
+    match image::find(ctx.db(), id).await? {
+        // Deleted while its data came in: the data must not linger.
+        None => {
+            store.delete(id).await.map_err(Error::internal)?;
+            Err(Error::NotFound {
+                kind: "image",
+                id: id.to_owned(),
+            })
+        }
+        Some(m) => Err(Error::Conflict(format!(
+            "Image status changed to {} while its data was stored",
+            m.status
+        ))),
     }
 }
 
@@ -87,7 +101,7 @@ pub async fn upload(
     let m = images::allowed(ctx, auth, id, "image:upload_image").await?;
     let expect = Expect {
         size,
-        cap: ingest::SIZE_CAP,
+        cap: ctx.config().image.size_cap,
         md5,
         sha256: None,
         formats: Some(formats(&m)?),
@@ -189,8 +203,12 @@ pub fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
     (start < end && start < size).then_some((start, end))
 }
 
-/// Removes an image's data (after its row is gone).
+/// Removes an image's data, staged or stored (after its row is gone).
 pub async fn forget(ctx: &ServiceContext, id: &str) -> Result<(), Error> {
+    super::stage::staging(ctx)
+        .delete(id)
+        .await
+        .map_err(Error::internal)?;
     store(ctx).delete(id).await.map_err(Error::internal)
 }
 

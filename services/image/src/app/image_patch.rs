@@ -62,7 +62,9 @@ fn apply(auth: &Auth, d: &mut ImageDoc, c: Change) -> Result<(), Error> {
         .with_opt("owner", m.owner.clone())
         .with("visibility", m.visibility.clone());
     let queued_only = |field: &str, status: &str| {
-        if matches!(status, "queued" | "importing") {
+        // Staged data is inspected again when imported; once an import
+        // has begun, the formats it checks against must hold still.
+        if matches!(status, "queued" | "uploading") {
             Ok(())
         } else {
             Err(Error::Forbidden(format!(

@@ -11,9 +11,6 @@ use sha2::{Digest, Sha256};
 use crate::format::{self, FormatError, HEAD_LEN};
 use crate::store::{ByteStream, Store, StoreError};
 
-/// Glance's `image_size_cap` default: 1 TiB.
-pub const SIZE_CAP: u64 = 1 << 40;
-
 /// The hash algorithm behind `os_hash_value`.
 pub const HASH_ALGO: &str = "sha256";
 

@@ -3,6 +3,11 @@
 pub mod image;
 pub mod image_data;
 pub mod image_patch;
+pub mod import;
+pub mod import_task;
 pub mod ingest;
 pub mod member;
+pub mod stage;
+pub mod task;
 pub mod versions;
+pub mod web_download;

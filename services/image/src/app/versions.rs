@@ -16,10 +16,22 @@ pub struct Version {
     pub links: Vec<Link>,
 }
 
+/// The minor versions whose features this service has: up to 2.7 (2.6
+/// interoperable import, 2.7 hidden images). 2.8 is multiple stores.
+const MINORS: u32 = 7;
+
 pub fn all(base_url: &str) -> Vec<Version> {
-    vec![Version {
-        id: "v2.0".into(),
-        status: "CURRENT".into(),
-        links: vec![Link::self_link(format!("{base_url}/v2/"))],
-    }]
+    (0..=MINORS)
+        .rev()
+        .map(|minor| Version {
+            id: format!("v2.{minor}"),
+            status: if minor == MINORS {
+                "CURRENT"
+            } else {
+                "SUPPORTED"
+            }
+            .into(),
+            links: vec![Link::self_link(format!("{base_url}/v2/"))],
+        })
+        .collect()
 }

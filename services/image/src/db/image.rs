@@ -206,23 +206,63 @@ pub async fn set_properties(
     id: &str,
     props: &std::collections::BTreeMap<String, String>,
 ) -> Result<(), Error> {
+    // `os_glance_*` properties are the service's own (import state),
+    // written by workers concurrently with a caller's PATCH: never touched.
     property::Entity::delete_many()
         .filter(property::Column::ImageId.eq(id))
+        .filter(property::Column::Name.not_like(format!("{INTERNAL_PREFIX}%")))
         .exec(db)
         .await
         .map_err(internal)?;
-    if props.is_empty() {
+    let rows: Vec<property::ActiveModel> = props
+        .iter()
+        .filter(|(k, _)| !k.starts_with(INTERNAL_PREFIX))
+        .map(|(k, v)| property::ActiveModel {
+            image_id: Set(id.to_string()),
+            name: Set(k.clone()),
+            value: Set(v.clone()),
+        })
+        .collect();
+    if rows.is_empty() {
         return Ok(());
     }
-    let rows = props.iter().map(|(k, v)| property::ActiveModel {
-        image_id: Set(id.to_string()),
-        name: Set(k.clone()),
-        value: Set(v.clone()),
-    });
     property::Entity::insert_many(rows)
         .exec(db)
         .await
         .map_err(internal)?;
+    Ok(())
+}
+
+/// Properties named so are the service's, not the caller's.
+pub const INTERNAL_PREFIX: &str = "os_glance";
+
+/// Sets (Some) or removes (None) one of the service's own properties.
+pub async fn set_internal(
+    db: &impl ConnectionTrait,
+    id: &str,
+    name: &str,
+    value: Option<&str>,
+) -> Result<(), Error> {
+    debug_assert!(name.starts_with(INTERNAL_PREFIX));
+    property::Entity::delete_many()
+        .filter(property::Column::ImageId.eq(id))
+        .filter(property::Column::Name.eq(name))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    if let Some(v) = value {
+        let row = property::ActiveModel {
+            image_id: Set(id.to_string()),
+            name: Set(name.to_string()),
+            value: Set(v.to_string()),
+        };
+        // The image may be gone (deleted mid-import): nothing to record.
+        if let Err(e) = property::Entity::insert(row).exec(db).await
+            && find(db, id).await?.is_some()
+        {
+            return Err(internal(e));
+        }
+    }
     Ok(())
 }
 

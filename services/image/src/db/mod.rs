@@ -9,6 +9,7 @@ use virga_db::sea_orm::{DbErr, SqlErr};
 pub mod image;
 pub mod listing;
 pub mod member;
+pub mod task;
 
 /// Now, cut to microseconds as PostgreSQL keeps it.
 pub fn now() -> DateTime<Utc> {

@@ -50,7 +50,8 @@ pub fn view(d: &ImageDoc) -> Value {
     request_body(content = Object, description = "Image attributes and extra properties"),
     security(("token" = [])),
     responses((status = 201, description = "Created", body = Object,
-               headers(("Location" = String, description = "The image's URL"))),
+               headers(("Location" = String, description = "The image's URL"),
+                       ("OpenStack-image-import-methods" = String, description = "The import methods offered, comma-separated"))),
               (status = 400, description = "A bad value"),
               (status = 403, description = "Read-only or reserved attribute, or not allowed"),
               (status = 409, description = "The id is taken")))]
@@ -72,6 +73,13 @@ pub async fn create_image(
         header::LOCATION,
         HeaderValue::from_str(&location).map_err(Error::internal)?,
     );
+    let methods = ctx.config().image.import_methods.join(",");
+    if !methods.is_empty() {
+        resp.headers_mut().insert(
+            "openstack-image-import-methods",
+            HeaderValue::from_str(&methods).map_err(Error::internal)?,
+        );
+    }
     Ok(resp)
 }
 

@@ -10,6 +10,8 @@ use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
 use crate::app::image_data as app;
+use crate::app::stage;
+use crate::store::ByteStream;
 
 /// Uploads an image's data (`Content-Type: application/octet-stream`),
 /// streamed to the store while its md5 `checksum` and sha256
@@ -34,6 +36,43 @@ pub async fn upload_image_data(
     Path(id): Path<String>,
     body: Body,
 ) -> Result<StatusCode, Error> {
+    let (size, md5) = data_headers(&headers)?;
+    app::upload(&ctx, &auth, &id, stream(body), size, md5).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stages an image's data for a `glance-direct` import (queued ->
+/// uploading), checked as an upload is; it is not downloadable until the
+/// import. 404 when glance-direct is not offered.
+#[utoipa::path(put, path = "/v2/images/{image_id}/stage", tag = "images",
+    params(("image_id" = String, Path, description = "The image")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    security(("token" = [])),
+    responses((status = 204, description = "Staged; the image is uploading"),
+              (status = 400, description = "Size, md5 or format does not match; unsafe content"),
+              (status = 404, description = "No such image, or glance-direct is not offered"),
+              (status = 409, description = "The image is not queued"),
+              (status = 413, description = "Larger than the size cap"),
+              (status = 415, description = "Not application/octet-stream")))]
+pub async fn stage_image_data(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<StatusCode, Error> {
+    let (size, md5) = data_headers(&headers)?;
+    stage::stage(&ctx, &auth, &id, stream(body), size, md5).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn stream(body: Body) -> ByteStream {
+    Box::pin(body.into_data_stream().map_err(std::io::Error::other))
+}
+
+/// An upload's media type (415 unless octet-stream), announced size
+/// (`X-OpenStack-Image-Size`, else `Content-Length`) and declared md5.
+fn data_headers(headers: &HeaderMap) -> Result<(Option<u64>, Option<String>), Error> {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -58,10 +97,7 @@ pub async fn upload_image_data(
         Some(s) => Some(s),
         None => size("content-length")?,
     };
-    let md5 = content_md5(&headers)?;
-    let stream = body.into_data_stream().map_err(std::io::Error::other);
-    app::upload(&ctx, &auth, &id, Box::pin(stream), expected, md5).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((expected, content_md5(headers)?))
 }
 
 /// A declared md5 from `Content-MD5`, as hex: RFC 1864 says base64, Glance

@@ -3,8 +3,10 @@
 pub mod error;
 pub mod image;
 pub mod image_data;
+pub mod import;
 pub mod member;
 pub mod schema;
+pub mod task;
 pub mod versions;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -31,6 +33,10 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             image_data::upload_image_data,
             image_data::download_image_data
         ))
+        .routes(routes!(image_data::stage_image_data))
+        .routes(routes!(import::import_image))
+        .routes(routes!(import::import_info))
+        .routes(routes!(task::list_image_tasks))
         .routes(routes!(image::deactivate_image))
         .routes(routes!(image::reactivate_image))
         .routes(routes!(member::list_members, member::create_member))

@@ -1,0 +1,110 @@
+//! The `[image]` section: which import methods the image service offers and
+//! what a `web-download` may fetch.
+
+use serde::{Deserialize, Serialize};
+
+/// Import methods the image service knows.
+pub const IMPORT_METHODS: [&str; 2] = ["glance-direct", "web-download"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImageConfig {
+    /// Import methods offered (Glance's `enabled_import_methods`); empty
+    /// turns the interoperable import API off (stage and import are 404).
+    pub import_methods: Vec<String>,
+    /// The largest image accepted, in bytes (Glance's `image_size_cap`).
+    pub size_cap: u64,
+    /// How long an import worker holds its task without renewing; a task
+    /// whose worker died is taken up again after this long.
+    pub task_lease_secs: u64,
+    pub web_download: WebDownloadConfig,
+}
+
+/// Limits on `web-download` URLs (Glance's `[import_filtering_opts]`), so
+/// the service cannot be pointed at the cloud's own insides.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebDownloadConfig {
+    pub allowed_schemes: Vec<String>,
+    /// Ports a URL may name; empty allows any.
+    pub allowed_ports: Vec<u16>,
+    /// Host names refused outright.
+    pub disallowed_hosts: Vec<String>,
+    /// Whether a URL may resolve to a loopback, private, link-local (the
+    /// metadata service) or otherwise non-global address. Off in
+    /// production; tests that serve images locally turn it on.
+    pub allow_private_addresses: bool,
+    /// Attempts per download before the import fails; a broken transfer
+    /// resumes by `Range` where the server allows it.
+    pub attempts: u32,
+    /// Gives up on a connection that sends nothing for this long.
+    pub read_timeout_secs: u64,
+}
+
+impl Default for ImageConfig {
+    fn default() -> Self {
+        ImageConfig {
+            import_methods: IMPORT_METHODS.iter().map(|m| m.to_string()).collect(),
+            size_cap: 1 << 40,
+            task_lease_secs: 60,
+            web_download: WebDownloadConfig::default(),
+        }
+    }
+}
+
+impl Default for WebDownloadConfig {
+    fn default() -> Self {
+        WebDownloadConfig {
+            allowed_schemes: vec!["http".into(), "https".into()],
+            allowed_ports: vec![80, 443],
+            disallowed_hosts: Vec::new(),
+            allow_private_addresses: false,
+            attempts: 4,
+            read_timeout_secs: 60,
+        }
+    }
+}
+
+impl ImageConfig {
+    pub(super) fn validate(&self) -> Result<(), (String, String)> {
+        for m in &self.import_methods {
+            if !IMPORT_METHODS.contains(&m.as_str()) {
+                return Err((
+                    "image.import_methods".into(),
+                    format!(
+                        "unknown method {m:?} (known: {})",
+                        IMPORT_METHODS.join(", ")
+                    ),
+                ));
+            }
+        }
+        if self.task_lease_secs < 2 {
+            return Err(("image.task_lease_secs".into(), "must be at least 2".into()));
+        }
+        if self.size_cap == 0 {
+            return Err(("image.size_cap".into(), "must be at least 1".into()));
+        }
+        let w = &self.web_download;
+        for s in &w.allowed_schemes {
+            if s != "http" && s != "https" {
+                return Err((
+                    "image.web_download.allowed_schemes".into(),
+                    format!("{s:?} is neither http nor https"),
+                ));
+            }
+        }
+        if w.attempts == 0 {
+            return Err((
+                "image.web_download.attempts".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if w.read_timeout_secs == 0 {
+            return Err((
+                "image.web_download.read_timeout_secs".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
