@@ -369,6 +369,40 @@ fn images(admin: &[(&str, &str)], alice: &[(&str, &str)], demo: &Value, dir: &st
         data,
         "downloaded data is what was uploaded"
     );
+    // The interoperable import: openstacksdk stages the data, then imports
+    // it with glance-direct.
+    let staged = openstack(
+        alice,
+        &[
+            "image",
+            "create",
+            "--import",
+            "--disk-format",
+            "raw",
+            "--container-format",
+            "bare",
+            "--file",
+            file.to_str().unwrap(),
+            "staged",
+        ],
+    );
+    let staged_id = staged["id"].as_str().unwrap();
+    let mut shown = Value::Null;
+    for _ in 0..50 {
+        shown = openstack(alice, &["image", "show", staged_id]);
+        if shown["status"] == "active" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(shown["status"], "active", "{shown}");
+    assert_eq!(shown["size"], data.len(), "{shown}");
+    assert!(
+        shown.to_string().contains("os_glance_import_task"),
+        "it went through an import task: {shown}"
+    );
+    openstack_quiet(alice, &["image", "delete", staged_id]);
+
     let id = img["id"].as_str().unwrap().to_owned();
     let listed = openstack(alice, &["image", "list", "--property", "os_distro=debian"]);
     assert!(
