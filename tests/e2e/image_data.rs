@@ -344,3 +344,80 @@ async fn put(
     let r = req.body(data).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
+
+/// Quotas: image count at create, stored bytes at upload (413, and the
+/// image is queued again), reported by `/v2/info/usage`; on both backends,
+/// since the usage sum is SQL.
+async fn quotas(backend: virga_tests::Backend) {
+    const OCTETS: &str = "application/octet-stream";
+    let cloud = Cloud::start_with(
+        backend,
+        &[
+            ("VIRGA_IMAGE__QUOTA__IMAGES", "2"),
+            ("VIRGA_IMAGE__QUOTA__BYTES", "3000000"),
+        ],
+    )
+    .await;
+    let admin = cloud.admin_token().await;
+    let (alice, _) = member(&cloud, &admin, "alpha").await;
+    let raw = json!({"disk_format": "raw", "container_format": "bare"});
+    let a = alice.create(raw.clone()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = alice.create(raw.clone()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, body, _) = alice
+        .call(Method::POST, "/v2/images", Some(raw.clone()))
+        .await;
+    assert_eq!(s, 413, "{body}");
+    let two_mib = vec![1u8; 2 << 20];
+    assert_eq!(
+        put_file(&alice, &a, OCTETS, None, two_mib.clone()).await,
+        204
+    );
+    let (status, body) = put(&alice, &b, OCTETS, two_mib.clone(), &[]).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("image_size_total"), "{body}");
+    let (_, shown, _) = alice
+        .call(Method::GET, &format!("/v2/images/{b}"), None)
+        .await;
+    assert_eq!(shown["status"], "queued");
+    assert_eq!(
+        put_file(&alice, &b, OCTETS, None, vec![2u8; 1000]).await,
+        204,
+        "what fits, fits"
+    );
+    let (s, usage, _) = alice.call(Method::GET, "/v2/info/usage", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        usage["usage"]["image_count_total"],
+        json!({"limit": 2, "usage": 2})
+    );
+    assert_eq!(
+        usage["usage"]["image_size_total"],
+        json!({"limit": 3, "usage": 3})
+    );
+    // Deleting frees room.
+    assert_eq!(
+        alice
+            .call(Method::DELETE, &format!("/v2/images/{a}"), None)
+            .await
+            .0,
+        204
+    );
+    alice.create(raw).await;
+    cloud.stop().await;
+}
+
+#[tokio::test]
+async fn quotas_embedded() {
+    quotas(virga_tests::Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn quotas_distributed() {
+    quotas(virga_tests::Backend::Distributed).await;
+}

@@ -18,6 +18,28 @@ pub struct ImageConfig {
     /// whose worker died is taken up again after this long.
     pub task_lease_secs: u64,
     pub web_download: WebDownloadConfig,
+    pub quota: ImageQuotaConfig,
+}
+
+/// What each project may keep (Glance's `image_count_total` and
+/// `image_size_total`); -1 is unlimited. The same for every project until
+/// identity serves Keystone's unified limits for per-project overrides.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImageQuotaConfig {
+    /// Images a project may own.
+    pub images: i64,
+    /// Bytes of image data a project may store.
+    pub bytes: i64,
+}
+
+impl Default for ImageQuotaConfig {
+    fn default() -> Self {
+        ImageQuotaConfig {
+            images: 100,
+            bytes: 1 << 40,
+        }
+    }
 }
 
 /// Limits on `web-download` URLs (Glance's `[import_filtering_opts]`), so
@@ -48,6 +70,7 @@ impl Default for ImageConfig {
             size_cap: 1 << 40,
             task_lease_secs: 60,
             web_download: WebDownloadConfig::default(),
+            quota: ImageQuotaConfig::default(),
         }
     }
 }
@@ -80,6 +103,14 @@ impl ImageConfig {
         }
         if self.task_lease_secs < 2 {
             return Err(("image.task_lease_secs".into(), "must be at least 2".into()));
+        }
+        for (key, v) in [
+            ("image.quota.images", self.quota.images),
+            ("image.quota.bytes", self.quota.bytes),
+        ] {
+            if v < -1 {
+                return Err((key.into(), "must be -1 (unlimited) or at least 0".into()));
+            }
         }
         if self.size_cap == 0 {
             return Err(("image.size_cap".into(), "must be at least 1".into()));

@@ -123,6 +123,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewImage) -> Result<
         .with("visibility", visibility.clone());
     auth.enforce("image:add_image", &t)?;
     enforce_visibility(auth, &visibility, &t)?;
+    super::quota::check_new_image(ctx, owner.as_deref()).await?;
     let at = now();
     let model = Model {
         id: new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),

@@ -37,13 +37,14 @@ fn unset(field: &str) -> Error {
 }
 
 /// The error a failed ingest is to its caller; logged with its cause.
-pub fn ingest_error(id: &str, e: IngestError) -> Error {
+/// `by_quota`: the cap the data ran into was the project's quota.
+pub fn ingest_error(id: &str, e: IngestError, by_quota: bool) -> Error {
     if !e.is_client() {
         return Error::internal(e);
     }
     tracing::info!(image = %id, error = %virga_common::error::chain(&e), "image data refused");
     match e {
-        IngestError::TooLarge { .. } => Error::PayloadTooLarge(e.to_string()),
+        IngestError::TooLarge { limit } => super::quota::too_large(limit, by_quota),
         _ => Error::BadRequest(e.to_string()),
     }
 }
@@ -99,9 +100,10 @@ pub async fn upload(
     md5: Option<String>,
 ) -> Result<(), Error> {
     let m = images::allowed(ctx, auth, id, "image:upload_image").await?;
+    let (cap, by_quota) = super::quota::room(ctx, m.owner.as_deref()).await?;
     let expect = Expect {
         size,
-        cap: ctx.config().image.size_cap,
+        cap,
         md5,
         sha256: None,
         formats: Some(formats(&m)?),
@@ -118,7 +120,7 @@ pub async fn upload(
         Ok(got) => finish(ctx, store.as_ref(), id, "saving", &got).await,
         Err(e) => {
             image::set_status_if(db, id, "saving", "queued").await?;
-            Err(ingest_error(id, e))
+            Err(ingest_error(id, e, by_quota))
         }
     }
 }

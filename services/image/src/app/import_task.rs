@@ -151,8 +151,12 @@ async fn attempt(ctx: &ServiceContext, t: &task::Model, copied: Arc<AtomicU64>) 
     let Ok(fmts) = formats(&m) else {
         return Outcome::Refused("The image's formats are unset".into());
     };
+    let (cap, by_quota) = match super::quota::room(ctx, m.owner.as_deref()).await {
+        Ok(r) => r,
+        Err(_) => return Outcome::Failed("The project's quota could not be read".into()),
+    };
     let mut expect = Expect {
-        cap: ctx.config().image.size_cap,
+        cap,
         formats: Some(fmts),
         ..Expect::default()
     };
@@ -201,6 +205,9 @@ async fn attempt(ctx: &ServiceContext, t: &task::Model, copied: Arc<AtomicU64>) 
         Err(e @ IngestError::Store(_)) => {
             tracing::error!(image = %id, error = %virga_common::error::chain(&e), "import failed");
             Outcome::Failed("Storing the image data failed".into())
+        }
+        Err(IngestError::TooLarge { limit }) => {
+            Outcome::Refused(super::quota::too_large(limit, by_quota).to_string())
         }
         Err(e) => Outcome::Refused(virga_common::error::chain(&e).to_string()),
     }

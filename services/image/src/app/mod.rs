@@ -7,6 +7,7 @@ pub mod import;
 pub mod import_task;
 pub mod ingest;
 pub mod member;
+pub mod quota;
 pub mod stage;
 pub mod task;
 pub mod versions;

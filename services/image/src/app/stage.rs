@@ -49,9 +49,10 @@ pub async fn stage(
 ) -> Result<(), Error> {
     enabled(ctx, "glance-direct")?;
     let m = images::allowed(ctx, auth, id, "image:upload_image").await?;
+    let (cap, by_quota) = super::quota::room(ctx, m.owner.as_deref()).await?;
     let expect = Expect {
         size,
-        cap: ctx.config().image.size_cap,
+        cap,
         md5,
         sha256: None,
         // Formats may still be unset: then the import inspects the data.
@@ -81,7 +82,7 @@ pub async fn stage(
         }
         Err(e) => {
             image::set_status_if(db, id, "uploading", "queued").await?;
-            Err(ingest_error(id, e))
+            Err(ingest_error(id, e, by_quota))
         }
     }
 }

@@ -302,6 +302,31 @@ pub async fn properties_of(
     Ok(out)
 }
 
+/// How many images `owner` has and how many bytes of data they hold.
+pub async fn usage(db: &impl ConnectionTrait, owner: &str) -> Result<(i64, i64), Error> {
+    use virga_db::sea_orm::sea_query::Func;
+    use virga_db::sea_orm::{FromQueryResult, QuerySelect};
+    #[derive(FromQueryResult)]
+    struct Usage {
+        count: i64,
+        bytes: Option<i64>,
+    }
+    let u = Entity::find()
+        .select_only()
+        .column_as(Column::Id.count(), "count")
+        .column_as(
+            // PostgreSQL sums BIGINT into NUMERIC: cast back.
+            Expr::expr(Func::cast_as(Func::sum(Expr::col(Column::Size)), "BIGINT")),
+            "bytes",
+        )
+        .filter(Column::Owner.eq(owner))
+        .into_model::<Usage>()
+        .one(db)
+        .await
+        .map_err(internal)?;
+    Ok(u.map(|u| (u.count, u.bytes.unwrap_or(0))).unwrap_or((0, 0)))
+}
+
 /// Moves the image from status `from` to `to` only if it is still in
 /// `from`: two uploads racing for one image cannot both start.
 pub async fn set_status_if(

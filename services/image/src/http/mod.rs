@@ -5,6 +5,7 @@ pub mod image;
 pub mod image_data;
 pub mod import;
 pub mod member;
+pub mod quota;
 pub mod schema;
 pub mod task;
 pub mod versions;
@@ -36,6 +37,7 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(image_data::stage_image_data))
         .routes(routes!(import::import_image))
         .routes(routes!(import::import_info))
+        .routes(routes!(quota::usage_info))
         .routes(routes!(task::list_image_tasks))
         .routes(routes!(image::deactivate_image))
         .routes(routes!(image::reactivate_image))
