@@ -7,8 +7,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 need_root
 need_cargo
-# qemu-utils and xorriso write the real disk images and ISOs format tests inspect.
-apt_install ca-certificates postgresql-15 rabbitmq-server python3-venv qemu-utils xorriso
+# qemu-utils and xorriso write the real disk images and ISOs format tests
+# inspect; openssl makes the keys, certificates and signatures of signed images.
+apt_install ca-certificates postgresql-15 rabbitmq-server python3-venv qemu-utils xorriso openssl
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi

@@ -421,3 +421,115 @@ async fn quotas_embedded() {
 async fn quotas_distributed() {
     quotas(virga_tests::Backend::Distributed).await;
 }
+
+/// Signed images: data that matches its `img_signature` (made by OpenSSL
+/// with a key whose certificate the cloud trusts) is accepted; tampered
+/// data, or a signature naming an untrusted certificate, is refused; the
+/// signature properties are fixed once the image has data.
+#[tokio::test]
+async fn signed_images_must_verify() {
+    use base64::Engine;
+    const OCTETS: &str = "application/octet-stream";
+    let certs = tempfile::tempdir().unwrap();
+    let c = certs.path();
+    let uuid = "5b1c3a2e-7d4f-4e8a-9c61-0f2b8d3e4a71";
+    tool(
+        c,
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "k.pem",
+        ],
+        "k.pem",
+    );
+    tool(
+        c,
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "k.pem",
+            "-out",
+            &format!("{uuid}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=signer",
+        ],
+        &format!("{uuid}.pem"),
+    );
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 239) as u8).collect();
+    std::fs::write(c.join("data"), &data).unwrap();
+    let sig = tool(
+        c,
+        "openssl",
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            "k.pem",
+            "-sigopt",
+            "rsa_padding_mode:pss",
+            "-out",
+            "sig",
+            "data",
+        ],
+        "sig",
+    );
+    let sig = base64::engine::general_purpose::STANDARD.encode(sig);
+    let dir = c.display().to_string();
+    let cloud = Cloud::start_with(
+        virga_tests::Backend::Embedded,
+        &[("VIRGA_IMAGE__SIGNATURE_CERTIFICATES_DIR", dir.as_str())],
+    )
+    .await;
+    let admin = cloud.admin_token().await;
+    let (alice, _) = member(&cloud, &admin, "alpha").await;
+    let signed = |cert: &str| {
+        json!({"disk_format": "raw", "container_format": "bare", "img_signature": sig,
+               "img_signature_hash_method": "SHA-256", "img_signature_key_type": "RSA-PSS",
+               "img_signature_certificate_uuid": cert})
+    };
+    let good = alice.create(signed(uuid)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bad = alice.create(signed(uuid)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let untrusted = alice.create(signed("0000")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut tampered = data.clone();
+    tampered[1234] ^= 0x40;
+    let (s, body) = put(&alice, &bad, OCTETS, tampered, &[]).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("Signature verification failed"), "{body}");
+    let (_, shown, _) = alice
+        .call(Method::GET, &format!("/v2/images/{bad}"), None)
+        .await;
+    assert_eq!(shown["status"], "queued");
+    let (s, body) = put(&alice, &untrusted, OCTETS, data.clone(), &[]).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("not one this cloud trusts"), "{body}");
+    let (s, body) = put(&alice, &good, OCTETS, data.clone(), &[]).await;
+    assert_eq!(s, 204, "{body}");
+    let (s, _, _) = patch(
+        &alice,
+        &good,
+        "application/openstack-images-v2.1-json-patch",
+        json!([{"op": "replace", "path": "/img_signature", "value": "AAAA"}]),
+    )
+    .await;
+    assert_eq!(s, 403, "signature properties are fixed once there is data");
+    cloud.stop().await;
+}

@@ -8,6 +8,7 @@ pub mod db;
 pub mod format;
 pub mod http;
 pub mod migrations;
+pub mod signature;
 pub mod store;
 
 use virga_common::{ErrorReport, RequestId};

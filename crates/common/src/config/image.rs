@@ -19,6 +19,11 @@ pub struct ImageConfig {
     pub task_lease_secs: u64,
     pub web_download: WebDownloadConfig,
     pub quota: ImageQuotaConfig,
+    /// Certificates image signatures may be made with, as `<uuid>.pem`
+    /// (the uuid an image's `img_signature_certificate_uuid` names);
+    /// default `<data_dir>/image-signing-certs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_certificates_dir: Option<std::path::PathBuf>,
 }
 
 /// What each project may keep (Glance's `image_count_total` and
@@ -71,6 +76,7 @@ impl Default for ImageConfig {
             task_lease_secs: 60,
             web_download: WebDownloadConfig::default(),
             quota: ImageQuotaConfig::default(),
+            signature_certificates_dir: None,
         }
     }
 }

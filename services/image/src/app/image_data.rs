@@ -13,6 +13,7 @@ use virga_service::auth::Auth;
 use super::image as images;
 use super::ingest::{self, Expect, IngestError, Ingested};
 use crate::db::image;
+use crate::signature;
 use crate::store::{ByteStream, LocalStore, Store};
 
 /// Where active images' data lives.
@@ -34,6 +35,22 @@ fn unset(field: &str) -> Error {
     Error::BadRequest(format!(
         "Property {field} must be set prior to saving data."
     ))
+}
+
+/// The signature the image's properties ask its data to carry; 400 when
+/// they are incomplete, malformed or name an untrusted certificate.
+pub async fn signature_check(
+    ctx: &ServiceContext,
+    id: &str,
+) -> Result<Option<signature::Check>, Error> {
+    let props = image::properties(ctx.db(), id).await?;
+    let cfg = ctx.config();
+    let dir = cfg
+        .image
+        .signature_certificates_dir
+        .clone()
+        .unwrap_or_else(|| cfg.data_dir.join("image-signing-certs"));
+    signature::check_for(&props, &dir).map_err(|e| Error::BadRequest(e.to_string()))
 }
 
 /// The error a failed ingest is to its caller; logged with its cause.
@@ -107,6 +124,7 @@ pub async fn upload(
         md5,
         sha256: None,
         formats: Some(formats(&m)?),
+        signature: signature_check(ctx, id).await?,
     };
     let db = ctx.db();
     if !image::set_status_if(db, id, "queued", "saving").await? {

@@ -111,13 +111,26 @@ fn apply(auth: &Auth, d: &mut ImageDoc, c: Change) -> Result<(), Error> {
             if must_exist && !d.properties.contains_key(&key) {
                 return Err(Error::Conflict(format!("Property {key} does not exist.")));
             }
+            signature_fixed(&key, &m.status, d.properties.get(&key) != Some(&value))?;
             d.properties.insert(key, value);
         }
         Change::RemoveProperty(key) => {
+            signature_fixed(&key, &m.status, d.properties.contains_key(&key))?;
             if d.properties.remove(&key).is_none() {
                 return Err(Error::Conflict(format!("Property {key} does not exist.")));
             }
         }
+    }
+    Ok(())
+}
+
+/// An image's signature properties describe the data it was verified
+/// with; once data is accepted they would only mislead, so they are fixed.
+fn signature_fixed(key: &str, status: &str, changes: bool) -> Result<(), Error> {
+    if changes && key.starts_with("img_signature") && !matches!(status, "queued" | "uploading") {
+        return Err(Error::Forbidden(format!(
+            "Attribute {key} can be only changed before the image has data."
+        )));
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use virga_common::Error;
 use virga_service::ServiceContext;
 
-use super::image_data::{finish, formats, store};
+use super::image_data::{finish, formats, signature_check, store};
 use super::import::{Method, TaskInput};
 use super::ingest::{self, Expect, IngestError};
 use super::stage::{STAGE_HOST, staging};
@@ -155,9 +155,14 @@ async fn attempt(ctx: &ServiceContext, t: &task::Model, copied: Arc<AtomicU64>) 
         Ok(r) => r,
         Err(_) => return Outcome::Failed("The project's quota could not be read".into()),
     };
+    let signature = match signature_check(ctx, id).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::Refused(e.to_string()),
+    };
     let mut expect = Expect {
         cap,
         formats: Some(fmts),
+        signature,
         ..Expect::default()
     };
     let source: Result<ByteStream, String> = match input.import_req.method {

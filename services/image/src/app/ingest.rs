@@ -9,6 +9,7 @@ use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use crate::format::{self, FormatError, HEAD_LEN};
+use crate::signature::{self, Hasher, SignatureError};
 use crate::store::{ByteStream, Store, StoreError};
 
 /// The hash algorithm behind `os_hash_value`.
@@ -28,6 +29,8 @@ pub struct Expect {
     /// The declared formats; None skips inspection (the staging area keeps
     /// whatever arrives and is inspected when imported).
     pub formats: Option<(String, String)>,
+    /// A signature the data must carry.
+    pub signature: Option<signature::Check>,
 }
 
 /// What was taken in.
@@ -55,6 +58,8 @@ pub enum IngestError {
     Body(#[source] std::io::Error),
     #[error(transparent)]
     Format(#[from] FormatError),
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
     #[error("Storing the data failed.")]
     Store(#[from] StoreError),
 }
@@ -82,6 +87,7 @@ pub async fn ingest(
     let mut md5 = Md5::new();
     let mut sha = Sha256::new();
     let mut head: Vec<u8> = Vec::new();
+    let mut signed = expect.signature.as_ref().map(|c| Hasher::new(c.hash));
     let mut size: u64 = 0;
     let streamed: Result<(), IngestError> = async {
         while let Some(chunk) = body.next().await {
@@ -96,6 +102,9 @@ pub async fn ingest(
             }
             md5.update(&chunk);
             sha.update(&chunk);
+            if let Some(h) = signed.as_mut() {
+                h.update(&chunk);
+            }
             pending.write(chunk).await?;
         }
         Ok(())
@@ -133,6 +142,9 @@ pub async fn ingest(
             Some((disk, container)) => format::check(disk, container, &head, size)?.virtual_size,
             None => None,
         };
+        if let (Some(check), Some(h)) = (&expect.signature, signed) {
+            signature::verify(check, &h.finish())?;
+        }
         Ok(Ingested {
             virtual_size,
             ..got

@@ -8,7 +8,7 @@ use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
 use super::image as images;
-use super::image_data::{formats, ingest_error};
+use super::image_data::{formats, ingest_error, signature_check};
 use super::ingest::{self, Expect};
 use crate::db::image;
 use crate::store::{ByteStream, LocalStore, Store};
@@ -57,6 +57,7 @@ pub async fn stage(
         sha256: None,
         // Formats may still be unset: then the import inspects the data.
         formats: formats(&m).ok(),
+        signature: signature_check(ctx, id).await?,
     };
     let db = ctx.db();
     if !image::set_status_if(db, id, "queued", "uploading").await? {
