@@ -10,6 +10,17 @@ need_cargo
 # qemu-utils and xorriso write the real disk images and ISOs format tests
 # inspect; openssl makes the keys, certificates and signatures of signed images.
 apt_install ca-certificates postgresql-15 rabbitmq-server python3-venv qemu-utils xorriso openssl
+# QEMU boots the test images. qemu-system-x86 comes from bookworm main and
+# needs the same version of qemu-utils (a newer one may be preinstalled).
+if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+    v="$(apt-cache policy qemu-system-x86 | awk '/Candidate/{print $2}')"
+    pins=("qemu-utils=$v")
+    if dpkg-query -W -f='${Status}' qemu-block-extra 2>/dev/null | grep -q "install ok installed"; then
+        pins+=("qemu-block-extra=$v")
+    fi
+    echo "virga: installing qemu-system-x86 $v" >&2
+    apt-get install -y -qq --no-install-recommends --allow-downgrades qemu-system-x86 "${pins[@]}" >/dev/null
+fi
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi
@@ -19,6 +30,10 @@ npm_ci crates/testkit/oidc-provider
 # python-openstackclient, which the CLI tests drive against `virga up`.
 pip_venv "$HOME/.cache/virga-openstackclient" scripts/requirements-openstackclient.txt
 export VIRGA_OPENSTACK_CLIENT="$HOME/.cache/virga-openstackclient/bin/openstack"
+# The test images (a bootable busybox VM, an OCI archive), rebuilt only when
+# their script or Debian packages change.
+export VIRGA_TEST_IMAGES="$HOME/.cache/virga-test-images"
+"$here/build-test-images.sh" "$VIRGA_TEST_IMAGES"
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod openapi;
 pub mod run;
+pub mod seed;
 
 use virga_service::Service;
 

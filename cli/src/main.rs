@@ -30,6 +30,11 @@ enum Command {
         /// Where the SQLite databases live (overrides `data_dir`).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Test images to register on the first start (what
+        /// scripts/build-test-images.sh built; default `$VIRGA_TEST_IMAGES`
+        /// or ~/.cache/virga-test-images when it exists).
+        #[arg(long)]
+        test_images: Option<PathBuf>,
     },
     /// Run one service, against the database and bus the configuration names.
     Serve {
@@ -60,7 +65,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let mut config =
         Config::load(cli.config.as_deref(), std::env::vars()).map_err(|e| chain(&e))?;
     let names: Vec<&str> = match &cli.command {
-        Command::Up { data_dir } => {
+        Command::Up { data_dir, .. } => {
             if let Some(dir) = data_dir {
                 config.data_dir = dir.clone();
             }
@@ -112,6 +117,19 @@ async fn run(cli: Cli) -> Result<(), String> {
     };
     for r in &running {
         println!("{:<10} {}", r.name, r.url);
+    }
+    if let (Some(first), Command::Up { test_images, .. }) = (&first_run, &cli.command)
+        && let Some(dir) = virga::seed::test_images_dir(test_images.clone())
+    {
+        match virga::seed::register(&dir, &running, &first.password).await {
+            Ok(names) => println!(
+                "virga: registered test images from {}: {}",
+                dir.display(),
+                names.join(", ")
+            ),
+            // The cloud works without them: say so and go on.
+            Err(line) => eprintln!("virga: warning: {line}"),
+        }
     }
     if let Some(first) = first_run {
         // Shown this once; only its hash is stored.

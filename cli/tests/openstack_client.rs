@@ -44,6 +44,12 @@ fn start(dir: &std::path::Path) -> (Up, BTreeMap<String, String>) {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("VIRGA_DATA_DIR", dir)
+        .env(
+            "VIRGA_TEST_IMAGES",
+            std::env::var("VIRGA_TEST_IMAGES").expect(
+                "VIRGA_TEST_IMAGES: run scripts/build-test-images.sh DIR and set it to DIR",
+            ),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -328,6 +334,12 @@ fn federated_login(env: &[(&str, &str)], auth_url: &str, dir: &std::path::Path, 
 /// create, list with a filter, show, set and unset a property and a tag,
 /// share with another project, which accepts, and delete.
 fn images(admin: &[(&str, &str)], alice: &[(&str, &str)], demo: &Value, dir: &std::path::Path) {
+    // `virga up` registered the test VM on its first start, for everyone.
+    let vm = openstack(alice, &["image", "show", "virga-test-vm"]);
+    assert_eq!(vm["status"], "active", "{vm}");
+    assert_eq!(vm["disk_format"], "qcow2", "{vm}");
+    assert_eq!(vm["visibility"], "public", "{vm}");
+
     let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let file = dir.join("disk.raw");
     std::fs::write(&file, &data).unwrap();

@@ -30,6 +30,15 @@ pub const SERVICE_NAMES: [&str; 6] = [
 /// The environment variable naming the configuration file; not itself a key.
 pub const CONFIG_PATH_VAR: &str = "VIRGA_CONFIG";
 
+/// `VIRGA_*` variables that are not configuration keys: the configuration
+/// file's path, and what Virga's scripts hand to `virga up` and the tests
+/// (the test images' directory, the OpenStack client to drive).
+pub const NOT_KEYS: [&str; 3] = [
+    CONFIG_PATH_VAR,
+    "VIRGA_TEST_IMAGES",
+    "VIRGA_OPENSTACK_CLIENT",
+];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -417,7 +426,7 @@ fn apply_env(
         let Some(rest) = var.strip_prefix("VIRGA_") else {
             continue;
         };
-        if var == CONFIG_PATH_VAR {
+        if NOT_KEYS.contains(&var.as_str()) {
             continue;
         }
         let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
