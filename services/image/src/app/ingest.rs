@@ -8,6 +8,8 @@ use futures::StreamExt;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
+use super::digests::{Digests, Hash, Update};
+
 use crate::format::{self, FormatError, HEAD_LEN};
 use crate::signature::{self, Hasher, SignatureError};
 use crate::store::{ByteStream, Store, StoreError};
@@ -84,10 +86,13 @@ pub async fn ingest(
     expect: &Expect,
 ) -> Result<Ingested, IngestError> {
     let mut pending = store.begin(key).await?;
-    let mut md5 = Md5::new();
-    let mut sha = Sha256::new();
+    let mut digests: Vec<Box<dyn Update>> =
+        vec![Box::new(Hash(Md5::new())), Box::new(Hash(Sha256::new()))];
+    if let Some(c) = &expect.signature {
+        digests.push(Box::new(Hasher::new(c.hash)));
+    }
+    let mut digests = Digests::start(digests);
     let mut head: Vec<u8> = Vec::new();
-    let mut signed = expect.signature.as_ref().map(|c| Hasher::new(c.hash));
     let mut size: u64 = 0;
     let streamed: Result<(), IngestError> = async {
         while let Some(chunk) = body.next().await {
@@ -100,16 +105,14 @@ pub async fn ingest(
                 let take = (HEAD_LEN - head.len()).min(chunk.len());
                 head.extend_from_slice(&chunk[..take]);
             }
-            md5.update(&chunk);
-            sha.update(&chunk);
-            if let Some(h) = signed.as_mut() {
-                h.update(&chunk);
-            }
+            digests.feed(&chunk).await;
             pending.write(chunk).await?;
         }
         Ok(())
     }
     .await;
+    let mut hashes = digests.finish().await.into_iter();
+    let (md5, sha256, signed) = (hashes.next(), hashes.next(), hashes.next());
     let checked = streamed.and_then(|()| {
         if let Some(expected) = expect.size.filter(|e| *e != size) {
             return Err(IngestError::SizeMismatch {
@@ -119,8 +122,8 @@ pub async fn ingest(
         }
         let got = Ingested {
             size,
-            md5: hex(&md5.finalize()),
-            sha256: hex(&sha.finalize()),
+            md5: hex(&md5.unwrap_or_default()),
+            sha256: hex(&sha256.unwrap_or_default()),
             virtual_size: None,
         };
         for (algo, declared, actual) in [
@@ -142,8 +145,8 @@ pub async fn ingest(
             Some((disk, container)) => format::check(disk, container, &head, size)?.virtual_size,
             None => None,
         };
-        if let (Some(check), Some(h)) = (&expect.signature, signed) {
-            signature::verify(check, &h.finish())?;
+        if let (Some(check), Some(digest)) = (&expect.signature, signed) {
+            signature::verify(check, &digest)?;
         }
         Ok(Ingested {
             virtual_size,

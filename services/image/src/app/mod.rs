@@ -1,5 +1,6 @@
 //! Image's logic, one module per resource.
 
+pub mod digests;
 pub mod image;
 pub mod image_data;
 pub mod image_patch;

@@ -37,8 +37,12 @@ impl LocalStore {
     }
 }
 
+/// Writes go to the file in blocks this big: each write is a hop to
+/// tokio's blocking pool, and request bodies arrive in small chunks.
+const WRITE_BUFFER: usize = 1 << 20;
+
 struct LocalPending {
-    file: tokio::fs::File,
+    file: tokio::io::BufWriter<tokio::fs::File>,
     tmp: PathBuf,
     target: PathBuf,
 }
@@ -60,7 +64,11 @@ impl Store for LocalStore {
         let file = tokio::fs::File::create(&tmp)
             .await
             .map_err(StoreError::Io)?;
-        Ok(Box::new(LocalPending { file, tmp, target }))
+        Ok(Box::new(LocalPending {
+            file: tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file),
+            tmp,
+            target,
+        }))
     }
 
     async fn read(&self, key: &str, start: u64, end: u64) -> Result<ByteStream, StoreError> {
@@ -96,8 +104,14 @@ impl Pending for LocalPending {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let LocalPending { file, tmp, target } = *self;
+        let LocalPending {
+            mut file,
+            tmp,
+            target,
+        } = *self;
         let done = async {
+            file.flush().await?;
+            let file = file.into_inner();
             file.sync_all().await?;
             drop(file);
             tokio::fs::rename(&tmp, &target).await?;
