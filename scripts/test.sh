@@ -21,6 +21,11 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
     echo "virga: installing qemu-system-x86 $v" >&2
     apt-get install -y -qq --no-install-recommends --allow-downgrades qemu-system-x86 "${pins[@]}" >/dev/null
 fi
+# A real S3-compatible server (s3s: the S3 protocol over a directory) that
+# the testkit starts privately for the image service's S3 store tests.
+if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
+    cargo install --locked s3s-fs@0.14.1 --features binary
+fi
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install --locked cargo-nextest
 fi

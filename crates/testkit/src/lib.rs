@@ -39,3 +39,4 @@ pub mod postgres;
 mod process;
 pub mod rabbitmq;
 mod run;
+pub mod s3;

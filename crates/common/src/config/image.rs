@@ -19,11 +19,41 @@ pub struct ImageConfig {
     pub task_lease_secs: u64,
     pub web_download: WebDownloadConfig,
     pub quota: ImageQuotaConfig,
+    /// Where active images' data lives.
+    pub store: ImageStoreConfig,
     /// Certificates image signatures may be made with, as `<uuid>.pem`
     /// (the uuid an image's `img_signature_certificate_uuid` names);
     /// default `<data_dir>/image-signing-certs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_certificates_dir: Option<std::path::PathBuf>,
+}
+
+/// The image data backend: files under `<data_dir>/images` (one image
+/// service), or an S3-compatible bucket (any number sharing it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ImageStoreConfig {
+    Local,
+    S3(S3StoreConfig),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct S3StoreConfig {
+    /// e.g. `https://s3.example.com` or `http://127.0.0.1:9000`.
+    pub endpoint: String,
+    pub bucket: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Keys go below this prefix in the bucket.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
 }
 
 /// What each project may keep (Glance's `image_count_total` and
@@ -76,6 +106,7 @@ impl Default for ImageConfig {
             task_lease_secs: 60,
             web_download: WebDownloadConfig::default(),
             quota: ImageQuotaConfig::default(),
+            store: ImageStoreConfig::Local,
             signature_certificates_dir: None,
         }
     }
@@ -120,6 +151,17 @@ impl ImageConfig {
         }
         if self.size_cap == 0 {
             return Err(("image.size_cap".into(), "must be at least 1".into()));
+        }
+        if let ImageStoreConfig::S3(s3) = &self.store {
+            if !(s3.endpoint.starts_with("https://") || s3.endpoint.starts_with("http://")) {
+                return Err((
+                    "image.store.endpoint".into(),
+                    format!("{:?} is not an http(s) URL", s3.endpoint),
+                ));
+            }
+            if s3.bucket.is_empty() {
+                return Err(("image.store.bucket".into(), "must not be empty".into()));
+            }
         }
         let w = &self.web_download;
         for s in &w.allowed_schemes {

@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 mod auth;
 mod image;
 pub use auth::AuthConfig;
-pub use image::{IMPORT_METHODS, ImageConfig, ImageQuotaConfig, WebDownloadConfig};
+pub use image::{
+    IMPORT_METHODS, ImageConfig, ImageQuotaConfig, ImageStoreConfig, S3StoreConfig,
+    WebDownloadConfig,
+};
 
 /// The services a Virga deployment runs, in start order.
 pub const SERVICE_NAMES: [&str; 6] = [

@@ -14,11 +14,11 @@ use super::image as images;
 use super::ingest::{self, Expect, IngestError, Ingested};
 use crate::db::image;
 use crate::signature;
-use crate::store::{ByteStream, LocalStore, Store};
+use crate::store::{ByteStream, Store};
 
-/// Where active images' data lives.
-pub fn store(ctx: &ServiceContext) -> Arc<dyn Store> {
-    Arc::new(LocalStore::new(ctx.config().data_dir.join("images")))
+/// Where active images' data lives (`image.store`).
+pub fn store(ctx: &ServiceContext) -> Result<Arc<dyn Store>, Error> {
+    crate::store::configured(ctx.config()).map_err(Error::internal)
 }
 
 /// The formats an image must have before it takes data, as `Expect` wants
@@ -133,7 +133,7 @@ pub async fn upload(
             m.status
         )));
     }
-    let store = store(ctx);
+    let store = store(ctx)?;
     match ingest::ingest(store.as_ref(), id, body, &expect).await {
         Ok(got) => finish(ctx, store.as_ref(), id, "saving", &got).await,
         Err(e) => {
@@ -190,7 +190,7 @@ pub async fn download(
             None => return Ok(Err(Unsatisfiable { size })),
         },
     };
-    let body = store(ctx)
+    let body = store(ctx)?
         .read(id, start, end)
         .await
         .map_err(Error::internal)?;
@@ -229,7 +229,7 @@ pub async fn forget(ctx: &ServiceContext, id: &str) -> Result<(), Error> {
         .delete(id)
         .await
         .map_err(Error::internal)?;
-    store(ctx).delete(id).await.map_err(Error::internal)
+    store(ctx)?.delete(id).await.map_err(Error::internal)
 }
 
 #[cfg(test)]

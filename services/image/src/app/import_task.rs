@@ -196,7 +196,10 @@ async fn attempt(ctx: &ServiceContext, t: &task::Model, copied: Arc<AtomicU64>) 
             copied.fetch_add(c.len() as u64, Ordering::Relaxed);
         }
     }));
-    let store = store(ctx);
+    let store = match store(ctx) {
+        Ok(s) => s,
+        Err(_) => return Outcome::Failed("The image store is unavailable".into()),
+    };
     match ingest::ingest(store.as_ref(), id, counted, &expect).await {
         Ok(got) => match finish(ctx, store.as_ref(), id, "importing", &got).await {
             Ok(()) => {

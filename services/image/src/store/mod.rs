@@ -5,6 +5,7 @@
 //! byte (size, hash, format) is dropped without ever having been readable.
 
 mod local;
+mod s3;
 
 use std::pin::Pin;
 
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use futures::Stream;
 
 pub use local::LocalStore;
+pub use s3::S3Store;
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
@@ -42,4 +44,34 @@ pub enum StoreError {
     NotFound(String),
     #[error("image data store I/O failed")]
     Io(#[source] std::io::Error),
+    #[error("the object store failed")]
+    Backend(#[source] object_store::Error),
+}
+
+/// The store `image.store` configures: built once per configuration and
+/// shared, since an S3 client holds connection pools.
+pub fn configured(cfg: &virga_common::Config) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    use virga_common::config::ImageStoreConfig;
+    static BUILT: OnceLock<Mutex<HashMap<String, Arc<dyn Store>>>> = OnceLock::new();
+    match &cfg.image.store {
+        ImageStoreConfig::Local => Ok(Arc::new(LocalStore::new(cfg.data_dir.join("images")))),
+        ImageStoreConfig::S3(s3) => {
+            let key = format!(
+                "{}|{}|{}|{}",
+                s3.endpoint, s3.bucket, s3.prefix, s3.access_key_id
+            );
+            let mut built = BUILT
+                .get_or_init(Default::default)
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(s) = built.get(&key) {
+                return Ok(s.clone());
+            }
+            let store: Arc<dyn Store> = Arc::new(S3Store::new(s3)?);
+            built.insert(key, store.clone());
+            Ok(store)
+        }
+    }
 }
