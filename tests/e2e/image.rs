@@ -595,6 +595,16 @@ async fn sharing(cloud: &Cloud) {
         alice.call(Method::POST, &members, Some(json!({}))).await.0,
         400
     );
+    // A project identity does not know: a clear 400, nothing stored.
+    let (s, body, _) = alice
+        .call(
+            Method::POST,
+            &members,
+            Some(json!({"member": "0a1b2c3d4e5f40718293a4b5c6d7e8f9"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.to_string().contains("does not exist"), "{body}");
     assert_eq!(
         alice
             .call(

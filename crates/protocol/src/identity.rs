@@ -21,12 +21,17 @@ pub const TOPIC: &str = "identity";
 pub enum IdentityCall {
     /// Any service, at any time; answered with [`KeysReply`].
     GetKeys {},
+    /// Any service that must know a project exists (the image service,
+    /// before sharing an image with it); answered with
+    /// `Option<ProjectReply>`, null when there is no such project.
+    GetProject { id: String },
 }
 
 impl Message for IdentityCall {
     fn method(&self) -> &'static str {
         match self {
             IdentityCall::GetKeys {} => "get_keys",
+            IdentityCall::GetProject { .. } => "get_project",
         }
     }
 }
@@ -42,6 +47,15 @@ pub struct KeysReply {
     pub revocations: Vec<RevocationEvent>,
     /// Identity's public URL, named in `WWW-Authenticate` on a 401.
     pub identity_url: String,
+}
+
+/// A project, as other services need to know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectReply {
+    pub id: String,
+    pub name: String,
+    pub domain_id: String,
+    pub enabled: bool,
 }
 
 /// Events identity publishes (notify).
@@ -85,5 +99,14 @@ mod tests {
         assert_eq!(method, "identity.revoked");
         assert_eq!(args["event"]["kind"], "user");
         assert_eq!(from_parts::<IdentityEvent>(&method, args).unwrap(), ev);
+    }
+
+    #[test]
+    fn get_project_round_trips() {
+        let call = IdentityCall::GetProject { id: "p1".into() };
+        let (method, args) = to_parts(&call);
+        assert_eq!(method, "get_project");
+        assert_eq!(args, serde_json::json!({"id": "p1"}));
+        assert_eq!(from_parts::<IdentityCall>(&method, args).unwrap(), call);
     }
 }

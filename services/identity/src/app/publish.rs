@@ -10,7 +10,7 @@ use virga_auth::RevocationEvent;
 use virga_bus::{BusError, Context, HandlerError, Incoming, handler_fn};
 use virga_common::Error;
 use virga_common::error::chain;
-use virga_protocol::identity::{IdentityCall, IdentityEvent, KeysReply, TOPIC};
+use virga_protocol::identity::{IdentityCall, IdentityEvent, KeysReply, ProjectReply, TOPIC};
 use virga_protocol::{from_parts, to_parts};
 
 use super::IdentityState;
@@ -41,7 +41,8 @@ pub async fn keys_reply(state: &IdentityState) -> Result<KeysReply, Error> {
     })
 }
 
-/// Answers `get_keys` on the identity topic until shutdown.
+/// Answers the identity topic's calls (`get_keys`, `get_project`) until
+/// shutdown.
 pub async fn serve_keys(state: &IdentityState) -> Result<(), BusError> {
     let handler_state = state.clone();
     let handler = handler_fn(move |msg: Incoming| {
@@ -55,6 +56,22 @@ pub async fn serve_keys(state: &IdentityState) -> Result<(), BusError> {
                         Err(HandlerError::fail("Unavailable", "keys unavailable"))
                     }
                 },
+                Ok(IdentityCall::GetProject { id }) => {
+                    match crate::db::project::get(state.ctx.db(), &id).await {
+                        Ok(p) => Ok(serde_json::to_value(Some(ProjectReply {
+                            id: p.id,
+                            name: p.name,
+                            domain_id: p.domain_id,
+                            enabled: p.enabled,
+                        }))
+                        .expect("a project reply serializes")),
+                        Err(Error::NotFound { .. }) => Ok(serde_json::Value::Null),
+                        Err(e) => {
+                            tracing::error!(error = %chain(&e), "cannot answer get_project");
+                            Err(HandlerError::fail("Unavailable", "projects unavailable"))
+                        }
+                    }
+                }
                 Err(e) => Err(HandlerError::fail("BadRequest", e.to_string())),
             }
         }
