@@ -4,88 +4,21 @@
 //! Range), refusals that leave the image where the user can retry, and an
 //! import whose worker died being taken up again once its lease runs out.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use virga_testkit::files::FileServer;
 use virga_tests::{Backend, Cloud};
 
 use super::image::{Caller, member};
 use super::image_data::hex;
 
-/// A tiny HTTP/1.1 file server: `/img` with `Range` support, `/moved`
-/// redirecting to it, `/missing` 404. With `cut` set, the next `/img`
-/// response announces the whole body, sends half and hangs up.
-struct Server {
-    url: String,
-    cut: Arc<AtomicBool>,
-    sent: Arc<AtomicU64>,
-}
-
-async fn serve(data: Vec<u8>) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let cut = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicU64::new(0));
-    let data = Arc::new(data);
-    let (c, s) = (cut.clone(), sent.clone());
-    tokio::spawn(async move {
-        loop {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let (data, cut, sent) = (data.clone(), c.clone(), s.clone());
-            tokio::spawn(async move {
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let req = String::from_utf8_lossy(&req).to_string();
-                let path = req.split_whitespace().nth(1).unwrap_or("").to_owned();
-                let start: usize = req
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("range: bytes=")
-                            .map(str::to_owned)
-                    })
-                    .and_then(|r| r.trim_end_matches('-').parse().ok())
-                    .unwrap_or(0);
-                let head = match path.as_str() {
-                    "/img" if start == 0 => format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        data.len()
-                    ),
-                    "/img" => format!(
-                        "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {}-{}/{}\r\nConnection: close\r\n\r\n",
-                        data.len() - start,
-                        start,
-                        data.len() - 1,
-                        data.len()
-                    ),
-                    "/moved" => "HTTP/1.1 302 Found\r\nLocation: /img\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
-                    _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
-                };
-                let _ = sock.write_all(head.as_bytes()).await;
-                if path == "/img" {
-                    let end = if cut.swap(false, Ordering::SeqCst) {
-                        start + (data.len() - start) / 2
-                    } else {
-                        data.len()
-                    };
-                    let _ = sock.write_all(&data[start..end]).await;
-                    sent.fetch_add((end - start) as u64, Ordering::SeqCst);
-                }
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
-    Server { url, cut, sent }
+/// The test kit's file server holding `data` as `/img`.
+fn serve(data: Vec<u8>) -> FileServer {
+    let server = FileServer::start();
+    server.put("img", data);
+    server
 }
 
 async fn put_stage(c: &Caller<'_>, id: &str, data: Vec<u8>) -> (u16, String) {
@@ -293,12 +226,12 @@ async fn web_download_resumes_a_broken_transfer_and_checks_what_it_got() {
     let admin = cloud.admin_token().await;
     let (alice, _) = member(&cloud, &admin, "alpha").await;
     let data = payload();
-    let server = serve(data.clone()).await;
+    let server = serve(data.clone());
     let raw = || json!({"name": "web", "disk_format": "raw", "container_format": "bare"});
 
     let id = alice.create(raw()).await["id"].as_str().unwrap().to_owned();
-    server.cut.store(true, Ordering::SeqCst);
-    let uri = format!("{}/moved", server.url);
+    server.cut_next();
+    let uri = format!("{}/moved/img", server.url);
     let (s, b) = import(
         &alice,
         &id,
@@ -309,7 +242,7 @@ async fn web_download_resumes_a_broken_transfer_and_checks_what_it_got() {
     let done = settled(&alice, &id).await;
     assert_eq!(done["status"], "active", "{done}");
     assert_eq!(done["os_hash_value"], hex(&sha2::Sha256::digest(&data)));
-    let sent = server.sent.load(Ordering::SeqCst);
+    let sent = server.sent();
     assert_eq!(
         sent,
         data.len() as u64,
@@ -394,7 +327,7 @@ async fn an_orphaned_import_is_taken_up_again() {
     let admin = cloud.admin_token().await;
     let (alice, project) = member(&cloud, &admin, "alpha").await;
     let data = payload();
-    let server = serve(data.clone()).await;
+    let server = serve(data.clone());
     let id = alice
         .create(json!({"name": "orphan", "disk_format": "raw", "container_format": "bare"}))
         .await["id"]

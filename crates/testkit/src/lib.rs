@@ -34,6 +34,7 @@
 //! the code (`login_tokens`, for CLI-style token exchange tests).
 
 mod amqp;
+pub mod files;
 pub mod oidc;
 pub mod postgres;
 mod process;
