@@ -22,14 +22,11 @@ pub(crate) async fn put_file(
     size: Option<u64>,
     data: Vec<u8>,
 ) -> u16 {
-    let mut req = reqwest::Client::new()
-        .put(format!("{}/v2/images/{id}/file", c.cloud.url("image")))
-        .header("X-Auth-Token", &c.token)
-        .header("Content-Type", media);
-    if let Some(s) = size {
-        req = req.header("X-OpenStack-Image-Size", s.to_string());
-    }
-    req.body(data).send().await.unwrap().status().as_u16()
+    let size: Vec<(&str, String)> = size
+        .map(|s| ("X-OpenStack-Image-Size", s.to_string()))
+        .into_iter()
+        .collect();
+    put(c, id, media, data, &size).await.0
 }
 
 pub(crate) async fn get_file(c: &Caller<'_>, id: &str, range: Option<&str>) -> reqwest::Response {

@@ -39,7 +39,7 @@ fn unset(field: &str) -> Error {
 
 /// The signature the image's properties ask its data to carry; 400 when
 /// they are incomplete, malformed or name an untrusted certificate.
-pub async fn signature_check(
+async fn signature_check(
     ctx: &ServiceContext,
     id: &str,
 ) -> Result<Option<signature::Check>, Error> {
@@ -107,6 +107,41 @@ pub async fn finish(
     }
 }
 
+/// What data for image `m` must satisfy (its quota room as the cap, its
+/// signature if it is signed, `formats` if they are to be inspected), and
+/// whether that cap is the quota rather than the size cap.
+pub async fn expect_for(
+    ctx: &ServiceContext,
+    m: &image::Model,
+    formats: Option<(String, String)>,
+) -> Result<(Expect, bool), Error> {
+    let (cap, by_quota) = super::quota::room(ctx, m.owner.as_deref()).await?;
+    let expect = Expect {
+        cap,
+        formats,
+        signature: signature_check(ctx, &m.id).await?,
+        ..Expect::default()
+    };
+    Ok((expect, by_quota))
+}
+
+/// Moves a queued image to `to` (saving, uploading) as data starts to come
+/// in; 409 when it is not queued (any more).
+pub async fn start_receiving(
+    db: &impl virga_db::sea_orm::ConnectionTrait,
+    m: &image::Model,
+    to: &str,
+) -> Result<(), Error> {
+    if image::set_status_if(db, &m.id, "queued", to).await? {
+        Ok(())
+    } else {
+        Err(Error::Conflict(format!(
+            "Image status transition from {} to {to} is not allowed",
+            m.status
+        )))
+    }
+}
+
 /// `PUT /file`: queued -> saving -> active, or back to queued.
 pub async fn upload(
     ctx: &ServiceContext,
@@ -117,22 +152,11 @@ pub async fn upload(
     md5: Option<String>,
 ) -> Result<(), Error> {
     let m = images::allowed(ctx, auth, id, "image:upload_image").await?;
-    let (cap, by_quota) = super::quota::room(ctx, m.owner.as_deref()).await?;
-    let expect = Expect {
-        size,
-        cap,
-        md5,
-        sha256: None,
-        formats: Some(formats(&m)?),
-        signature: signature_check(ctx, id).await?,
-    };
+    let (mut expect, by_quota) = expect_for(ctx, &m, Some(formats(&m)?)).await?;
+    expect.size = size;
+    expect.md5 = md5;
     let db = ctx.db();
-    if !image::set_status_if(db, id, "queued", "saving").await? {
-        return Err(Error::Conflict(format!(
-            "Image status transition from {} to saving is not allowed",
-            m.status
-        )));
-    }
+    start_receiving(db, &m, "saving").await?;
     let store = store(ctx)?;
     match ingest::ingest(store.as_ref(), id, body, &expect).await {
         Ok(got) => finish(ctx, store.as_ref(), id, "saving", &got).await,

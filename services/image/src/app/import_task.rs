@@ -13,9 +13,9 @@ use futures::StreamExt;
 use virga_common::Error;
 use virga_service::ServiceContext;
 
-use super::image_data::{finish, formats, signature_check, store};
+use super::image_data::{expect_for, finish, formats, store};
 use super::import::{Method, TaskInput};
-use super::ingest::{self, Expect, IngestError};
+use super::ingest::{self, IngestError};
 use super::stage::{STAGE_HOST, staging};
 use super::web_download;
 use crate::db::{image, task};
@@ -78,8 +78,19 @@ enum Outcome {
 }
 
 async fn run(ctx: &ServiceContext, t: task::Model) {
+    let input = match serde_json::from_str::<TaskInput>(&t.input) {
+        Ok(i) => i,
+        Err(e) => {
+            let outcome = Outcome::Failed(format!("Unreadable task input: {e}"));
+            if let Err(e) = record(ctx, &t, false, outcome).await {
+                tracing::error!(task = %t.id, error = %virga_common::error::chain(&e), "recording an import's outcome failed");
+            }
+            return;
+        }
+    };
+    let direct = input.import_req.method == Method::GlanceDirect;
     let copied = Arc::new(AtomicU64::new(0));
-    let work = attempt(ctx, &t, copied.clone());
+    let work = attempt(ctx, &t, input, copied.clone());
     tokio::pin!(work);
     let mut tick = tokio::time::interval(lease(ctx) / 4);
     tick.tick().await;
@@ -97,15 +108,20 @@ async fn run(ctx: &ServiceContext, t: task::Model) {
             }
         }
     };
-    if let Err(e) = record(ctx, &t, outcome).await {
+    if let Err(e) = record(ctx, &t, direct, outcome).await {
         tracing::error!(task = %t.id, error = %virga_common::error::chain(&e), "recording an import's outcome failed");
     }
 }
 
-async fn record(ctx: &ServiceContext, t: &task::Model, outcome: Outcome) -> Result<(), Error> {
+/// `direct`: a glance-direct import, whose staged copy a refusal drops and
+/// a failure keeps.
+async fn record(
+    ctx: &ServiceContext,
+    t: &task::Model,
+    direct: bool,
+    outcome: Outcome,
+) -> Result<(), Error> {
     let db = ctx.db();
-    let input: Result<TaskInput, _> = serde_json::from_str(&t.input);
-    let direct = matches!(input.map(|i| i.import_req.method), Ok(Method::GlanceDirect));
     match outcome {
         Outcome::Done => {
             tracing::info!(task = %t.id, image = %t.image_id, "import finished");
@@ -131,11 +147,12 @@ async fn record(ctx: &ServiceContext, t: &task::Model, outcome: Outcome) -> Resu
     }
 }
 
-async fn attempt(ctx: &ServiceContext, t: &task::Model, copied: Arc<AtomicU64>) -> Outcome {
-    let input: TaskInput = match serde_json::from_str(&t.input) {
-        Ok(i) => i,
-        Err(e) => return Outcome::Failed(format!("Unreadable task input: {e}")),
-    };
+async fn attempt(
+    ctx: &ServiceContext,
+    t: &task::Model,
+    input: TaskInput,
+    copied: Arc<AtomicU64>,
+) -> Outcome {
     let id = &t.image_id;
     let m = match image::find(ctx.db(), id).await {
         Ok(Some(m)) => m,
@@ -151,19 +168,11 @@ async fn attempt(ctx: &ServiceContext, t: &task::Model, copied: Arc<AtomicU64>) 
     let Ok(fmts) = formats(&m) else {
         return Outcome::Refused("The image's formats are unset".into());
     };
-    let (cap, by_quota) = match super::quota::room(ctx, m.owner.as_deref()).await {
-        Ok(r) => r,
+    let (mut expect, by_quota) = match expect_for(ctx, &m, Some(fmts)).await {
+        Ok(e) => e,
+        // A signature that cannot be checked.
+        Err(e @ Error::BadRequest(_)) => return Outcome::Refused(e.to_string()),
         Err(_) => return Outcome::Failed("The project's quota could not be read".into()),
-    };
-    let signature = match signature_check(ctx, id).await {
-        Ok(s) => s,
-        Err(e) => return Outcome::Refused(e.to_string()),
-    };
-    let mut expect = Expect {
-        cap,
-        formats: Some(fmts),
-        signature,
-        ..Expect::default()
     };
     let source: Result<ByteStream, String> = match input.import_req.method {
         Method::GlanceDirect => staging(ctx)

@@ -8,8 +8,8 @@ use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
 use super::image as images;
-use super::image_data::{formats, ingest_error, signature_check};
-use super::ingest::{self, Expect};
+use super::image_data::{expect_for, formats, ingest_error, start_receiving};
+use super::ingest;
 use crate::db::image;
 use crate::store::{ByteStream, LocalStore, Store};
 
@@ -49,23 +49,12 @@ pub async fn stage(
 ) -> Result<(), Error> {
     enabled(ctx, "glance-direct")?;
     let m = images::allowed(ctx, auth, id, "image:upload_image").await?;
-    let (cap, by_quota) = super::quota::room(ctx, m.owner.as_deref()).await?;
-    let expect = Expect {
-        size,
-        cap,
-        md5,
-        sha256: None,
-        // Formats may still be unset: then the import inspects the data.
-        formats: formats(&m).ok(),
-        signature: signature_check(ctx, id).await?,
-    };
+    // Formats may still be unset: then the import inspects the data.
+    let (mut expect, by_quota) = expect_for(ctx, &m, formats(&m).ok()).await?;
+    expect.size = size;
+    expect.md5 = md5;
     let db = ctx.db();
-    if !image::set_status_if(db, id, "queued", "uploading").await? {
-        return Err(Error::Conflict(format!(
-            "Image status transition from {} to uploading is not allowed",
-            m.status
-        )));
-    }
+    start_receiving(db, &m, "uploading").await?;
     let staging = staging(ctx);
     match ingest::ingest(staging.as_ref(), id, body, &expect).await {
         Ok(got) => {
