@@ -14,6 +14,8 @@ use crate::bootstrap::{ADMIN_PROJECT, ADMIN_USER};
 
 /// The bootable test VM: its file and the image it becomes.
 const VM: (&str, &str) = ("virga-test-vm.qcow2", "virga-test-vm");
+/// The busybox OCI archive, for containers.
+const OCI: (&str, &str) = ("virga-test-busybox.oci.tar", "virga-test-busybox");
 
 /// Where the test images are, if anywhere.
 pub fn test_images_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
@@ -56,28 +58,40 @@ pub async fn register(
         .and_then(|t| t.to_str().ok())
         .ok_or_else(|| format!("test images: login answered {}", resp.status()))?
         .to_owned();
-    let (file, name) = VM;
-    let body = json!({"name": name, "disk_format": "qcow2", "container_format": "bare",
+    let container = json!({"name": OCI.1, "disk_format": "raw", "container_format": "oci",
+        "visibility": "public", "architecture": "x86_64", "os_distro": "virga-test",
+        "description": "busybox OCI image (virga/busybox:latest) for container tests"});
+    let mut registered = Vec::new();
+    for ((file, name), body) in [(VM, vm_properties()), (OCI, container)] {
+        if !dir.join(file).is_file() {
+            continue;
+        }
+        let created: Value = call(http.post(format!("{image}/v2/images")).json(&body), &token)
+            .await?
+            .json()
+            .await
+            .map_err(|e| format!("test images: {e}"))?;
+        let id = created["id"].as_str().unwrap_or_default();
+        let data = tokio::fs::read(dir.join(file))
+            .await
+            .map_err(|e| format!("test images: reading {file}: {e}"))?;
+        call(
+            http.put(format!("{image}/v2/images/{id}/file"))
+                .header("Content-Type", "application/octet-stream")
+                .body(data),
+            &token,
+        )
+        .await?;
+        registered.push(name.to_owned());
+    }
+    Ok(registered)
+}
+
+fn vm_properties() -> Value {
+    json!({"name": VM.1, "disk_format": "qcow2", "container_format": "bare",
         "visibility": "public", "min_ram": 64, "os_distro": "virga-test",
         "hw_disk_bus": "virtio", "hw_vif_model": "virtio",
-        "description": "busybox test VM: DHCP on eth0, HTTP on port 80, console on ttyS0"});
-    let created: Value = call(http.post(format!("{image}/v2/images")).json(&body), &token)
-        .await?
-        .json()
-        .await
-        .map_err(|e| format!("test images: {e}"))?;
-    let id = created["id"].as_str().unwrap_or_default();
-    let data = tokio::fs::read(dir.join(file))
-        .await
-        .map_err(|e| format!("test images: reading {file}: {e}"))?;
-    call(
-        http.put(format!("{image}/v2/images/{id}/file"))
-            .header("Content-Type", "application/octet-stream")
-            .body(data),
-        &token,
-    )
-    .await?;
-    Ok(vec![name.to_owned()])
+        "description": "busybox test VM: DHCP on eth0, HTTP on port 80, console on ttyS0"})
 }
 
 async fn call(req: reqwest::RequestBuilder, token: &str) -> Result<reqwest::Response, String> {

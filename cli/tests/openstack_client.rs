@@ -339,6 +339,27 @@ fn images(admin: &[(&str, &str)], alice: &[(&str, &str)], demo: &Value, dir: &st
     assert_eq!(vm["status"], "active", "{vm}");
     assert_eq!(vm["disk_format"], "qcow2", "{vm}");
     assert_eq!(vm["visibility"], "public", "{vm}");
+    // And the busybox OCI archive, stored as blobs by digest, which the
+    // client downloads exactly as the script wrote it.
+    let oci = openstack(alice, &["image", "show", "virga-test-busybox"]);
+    assert_eq!(oci["container_format"], "oci", "{oci}");
+    let saved = dir.join("busybox.oci.tar");
+    openstack_quiet(
+        alice,
+        &[
+            "image",
+            "save",
+            "--file",
+            saved.to_str().unwrap(),
+            "virga-test-busybox",
+        ],
+    );
+    let images = std::path::PathBuf::from(std::env::var("VIRGA_TEST_IMAGES").unwrap());
+    assert!(
+        std::fs::read(&saved).unwrap()
+            == std::fs::read(images.join("virga-test-busybox.oci.tar")).unwrap(),
+        "the OCI archive downloads byte for byte"
+    );
 
     let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     let file = dir.join("disk.raw");

@@ -8,4 +8,5 @@ mod errors;
 mod image;
 mod image_data;
 mod image_import;
+mod image_oci;
 mod openapi;

@@ -8,6 +8,7 @@ pub mod db;
 pub mod format;
 pub mod http;
 pub mod migrations;
+pub mod oci;
 pub mod signature;
 pub mod store;
 
@@ -34,6 +35,7 @@ impl Service for Image {
     async fn state(ctx: ServiceContext) -> Result<ServiceContext, StartError> {
         // Imports a previous run left unfinished go on.
         app::import_task::spawn_resumer(ctx.clone());
+        app::oci_blobs::spawn_collector(ctx.clone());
         Ok(ctx)
     }
 }

@@ -95,6 +95,7 @@ pub async fn finish(
         // Deleted while its data came in: the data must not linger.
         None => {
             store.delete(id).await.map_err(Error::internal)?;
+            super::oci_blobs::collect(ctx.db(), store).await?;
             Err(Error::NotFound {
                 kind: "image",
                 id: id.to_owned(),
@@ -116,9 +117,20 @@ pub async fn expect_for(
     formats: Option<(String, String)>,
 ) -> Result<(Expect, bool), Error> {
     let (cap, by_quota) = super::quota::room(ctx, m.owner.as_deref()).await?;
+    let oci = match &formats {
+        Some((_, c)) if crate::oci::is_oci(c) => {
+            Some(ingest::OciLedger(Arc::new(super::oci_blobs::Ledger {
+                db: ctx.db().clone(),
+                store: store(ctx)?,
+                image_id: m.id.clone(),
+            })))
+        }
+        _ => None,
+    };
     let expect = Expect {
         cap,
         formats,
+        oci,
         signature: signature_check(ctx, &m.id).await?,
         ..Expect::default()
     };
@@ -214,10 +226,17 @@ pub async fn download(
             None => return Ok(Err(Unsatisfiable { size })),
         },
     };
-    let body = store(ctx)?
-        .read(id, start, end)
-        .await
-        .map_err(Error::internal)?;
+    let store = store(ctx)?;
+    let recipe = match m.container_format.as_deref() {
+        Some(c) if crate::oci::is_oci(c) => crate::oci::recipe(store.as_ref(), id)
+            .await
+            .map_err(Error::internal)?,
+        _ => None,
+    };
+    let body = match recipe {
+        Some(r) => r.read(store.clone(), start, end),
+        None => store.read(id, start, end).await.map_err(Error::internal)?,
+    };
     Ok(Ok(Download {
         body: Some(body),
         start,
@@ -247,13 +266,17 @@ pub fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
     (start < end && start < size).then_some((start, end))
 }
 
-/// Removes an image's data, staged or stored (after its row is gone).
+/// Removes an image's data, staged or stored, and OCI blobs no other
+/// image uses (after its row, and so its blob references, are gone).
 pub async fn forget(ctx: &ServiceContext, id: &str) -> Result<(), Error> {
     super::stage::staging(ctx)
         .delete(id)
         .await
         .map_err(Error::internal)?;
-    store(ctx)?.delete(id).await.map_err(Error::internal)
+    let store = store(ctx)?;
+    store.delete(id).await.map_err(Error::internal)?;
+    super::oci_blobs::collect(ctx.db(), store.as_ref()).await?;
+    Ok(())
 }
 
 #[cfg(test)]

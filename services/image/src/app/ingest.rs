@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::digests::{Digests, Hash, Update};
 
 use crate::format::{self, FormatError, HEAD_LEN};
+use crate::oci::{BlobLedger, OciError, OciWriter};
 use crate::signature::{self, Hasher, SignatureError};
 use crate::store::{ByteStream, Store, StoreError};
 
@@ -33,6 +34,19 @@ pub struct Expect {
     pub formats: Option<(String, String)>,
     /// A signature the data must carry.
     pub signature: Option<signature::Check>,
+    /// Set for OCI archives: blobs are stored by digest through it and the
+    /// image's key gets the archive's recipe.
+    pub oci: Option<OciLedger>,
+}
+
+/// The blob ledger an OCI archive's ingest records its blobs in.
+#[derive(Clone)]
+pub struct OciLedger(pub std::sync::Arc<dyn BlobLedger>);
+
+impl std::fmt::Debug for OciLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OciLedger")
+    }
 }
 
 /// What was taken in.
@@ -62,6 +76,8 @@ pub enum IngestError {
     Format(#[from] FormatError),
     #[error(transparent)]
     Signature(#[from] SignatureError),
+    #[error(transparent)]
+    Oci(#[from] OciError),
     #[error("Storing the data failed.")]
     Store(#[from] StoreError),
 }
@@ -69,7 +85,11 @@ pub enum IngestError {
 impl IngestError {
     /// Whether the sender is at fault (a 4xx) rather than the service.
     pub fn is_client(&self) -> bool {
-        !matches!(self, IngestError::Store(_))
+        match self {
+            IngestError::Store(_) => false,
+            IngestError::Oci(e) => e.is_client(),
+            _ => true,
+        }
     }
 }
 
@@ -94,6 +114,10 @@ pub async fn ingest(
     let mut digests = Digests::start(digests);
     let mut head: Vec<u8> = Vec::new();
     let mut size: u64 = 0;
+    let mut oci = expect
+        .oci
+        .as_ref()
+        .map(|l| OciWriter::new(store, l.0.clone()));
     let streamed: Result<(), IngestError> = async {
         while let Some(chunk) = body.next().await {
             let chunk: Bytes = chunk.map_err(IngestError::Body)?;
@@ -106,14 +130,17 @@ pub async fn ingest(
                 head.extend_from_slice(&chunk[..take]);
             }
             digests.feed(&chunk).await;
-            pending.write(chunk).await?;
+            match &mut oci {
+                Some(w) => w.feed(&chunk).await?,
+                None => pending.write(chunk).await?,
+            }
         }
         Ok(())
     }
     .await;
     let mut hashes = digests.finish().await.into_iter();
     let (md5, sha256, signed) = (hashes.next(), hashes.next(), hashes.next());
-    let checked = streamed.and_then(|()| {
+    let mut checked = streamed.and_then(|()| {
         if let Some(expected) = expect.size.filter(|e| *e != size) {
             return Err(IngestError::SizeMismatch {
                 expected,
@@ -153,14 +180,34 @@ pub async fn ingest(
             ..got
         })
     });
-    match checked {
-        Ok(got) => {
-            pending.commit().await?;
-            Ok(got)
+    if let (Ok(_), Some(w)) = (&checked, &mut oci) {
+        match w.finish().await {
+            Ok((recipe, summary)) => {
+                tracing::debug!(
+                    manifests = summary.manifests.len(),
+                    layers = summary.layers.len(),
+                    "OCI archive split"
+                );
+                if let Err(e) = pending.write(Bytes::from(recipe)).await {
+                    checked = Err(e.into());
+                }
+            }
+            Err(e) => checked = Err(e.into()),
         }
+    }
+    let done = match checked {
+        Ok(got) => pending
+            .commit()
+            .await
+            .map(|()| got)
+            .map_err(IngestError::from),
         Err(e) => {
             pending.abort().await;
             Err(e)
         }
+    };
+    if let (Err(_), Some(w)) = (&done, oci) {
+        w.abort().await;
     }
+    done
 }

@@ -8,6 +8,7 @@ pub mod import;
 pub mod import_task;
 pub mod ingest;
 pub mod member;
+pub mod oci_blobs;
 pub mod quota;
 pub mod stage;
 pub mod task;

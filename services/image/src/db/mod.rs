@@ -6,6 +6,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use virga_common::Error;
 use virga_db::sea_orm::{DbErr, SqlErr};
 
+pub mod blob;
 pub mod image;
 pub mod listing;
 pub mod member;

@@ -8,6 +8,7 @@ use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261122_000001_create_images;
 mod m20261122_000002_create_tasks;
+mod m20261122_000003_create_blobs;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_images::Migration),
             Box::new(m20261122_000002_create_tasks::Migration),
+            Box::new(m20261122_000003_create_blobs::Migration),
         ]
     }
 }

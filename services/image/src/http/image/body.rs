@@ -10,7 +10,8 @@ use crate::app::image::NewImage;
 pub const DISK_FORMATS: [&str; 11] = [
     "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop",
 ];
-pub const CONTAINER_FORMATS: [&str; 8] = [
+/// `oci` is Virga's: an OCI image layout archive (see `crate::oci`).
+pub const CONTAINER_FORMATS: [&str; 9] = [
     "ami",
     "ari",
     "aki",
@@ -19,6 +20,7 @@ pub const CONTAINER_FORMATS: [&str; 8] = [
     "ova",
     "docker",
     "compressed",
+    "oci",
 ];
 pub const VISIBILITIES: [&str; 4] = ["community", "public", "private", "shared"];
 
