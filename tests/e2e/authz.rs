@@ -198,6 +198,7 @@ async fn world(cloud: &Cloud) -> World {
     let shared = [
         ("tag", "fixture-tag".to_string()),
         ("member_id", "fixture-member".to_string()),
+        ("store_id", "central".to_string()),
         ("idp_id", idp),
         ("mapping_id", mapping),
         ("protocol_id", protocol),

@@ -57,7 +57,7 @@ async fn check_discovery(cloud: &Cloud) {
         body["versions"][0]["links"][0]["href"],
         format!("{glance}/v2/")
     );
-    assert_eq!(body["versions"][0]["id"], "v2.7", "{body}");
+    assert_eq!(body["versions"][0]["id"], "v2.10", "{body}");
     assert_eq!(body["versions"][0]["status"], "CURRENT");
     assert_eq!(json(&format!("{glance}/versions")).await.0, 200);
 

@@ -83,7 +83,7 @@ async fn glance_direct_stages_then_imports() {
     assert_eq!(s, 200);
     assert_eq!(
         info["import-methods"]["value"],
-        json!(["glance-direct", "web-download"])
+        json!(["glance-direct", "web-download", "copy-image"])
     );
 
     let (s, created, headers) = alice
@@ -96,7 +96,7 @@ async fn glance_direct_stages_then_imports() {
     assert_eq!(s, 201);
     assert_eq!(
         headers["openstack-image-import-methods"],
-        "glance-direct,web-download"
+        "glance-direct,web-download,copy-image"
     );
     let id = created["id"].as_str().unwrap();
     let (s, b) = import(&alice, id, json!({"method": {"name": "glance-direct"}})).await;

@@ -9,4 +9,5 @@ mod image;
 mod image_data;
 mod image_import;
 mod image_oci;
+mod image_stores;
 mod openapi;

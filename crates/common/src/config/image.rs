@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Import methods the image service knows.
-pub const IMPORT_METHODS: [&str; 2] = ["glance-direct", "web-download"];
+pub const IMPORT_METHODS: [&str; 3] = ["glance-direct", "web-download", "copy-image"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -19,8 +19,14 @@ pub struct ImageConfig {
     pub task_lease_secs: u64,
     pub web_download: WebDownloadConfig,
     pub quota: ImageQuotaConfig,
-    /// Where active images' data lives.
+    /// Where images' data lives first: the central library every upload
+    /// and import goes to (Glance's `default_backend`).
     pub store: ImageStoreConfig,
+    /// The central store's id in `/v2/info/stores` and `stores`.
+    pub store_id: String,
+    /// Edge sites' stores by id (Glance's `enabled_backends`): where
+    /// `copy-image` puts images so a site's nodes fetch them nearby.
+    pub stores: std::collections::BTreeMap<String, SiteStoreConfig>,
     /// Certificates image signatures may be made with, as `<uuid>.pem`
     /// (the uuid an image's `img_signature_certificate_uuid` names);
     /// default `<data_dir>/image-signing-certs`.
@@ -35,6 +41,9 @@ pub struct ImageConfig {
 pub enum ImageStoreConfig {
     Local,
     S3(S3StoreConfig),
+    /// A directory given by path (an edge site's store).
+    #[serde(skip)]
+    Dir(std::path::PathBuf),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -50,6 +59,31 @@ pub struct S3StoreConfig {
     /// Keys go below this prefix in the bucket.
     #[serde(default)]
     pub prefix: String,
+}
+
+/// An edge site's image store: a directory (the site's mounted storage)
+/// or the site's S3-compatible object store, exactly one of the two.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SiteStoreConfig {
+    /// What `/v2/info/stores` says of it.
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<std::path::PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3StoreConfig>,
+}
+
+impl SiteStoreConfig {
+    /// The store as the central one is configured.
+    pub fn as_store(&self) -> Option<ImageStoreConfig> {
+        match (&self.path, &self.s3) {
+            (Some(p), None) => Some(ImageStoreConfig::Dir(p.clone())),
+            (None, Some(s3)) => Some(ImageStoreConfig::S3(s3.clone())),
+            _ => None,
+        }
+    }
 }
 
 fn default_region() -> String {
@@ -107,6 +141,8 @@ impl Default for ImageConfig {
             web_download: WebDownloadConfig::default(),
             quota: ImageQuotaConfig::default(),
             store: ImageStoreConfig::Local,
+            store_id: "central".into(),
+            stores: Default::default(),
             signature_certificates_dir: None,
         }
     }
@@ -153,14 +189,20 @@ impl ImageConfig {
             return Err(("image.size_cap".into(), "must be at least 1".into()));
         }
         if let ImageStoreConfig::S3(s3) = &self.store {
-            if !(s3.endpoint.starts_with("https://") || s3.endpoint.starts_with("http://")) {
-                return Err((
-                    "image.store.endpoint".into(),
-                    format!("{:?} is not an http(s) URL", s3.endpoint),
-                ));
+            s3.validate("image.store")?;
+        }
+        check_store_id("image.store_id", &self.store_id)?;
+        for (id, site) in &self.stores {
+            let key = format!("image.stores.{id}");
+            check_store_id(&key, id)?;
+            if *id == self.store_id {
+                return Err((key, "is the central store's id (image.store_id)".into()));
             }
-            if s3.bucket.is_empty() {
-                return Err(("image.store.bucket".into(), "must not be empty".into()));
+            if site.as_store().is_none() {
+                return Err((key, "needs exactly one of `path` and `s3`".into()));
+            }
+            if let Some(s3) = &site.s3 {
+                s3.validate(&format!("{key}.s3"))?;
             }
         }
         let w = &self.web_download;
@@ -185,5 +227,41 @@ impl ImageConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl S3StoreConfig {
+    fn validate(&self, at: &str) -> Result<(), (String, String)> {
+        if !(self.endpoint.starts_with("https://") || self.endpoint.starts_with("http://")) {
+            return Err((
+                format!("{at}.endpoint"),
+                format!("{:?} is not an http(s) URL", self.endpoint),
+            ));
+        }
+        if self.bucket.is_empty() {
+            return Err((format!("{at}.bucket"), "must not be empty".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Store ids appear in headers and comma-separated lists; Glance keeps
+/// `os_glance_` for itself.
+fn check_store_id(key: &str, id: &str) -> Result<(), (String, String)> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !id.starts_with("os_glance_");
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            key.into(),
+            format!(
+                "store id {id:?} must be 1-64 letters, digits, '-' or '_', not starting os_glance_"
+            ),
+        ))
     }
 }

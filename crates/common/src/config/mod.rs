@@ -17,7 +17,7 @@ mod image;
 pub use auth::AuthConfig;
 pub use image::{
     IMPORT_METHODS, ImageConfig, ImageQuotaConfig, ImageStoreConfig, S3StoreConfig,
-    WebDownloadConfig,
+    SiteStoreConfig, WebDownloadConfig,
 };
 
 /// The services a Virga deployment runs, in start order.

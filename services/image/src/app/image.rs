@@ -20,6 +20,9 @@ pub struct ImageDoc {
     pub model: Model,
     pub tags: Vec<String>,
     pub properties: BTreeMap<String, String>,
+    /// The stores holding its data (Glance's `stores`), when the cloud has
+    /// edge-site stores.
+    pub stores: Option<Vec<String>>,
 }
 
 /// An image to create, checked for shape by the HTTP layer.
@@ -97,9 +100,11 @@ pub async fn allowed(
 /// Adds the tags and properties to an image's row.
 pub async fn doc(ctx: &ServiceContext, model: Model) -> Result<ImageDoc, Error> {
     let db = ctx.db();
+    let mut stores = super::stores::held(ctx, std::slice::from_ref(&model)).await?;
     Ok(ImageDoc {
         tags: image::tags(db, &model.id).await?,
         properties: image::properties(db, &model.id).await?,
+        stores: stores.remove(&model.id),
         model,
     })
 }
@@ -167,11 +172,13 @@ pub async fn list(
     let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
     let mut tags = image::tags_of(db, &ids).await?;
     let mut props = image::properties_of(db, &ids).await?;
+    let mut stores = super::stores::held(ctx, &rows).await?;
     Ok(rows
         .into_iter()
         .map(|model| ImageDoc {
             tags: tags.remove(&model.id).unwrap_or_default(),
             properties: props.remove(&model.id).unwrap_or_default(),
+            stores: stores.remove(&model.id),
             model,
         })
         .collect())
@@ -198,8 +205,10 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
             "Image {id} is protected and cannot be deleted."
         )));
     }
+    let copies = crate::db::location::of(ctx.db(), id).await?;
     image::delete(ctx.db(), id).await?;
     super::image_data::forget(ctx, id).await?;
+    super::stores::forget(ctx, id, &copies).await;
     tracing::info!(image = %id, "image deleted");
     Ok(())
 }

@@ -226,17 +226,7 @@ pub async fn download(
             None => return Ok(Err(Unsatisfiable { size })),
         },
     };
-    let store = store(ctx)?;
-    let recipe = match m.container_format.as_deref() {
-        Some(c) if crate::oci::is_oci(c) => crate::oci::recipe(store.as_ref(), id)
-            .await
-            .map_err(Error::internal)?,
-        _ => None,
-    };
-    let body = match recipe {
-        Some(r) => r.read(store.clone(), start, end),
-        None => store.read(id, start, end).await.map_err(Error::internal)?,
-    };
+    let body = open(ctx, &m, start, end).await?;
     Ok(Ok(Download {
         body: Some(body),
         start,
@@ -245,6 +235,27 @@ pub async fn download(
         md5: m.checksum,
         partial,
     }))
+}
+
+/// Bytes `start..end` of an image's data in the central store (an OCI
+/// archive rebuilt from its recipe and blobs).
+pub async fn open(
+    ctx: &ServiceContext,
+    m: &image::Model,
+    start: u64,
+    end: u64,
+) -> Result<ByteStream, Error> {
+    let store = store(ctx)?;
+    let recipe = match m.container_format.as_deref() {
+        Some(c) if crate::oci::is_oci(c) => crate::oci::recipe(store.as_ref(), &m.id)
+            .await
+            .map_err(Error::internal)?,
+        _ => None,
+    };
+    match recipe {
+        Some(r) => Ok(r.read(store.clone(), start, end)),
+        None => store.read(&m.id, start, end).await.map_err(Error::internal),
+    }
 }
 
 /// One `bytes=a-b`, `bytes=a-` or `bytes=-n` range as `start..end`; None

@@ -29,6 +29,8 @@ pub enum Method {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         validation_data: Option<ValidationData>,
     },
+    /// An active image's data, copied to edge sites' stores.
+    CopyImage,
 }
 
 impl Method {
@@ -36,6 +38,7 @@ impl Method {
         match self {
             Method::GlanceDirect => "glance-direct",
             Method::WebDownload { .. } => "web-download",
+            Method::CopyImage => "copy-image",
         }
     }
 }
@@ -61,6 +64,24 @@ pub struct TaskInput {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImportRequest {
     pub method: Method,
+    /// Stores asked for (`stores`, or every store for `all_stores`).
+    #[serde(default)]
+    pub stores: Vec<String>,
+    #[serde(default)]
+    pub all_stores: bool,
+    /// Whether one site's failure fails the copy everywhere (Glance's
+    /// default) or only a failure at every site does.
+    #[serde(default = "yes")]
+    pub all_stores_must_succeed: bool,
+    /// The site stores the data is to be copied to, as the request was
+    /// accepted (the central store, and sites already holding an active
+    /// copy, are not among them).
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Starts an import; the task id. The request (`req`, as the HTTP layer
@@ -125,7 +146,18 @@ pub async fn start(
             }
             ("queued", None)
         }
+        Method::CopyImage => {
+            if m.status != "active" {
+                return Err(Error::Conflict(
+                    "Image needs to be in 'active' state to use 'copy-image' method".into(),
+                ));
+            }
+            ("active", None)
+        }
     };
+    let mut req = req;
+    req.targets = targets(ctx, id, &req).await?;
+    let method = &req.method;
     let input = TaskInput {
         image_id: id.to_owned(),
         import_req: req.clone(),
@@ -148,18 +180,71 @@ pub async fn start(
         updated_at: at,
     };
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
-    if !image::set_status_if(&txn, id, from, "importing").await? {
+    // copy-image leaves the image active: it is in use while it travels.
+    let to = if *method == Method::CopyImage {
+        "active"
+    } else {
+        "importing"
+    };
+    if !image::set_status_if(&txn, id, from, to).await? {
         return Err(Error::Conflict(format!(
-            "Image status transition from {} to importing is not allowed",
+            "Image status transition from {} to {to} is not allowed",
             m.status
         )));
     }
     let t = task::create(&txn, t).await?;
     image::set_internal(&txn, id, IMPORT_TASK, Some(&t.id)).await?;
+    super::copy::queue(&txn, id, &t.id, &req.targets).await?;
     txn.commit().await.map_err(Error::internal)?;
     tracing::info!(image = %id, task = %t.id, method = method.name(), "import started");
     super::import_task::spawn(ctx.clone(), t.clone());
     Ok(t.id)
+}
+
+/// The site stores an import is to reach: those asked for (every one for
+/// `all_stores`), less the central store (every import lands there) and
+/// sites already holding an active copy. 409 for an unknown store, for a
+/// copy already under way, or for a copy-image with nowhere left to go.
+async fn targets(
+    ctx: &ServiceContext,
+    id: &str,
+    req: &ImportRequest,
+) -> Result<Vec<String>, Error> {
+    let method = &req.method;
+    let asked: Vec<String> = if req.all_stores {
+        super::stores::ids(ctx)
+    } else {
+        req.stores.clone()
+    };
+    let central = &ctx.config().image.store_id;
+    let copies = crate::db::location::of(ctx.db(), id).await?;
+    if let Some(busy) = copies.iter().find(|l| super::copy::in_progress(&l.status)) {
+        return Err(Error::Conflict(format!(
+            "The image is being copied to '{}' already.",
+            busy.store_id
+        )));
+    }
+    let mut out = Vec::new();
+    for s in &asked {
+        if s == central {
+            continue;
+        }
+        super::stores::site(ctx, s)?;
+        let present = copies
+            .iter()
+            .any(|l| l.store_id == *s && l.status == crate::db::location::ACTIVE);
+        if !present && !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    if *method == Method::CopyImage && out.is_empty() {
+        return Err(Error::Conflict(if asked.is_empty() {
+            "copy-image needs 'stores' or 'all_stores'.".into()
+        } else {
+            "The image is already present in every store asked for.".into()
+        }));
+    }
+    Ok(out)
 }
 
 fn check_validation_data(v: &ValidationData) -> Result<(), Error> {

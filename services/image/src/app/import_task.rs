@@ -90,7 +90,25 @@ async fn run(ctx: &ServiceContext, t: task::Model) {
     };
     let direct = input.import_req.method == Method::GlanceDirect;
     let copied = Arc::new(AtomicU64::new(0));
-    let work = attempt(ctx, &t, input, copied.clone());
+    let work = async {
+        let req = input.import_req.clone();
+        let outcome = attempt(ctx, &t, input, copied.clone()).await;
+        if !matches!(outcome, Outcome::Done) || req.targets.is_empty() {
+            return outcome;
+        }
+        let copy = super::copy::to_stores(
+            ctx,
+            &t.id,
+            &t.image_id,
+            &req.targets,
+            req.all_stores_must_succeed,
+            copied.clone(),
+        );
+        match copy.await {
+            Ok(()) => Outcome::Done,
+            Err(why) => Outcome::Failed(why),
+        }
+    };
     tokio::pin!(work);
     let mut tick = tokio::time::interval(lease(ctx) / 4);
     tick.tick().await;
@@ -179,6 +197,7 @@ async fn attempt(
             .read(id, 0, u64::MAX)
             .await
             .map_err(|e| format!("The staged data is gone: {e}")),
+        Method::CopyImage => Err("The image has no data to copy".into()),
         Method::WebDownload {
             uri,
             validation_data,

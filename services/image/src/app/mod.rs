@@ -1,5 +1,6 @@
 //! Image's logic, one module per resource.
 
+pub mod copy;
 pub mod digests;
 pub mod image;
 pub mod image_data;
@@ -11,6 +12,7 @@ pub mod member;
 pub mod oci_blobs;
 pub mod quota;
 pub mod stage;
+pub mod stores;
 pub mod task;
 pub mod versions;
 pub mod web_download;

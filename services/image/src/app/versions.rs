@@ -16,9 +16,10 @@ pub struct Version {
     pub links: Vec<Link>,
 }
 
-/// The minor versions whose features this service has: up to 2.7 (2.6
-/// interoperable import, 2.7 hidden images). 2.8 is multiple stores.
-const MINORS: u32 = 7;
+/// The minor versions whose features this service has: up to 2.10 (2.6
+/// interoperable import, 2.7 hidden images, 2.8 and 2.9 multiple stores
+/// and copy-image, 2.10 deleting an image from one store).
+const MINORS: u32 = 10;
 
 pub fn all(base_url: &str) -> Vec<Version> {
     (0..=MINORS)

@@ -9,6 +9,7 @@ use virga_db::sea_orm::{DbErr, SqlErr};
 pub mod blob;
 pub mod image;
 pub mod listing;
+pub mod location;
 pub mod member;
 pub mod task;
 

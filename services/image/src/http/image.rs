@@ -40,6 +40,9 @@ pub fn view(d: &ImageDoc) -> Value {
     if let Value::Object(core) = core {
         out.extend(core);
     }
+    if let Some(stores) = &d.stores {
+        out.insert("stores".into(), Value::String(stores.join(",")));
+    }
     Value::Object(out)
 }
 
@@ -51,7 +54,8 @@ pub fn view(d: &ImageDoc) -> Value {
     security(("token" = [])),
     responses((status = 201, description = "Created", body = Object,
                headers(("Location" = String, description = "The image's URL"),
-                       ("OpenStack-image-import-methods" = String, description = "The import methods offered, comma-separated"))),
+                       ("OpenStack-image-import-methods" = String, description = "The import methods offered, comma-separated"),
+                       ("OpenStack-image-store-ids" = String, description = "The stores, comma-separated, when the cloud has edge-site stores"))),
               (status = 400, description = "A bad value"),
               (status = 403, description = "Read-only or reserved attribute, or not allowed"),
               (status = 409, description = "The id is taken")))]
@@ -73,6 +77,13 @@ pub async fn create_image(
         header::LOCATION,
         HeaderValue::from_str(&location).map_err(Error::internal)?,
     );
+    if crate::app::stores::multi(&ctx) {
+        let ids = crate::app::stores::ids(&ctx).join(",");
+        resp.headers_mut().insert(
+            "openstack-image-store-ids",
+            HeaderValue::from_str(&ids).map_err(Error::internal)?,
+        );
+    }
     let methods = ctx.config().image.import_methods.join(",");
     if !methods.is_empty() {
         resp.headers_mut().insert(

@@ -7,6 +7,7 @@ pub mod import;
 pub mod member;
 pub mod quota;
 pub mod schema;
+pub mod stores;
 pub mod task;
 pub mod versions;
 
@@ -38,6 +39,10 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(import::import_image))
         .routes(routes!(import::import_info))
         .routes(routes!(quota::usage_info))
+        .routes(routes!(stores::list_stores))
+        .routes(routes!(stores::list_stores_detail))
+        .routes(routes!(stores::list_image_stores))
+        .routes(routes!(stores::delete_from_store))
         .routes(routes!(task::list_image_tasks))
         .routes(routes!(image::deactivate_image))
         .routes(routes!(image::reactivate_image))

@@ -9,6 +9,7 @@ use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261122_000001_create_images;
 mod m20261122_000002_create_tasks;
 mod m20261122_000003_create_blobs;
+mod m20261122_000004_create_locations;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_images::Migration),
             Box::new(m20261122_000002_create_tasks::Migration),
             Box::new(m20261122_000003_create_blobs::Migration),
+            Box::new(m20261122_000004_create_locations::Migration),
         ]
     }
 }

@@ -51,12 +51,33 @@ pub enum StoreError {
 /// The store `image.store` configures: built once per configuration and
 /// shared, since an S3 client holds connection pools.
 pub fn configured(cfg: &virga_common::Config) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    build(&cfg.image.store, cfg)
+}
+
+/// The store with this id: the central one or an edge site's; None for
+/// an id the configuration does not know.
+pub fn by_id(
+    cfg: &virga_common::Config,
+    id: &str,
+) -> Option<Result<std::sync::Arc<dyn Store>, StoreError>> {
+    if id == cfg.image.store_id {
+        return Some(configured(cfg));
+    }
+    let site = cfg.image.stores.get(id)?.as_store()?;
+    Some(build(&site, cfg))
+}
+
+fn build(
+    which: &virga_common::config::ImageStoreConfig,
+    cfg: &virga_common::Config,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
     use virga_common::config::ImageStoreConfig;
     static BUILT: OnceLock<Mutex<HashMap<String, Arc<dyn Store>>>> = OnceLock::new();
-    match &cfg.image.store {
+    match which {
         ImageStoreConfig::Local => Ok(Arc::new(LocalStore::new(cfg.data_dir.join("images")))),
+        ImageStoreConfig::Dir(path) => Ok(Arc::new(LocalStore::new(path.clone()))),
         ImageStoreConfig::S3(s3) => {
             let key = format!(
                 "{}|{}|{}|{}",
