@@ -537,18 +537,7 @@ async fn signed_images_must_verify() {
 #[tokio::test]
 async fn data_on_an_s3_store() {
     let s3 = virga_testkit::s3::S3Server::start(&["images"]).unwrap();
-    let cloud = Cloud::start_with(
-        virga_tests::Backend::Distributed,
-        &[
-            ("VIRGA_IMAGE__STORE__KIND", "s3"),
-            ("VIRGA_IMAGE__STORE__ENDPOINT", &s3.endpoint),
-            ("VIRGA_IMAGE__STORE__BUCKET", "images"),
-            ("VIRGA_IMAGE__STORE__ACCESS_KEY_ID", &s3.access_key),
-            ("VIRGA_IMAGE__STORE__SECRET_ACCESS_KEY", &s3.secret_key),
-            ("VIRGA_IMAGE__STORE__PREFIX", "virga"),
-        ],
-    )
-    .await;
+    let cloud = on_s3(&s3).await;
     data(&cloud).await;
     assert!(
         walk(&s3.root().join("images")).is_empty(),
@@ -574,6 +563,23 @@ async fn data_on_an_s3_store() {
         "the bucket holds the data"
     );
     cloud.stop().await;
+}
+
+/// A distributed cloud whose image data is in `s3`'s bucket `images`,
+/// under the prefix `virga`.
+pub(crate) async fn on_s3(s3: &virga_testkit::s3::S3Server) -> Cloud {
+    Cloud::start_with(
+        virga_tests::Backend::Distributed,
+        &[
+            ("VIRGA_IMAGE__STORE__KIND", "s3"),
+            ("VIRGA_IMAGE__STORE__ENDPOINT", &s3.endpoint),
+            ("VIRGA_IMAGE__STORE__BUCKET", "images"),
+            ("VIRGA_IMAGE__STORE__ACCESS_KEY_ID", &s3.access_key),
+            ("VIRGA_IMAGE__STORE__SECRET_ACCESS_KEY", &s3.secret_key),
+            ("VIRGA_IMAGE__STORE__PREFIX", "virga"),
+        ],
+    )
+    .await
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

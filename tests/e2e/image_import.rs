@@ -322,7 +322,7 @@ async fn web_download_refuses_private_addresses_by_default() {
 /// processing) is taken up by the service's resumer and finished.
 #[tokio::test]
 async fn an_orphaned_import_is_taken_up_again() {
-    use virga_image::db::{image, task};
+    use virga_image::db::image;
     let cloud = Cloud::start_with(Backend::Embedded, LOCAL_DOWNLOADS).await;
     let admin = cloud.admin_token().await;
     let (alice, project) = member(&cloud, &admin, "alpha").await;
@@ -345,12 +345,47 @@ async fn an_orphaned_import_is_taken_up_again() {
             .await
             .unwrap()
     );
+    orphan(
+        &db,
+        "6d7f0d8e-0000-4000-8000-000000000001",
+        &id,
+        input,
+        project,
+    )
+    .await;
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let (_, b, _) = alice
+            .call(Method::GET, &format!("/v2/images/{id}"), None)
+            .await;
+        status = b["status"].clone();
+        if status == "active" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "active");
+    let t = tasks(&alice, &id).await;
+    assert_eq!(t[0]["status"], "success", "{t:?}");
+    cloud.stop().await;
+}
+
+/// What a worker that died leaves of its task: processing, under a lease
+/// that ran out an hour ago.
+pub(crate) async fn orphan(
+    db: &virga_db::sea_orm::DatabaseConnection,
+    task_id: &str,
+    image_id: &str,
+    input: Value,
+    project: String,
+) {
+    use virga_image::db::task;
     let past = chrono::Utc::now() - chrono::Duration::hours(1);
     task::create(
-        &db,
+        db,
         task::Model {
-            id: "6d7f0d8e-0000-4000-8000-000000000001".into(),
-            image_id: id.clone(),
+            id: task_id.into(),
+            image_id: image_id.into(),
             kind: "api_image_import".into(),
             status: task::PROCESSING.into(),
             input: input.to_string(),
@@ -367,19 +402,4 @@ async fn an_orphaned_import_is_taken_up_again() {
     )
     .await
     .unwrap();
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        let (_, b, _) = alice
-            .call(Method::GET, &format!("/v2/images/{id}"), None)
-            .await;
-        status = b["status"].clone();
-        if status == "active" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, "active");
-    let t = tasks(&alice, &id).await;
-    assert_eq!(t[0]["status"], "success", "{t:?}");
-    cloud.stop().await;
 }

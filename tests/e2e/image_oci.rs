@@ -285,18 +285,7 @@ pub(crate) async fn oci_images(cloud: &Cloud, blobs_dir: &Path) {
 #[tokio::test]
 async fn archives_on_an_s3_store() {
     let s3 = virga_testkit::s3::S3Server::start(&["images"]).unwrap();
-    let cloud = Cloud::start_with(
-        virga_tests::Backend::Distributed,
-        &[
-            ("VIRGA_IMAGE__STORE__KIND", "s3"),
-            ("VIRGA_IMAGE__STORE__ENDPOINT", &s3.endpoint),
-            ("VIRGA_IMAGE__STORE__BUCKET", "images"),
-            ("VIRGA_IMAGE__STORE__ACCESS_KEY_ID", &s3.access_key),
-            ("VIRGA_IMAGE__STORE__SECRET_ACCESS_KEY", &s3.secret_key),
-            ("VIRGA_IMAGE__STORE__PREFIX", "virga"),
-        ],
-    )
-    .await;
+    let cloud = super::image_data::on_s3(&s3).await;
     let blobs: PathBuf = s3.root().join("images/virga/blobs/sha256");
     oci_images(&cloud, &blobs).await;
     cloud.stop().await;

@@ -296,7 +296,7 @@ async fn sites_distributed() {
 /// file. The resumer takes the task up and the site ends with the image.
 #[tokio::test]
 async fn a_copy_cut_off_by_a_stop_resumes() {
-    use virga_image::db::{location, task};
+    use virga_image::db::location;
     let dir = tempfile::tempdir().unwrap();
     let cloud = start(Backend::Embedded, dir.path()).await;
     let admin = cloud.admin_token().await;
@@ -328,28 +328,7 @@ async fn a_copy_cut_off_by_a_stop_resumes() {
     .unwrap();
     let input = json!({"image_id": id, "import_req": {"method": {"name": "copy-image"},
         "stores": ["edge1"], "targets": ["edge1"], "all_stores_must_succeed": true}});
-    let past = chrono::Utc::now() - chrono::Duration::hours(1);
-    task::create(
-        &db,
-        task::Model {
-            id: t.into(),
-            image_id: id.clone(),
-            kind: "api_image_import".into(),
-            status: task::PROCESSING.into(),
-            input: input.to_string(),
-            result: None,
-            message: "Copied 1 MiB".into(),
-            owner: Some(project),
-            user_id: None,
-            request_id: None,
-            host: None,
-            lease_until: Some(past),
-            created_at: past,
-            updated_at: past,
-        },
-    )
-    .await
-    .unwrap();
+    super::image_import::orphan(&db, t, &id, input, project).await;
     let tasks = settled(&alice, &id).await;
     assert_eq!(tasks[0]["status"], "success", "{tasks:?}");
     assert_eq!(
