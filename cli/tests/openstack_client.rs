@@ -208,6 +208,7 @@ fn the_openstack_client_works_against_virga_up() {
 
     federated_login(&env, &auth_url, dir.path(), &project);
     images(&env, &alice_env, &project, dir.path());
+    placement(&env);
 
     Command::new("kill")
         .args(["-TERM", &up.0.id().to_string()])
@@ -496,4 +497,56 @@ fn images(admin: &[(&str, &str)], alice: &[(&str, &str)], demo: &Value, dir: &st
     openstack_quiet(alice, &["image", "delete", &id]);
     let listed = openstack(alice, &["image", "list"]);
     assert!(!listed.to_string().contains(&id), "{listed}");
+}
+
+/// `openstack resource provider ...` and `resource class ...` (the
+/// osc-placement plugin) against the scheduler's Placement API.
+fn placement(admin: &[(&str, &str)]) {
+    let rp = openstack(admin, &["resource", "provider", "create", "edge-1-node-1"]);
+    let uuid = rp["uuid"].as_str().unwrap().to_owned();
+    assert_eq!(rp["generation"], 0, "{rp}");
+    let inv = openstack(
+        admin,
+        &[
+            "resource",
+            "provider",
+            "inventory",
+            "set",
+            &uuid,
+            "--resource",
+            "VCPU=16",
+            "--resource",
+            "VCPU:allocation_ratio=4.0",
+            "--resource",
+            "MEMORY_MB=32768",
+            "--resource",
+            "MEMORY_MB:reserved=512",
+        ],
+    );
+    let inv = inv.as_array().unwrap();
+    let vcpu = inv.iter().find(|i| i["resource_class"] == "VCPU").unwrap();
+    assert_eq!(
+        (vcpu["total"].as_i64(), vcpu["allocation_ratio"].as_f64()),
+        (Some(16), Some(4.0)),
+        "{vcpu}"
+    );
+    // `inventory show` and `list` also read usages, which come with
+    // allocations; `set` answers with what it stored.
+    let mem = inv
+        .iter()
+        .find(|i| i["resource_class"] == "MEMORY_MB")
+        .unwrap();
+    assert_eq!(mem["reserved"], 512, "{mem}");
+    let v12 = ["--os-placement-api-version", "1.2", "resource", "class"];
+    openstack_quiet(admin, &[&v12[..], &["create", "CUSTOM_NPU"]].concat());
+    let rc = openstack(admin, &[&v12[..], &["show", "CUSTOM_NPU"]].concat());
+    assert_eq!(rc["name"], "CUSTOM_NPU", "{rc}");
+    let list = openstack(
+        admin,
+        &["resource", "provider", "list", "--name", "edge-1-node-1"],
+    );
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    openstack_quiet(admin, &["resource", "provider", "delete", &uuid]);
+    let list = openstack(admin, &["resource", "provider", "list"]);
+    assert!(list.as_array().unwrap().is_empty(), "{list}");
 }

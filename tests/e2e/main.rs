@@ -11,3 +11,4 @@ mod image_import;
 mod image_oci;
 mod image_stores;
 mod openapi;
+mod resource_provider;

@@ -74,6 +74,7 @@ impl From<BusError> for virga_common::Error {
                 "UnsupportedMediaType" => virga_common::Error::UnsupportedMediaType(message),
                 "Conflict" => virga_common::Error::Conflict(message),
                 "OverLimit" => virga_common::Error::OverLimit(message),
+                "NotAcceptable" => virga_common::Error::NotAcceptable(message),
                 "Unavailable" => virga_common::Error::Unavailable(message),
                 _ => virga_common::Error::internal(BusError::Remote { code, message }),
             },
@@ -126,6 +127,7 @@ impl From<virga_common::Error> for HandlerError {
             E::PayloadTooLarge(_) => "PayloadTooLarge",
             E::UnsupportedMediaType(_) => "UnsupportedMediaType",
             E::OverLimit(_) => "OverLimit",
+            E::NotAcceptable(_) => "NotAcceptable",
             E::Internal(_) => {
                 tracing::error!(error = %virga_common::error::chain(&e), "bus handler failed");
                 "Internal"

@@ -39,6 +39,9 @@ pub enum Error {
     /// A quota or rate limit is exceeded.
     #[error("{0}")]
     OverLimit(String),
+    /// The API version the request asks for is not one the service speaks.
+    #[error("{0}")]
+    NotAcceptable(String),
     /// A dependency (database, bus, another service) is unavailable for now.
     #[error("{0}")]
     Unavailable(String),
@@ -69,6 +72,7 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::OverLimit(_) => StatusCode::FORBIDDEN,
+            Error::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -1,3 +1,16 @@
 //! Scheduler's logic, one module per resource.
 
+pub mod aggregate;
+pub mod inventory;
+pub mod resource_class;
+pub mod resource_provider;
 pub mod versions;
+
+use virga_common::Error;
+use virga_policy::Target;
+use virga_service::auth::Auth;
+
+/// Placement's operations are for admins and services.
+pub fn enforce(auth: &Auth, rule: &str) -> Result<(), Error> {
+    auth.enforce(&format!("placement:{rule}"), &Target::new())
+}

@@ -1,12 +1,19 @@
 //! The placement API version range this service offers, as Placement
-//! describes it. Microversion 1.0 until the scheduler issue implements more.
+//! describes it.
+//!
+//! 1.0 resource providers and inventories, 1.1 aggregates, 1.2 custom
+//! resource classes, 1.3 `member_of`. The maximum rises only when every
+//! feature up to it is here: 1.4 filters providers by free capacity, which
+//! needs allocations.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 use virga_common::links::Link;
 
-pub const MIN_MICROVERSION: &str = "1.0";
-pub const MAX_MICROVERSION: &str = "1.0";
+use crate::http::microversion::Microversion;
+
+pub const MIN: Microversion = Microversion::new(1, 0);
+pub const MAX: Microversion = Microversion::new(1, 3);
 
 /// One API version (Placement's version object).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -20,9 +27,9 @@ pub struct Version {
 
 pub fn v1() -> Version {
     Version {
-        id: format!("v{MIN_MICROVERSION}"),
-        min_version: MIN_MICROVERSION.into(),
-        max_version: MAX_MICROVERSION.into(),
+        id: "v1.0".into(),
+        min_version: MIN.to_string(),
+        max_version: MAX.to_string(),
         status: "CURRENT".into(),
         // Placement deliberately gives an empty, relative self link.
         links: vec![Link::self_link("")],

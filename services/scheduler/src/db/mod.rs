@@ -1,2 +1,21 @@
 //! Scheduler's entities and store functions: the only place with queries.
-//! Empty until the scheduler issue adds its tables.
+//! Store functions take `&impl ConnectionTrait` (so callers compose them
+//! in a transaction) and return `virga_common::Error`.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use virga_common::Error;
+use virga_db::sea_orm::DbErr;
+
+pub mod aggregate;
+pub mod inventory;
+pub mod provider;
+pub mod resource_class;
+
+/// Now, cut to microseconds as PostgreSQL keeps it.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub(crate) fn internal(e: DbErr) -> Error {
+    Error::internal(e)
+}

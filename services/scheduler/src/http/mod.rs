@@ -1,6 +1,13 @@
-//! Scheduler's HTTP layer: thin handlers, one module per resource.
+//! Scheduler's HTTP layer: thin handlers, one module per resource, behind
+//! Placement's microversion negotiation.
 
+pub mod aggregate;
+pub mod body;
 pub mod error;
+pub mod inventory;
+pub mod microversion;
+pub mod resource_class;
+pub mod resource_provider;
 pub mod versions;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -8,5 +15,38 @@ use utoipa_axum::routes;
 use virga_service::ServiceContext;
 
 pub fn api() -> OpenApiRouter<ServiceContext> {
-    OpenApiRouter::new().routes(routes!(versions::list_versions))
+    OpenApiRouter::new()
+        .routes(routes!(versions::list_versions))
+        .routes(routes!(
+            resource_provider::list_resource_providers,
+            resource_provider::create_resource_provider
+        ))
+        .routes(routes!(
+            resource_provider::show_resource_provider,
+            resource_provider::update_resource_provider,
+            resource_provider::delete_resource_provider
+        ))
+        .routes(routes!(
+            inventory::list_inventories,
+            inventory::set_inventories,
+            inventory::create_inventory
+        ))
+        .routes(routes!(
+            inventory::show_inventory,
+            inventory::update_inventory,
+            inventory::delete_inventory
+        ))
+        .routes(routes!(
+            aggregate::list_aggregates,
+            aggregate::set_aggregates
+        ))
+        .routes(routes!(
+            resource_class::list_resource_classes,
+            resource_class::create_resource_class
+        ))
+        .routes(routes!(
+            resource_class::show_resource_class,
+            resource_class::delete_resource_class
+        ))
+        .layer(axum::middleware::from_fn(microversion::negotiate))
 }

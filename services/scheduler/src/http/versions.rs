@@ -5,14 +5,15 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::versions::{self, MIN_MICROVERSION, Version};
+use crate::app::versions::{self, Version};
 
 #[derive(Serialize, ToSchema)]
 pub struct Versions {
     pub versions: Vec<Version>,
 }
 
-/// Lists the placement API version and its microversion range.
+/// Lists the placement API version and its microversion range (the
+/// `OpenStack-API-Version` header comes from the negotiation layer).
 #[utoipa::path(
     get,
     path = "/",
@@ -20,16 +21,7 @@ pub struct Versions {
     responses((status = 200, description = "The placement API version", body = Versions))
 )]
 pub async fn list_versions() -> impl IntoResponse {
-    (
-        [
-            (
-                "openstack-api-version",
-                format!("placement {MIN_MICROVERSION}"),
-            ),
-            ("vary", "openstack-api-version".to_string()),
-        ],
-        Json(Versions {
-            versions: vec![versions::v1()],
-        }),
-    )
+    Json(Versions {
+        versions: vec![versions::v1()],
+    })
 }

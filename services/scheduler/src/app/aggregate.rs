@@ -1,0 +1,29 @@
+//! Aggregates: the groups a provider is in (microversion 1.1), so a
+//! request can ask for providers `member_of` a site or a pool.
+
+use virga_common::Error;
+use virga_db::sea_orm::TransactionTrait;
+use virga_service::ServiceContext;
+
+use super::resource_provider;
+use crate::db::aggregate as db;
+
+pub async fn list(ctx: &ServiceContext, uuid: &str) -> Result<(Vec<String>, i64), Error> {
+    let p = resource_provider::get(ctx, uuid).await?;
+    Ok((db::of(ctx.db(), uuid).await?, p.generation))
+}
+
+/// Sets the provider's aggregates (each a uuid) to exactly `aggs`.
+pub async fn set(
+    ctx: &ServiceContext,
+    uuid: &str,
+    mut aggs: Vec<String>,
+) -> Result<(Vec<String>, i64), Error> {
+    resource_provider::get(ctx, uuid).await?;
+    aggs.sort();
+    aggs.dedup();
+    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    db::replace(&txn, uuid, &aggs).await?;
+    txn.commit().await.map_err(Error::internal)?;
+    list(ctx, uuid).await
+}

@@ -1,0 +1,102 @@
+//! `/resource_classes` and `/resource_classes/{name}` (microversion 1.2).
+
+use axum::Json;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use virga_common::Error;
+use virga_service::ServiceContext;
+use virga_service::auth::Auth;
+
+use super::body;
+use super::microversion::Microversion;
+use crate::app::enforce;
+use crate::app::resource_class as app;
+
+fn view(name: &str) -> Value {
+    json!({"name": name, "links": [{"rel": "self", "href": format!("/resource_classes/{name}")}]})
+}
+
+/// Every resource class, standard and custom.
+#[utoipa::path(get, path = "/resource_classes", tag = "resource_classes",
+    security(("token" = [])),
+    responses((status = 200, description = "The classes", body = Object)))]
+pub async fn list_resource_classes(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
+) -> Result<Json<Value>, Error> {
+    v.require(2)?;
+    enforce(&auth, "resource_classes")?;
+    let all = app::list(&ctx).await?;
+    Ok(Json(
+        json!({"resource_classes": all.iter().map(|n| view(n)).collect::<Vec<_>>()}),
+    ))
+}
+
+/// Creates a custom class (`{"name": "CUSTOM_..."}`): 201.
+#[utoipa::path(post, path = "/resource_classes", tag = "resource_classes",
+    request_body(content = Object, description = "{name}"),
+    security(("token" = [])),
+    responses((status = 201, description = "Created", headers(("Location" = String, description = "The class's URL"))),
+              (status = 400, description = "Not a CUSTOM_ name"),
+              (status = 409, description = "It exists")))]
+pub async fn create_resource_class(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
+    headers: HeaderMap,
+    Json(b): Json<Value>,
+) -> Result<Response, Error> {
+    v.require(2)?;
+    enforce(&auth, "resource_classes")?;
+    let obj = body::object(&b, &["name"])?;
+    let name = body::string("name", body::required(obj, "name")?, 255)?;
+    app::create(&ctx, &name).await?;
+    let location = format!("{}/resource_classes/{name}", ctx.base_url(&headers));
+    let mut resp = StatusCode::CREATED.into_response();
+    resp.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).map_err(Error::internal)?,
+    );
+    Ok(resp)
+}
+
+/// Shows a class.
+#[utoipa::path(get, path = "/resource_classes/{name}", tag = "resource_classes",
+    params(("name" = String, Path, description = "The class")),
+    security(("token" = [])),
+    responses((status = 200, description = "The class", body = Object),
+              (status = 404, description = "No such class")))]
+pub async fn show_resource_class(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, Error> {
+    v.require(2)?;
+    enforce(&auth, "resource_classes")?;
+    Ok(Json(view(&app::get(&ctx, &name).await?)))
+}
+
+/// Deletes a custom class no inventory uses (400 for a standard one, 409
+/// while in use).
+#[utoipa::path(delete, path = "/resource_classes/{name}", tag = "resource_classes",
+    params(("name" = String, Path, description = "The class")),
+    security(("token" = [])),
+    responses((status = 204, description = "Deleted"),
+              (status = 400, description = "A standard class"),
+              (status = 404, description = "No such class"),
+              (status = 409, description = "An inventory uses it")))]
+pub async fn delete_resource_class(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Error> {
+    v.require(2)?;
+    enforce(&auth, "resource_classes")?;
+    app::delete(&ctx, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,566 @@
+//! The scheduler's Placement API with identity's real tokens: microversion
+//! negotiation, resource providers, their inventories (generation-checked,
+//! one of two concurrent writers wins) and aggregates, custom resource
+//! classes, and the 400s, 404s and 409s a careful client meets.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use virga_tests::Cloud;
+
+crate::on_both_backends!(providers, inventories, resource_classes);
+
+/// Calls placement as `token` at microversion `v`.
+pub(crate) async fn placement(
+    cloud: &Cloud,
+    token: &str,
+    v: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", cloud.url("scheduler")))
+        .header("X-Auth-Token", token)
+        .header("OpenStack-API-Version", format!("placement {v}"));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        headers,
+    )
+}
+
+async fn providers(cloud: &Cloud) {
+    let admin = cloud.admin_token().await;
+    let call = |v: &'static str, m: Method, p: String, b: Option<Value>| {
+        let admin = admin.clone();
+        async move { placement(cloud, &admin, v, m, &p, b).await }
+    };
+
+    // Negotiation: the range, the version served, out of range, malformed.
+    let (s, root, h) = call("1.3", Method::GET, "/".into(), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(root["versions"][0]["max_version"], "1.3");
+    assert_eq!(h["openstack-api-version"], "placement 1.3");
+    assert_eq!(h["vary"], "openstack-api-version");
+    let (s, err, _) = call("1.99", Method::GET, "/resource_providers".into(), None).await;
+    assert_eq!(s, 406, "{err}");
+    assert_eq!(err["errors"][0]["status"], 406);
+    assert_eq!(
+        err["errors"][0]["max_version"], "1.3",
+        "clients fall back to it"
+    );
+    assert_eq!(err["errors"][0]["min_version"], "1.0");
+    assert_eq!(
+        call("one", Method::GET, "/resource_providers".into(), None)
+            .await
+            .0,
+        400
+    );
+
+    // Only admins and services.
+    let member = super::image::member(cloud, &admin, "alpha").await.0;
+    let (s, _, _) = placement(
+        cloud,
+        &member.token,
+        "1.0",
+        Method::GET,
+        "/resource_providers",
+        None,
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    let uuid = "8d9a3bfc-2a3a-4d5e-9e5b-0c1f2d3e4f50";
+    let (s, _, h) = call(
+        "1.0",
+        Method::POST,
+        "/resource_providers".into(),
+        Some(json!({"name": "edge-1-node-1", "uuid": uuid})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert!(
+        h["location"]
+            .to_str()
+            .unwrap()
+            .ends_with(&format!("/resource_providers/{uuid}"))
+    );
+    let (s, err, _) = call(
+        "1.0",
+        Method::POST,
+        "/resource_providers".into(),
+        Some(json!({"name": "edge-1-node-1"})),
+    )
+    .await;
+    assert_eq!(s, 409, "{err}");
+    assert!(
+        err["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("name"),
+        "{err}"
+    );
+    for bad in [
+        json!({}),
+        json!({"name": ""}),
+        json!({"name": "x", "uuid": "nope"}),
+        json!({"name": "x", "colour": "red"}),
+    ] {
+        assert_eq!(
+            call(
+                "1.0",
+                Method::POST,
+                "/resource_providers".into(),
+                Some(bad.clone())
+            )
+            .await
+            .0,
+            400,
+            "{bad}"
+        );
+    }
+    let (s, second, _) = call(
+        "1.0",
+        Method::POST,
+        "/resource_providers".into(),
+        Some(json!({"name": "edge-2-node-1"})),
+    )
+    .await;
+    assert_eq!((s, second), (201, Value::Null));
+
+    let (s, p, _) = call(
+        "1.0",
+        Method::GET,
+        format!("/resource_providers/{uuid}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (p["name"].as_str(), p["generation"].as_i64()),
+        (Some("edge-1-node-1"), Some(0))
+    );
+    let rels = |p: &Value| {
+        p["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["rel"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rels(&p), ["self", "inventories"]);
+    let (_, p, _) = call(
+        "1.1",
+        Method::GET,
+        format!("/resource_providers/{uuid}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        rels(&p),
+        ["self", "inventories", "aggregates"],
+        "1.1 links aggregates"
+    );
+
+    let (s, p, _) = call(
+        "1.0",
+        Method::PUT,
+        format!("/resource_providers/{uuid}"),
+        Some(json!({"name": "edge-1-n1"})),
+    )
+    .await;
+    assert_eq!((s, p["name"].as_str()), (200, Some("edge-1-n1")));
+    let (s, list, _) = call(
+        "1.0",
+        Method::GET,
+        "/resource_providers?name=edge-1-n1".into(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(list["resource_providers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(
+            "1.0",
+            Method::GET,
+            "/resource_providers?colour=red".into(),
+            None
+        )
+        .await
+        .0,
+        400
+    );
+
+    // Aggregates and member_of.
+    let agg = "a1b2c3d4-0000-4000-8000-000000000001";
+    assert_eq!(
+        call(
+            "1.0",
+            Method::GET,
+            format!("/resource_providers/{uuid}/aggregates"),
+            None
+        )
+        .await
+        .0,
+        404,
+        "1.1 and later"
+    );
+    let (s, a, _) = call(
+        "1.1",
+        Method::PUT,
+        format!("/resource_providers/{uuid}/aggregates"),
+        Some(json!([agg])),
+    )
+    .await;
+    assert_eq!((s, a), (200, json!({"aggregates": [agg]})));
+    assert_eq!(
+        call(
+            "1.1",
+            Method::PUT,
+            format!("/resource_providers/{uuid}/aggregates"),
+            Some(json!(["x"]))
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        call(
+            "1.2",
+            Method::GET,
+            format!("/resource_providers?member_of={agg}"),
+            None
+        )
+        .await
+        .0,
+        400,
+        "member_of is 1.3"
+    );
+    let (_, list, _) = call(
+        "1.3",
+        Method::GET,
+        format!("/resource_providers?member_of=in:{agg}"),
+        None,
+    )
+    .await;
+    let names: Vec<&str> = list["resource_providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["edge-1-n1"]);
+
+    assert_eq!(
+        call(
+            "1.0",
+            Method::DELETE,
+            format!("/resource_providers/{uuid}"),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    let (s, err, _) = call(
+        "1.0",
+        Method::GET,
+        format!("/resource_providers/{uuid}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404);
+    assert_eq!(err["errors"][0]["title"], "Not Found");
+}
+
+async fn inventories(cloud: &Cloud) {
+    let admin = cloud.admin_token().await;
+    let uuid = "5b0c0f0e-1111-4a2b-8c3d-4e5f60718293";
+    let path = format!("/resource_providers/{uuid}/inventories");
+    let call = |m: Method, p: String, b: Option<Value>| {
+        let admin = admin.clone();
+        async move { placement(cloud, &admin, "1.3", m, &p, b).await }
+    };
+    call(
+        Method::POST,
+        "/resource_providers".into(),
+        Some(json!({"name": "gpu-box", "uuid": uuid})),
+    )
+    .await;
+
+    let set = json!({"resource_provider_generation": 0, "inventories": {
+        "VCPU": {"total": 64, "allocation_ratio": 4.0},
+        "MEMORY_MB": {"total": 262144, "reserved": 4096, "max_unit": 131072},
+        "PGPU": {"total": 2}}});
+    let (s, inv, _) = call(Method::PUT, path.clone(), Some(set.clone())).await;
+    assert_eq!(s, 200, "{inv}");
+    assert_eq!(inv["resource_provider_generation"], 1);
+    assert_eq!(
+        inv["inventories"]["VCPU"],
+        json!({"total": 64, "reserved": 0, "min_unit": 1,
+        "max_unit": 2147483647, "step_size": 1, "allocation_ratio": 4.0})
+    );
+    let (s, err, _) = call(Method::PUT, path.clone(), Some(set)).await;
+    assert_eq!(s, 409, "a stale generation: {err}");
+
+    // Two writers who saw the same generation: exactly one wins.
+    let change = |total: i64| json!({"resource_provider_generation": 1, "inventories": {"VCPU": {"total": total}}});
+    let (a, b) = tokio::join!(
+        call(Method::PUT, path.clone(), Some(change(8))),
+        call(Method::PUT, path.clone(), Some(change(16)))
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort();
+    assert_eq!(codes, [200, 409]);
+    let (_, now, _) = call(Method::GET, path.clone(), None).await;
+    assert_eq!(now["resource_provider_generation"], 2);
+    let winner = if a.0 == 200 { 8 } else { 16 };
+    assert_eq!(now["inventories"]["VCPU"]["total"], winner);
+
+    // One class at a time.
+    let (s, one, h) = call(
+        Method::POST,
+        path.clone(),
+        Some(json!({"resource_class": "DISK_GB", "total": 500})),
+    )
+    .await;
+    assert_eq!(s, 201, "{one}");
+    assert!(
+        h["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("/inventories/DISK_GB")
+    );
+    assert_eq!(one["resource_provider_generation"], 3);
+    assert_eq!(
+        call(
+            Method::POST,
+            path.clone(),
+            Some(json!({"resource_class": "DISK_GB", "total": 1}))
+        )
+        .await
+        .0,
+        409
+    );
+    let (s, one, _) = call(
+        Method::PUT,
+        format!("{path}/DISK_GB"),
+        Some(json!({"resource_provider_generation": 3, "total": 800})),
+    )
+    .await;
+    assert_eq!((s, one["total"].as_i64()), (200, Some(800)));
+    let (s, one, _) = call(Method::GET, format!("{path}/DISK_GB"), None).await;
+    assert_eq!(
+        (s, one["resource_provider_generation"].as_i64()),
+        (200, Some(4))
+    );
+    assert_eq!(
+        call(Method::DELETE, format!("{path}/DISK_GB"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        call(Method::GET, format!("{path}/DISK_GB"), None).await.0,
+        404
+    );
+
+    // Bad input: each a 400 naming what is wrong, and nothing changes.
+    let cases = [
+        (
+            json!({"resource_provider_generation": 5, "inventories": {"VCPU": {"total": 0}}}),
+            "minimum",
+        ),
+        (
+            json!({"resource_provider_generation": 5, "inventories": {"VCPU": {"total": -4}}}),
+            "minimum",
+        ),
+        (
+            json!({"resource_provider_generation": 5, "inventories": {"VCPU": {"total": 4, "reserved": 5}}}),
+            "reserved",
+        ),
+        (
+            json!({"resource_provider_generation": 5, "inventories": {"VCPU": {"total": 4, "min_unit": 3, "max_unit": 2}}}),
+            "min_unit",
+        ),
+        (
+            json!({"resource_provider_generation": 5, "inventories": {"VCPU": {"total": 4, "allocation_ratio": 0}}}),
+            "allocation_ratio",
+        ),
+        (
+            json!({"resource_provider_generation": 5, "inventories": {"VCPU": {"total": 4, "colour": 1}}}),
+            "colour",
+        ),
+        (
+            json!({"resource_provider_generation": 5, "inventories": {"CUSTOM_NOPE": {"total": 4}}}),
+            "CUSTOM_NOPE",
+        ),
+        (json!({"inventories": {}}), "resource_provider_generation"),
+    ];
+    for (body, why) in cases {
+        let (s, err, _) = call(Method::PUT, path.clone(), Some(body)).await;
+        assert_eq!(s, 400, "{why}: {err}");
+        assert!(
+            err["errors"][0]["detail"].as_str().unwrap().contains(why),
+            "{why}: {err}"
+        );
+    }
+    let (_, after, _) = call(Method::GET, path.clone(), None).await;
+    assert_eq!(after["resource_provider_generation"], 5);
+    assert_eq!(
+        call(
+            Method::GET,
+            "/resource_providers/00000000-0000-4000-8000-000000000000/inventories".into(),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+}
+
+async fn resource_classes(cloud: &Cloud) {
+    let admin = cloud.admin_token().await;
+    let call = |v: &'static str, m: Method, p: &'static str, b: Option<Value>| {
+        let admin = admin.clone();
+        async move { placement(cloud, &admin, v, m, p, b).await }
+    };
+    assert_eq!(
+        call("1.1", Method::GET, "/resource_classes", None).await.0,
+        404,
+        "1.2 and later"
+    );
+    let (s, all, _) = call("1.2", Method::GET, "/resource_classes", None).await;
+    assert_eq!(s, 200);
+    let names: Vec<&str> = all["resource_classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for std in [
+        "VCPU",
+        "MEMORY_MB",
+        "DISK_GB",
+        "PCPU",
+        "VGPU",
+        "PGPU",
+        "FPGA",
+        "SRIOV_NET_VF",
+    ] {
+        assert!(names.contains(&std), "{std}");
+    }
+    let (s, _, h) = call(
+        "1.2",
+        Method::POST,
+        "/resource_classes",
+        Some(json!({"name": "CUSTOM_NPU"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    assert!(
+        h["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("/resource_classes/CUSTOM_NPU")
+    );
+    assert_eq!(
+        call(
+            "1.2",
+            Method::POST,
+            "/resource_classes",
+            Some(json!({"name": "CUSTOM_NPU"}))
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        call(
+            "1.2",
+            Method::POST,
+            "/resource_classes",
+            Some(json!({"name": "NPU"}))
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        call(
+            "1.2",
+            Method::POST,
+            "/resource_classes",
+            Some(json!({"name": "CUSTOM_npu"}))
+        )
+        .await
+        .0,
+        400
+    );
+    let (s, c, _) = call("1.2", Method::GET, "/resource_classes/CUSTOM_NPU", None).await;
+    assert_eq!((s, c["name"].as_str()), (200, Some("CUSTOM_NPU")));
+
+    // In use by an inventory: 409; a standard class: 400; then it goes.
+    let uuid = "77777777-2222-4a2b-8c3d-4e5f60718293";
+    call(
+        "1.2",
+        Method::POST,
+        "/resource_providers",
+        Some(json!({"name": "npu-gw", "uuid": uuid})),
+    )
+    .await;
+    let inv =
+        json!({"resource_provider_generation": 0, "inventories": {"CUSTOM_NPU": {"total": 4}}});
+    let admin2 = admin.clone();
+    let (s, _, _) = placement(
+        cloud,
+        &admin2,
+        "1.2",
+        Method::PUT,
+        &format!("/resource_providers/{uuid}/inventories"),
+        Some(inv),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        call("1.2", Method::DELETE, "/resource_classes/CUSTOM_NPU", None)
+            .await
+            .0,
+        409
+    );
+    assert_eq!(
+        call("1.2", Method::DELETE, "/resource_classes/VCPU", None)
+            .await
+            .0,
+        400
+    );
+    let none = json!({"resource_provider_generation": 1, "inventories": {}});
+    placement(
+        cloud,
+        &admin2,
+        "1.2",
+        Method::PUT,
+        &format!("/resource_providers/{uuid}/inventories"),
+        Some(none),
+    )
+    .await;
+    assert_eq!(
+        call("1.2", Method::DELETE, "/resource_classes/CUSTOM_NPU", None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        call("1.2", Method::GET, "/resource_classes/CUSTOM_NPU", None)
+            .await
+            .0,
+        404
+    );
+}
