@@ -2,7 +2,7 @@
 //! Glance's shapes (every core field present, null when unset; extra
 //! properties as top-level strings; relative `self` / `file` / `schema`).
 
-mod body;
+pub(crate) mod body;
 mod patch;
 mod query;
 

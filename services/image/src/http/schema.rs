@@ -55,3 +55,27 @@ pub async fn members_schema(_auth: Auth) -> Result<Json<Value>, Error> {
         "links": [{"rel": "describedby", "href": "{schema}"}]
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::image;
+    use crate::http::image::body::{CONTAINER_FORMATS, DISK_FORMATS};
+
+    /// Clients validate against the schema: it must allow what we take.
+    #[test]
+    fn schema_formats_are_the_accepted_ones() {
+        let s = image().unwrap();
+        for (field, accepted) in [
+            ("container_format", &CONTAINER_FORMATS[..]),
+            ("disk_format", &DISK_FORMATS[..]),
+        ] {
+            let listed: Vec<&str> = s["properties"][field]["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect();
+            assert_eq!(listed, accepted, "{field}");
+        }
+    }
+}
