@@ -530,13 +530,21 @@ fn placement(admin: &[(&str, &str)]) {
         (Some(16), Some(4.0)),
         "{vcpu}"
     );
-    // `inventory show` and `list` also read usages, which come with
-    // allocations; `set` answers with what it stored.
     let mem = inv
         .iter()
         .find(|i| i["resource_class"] == "MEMORY_MB")
         .unwrap();
     assert_eq!(mem["reserved"], 512, "{mem}");
+    // `inventory show` reads the usages too.
+    let shown = openstack(
+        admin,
+        &["resource", "provider", "inventory", "show", &uuid, "VCPU"],
+    );
+    assert_eq!(
+        (shown["total"].as_i64(), shown["used"].as_i64()),
+        (Some(16), Some(0)),
+        "{shown}"
+    );
     let v12 = ["--os-placement-api-version", "1.2", "resource", "class"];
     openstack_quiet(admin, &[&v12[..], &["create", "CUSTOM_NPU"]].concat());
     let rc = openstack(admin, &[&v12[..], &["show", "CUSTOM_NPU"]].concat());

@@ -201,6 +201,10 @@ async fn world(cloud: &Cloud) -> World {
         ("store_id", "central".to_string()),
         ("uuid", "0f0e0d0c-0b0a-4908-8706-050403020100".to_string()),
         ("resource_class", "VCPU".to_string()),
+        (
+            "consumer_uuid",
+            "0f0e0d0c-0b0a-4908-8706-0504030201ff".to_string(),
+        ),
         ("name", "VCPU".to_string()),
         ("idp_id", idp),
         ("mapping_id", mapping),

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use virga_tests::Cloud;
 
-crate::on_both_backends!(providers, inventories, resource_classes);
+crate::on_both_backends!(providers, inventories, resource_classes, allocations);
 
 /// Calls placement as `token` at microversion `v`.
 pub(crate) async fn placement(
@@ -46,14 +46,14 @@ async fn providers(cloud: &Cloud) {
     // Negotiation: the range, the version served, out of range, malformed.
     let (s, root, h) = call("1.3", Method::GET, "/".into(), None).await;
     assert_eq!(s, 200);
-    assert_eq!(root["versions"][0]["max_version"], "1.3");
+    assert_eq!(root["versions"][0]["max_version"], "1.5");
     assert_eq!(h["openstack-api-version"], "placement 1.3");
     assert_eq!(h["vary"], "openstack-api-version");
     let (s, err, _) = call("1.99", Method::GET, "/resource_providers".into(), None).await;
     assert_eq!(s, 406, "{err}");
     assert_eq!(err["errors"][0]["status"], 406);
     assert_eq!(
-        err["errors"][0]["max_version"], "1.3",
+        err["errors"][0]["max_version"], "1.5",
         "clients fall back to it"
     );
     assert_eq!(err["errors"][0]["min_version"], "1.0");
@@ -155,7 +155,7 @@ async fn providers(cloud: &Cloud) {
             .map(|l| l["rel"].as_str().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
-    assert_eq!(rels(&p), ["self", "inventories"]);
+    assert_eq!(rels(&p), ["self", "inventories", "usages"]);
     let (_, p, _) = call(
         "1.1",
         Method::GET,
@@ -165,7 +165,7 @@ async fn providers(cloud: &Cloud) {
     .await;
     assert_eq!(
         rels(&p),
-        ["self", "inventories", "aggregates"],
+        ["self", "inventories", "usages", "aggregates"],
         "1.1 links aggregates"
     );
 
@@ -562,5 +562,295 @@ async fn resource_classes(cloud: &Cloud) {
             .await
             .0,
         404
+    );
+}
+
+async fn allocations(cloud: &Cloud) {
+    let admin = cloud.admin_token().await;
+    let call = |v: &'static str, m: Method, p: String, b: Option<Value>| {
+        let admin = admin.clone();
+        async move { placement(cloud, &admin, v, m, &p, b).await }
+    };
+    let rp = "3c3c3c3c-1111-4a2b-8c3d-4e5f60718293";
+    call(
+        "1.5",
+        Method::POST,
+        "/resource_providers".into(),
+        Some(json!({"name": "mec-1", "uuid": rp})),
+    )
+    .await;
+    let inv = json!({"resource_provider_generation": 0, "inventories": {
+        "VCPU": {"total": 4, "allocation_ratio": 2.0},
+        "MEMORY_MB": {"total": 4096, "reserved": 1024, "max_unit": 2048, "step_size": 256}}});
+    assert_eq!(
+        call(
+            "1.5",
+            Method::PUT,
+            format!("/resource_providers/{rp}/inventories"),
+            Some(inv)
+        )
+        .await
+        .0,
+        200
+    );
+    let claim = |vcpu: i64, mem: i64| {
+        let mut r = json!({"VCPU": vcpu});
+        if mem > 0 {
+            r["MEMORY_MB"] = json!(mem);
+        }
+        json!({"allocations": [{"resource_provider": {"uuid": rp}, "resources": r}]})
+    };
+    let c = |n: u32| format!("/allocations/00000000-0000-4000-8000-{n:012}");
+
+    assert_eq!(
+        call("1.5", Method::PUT, c(1), Some(claim(6, 1024))).await.0,
+        204,
+        "4 VCPU at ratio 2 holds 6"
+    );
+    let (_, u, _) = call(
+        "1.5",
+        Method::GET,
+        format!("/resource_providers/{rp}/usages"),
+        None,
+    )
+    .await;
+    assert_eq!(u["usages"], json!({"VCPU": 6, "MEMORY_MB": 1024}));
+    assert_eq!(
+        u["resource_provider_generation"], 2,
+        "a claim bumps the generation"
+    );
+    let (s, err, _) = call("1.5", Method::PUT, c(2), Some(claim(4, 0))).await;
+    assert_eq!(s, 409, "{err}");
+    assert!(
+        err["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("capacity"),
+        "{err}"
+    );
+
+    // The last two VCPUs, claimed twice at once: exactly one claim wins.
+    let (a, b) = tokio::join!(
+        call("1.5", Method::PUT, c(3), Some(claim(2, 0))),
+        call("1.5", Method::PUT, c(4), Some(claim(2, 0)))
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort();
+    assert_eq!(codes, [204, 409], "never over-committed");
+    let (_, u, _) = call(
+        "1.5",
+        Method::GET,
+        format!("/resource_providers/{rp}/usages"),
+        None,
+    )
+    .await;
+    assert_eq!(u["usages"]["VCPU"], 8);
+
+    // Bad claims: a 4xx each, nothing held.
+    let bad = [
+        (claim(1, 2304), 409, "max_unit"),
+        (claim(1, 300), 409, "step_size"),
+        (
+            json!({"allocations": [{"resource_provider": {"uuid": rp}, "resources": {"DISK_GB": 1}}]}),
+            409,
+            "DISK_GB",
+        ),
+        (
+            json!({"allocations": [{"resource_provider": {"uuid": "99999999-1111-4a2b-8c3d-4e5f60718293"}, "resources": {"VCPU": 1}}]}),
+            400,
+            "does not exist",
+        ),
+        (
+            json!({"allocations": [{"resource_provider": {"uuid": rp}, "resources": {"VCPU": 0}}]}),
+            400,
+            "minimum",
+        ),
+        (json!({"allocations": []}), 400, "too short"),
+    ];
+    for (body, code, why) in bad {
+        let (s, err, _) = call("1.5", Method::PUT, c(9), Some(body)).await;
+        assert_eq!(s, code, "{why}: {err}");
+        assert!(
+            err["errors"][0]["detail"].as_str().unwrap().contains(why),
+            "{why}: {err}"
+        );
+    }
+    assert_eq!(
+        call(
+            "1.5",
+            Method::PUT,
+            "/allocations/not-a-uuid".into(),
+            Some(claim(1, 0))
+        )
+        .await
+        .0,
+        400
+    );
+    let (_, none, _) = call("1.5", Method::GET, c(9), None).await;
+    assert_eq!(none, json!({"allocations": {}}));
+
+    let (_, mine, _) = call("1.5", Method::GET, c(1), None).await;
+    assert_eq!(
+        mine["allocations"][rp]["resources"],
+        json!({"VCPU": 6, "MEMORY_MB": 1024})
+    );
+    let (_, on_rp, _) = call(
+        "1.5",
+        Method::GET,
+        format!("/resource_providers/{rp}/allocations"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        on_rp["allocations"].as_object().unwrap().len(),
+        2,
+        "{on_rp}"
+    );
+
+    // What is allocated cannot go: the inventory, the provider.
+    assert_eq!(
+        call(
+            "1.5",
+            Method::DELETE,
+            format!("/resource_providers/{rp}/inventories/VCPU"),
+            None
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        call(
+            "1.5",
+            Method::DELETE,
+            format!("/resource_providers/{rp}/inventories"),
+            None
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        call(
+            "1.5",
+            Method::DELETE,
+            format!("/resource_providers/{rp}"),
+            None
+        )
+        .await
+        .0,
+        409
+    );
+
+    // Room filters (1.4): after a resize of consumer 1 there is room for 4.
+    assert_eq!(
+        call("1.5", Method::PUT, c(1), Some(claim(2, 1024))).await.0,
+        204
+    );
+    let names = |l: &Value| {
+        l["resource_providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let (_, l, _) = call(
+        "1.4",
+        Method::GET,
+        "/resource_providers?resources=VCPU:4,MEMORY_MB:512".into(),
+        None,
+    )
+    .await;
+    assert_eq!(names(&l), ["mec-1"]);
+    let (_, l, _) = call(
+        "1.4",
+        Method::GET,
+        "/resource_providers?resources=VCPU:5".into(),
+        None,
+    )
+    .await;
+    assert!(names(&l).is_empty());
+    assert_eq!(
+        call(
+            "1.3",
+            Method::GET,
+            "/resource_providers?resources=VCPU:1".into(),
+            None
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        call(
+            "1.4",
+            Method::GET,
+            "/resource_providers?resources=VCPU".into(),
+            None
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        call(
+            "1.4",
+            Method::GET,
+            "/resource_providers?resources=CUSTOM_X:1".into(),
+            None
+        )
+        .await
+        .0,
+        400
+    );
+
+    // Giving back.
+    for n in [1, 3, 4] {
+        let s = call("1.5", Method::DELETE, c(n), None).await.0;
+        assert!(s == 204 || s == 404, "{n}: {s}");
+    }
+    assert_eq!(call("1.5", Method::DELETE, c(1), None).await.0, 404);
+    let (_, u, _) = call(
+        "1.5",
+        Method::GET,
+        format!("/resource_providers/{rp}/usages"),
+        None,
+    )
+    .await;
+    assert_eq!(u["usages"], json!({"VCPU": 0, "MEMORY_MB": 0}));
+    assert_eq!(
+        call(
+            "1.4",
+            Method::DELETE,
+            format!("/resource_providers/{rp}/inventories"),
+            None
+        )
+        .await
+        .0,
+        404,
+        "1.5 and later"
+    );
+    assert_eq!(
+        call(
+            "1.5",
+            Method::DELETE,
+            format!("/resource_providers/{rp}/inventories"),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        call(
+            "1.5",
+            Method::DELETE,
+            format!("/resource_providers/{rp}"),
+            None
+        )
+        .await
+        .0,
+        204
     );
 }

@@ -126,6 +126,16 @@ pub async fn update(
         return Err(generation_conflict(uuid));
     }
     change(&mut all)?;
+    let used = crate::db::allocation::usage(ctx.db(), uuid).await?;
+    if let Some(class) = used
+        .iter()
+        .find(|(c, n)| **n > 0 && !all.contains_key(*c))
+        .map(|(c, _)| c)
+    {
+        return Err(Error::Conflict(format!(
+            "Inventory for {class} on resource provider {uuid} in use."
+        )));
+    }
     for (class, inv) in &all {
         if !resource_class::exists(ctx, class).await? {
             return Err(Error::BadRequest(format!(

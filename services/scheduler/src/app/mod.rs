@@ -1,6 +1,8 @@
 //! Scheduler's logic, one module per resource.
 
 pub mod aggregate;
+pub mod allocation;
+pub mod capacity;
 pub mod inventory;
 pub mod resource_class;
 pub mod resource_provider;

@@ -45,8 +45,49 @@ pub async fn create(
     Ok(m)
 }
 
-pub async fn list(ctx: &ServiceContext, filter: &Filter) -> Result<Vec<Model>, Error> {
-    db::list(ctx.db(), filter).await
+/// Providers matching `filter`; with `resources` (class → amount), only
+/// those with room for every amount.
+pub async fn list(
+    ctx: &ServiceContext,
+    filter: &Filter,
+    resources: Option<&std::collections::BTreeMap<String, i64>>,
+) -> Result<Vec<Model>, Error> {
+    let all = db::list(ctx.db(), filter).await?;
+    let Some(wanted) = resources else {
+        return Ok(all);
+    };
+    for class in wanted.keys() {
+        if !super::resource_class::exists(ctx, class).await? {
+            return Err(Error::BadRequest(format!(
+                "Invalid resource class in resources parameter: {class}"
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for p in all {
+        if has_room(ctx, &p.uuid, wanted).await? {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+async fn has_room(
+    ctx: &ServiceContext,
+    uuid: &str,
+    wanted: &std::collections::BTreeMap<String, i64>,
+) -> Result<bool, Error> {
+    let invs = crate::db::inventory::of(ctx.db(), uuid).await?;
+    let used = crate::db::allocation::usage(ctx.db(), uuid).await?;
+    Ok(wanted.iter().all(|(class, amount)| {
+        invs.iter()
+            .find(|i| i.resource_class == *class)
+            .is_some_and(|i| {
+                let inv = super::inventory::Inventory::of(i);
+                let now = used.get(class).copied().unwrap_or(0);
+                super::capacity::check(class, uuid, &inv, now, *amount).is_ok()
+            })
+    }))
 }
 
 pub async fn rename(ctx: &ServiceContext, uuid: &str, name: &str) -> Result<Model, Error> {
@@ -59,6 +100,14 @@ pub async fn rename(ctx: &ServiceContext, uuid: &str, name: &str) -> Result<Mode
 /// aggregate memberships go with it).
 pub async fn delete(ctx: &ServiceContext, uuid: &str) -> Result<(), Error> {
     get(ctx, uuid).await?;
+    if !crate::db::allocation::of_provider(ctx.db(), uuid)
+        .await?
+        .is_empty()
+    {
+        return Err(Error::Conflict(format!(
+            "Unable to delete resource provider {uuid}: Resource provider has allocations."
+        )));
+    }
     if db::has_children(ctx.db(), uuid).await? {
         return Err(Error::Conflict(format!(
             "Unable to delete parent resource provider {uuid}: It has child resource providers."

@@ -1,10 +1,10 @@
 //! The placement API version range this service offers, as Placement
 //! describes it.
 //!
-//! 1.0 resource providers and inventories, 1.1 aggregates, 1.2 custom
-//! resource classes, 1.3 `member_of`. The maximum rises only when every
-//! feature up to it is here: 1.4 filters providers by free capacity, which
-//! needs allocations.
+//! 1.0 resource providers, inventories, allocations and usages, 1.1
+//! aggregates, 1.2 custom resource classes, 1.3 `member_of`, 1.4 the
+//! `resources` filter, 1.5 deleting all inventories. The maximum rises only
+//! when every feature up to it is here: 1.6 is traits.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,7 +13,7 @@ use virga_common::links::Link;
 use crate::http::microversion::Microversion;
 
 pub const MIN: Microversion = Microversion::new(1, 0);
-pub const MAX: Microversion = Microversion::new(1, 3);
+pub const MAX: Microversion = Microversion::new(1, 5);
 
 /// One API version (Placement's version object).
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -7,6 +7,7 @@ use virga_common::Error;
 use virga_db::sea_orm::DbErr;
 
 pub mod aggregate;
+pub mod allocation;
 pub mod inventory;
 pub mod provider;
 pub mod resource_class;

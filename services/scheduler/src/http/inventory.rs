@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -12,6 +12,7 @@ use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
 use super::body;
+use super::microversion::Microversion;
 use crate::app::enforce;
 use crate::app::inventory::{self as app, Inventory, MAX_INT};
 
@@ -119,6 +120,29 @@ pub async fn set_inventories(
     .await?;
     let (all, g) = app::list(&ctx, &uuid).await?;
     Ok(Json(all_view(&all, g)))
+}
+
+/// Removes all inventories (1.5); 409 while any is allocated.
+#[utoipa::path(delete, path = "/resource_providers/{uuid}/inventories", tag = "resource_providers",
+    params(("uuid" = String, Path, description = "The provider")),
+    security(("token" = [])),
+    responses((status = 204, description = "Deleted"),
+              (status = 404, description = "No such provider"),
+              (status = 409, description = "Some inventory is in use")))]
+pub async fn delete_inventories(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
+    Path(uuid): Path<String>,
+) -> Result<StatusCode, Error> {
+    v.require(5)?;
+    enforce(&auth, "inventories")?;
+    app::update(&ctx, &uuid, None, |all| {
+        all.clear();
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Adds one class's inventory (`resource_class` and its fields): 201.
@@ -230,7 +254,8 @@ pub async fn update_inventory(
            ("resource_class" = String, Path, description = "The resource class")),
     security(("token" = [])),
     responses((status = 204, description = "Deleted"),
-              (status = 404, description = "No such provider or inventory")))]
+              (status = 404, description = "No such provider or inventory"),
+              (status = 409, description = "The inventory is in use")))]
 pub async fn delete_inventory(
     auth: Auth,
     State(ctx): State<ServiceContext>,

@@ -2,6 +2,7 @@
 //! Placement's microversion negotiation.
 
 pub mod aggregate;
+pub mod allocation;
 pub mod body;
 pub mod error;
 pub mod inventory;
@@ -29,8 +30,16 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(
             inventory::list_inventories,
             inventory::set_inventories,
-            inventory::create_inventory
+            inventory::create_inventory,
+            inventory::delete_inventories
         ))
+        .routes(routes!(
+            allocation::set_allocations,
+            allocation::show_allocations,
+            allocation::delete_allocations
+        ))
+        .routes(routes!(allocation::list_provider_allocations))
+        .routes(routes!(allocation::list_usages))
         .routes(routes!(
             inventory::show_inventory,
             inventory::update_inventory,

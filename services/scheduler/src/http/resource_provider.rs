@@ -20,6 +20,7 @@ pub fn view(m: &Model, v: Microversion) -> Value {
     let mut links = vec![
         json!({"rel": "self", "href": base}),
         json!({"rel": "inventories", "href": format!("{base}/inventories")}),
+        json!({"rel": "usages", "href": format!("{base}/usages")}),
     ];
     if v.at_least(1) {
         links.push(json!({"rel": "aggregates", "href": format!("{base}/aggregates")}));
@@ -27,11 +28,13 @@ pub fn view(m: &Model, v: Microversion) -> Value {
     json!({"uuid": m.uuid, "name": m.name, "generation": m.generation, "links": links})
 }
 
-/// Lists providers, by `name`, `uuid` and (1.3) `member_of=in:<agg>,...`.
+/// Lists providers, by `name`, `uuid`, (1.3) `member_of=in:<agg>,...`
+/// and (1.4) `resources=VCPU:2,...` (room for every amount).
 #[utoipa::path(get, path = "/resource_providers", tag = "resource_providers",
     params(("name" = Option<String>, Query, description = "Exact name"),
            ("uuid" = Option<String>, Query, description = "Exact uuid"),
-           ("member_of" = Option<String>, Query, description = "1.3: an aggregate uuid, or in:<uuid>,<uuid>")),
+           ("member_of" = Option<String>, Query, description = "1.3: an aggregate uuid, or in:<uuid>,<uuid>"),
+           ("resources" = Option<String>, Query, description = "1.4: CLASS:amount,... the provider must have room for")),
     security(("token" = [])),
     responses((status = 200, description = "The providers", body = Object),
               (status = 400, description = "A bad query parameter")))]
@@ -42,10 +45,10 @@ pub async fn list_resource_providers(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
     enforce(&auth, "resource_providers")?;
-    let allowed: &[&str] = if v.at_least(3) {
-        &["name", "uuid", "member_of"]
-    } else {
-        &["name", "uuid"]
+    let allowed: &[&str] = match (v.at_least(3), v.at_least(4)) {
+        (_, true) => &["name", "uuid", "member_of", "resources"],
+        (true, false) => &["name", "uuid", "member_of"],
+        _ => &["name", "uuid"],
     };
     body::query(&q, allowed)?;
     let filter = Filter {
@@ -55,10 +58,30 @@ pub async fn list_resource_providers(
             .transpose()?,
         member_of: body::param(&q, "member_of").map(member_of).transpose()?,
     };
-    let all = app::list(&ctx, &filter).await?;
+    let resources = body::param(&q, "resources").map(resources).transpose()?;
+    let all = app::list(&ctx, &filter, resources.as_ref()).await?;
     Ok(Json(
         json!({"resource_providers": all.iter().map(|m| view(m, v)).collect::<Vec<_>>()}),
     ))
+}
+
+/// `VCPU:2,MEMORY_MB:512` as class → amount.
+pub fn resources(raw: &str) -> Result<std::collections::BTreeMap<String, i64>, Error> {
+    let bad = || {
+        Error::BadRequest(format!(
+            "Badly formed resources parameter. Expected resources query string parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: {raw}."
+        ))
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for part in raw.split(',') {
+        let (class, n) = part.split_once(':').ok_or_else(bad)?;
+        let n: i64 = n.trim().parse().map_err(|_| bad())?;
+        if class.trim().is_empty() || n < 1 {
+            return Err(bad());
+        }
+        out.insert(class.trim().to_owned(), n);
+    }
+    Ok(out)
 }
 
 fn member_of(raw: &str) -> Result<Vec<String>, Error> {
@@ -136,13 +159,14 @@ pub async fn update_resource_provider(
     Ok(Json(view(&app::rename(&ctx, &uuid, &name).await?, v)))
 }
 
-/// Deletes a provider with its inventories; 409 while it has children.
+/// Deletes a provider with its inventories; 409 while it has children or
+/// allocations.
 #[utoipa::path(delete, path = "/resource_providers/{uuid}", tag = "resource_providers",
     params(("uuid" = String, Path, description = "The provider")),
     security(("token" = [])),
     responses((status = 204, description = "Deleted"),
               (status = 404, description = "No such provider"),
-              (status = 409, description = "It has child providers")))]
+              (status = 409, description = "It has child providers or allocations")))]
 pub async fn delete_resource_provider(
     auth: Auth,
     State(ctx): State<ServiceContext>,

@@ -7,11 +7,15 @@
 use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261122_000001_create_providers;
+mod m20261122_000002_create_allocations;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_providers::Migration)]
+        vec![
+            Box::new(m20261122_000001_create_providers::Migration),
+            Box::new(m20261122_000002_create_allocations::Migration),
+        ]
     }
 }
