@@ -3,33 +3,21 @@
 //! a blob nothing references and nobody claimed since it looked; a claim
 //! on a blob being deleted waits rather than sharing it.
 
+mod common;
+
 use virga_image::db::blob::{self, Held};
 use virga_image::db::image::{self, Model};
 use virga_image::migrations::Migrator;
 
 const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+/// An OCI image whose archive is coming in.
 fn model(id: &str) -> Model {
-    let at = virga_image::db::now();
     Model {
-        id: id.into(),
         name: None,
         status: "saving".into(),
-        visibility: "shared".into(),
-        protected: false,
-        os_hidden: false,
-        owner: Some("p".into()),
-        disk_format: Some("raw".into()),
         container_format: Some("oci".into()),
-        size: None,
-        virtual_size: None,
-        checksum: None,
-        os_hash_algo: None,
-        os_hash_value: None,
-        min_disk: 0,
-        min_ram: 0,
-        created_at: at,
-        updated_at: at,
+        ..common::model(id)
     }
 }
 

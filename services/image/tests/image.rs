@@ -2,6 +2,8 @@
 //! a metadata save never overwrites the status or hashes an upload sets
 //! concurrently, and status moves only from the state it is expected in.
 
+mod common;
+
 use virga_image::db::image::{self, Model};
 use virga_image::migrations::Migrator;
 
@@ -15,27 +17,7 @@ async fn db() -> (tempfile::TempDir, virga_db::sea_orm::DatabaseConnection) {
 }
 
 fn model() -> Model {
-    let at = virga_image::db::now();
-    Model {
-        id: "b2173dd3-7ad6-4362-baa6-a68bce3565cb".into(),
-        name: Some("n".into()),
-        status: "queued".into(),
-        visibility: "shared".into(),
-        protected: false,
-        os_hidden: false,
-        owner: Some("p".into()),
-        disk_format: Some("raw".into()),
-        container_format: Some("bare".into()),
-        size: None,
-        virtual_size: None,
-        checksum: None,
-        os_hash_algo: None,
-        os_hash_value: None,
-        min_disk: 0,
-        min_ram: 0,
-        created_at: at,
-        updated_at: at,
-    }
+    common::model("b2173dd3-7ad6-4362-baa6-a68bce3565cb")
 }
 
 #[tokio::test]

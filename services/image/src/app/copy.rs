@@ -187,7 +187,7 @@ async fn copy_one(
 }
 
 fn check(n: u64, hashes: Vec<Vec<u8>>, size: u64, sha: &str, what: &str) -> Result<(), String> {
-    let got: String = hashes.concat().iter().map(|b| format!("{b:02x}")).collect();
+    let got = super::ingest::hex(&hashes.concat());
     if n != size {
         return Err(format!(
             "The data {what} was {n} bytes, not the image's {size}"

@@ -30,13 +30,14 @@ pub fn multi(ctx: &ServiceContext) -> bool {
 
 /// A site's store; 409 (Glance's answer) for an id the cloud does not know.
 pub fn site(ctx: &ServiceContext, id: &str) -> Result<Arc<dyn Store>, Error> {
+    // The central store's id is known to `by_id` too, but is no site.
+    let unknown = || Error::Conflict(format!("Unknown store '{id}'."));
     if !ctx.config().image.stores.contains_key(id) {
-        return Err(Error::Conflict(format!("Unknown store '{id}'.")));
+        return Err(unknown());
     }
-    match crate::store::by_id(ctx.config(), id) {
-        Some(s) => s.map_err(Error::internal),
-        None => Err(Error::Conflict(format!("Unknown store '{id}'."))),
-    }
+    crate::store::by_id(ctx.config(), id)
+        .ok_or_else(unknown)?
+        .map_err(Error::internal)
 }
 
 fn has_data(m: &Model) -> bool {

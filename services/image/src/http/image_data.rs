@@ -112,7 +112,7 @@ pub fn content_md5(headers: &HeaderMap) -> Result<Option<String>, Error> {
         return Ok(Some(v.to_ascii_lowercase()));
     }
     match base64::engine::general_purpose::STANDARD.decode(v) {
-        Ok(d) if d.len() == 16 => Ok(Some(d.iter().map(|b| format!("{b:02x}")).collect())),
+        Ok(d) if d.len() == 16 => Ok(Some(crate::app::ingest::hex(&d))),
         _ => Err(Error::BadRequest(
             "Content-MD5 is neither a hex nor a base64 md5.".into(),
         )),

@@ -137,14 +137,7 @@ impl<'a> OciWriter<'a> {
     }
 
     async fn end_blob(&mut self, w: BlobWrite) -> Result<(), OciError> {
-        let actual: String = w
-            .hash
-            .finish()
-            .await
-            .concat()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let actual = crate::app::ingest::hex(&w.hash.finish().await.concat());
         if w.digest.strip_prefix("sha256:") != Some(actual.as_str()) {
             if let Some(p) = w.pending {
                 p.abort().await;
