@@ -554,6 +554,78 @@ fn placement(admin: &[(&str, &str)]) {
         &["resource", "provider", "list", "--name", "edge-1-node-1"],
     );
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+
+    // Traits, candidates and a claim, at the versions osc-placement needs.
+    let at = |v: &'static str, args: &[&str]| -> Vec<String> {
+        let mut all = vec!["--os-placement-api-version".to_owned(), v.to_owned()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        all
+    };
+    let run =
+        |args: Vec<String>| openstack(admin, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let quiet = |args: Vec<String>| {
+        openstack_quiet(admin, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    quiet(at("1.6", &["trait", "create", "CUSTOM_EDGE_CAMERA"]));
+    let traits = run(at(
+        "1.6",
+        &[
+            "resource",
+            "provider",
+            "trait",
+            "set",
+            "--trait",
+            "HW_CPU_X86_AVX2",
+            "--trait",
+            "CUSTOM_EDGE_CAMERA",
+            &uuid,
+        ],
+    ));
+    assert_eq!(traits.as_array().unwrap().len(), 2, "{traits}");
+    let found = run(at(
+        "1.29",
+        &[
+            "allocation",
+            "candidate",
+            "list",
+            "--resource",
+            "VCPU=2",
+            "--required",
+            "CUSTOM_EDGE_CAMERA",
+        ],
+    ));
+    let rows = found.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{found}");
+    assert!(rows[0].to_string().contains(&uuid), "{found}");
+    let consumer = "b7000000-0000-4000-8000-000000000000";
+    quiet(at(
+        "1.28",
+        &[
+            "resource",
+            "provider",
+            "allocation",
+            "set",
+            consumer,
+            "--allocation",
+            &format!("rp={uuid},VCPU=2,MEMORY_MB=1024"),
+            "--project-id",
+            "edge-project",
+            "--user-id",
+            "edge-user",
+        ],
+    ));
+    let usage = run(at("1.9", &["resource", "usage", "show", "edge-project"]));
+    let vcpu = usage
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["resource_class"] == "VCPU")
+        .unwrap();
+    assert_eq!(vcpu["usage"], 2, "{usage}");
+    quiet(at(
+        "1.28",
+        &["resource", "provider", "allocation", "delete", consumer],
+    ));
     openstack_quiet(admin, &["resource", "provider", "delete", &uuid]);
     let list = openstack(admin, &["resource", "provider", "list"]);
     assert!(list.as_array().unwrap().is_empty(), "{list}");

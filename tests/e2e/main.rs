@@ -1,7 +1,9 @@
 //! End-to-end tests of the services running together.
 
+mod allocation_candidate;
 mod authz;
 mod bus;
+mod consumer;
 mod discovery;
 mod errors;
 #[macro_use]
@@ -12,3 +14,4 @@ mod image_oci;
 mod image_stores;
 mod openapi;
 mod resource_provider;
+mod traits;

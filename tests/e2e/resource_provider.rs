@@ -7,7 +7,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use virga_tests::Cloud;
 
-crate::on_both_backends!(providers, inventories, resource_classes, allocations);
+/// The newest Placement microversion the scheduler speaks.
+const MAX: &str = "1.29";
+
+crate::on_both_backends!(providers, inventories, resource_classes, allocations, trees);
 
 /// Calls placement as `token` at microversion `v`.
 pub(crate) async fn placement(
@@ -46,14 +49,14 @@ async fn providers(cloud: &Cloud) {
     // Negotiation: the range, the version served, out of range, malformed.
     let (s, root, h) = call("1.3", Method::GET, "/".into(), None).await;
     assert_eq!(s, 200);
-    assert_eq!(root["versions"][0]["max_version"], "1.5");
+    assert_eq!(root["versions"][0]["max_version"], MAX);
     assert_eq!(h["openstack-api-version"], "placement 1.3");
     assert_eq!(h["vary"], "openstack-api-version");
     let (s, err, _) = call("1.99", Method::GET, "/resource_providers".into(), None).await;
     assert_eq!(s, 406, "{err}");
     assert_eq!(err["errors"][0]["status"], 406);
     assert_eq!(
-        err["errors"][0]["max_version"], "1.5",
+        err["errors"][0]["max_version"], MAX,
         "clients fall back to it"
     );
     assert_eq!(err["errors"][0]["min_version"], "1.0");
@@ -563,6 +566,154 @@ async fn resource_classes(cloud: &Cloud) {
             .0,
         404
     );
+
+    // 1.7: PUT makes sure a custom class exists.
+    let put = |v: &'static str, p: &'static str| call(v, Method::PUT, p, None);
+    assert_eq!(put("1.6", "/resource_classes/CUSTOM_TPU").await.0, 404);
+    let (s, _, h) = put("1.7", "/resource_classes/CUSTOM_TPU").await;
+    assert_eq!(s, 201);
+    assert!(
+        h["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("/resource_classes/CUSTOM_TPU")
+    );
+    assert_eq!(put("1.7", "/resource_classes/CUSTOM_TPU").await.0, 204);
+    assert_eq!(
+        put("1.7", "/resource_classes/VCPU").await.0,
+        400,
+        "not CUSTOM_"
+    );
+    assert_eq!(put("1.7", "/resource_classes/CUSTOM_lower").await.0, 400);
+}
+
+/// Nested providers (1.14): a site, its node and the node's GPU in one
+/// tree; `in_tree`; a root adopted by a parent; no loops, no re-parenting.
+async fn trees(cloud: &Cloud) {
+    let admin = cloud.admin_token().await;
+    let call = |m: Method, p: String, b: Option<Value>| {
+        let admin = admin.clone();
+        async move {
+            let (s, body, _) = placement(cloud, &admin, "1.14", m, &p, b).await;
+            (s, body)
+        }
+    };
+    let create = |name: &str, uuid: &str, parent: Option<&str>| {
+        let mut b = json!({"name": name, "uuid": uuid});
+        if let Some(p) = parent {
+            b["parent_provider_uuid"] = json!(p);
+        }
+        call(Method::POST, "/resource_providers".into(), Some(b))
+    };
+    let site = "51000000-0000-4000-8000-000000000000";
+    let node = "51000000-0000-4000-8000-000000000001";
+    let gpu = "51000000-0000-4000-8000-000000000002";
+    let other = "52000000-0000-4000-8000-000000000000";
+    let lone = "53000000-0000-4000-8000-000000000000";
+    assert_eq!(create("site-1", site, None).await.0, 201);
+    assert_eq!(create("site-1-node-1", node, Some(site)).await.0, 201);
+    assert_eq!(create("site-1-node-1-gpu-0", gpu, Some(node)).await.0, 201);
+    assert_eq!(create("site-2", other, None).await.0, 201);
+    let (s, err) = create("orphan", lone, Some("59000000-0000-4000-8000-000000000000")).await;
+    assert_eq!(s, 400, "no such parent: {err}");
+
+    let (_, g) = call(Method::GET, format!("/resource_providers/{gpu}"), None).await;
+    assert_eq!(g["parent_provider_uuid"], node);
+    assert_eq!(g["root_provider_uuid"], site);
+    let (_, old, _) = placement(
+        cloud,
+        &admin,
+        "1.13",
+        Method::GET,
+        &format!("/resource_providers/{gpu}"),
+        None,
+    )
+    .await;
+    assert!(old.get("root_provider_uuid").is_none(), "only from 1.14");
+
+    let in_tree = |u: &str| {
+        call(
+            Method::GET,
+            format!("/resource_providers?in_tree={u}"),
+            None,
+        )
+    };
+    let names = |v: Value| -> Vec<String> {
+        v["resource_providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(in_tree(gpu).await.1),
+        ["site-1", "site-1-node-1", "site-1-node-1-gpu-0"]
+    );
+    assert_eq!(names(in_tree(other).await.1), ["site-2"]);
+    assert!(names(in_tree("59000000-0000-4000-8000-000000000000").await.1).is_empty());
+    assert_eq!(in_tree("nope").await.0, 400);
+    let (s, _, _) = placement(
+        cloud,
+        &admin,
+        "1.13",
+        Method::GET,
+        &format!("/resource_providers?in_tree={gpu}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 400, "in_tree is 1.14");
+
+    // No loops, no re-parenting, no un-parenting.
+    let update = |u: &str, name: &str, parent: Value| {
+        call(
+            Method::PUT,
+            format!("/resource_providers/{u}"),
+            Some(json!({"name": name, "parent_provider_uuid": parent})),
+        )
+    };
+    assert_eq!(update(site, "site-1", json!(gpu)).await.0, 400, "a loop");
+    assert_eq!(
+        update(site, "site-1", json!(site)).await.0,
+        400,
+        "its own parent"
+    );
+    assert_eq!(
+        update(node, "site-1-node-1", json!(other)).await.0,
+        400,
+        "re-parenting"
+    );
+    assert_eq!(
+        update(node, "site-1-node-1", json!(null)).await.0,
+        400,
+        "un-parenting"
+    );
+    let (s, same) = update(node, "site-1-node-1", json!(site)).await;
+    assert_eq!(s, 200, "the same parent is no change: {same}");
+
+    // A site that was a root joins a region: its whole tree moves.
+    let (s, moved) = update(site, "site-1", json!(other)).await;
+    assert_eq!(s, 200, "{moved}");
+    assert_eq!(moved["root_provider_uuid"], other);
+    let (_, g) = call(Method::GET, format!("/resource_providers/{gpu}"), None).await;
+    assert_eq!(g["root_provider_uuid"], other, "the grandchild follows");
+    assert_eq!(names(in_tree(other).await.1).len(), 4);
+
+    // A parent with children cannot go; leaves first.
+    assert_eq!(
+        call(Method::DELETE, format!("/resource_providers/{node}"), None)
+            .await
+            .0,
+        409
+    );
+    for u in [gpu, node, site, other] {
+        assert_eq!(
+            call(Method::DELETE, format!("/resource_providers/{u}"), None)
+                .await
+                .0,
+            204
+        );
+    }
 }
 
 async fn allocations(cloud: &Cloud) {

@@ -123,7 +123,7 @@ impl From<virga_common::Error> for HandlerError {
             E::Unauthorized(_) => "Unauthorized",
             E::Forbidden(_) => "Forbidden",
             E::NotFound { .. } => "NotFound",
-            E::Conflict(_) => "Conflict",
+            E::Conflict(_) | E::CodedConflict { .. } => "Conflict",
             E::PayloadTooLarge(_) => "PayloadTooLarge",
             E::UnsupportedMediaType(_) => "UnsupportedMediaType",
             E::OverLimit(_) => "OverLimit",

@@ -30,6 +30,10 @@ pub enum Error {
     /// The resource's state or a concurrent change forbids the request.
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with a machine-readable code for clients that tell
+    /// kinds of conflict apart (Placement's `placement.concurrent_update`).
+    #[error("{message}")]
+    CodedConflict { code: &'static str, message: String },
     /// The body exceeds a size limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -68,7 +72,7 @@ impl Error {
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::CodedConflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::OverLimit(_) => StatusCode::FORBIDDEN,
@@ -94,6 +98,10 @@ impl Error {
             status: self.status(),
             message,
             resource: kind,
+            code: match self {
+                Error::CodedConflict { code, .. } => Some(*code),
+                _ => None,
+            },
         }
     }
 }
@@ -119,6 +127,8 @@ pub struct ErrorReport {
     /// The resource type for not-found errors, or `OverLimit` for quota errors;
     /// some shapes (Neutron's `type`) name it.
     pub resource: Option<&'static str>,
+    /// A machine-readable error code, where the error has one.
+    pub code: Option<&'static str>,
 }
 
 impl ErrorReport {
@@ -127,6 +137,7 @@ impl ErrorReport {
             status,
             message: message.into(),
             resource: None,
+            code: None,
         }
     }
 

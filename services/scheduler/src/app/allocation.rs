@@ -1,11 +1,12 @@
-//! Allocations: claiming resources for a consumer, all or nothing. A claim
+//! Allocations: claiming resources for consumers, all or nothing. A claim
 //! reads each provider's generation, inventory and usage, checks every
 //! amount (`capacity`), then writes in one transaction that first bumps
-//! every touched provider's generation compare-and-set: a concurrent
-//! claim on the same provider makes one of them retry on fresh numbers,
-//! so two claims can never together over-commit a node.
+//! every touched provider's generation and each consumer's generation
+//! compare-and-set: a concurrent claim on the same provider or consumer
+//! makes one of them retry on fresh numbers, so two claims can never
+//! together over-commit a node or lose each other's update.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use virga_common::Error;
@@ -14,10 +15,33 @@ use virga_service::ServiceContext;
 
 use super::capacity;
 use super::inventory::Inventory;
-use crate::db::{allocation as db, inventory, now, provider};
+use crate::db::{allocation as db, consumer, inventory, now, provider};
 
 /// Provider uuid → class → amount.
 pub type Wanted = BTreeMap<String, BTreeMap<String, i64>>;
+
+/// Placement's project and user for consumers written before 1.8.
+pub const INCOMPLETE: &str = "00000000-0000-0000-0000-000000000000";
+
+/// One consumer's new allocations (empty `wanted`: none).
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub consumer: String,
+    pub project_id: String,
+    pub user_id: String,
+    /// From 1.28, the consumer generation the caller saw (`None`: it
+    /// believes the consumer new); before 1.28 nothing is checked.
+    pub seen: Option<Option<i64>>,
+    pub wanted: Wanted,
+}
+
+/// A consumer's allocations as shown.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    /// Provider → (its generation, class → amount).
+    pub allocations: BTreeMap<String, (i64, BTreeMap<String, i64>)>,
+    pub consumer: Option<consumer::Model>,
+}
 
 /// Retries of a claim that lost a race before it answers 409.
 const TRIES: u32 = 10;
@@ -27,26 +51,52 @@ enum Attempt {
     Raced,
 }
 
-/// Replaces the consumer's allocations with `wanted` (empty: removes them).
-pub async fn set(ctx: &ServiceContext, consumer: &str, wanted: &Wanted) -> Result<(), Error> {
+/// Replaces each claim's consumer's allocations, all claims or none.
+pub async fn set(ctx: &ServiceContext, claims: &[Claim]) -> Result<(), Error> {
     for n in 0..TRIES {
-        if let Attempt::Done = attempt(ctx, consumer, wanted).await? {
+        if let Attempt::Done = attempt(ctx, claims).await? {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(5 << n.min(5))).await;
     }
-    Err(Error::Conflict(format!(
-        "placement.concurrent_update: allocations for consumer {consumer} kept losing to concurrent changes; retry."
-    )))
+    Err(concurrent(
+        "allocations kept losing to concurrent changes; retry.".into(),
+    ))
 }
 
-async fn attempt(ctx: &ServiceContext, consumer: &str, wanted: &Wanted) -> Result<Attempt, Error> {
+fn concurrent(message: String) -> Error {
+    Error::CodedConflict {
+        code: "placement.concurrent_update",
+        message,
+    }
+}
+
+fn show(g: Option<i64>) -> String {
+    g.map_or("null".into(), |g| g.to_string())
+}
+
+async fn attempt(ctx: &ServiceContext, claims: &[Claim]) -> Result<Attempt, Error> {
     let db = ctx.db();
-    let old = db::of_consumer(db, consumer).await?;
-    let mut touched: Vec<String> = wanted.keys().cloned().collect();
-    touched.extend(old.iter().map(|a| a.provider_uuid.clone()));
-    touched.sort();
-    touched.dedup();
+    let mut rows = Vec::new();
+    let mut old = Vec::new();
+    for c in claims {
+        let row = consumer::find(db, &c.consumer).await?;
+        let actual = row.as_ref().map(|r| r.generation);
+        if let Some(expected) = c.seen
+            && expected != actual
+        {
+            return Err(concurrent(format!(
+                "consumer generation conflict - expected {} but got {} (consumer {})",
+                show(expected),
+                show(actual),
+                c.consumer
+            )));
+        }
+        old.extend(db::of_consumer(db, &c.consumer).await?);
+        rows.push(row);
+    }
+    let mut touched: BTreeSet<String> = old.iter().map(|a| a.provider_uuid.clone()).collect();
+    touched.extend(claims.iter().flat_map(|c| c.wanted.keys().cloned()));
     let mut seen = Vec::new();
     for p in &touched {
         let Some(prov) = provider::find(db, p).await? else {
@@ -55,9 +105,9 @@ async fn attempt(ctx: &ServiceContext, consumer: &str, wanted: &Wanted) -> Resul
             )));
         };
         seen.push((p.clone(), prov.generation));
-        let Some(amounts) = wanted.get(p) else {
+        if !claims.iter().any(|c| c.wanted.contains_key(p)) {
             continue;
-        };
+        }
         let invs: BTreeMap<String, Inventory> = inventory::of(db, p)
             .await?
             .iter()
@@ -67,53 +117,71 @@ async fn attempt(ctx: &ServiceContext, consumer: &str, wanted: &Wanted) -> Resul
         for a in old.iter().filter(|a| a.provider_uuid == *p) {
             *used.entry(a.resource_class.clone()).or_insert(0) -= a.used;
         }
-        for (class, amount) in amounts {
+        for (class, amount) in claims.iter().filter_map(|c| c.wanted.get(p)).flatten() {
             let inv = invs.get(class).ok_or_else(|| {
                 Error::Conflict(format!(
                     "Unable to allocate inventory: Inventory for '{class}' on resource provider '{p}' invalid."
                 ))
             })?;
-            let now_used = used.get(class).copied().unwrap_or(0);
-            capacity::check(class, p, inv, now_used, *amount).map_err(Error::Conflict)?;
+            let now_used = used.entry(class.clone()).or_insert(0);
+            capacity::check(class, p, inv, *now_used, *amount).map_err(Error::Conflict)?;
+            *now_used += amount;
         }
     }
-    let rows = wanted
-        .iter()
-        .flat_map(|(p, amounts)| {
-            amounts.iter().map(move |(class, used)| db::Model {
-                consumer_id: consumer.to_owned(),
-                provider_uuid: p.clone(),
-                resource_class: class.clone(),
-                used: *used,
-                created_at: now(),
-            })
-        })
-        .collect();
     let txn = db.begin().await.map_err(Error::internal)?;
     for (p, g) in &seen {
         if !provider::bump(&txn, p, *g).await? {
             return Ok(Attempt::Raced);
         }
     }
-    db::replace(&txn, consumer, rows).await?;
+    for (c, row) in claims.iter().zip(&rows) {
+        let ok = match (row, c.wanted.is_empty()) {
+            (None, true) => true,
+            (None, false) => consumer::insert(&txn, &c.consumer, &c.project_id, &c.user_id).await?,
+            (Some(r), true) => consumer::delete(&txn, &c.consumer, r.generation).await?,
+            (Some(r), false) => {
+                consumer::bump(&txn, &c.consumer, r.generation, &c.project_id, &c.user_id).await?
+            }
+        };
+        if !ok {
+            return Ok(Attempt::Raced);
+        }
+        db::replace(&txn, &c.consumer, allocation_rows(c)).await?;
+    }
     txn.commit().await.map_err(Error::internal)?;
     Ok(Attempt::Done)
 }
 
-/// A consumer's allocations by provider, with each provider's generation.
-pub async fn of_consumer(
-    ctx: &ServiceContext,
-    consumer: &str,
-) -> Result<BTreeMap<String, (i64, BTreeMap<String, i64>)>, Error> {
-    let mut out: BTreeMap<String, (i64, BTreeMap<String, i64>)> = BTreeMap::new();
-    for a in db::of_consumer(ctx.db(), consumer).await? {
-        if !out.contains_key(&a.provider_uuid) {
+fn allocation_rows(c: &Claim) -> Vec<db::Model> {
+    c.wanted
+        .iter()
+        .flat_map(|(p, amounts)| {
+            amounts.iter().map(move |(class, used)| db::Model {
+                consumer_id: c.consumer.clone(),
+                provider_uuid: p.clone(),
+                resource_class: class.clone(),
+                used: *used,
+                created_at: now(),
+            })
+        })
+        .collect()
+}
+
+/// A consumer's allocations by provider, and the consumer.
+pub async fn of_consumer(ctx: &ServiceContext, consumer_id: &str) -> Result<Held, Error> {
+    let mut out = Held {
+        consumer: consumer::find(ctx.db(), consumer_id).await?,
+        ..Held::default()
+    };
+    for a in db::of_consumer(ctx.db(), consumer_id).await? {
+        if !out.allocations.contains_key(&a.provider_uuid) {
             let g = provider::find(ctx.db(), &a.provider_uuid)
                 .await?
                 .map_or(0, |p| p.generation);
-            out.insert(a.provider_uuid.clone(), (g, BTreeMap::new()));
+            out.allocations
+                .insert(a.provider_uuid.clone(), (g, BTreeMap::new()));
         }
-        if let Some((_, r)) = out.get_mut(&a.provider_uuid) {
+        if let Some((_, r)) = out.allocations.get_mut(&a.provider_uuid) {
             r.insert(a.resource_class, a.used);
         }
     }
@@ -121,14 +189,21 @@ pub async fn of_consumer(
 }
 
 /// Removes a consumer's allocations; 404 when it has none.
-pub async fn delete(ctx: &ServiceContext, consumer: &str) -> Result<(), Error> {
-    if db::of_consumer(ctx.db(), consumer).await?.is_empty() {
+pub async fn delete(ctx: &ServiceContext, consumer_id: &str) -> Result<(), Error> {
+    let Some(c) = consumer::find(ctx.db(), consumer_id).await? else {
         return Err(Error::NotFound {
             kind: "allocations",
-            id: format!("for consumer {consumer}"),
+            id: format!("for consumer {consumer_id}"),
         });
-    }
-    set(ctx, consumer, &Wanted::new()).await
+    };
+    let claim = Claim {
+        consumer: c.uuid,
+        project_id: c.project_id,
+        user_id: c.user_id,
+        seen: None,
+        wanted: Wanted::new(),
+    };
+    set(ctx, &[claim]).await
 }
 
 /// A provider's allocations by consumer, and its generation.
@@ -162,4 +237,13 @@ pub async fn usages(
         out.insert(class, used);
     }
     Ok((out, p.generation))
+}
+
+/// What a project's (and optionally one user's) consumers hold (1.9).
+pub async fn project_usages(
+    ctx: &ServiceContext,
+    project: &str,
+    user: Option<&str>,
+) -> Result<BTreeMap<String, i64>, Error> {
+    consumer::usages(ctx.db(), project, user).await
 }

@@ -106,10 +106,13 @@ pub async fn get(ctx: &ServiceContext, uuid: &str, class: &str) -> Result<(Inven
     Ok((inv, generation))
 }
 
-fn generation_conflict(uuid: &str) -> Error {
-    Error::Conflict(format!(
-        "resource provider generation conflict: resource provider {uuid} was changed by another request; get it again and retry."
-    ))
+pub fn generation_conflict(uuid: &str) -> Error {
+    Error::CodedConflict {
+        code: "placement.concurrent_update",
+        message: format!(
+            "resource provider generation conflict: resource provider {uuid} was changed by another request; get it again and retry."
+        ),
+    }
 }
 
 /// Replaces a provider's inventories as of generation `seen`; the new
@@ -132,9 +135,10 @@ pub async fn update(
         .find(|(c, n)| **n > 0 && !all.contains_key(*c))
         .map(|(c, _)| c)
     {
-        return Err(Error::Conflict(format!(
-            "Inventory for {class} on resource provider {uuid} in use."
-        )));
+        return Err(Error::CodedConflict {
+            code: "placement.inventory.inuse",
+            message: format!("Inventory for {class} on resource provider {uuid} in use."),
+        });
     }
     for (class, inv) in &all {
         if !resource_class::exists(ctx, class).await? {

@@ -2,10 +2,12 @@
 
 pub mod aggregate;
 pub mod allocation;
+pub mod allocation_candidate;
 pub mod capacity;
 pub mod inventory;
 pub mod resource_class;
 pub mod resource_provider;
+pub mod traits;
 pub mod versions;
 
 use virga_common::Error;

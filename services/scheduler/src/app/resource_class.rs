@@ -66,18 +66,26 @@ pub async fn get(ctx: &ServiceContext, name: &str) -> Result<String, Error> {
 
 /// Creates a custom class; 409 when it exists.
 pub async fn create(ctx: &ServiceContext, name: &str) -> Result<(), Error> {
+    if !ensure(ctx, name).await? {
+        return Err(Error::Conflict(format!(
+            "Conflicting resource class already exists: {name}"
+        )));
+    }
+    Ok(())
+}
+
+/// Creates a custom class unless it exists; whether it was created.
+pub async fn ensure(ctx: &ServiceContext, name: &str) -> Result<bool, Error> {
     if !is_custom_name(name) {
         return Err(Error::BadRequest(format!(
             "JSON does not validate: '{name}' does not match '^CUSTOM_[A-Z0-9_]+$'"
         )));
     }
-    if !db::create(ctx.db(), name).await? {
-        return Err(Error::Conflict(format!(
-            "Conflicting resource class already exists: {name}"
-        )));
+    let created = db::create(ctx.db(), name).await?;
+    if created {
+        tracing::info!(resource_class = %name, "custom resource class created");
     }
-    tracing::info!(resource_class = %name, "custom resource class created");
-    Ok(())
+    Ok(created)
 }
 
 /// Deletes a custom class no inventory uses.

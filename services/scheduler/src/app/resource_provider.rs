@@ -1,5 +1,8 @@
-//! Resource providers: create (a root of its own tree until nesting comes
-//! with microversion 1.14), list with filters, show, rename, delete.
+//! Resource providers: create, list with filters, show, rename, delete,
+//! and (microversion 1.14) trees: a site's node is a child of the site, a
+//! node's GPU a child of the node; every provider knows its tree's root.
+
+use std::collections::BTreeSet;
 
 use virga_common::Error;
 use virga_service::ServiceContext;
@@ -21,38 +24,85 @@ pub async fn get(ctx: &ServiceContext, uuid: &str) -> Result<Model, Error> {
         .ok_or_else(|| not_found(uuid))
 }
 
+fn no_parent(parent: &str) -> Error {
+    Error::BadRequest(format!("parent provider UUID {parent} does not exist."))
+}
+
+/// Creates a provider, a root or (1.14) a child of `parent`.
 pub async fn create(
     ctx: &ServiceContext,
     name: String,
     uuid: Option<String>,
+    parent: Option<String>,
 ) -> Result<Model, Error> {
     let uuid = uuid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let root_uuid = match &parent {
+        Some(p) => {
+            db::find(ctx.db(), p)
+                .await?
+                .ok_or_else(|| no_parent(p))?
+                .root_uuid
+        }
+        None => uuid.clone(),
+    };
     let at = now();
     let m = db::create(
         ctx.db(),
         Model {
-            root_uuid: uuid.clone(),
+            root_uuid,
             uuid,
             name,
             generation: 0,
-            parent_uuid: None,
+            parent_uuid: parent,
             created_at: at,
             updated_at: at,
         },
     )
     .await?;
-    tracing::info!(provider = %m.uuid, name = %m.name, "resource provider created");
+    tracing::info!(provider = %m.uuid, name = %m.name, parent = ?m.parent_uuid, "resource provider created");
     Ok(m)
 }
 
-/// Providers matching `filter`; with `resources` (class → amount), only
-/// those with room for every amount.
+/// The root of the tree `uuid` is in, if it exists (for `in_tree`).
+pub async fn root_of(ctx: &ServiceContext, uuid: &str) -> Result<Option<String>, Error> {
+    Ok(db::find(ctx.db(), uuid).await?.map(|p| p.root_uuid))
+}
+
+/// Traits a listed provider must have and must not have (1.18, 1.22).
+#[derive(Debug, Clone, Default)]
+pub struct TraitFilter {
+    pub required: BTreeSet<String>,
+    pub forbidden: BTreeSet<String>,
+}
+
+/// Providers matching `filter` and `traits`; with `resources` (class →
+/// amount), only those with room for every amount.
 pub async fn list(
     ctx: &ServiceContext,
     filter: &Filter,
     resources: Option<&std::collections::BTreeMap<String, i64>>,
+    traits: &TraitFilter,
 ) -> Result<Vec<Model>, Error> {
-    let all = db::list(ctx.db(), filter).await?;
+    let mut all = db::list(ctx.db(), filter).await?;
+    if !traits.required.is_empty() || !traits.forbidden.is_empty() {
+        let named: Vec<String> = traits
+            .required
+            .iter()
+            .chain(&traits.forbidden)
+            .cloned()
+            .collect();
+        let unknown = super::traits::unknown(ctx, &named).await?;
+        if !unknown.is_empty() {
+            return Err(super::traits::no_such(&unknown));
+        }
+        let uuids: Vec<String> = all.iter().map(|p| p.uuid.clone()).collect();
+        let has = crate::db::candidate::traits(ctx.db(), &uuids).await?;
+        let none = BTreeSet::new();
+        all.retain(|p| {
+            let mine = has.get(&p.uuid).unwrap_or(&none);
+            traits.required.is_subset(mine) && traits.forbidden.is_disjoint(mine)
+        });
+    }
     let Some(wanted) = resources else {
         return Ok(all);
     };
@@ -90,9 +140,50 @@ async fn has_room(
     }))
 }
 
-pub async fn rename(ctx: &ServiceContext, uuid: &str, name: &str) -> Result<Model, Error> {
-    get(ctx, uuid).await?;
-    db::rename(ctx.db(), uuid, name).await?;
+/// Renames a provider and (1.14) gives a root provider a parent: `parent`
+/// is `None` when not given, `Some(None)` to have none. A provider keeps
+/// its parent once it has one (Placement before 1.37), and a tree never
+/// becomes a loop.
+pub async fn update(
+    ctx: &ServiceContext,
+    uuid: &str,
+    name: &str,
+    parent: Option<Option<String>>,
+) -> Result<Model, Error> {
+    let me = get(ctx, uuid).await?;
+    match (parent, &me.parent_uuid) {
+        (None, _) => {}
+        (Some(new), old) if new.as_ref() == old.as_ref() => {}
+        (Some(None), Some(_)) => {
+            return Err(Error::BadRequest(
+                "un-parenting a provider is not currently allowed.".into(),
+            ));
+        }
+        (Some(Some(_)), Some(_)) => {
+            return Err(Error::BadRequest(
+                "re-parenting a provider is not currently allowed.".into(),
+            ));
+        }
+        (Some(Some(p)), None) => {
+            let parent = db::find(ctx.db(), &p).await?.ok_or_else(|| no_parent(&p))?;
+            // A root's tree is every provider whose root it is.
+            if parent.root_uuid == me.uuid {
+                return Err(Error::BadRequest(
+                    "creating loop in the provider tree is not allowed.".into(),
+                ));
+            }
+            if !db::attach(ctx.db(), uuid, &p, &parent.root_uuid).await? {
+                return Err(Error::CodedConflict {
+                    code: "placement.concurrent_update",
+                    message: format!("resource provider {uuid} was changed concurrently; retry."),
+                });
+            }
+        }
+        (Some(None), None) => unreachable!("equal parents handled above"),
+    }
+    if name != me.name {
+        db::rename(ctx.db(), uuid, name).await?;
+    }
     get(ctx, uuid).await
 }
 
@@ -104,14 +195,20 @@ pub async fn delete(ctx: &ServiceContext, uuid: &str) -> Result<(), Error> {
         .await?
         .is_empty()
     {
-        return Err(Error::Conflict(format!(
-            "Unable to delete resource provider {uuid}: Resource provider has allocations."
-        )));
+        return Err(Error::CodedConflict {
+            code: "placement.resource_provider.inuse",
+            message: format!(
+                "Unable to delete resource provider {uuid}: Resource provider has allocations."
+            ),
+        });
     }
     if db::has_children(ctx.db(), uuid).await? {
-        return Err(Error::Conflict(format!(
-            "Unable to delete parent resource provider {uuid}: It has child resource providers."
-        )));
+        return Err(Error::CodedConflict {
+            code: "placement.resource_provider.cannot_delete_parent",
+            message: format!(
+                "Unable to delete parent resource provider {uuid}: It has child resource providers."
+            ),
+        });
     }
     db::delete(ctx.db(), uuid).await?;
     tracing::info!(provider = %uuid, "resource provider deleted");

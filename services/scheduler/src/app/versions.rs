@@ -1,10 +1,20 @@
 //! The placement API version range this service offers, as Placement
 //! describes it.
 //!
-//! 1.0 resource providers, inventories, allocations and usages, 1.1
-//! aggregates, 1.2 custom resource classes, 1.3 `member_of`, 1.4 the
-//! `resources` filter, 1.5 deleting all inventories. The maximum rises only
-//! when every feature up to it is here: 1.6 is traits.
+//! 1.0 resource providers, inventories, allocations and usages; 1.1
+//! aggregates; 1.2 custom resource classes; 1.3 `member_of`; 1.4 the
+//! `resources` filter; 1.5 deleting all inventories; 1.6 traits; 1.7 PUT
+//! of a resource class; 1.8 project and user on allocations; 1.9 usages
+//! by project; 1.10 allocation candidates; 1.11 the allocations link;
+//! 1.12 the dict allocation body; 1.13 `POST /allocations`; 1.14 nested
+//! providers and `in_tree`; 1.15 `Last-Modified`; 1.16 `limit`; 1.17
+//! `required` on candidates; 1.18 `required` on providers; 1.19
+//! aggregates with generation; 1.20 create returns the provider; 1.21
+//! `member_of` on candidates; 1.22 forbidden traits; 1.23 error codes;
+//! 1.24 repeated `member_of`; 1.25 granular groups; 1.26 reserved may
+//! equal total; 1.27 summaries list every class; 1.28 consumer
+//! generations; 1.29 nested candidates. The maximum rises only when
+//! every feature up to it is here: 1.30 is the reshaper.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,7 +23,7 @@ use virga_common::links::Link;
 use crate::http::microversion::Microversion;
 
 pub const MIN: Microversion = Microversion::new(1, 0);
-pub const MAX: Microversion = Microversion::new(1, 5);
+pub const MAX: Microversion = Microversion::new(1, 29);
 
 /// One API version (Placement's version object).
 #[derive(Debug, Clone, Serialize, ToSchema)]

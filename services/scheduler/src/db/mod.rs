@@ -8,8 +8,12 @@ use virga_db::sea_orm::DbErr;
 
 pub mod aggregate;
 pub mod allocation;
+pub mod candidate;
+pub mod consumer;
+pub mod custom_trait;
 pub mod inventory;
 pub mod provider;
+pub mod provider_trait;
 pub mod resource_class;
 
 /// Now, cut to microseconds as PostgreSQL keeps it.

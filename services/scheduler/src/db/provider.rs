@@ -31,9 +31,10 @@ impl ActiveModelBehavior for ActiveModel {}
 
 fn conflict(e: DbErr, name: &str, uuid: &str) -> Error {
     match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(m)) if m.contains("name") => Error::Conflict(
-            format!("Conflicting resource provider name: {name} already exists."),
-        ),
+        Some(SqlErr::UniqueConstraintViolation(m)) if m.contains("name") => Error::CodedConflict {
+            code: "placement.duplicate_name",
+            message: format!("Conflicting resource provider name: {name} already exists."),
+        },
         Some(SqlErr::UniqueConstraintViolation(_)) => Error::Conflict(format!(
             "Conflicting resource provider uuid: {uuid} already exists."
         )),
@@ -63,6 +64,8 @@ pub struct Filter {
     pub uuid: Option<String>,
     /// Providers in at least one of these aggregates.
     pub member_of: Option<Vec<String>>,
+    /// Providers in the tree with this root.
+    pub root: Option<String>,
 }
 
 pub async fn list(db: &impl ConnectionTrait, f: &Filter) -> Result<Vec<Model>, Error> {
@@ -72,6 +75,9 @@ pub async fn list(db: &impl ConnectionTrait, f: &Filter) -> Result<Vec<Model>, E
     }
     if let Some(u) = &f.uuid {
         q = q.filter(Column::Uuid.eq(u.as_str()));
+    }
+    if let Some(r) = &f.root {
+        q = q.filter(Column::RootUuid.eq(r.as_str()));
     }
     if let Some(aggs) = &f.member_of {
         let members = super::aggregate::members(db, aggs).await?;
@@ -90,6 +96,35 @@ pub async fn rename(db: &impl ConnectionTrait, uuid: &str, name: &str) -> Result
         .await
         .map_err(|e| conflict(e, name, uuid))?;
     Ok(())
+}
+
+/// Makes a root provider a child of `parent`: it and its whole tree
+/// move under `root`. Only while it is still a root (a concurrent move
+/// loses, false).
+pub async fn attach(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+    parent: &str,
+    root: &str,
+) -> Result<bool, Error> {
+    let r = Entity::update_many()
+        .col_expr(Column::ParentUuid, Expr::value(parent))
+        .col_expr(Column::UpdatedAt, Expr::value(now()))
+        .filter(Column::Uuid.eq(uuid))
+        .filter(Column::ParentUuid.is_null())
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    if r.rows_affected != 1 {
+        return Ok(false);
+    }
+    Entity::update_many()
+        .col_expr(Column::RootUuid, Expr::value(root))
+        .filter(Column::RootUuid.eq(uuid))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(true)
 }
 
 /// Bumps the generation if it is still `seen`; false when another writer

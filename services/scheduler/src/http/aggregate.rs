@@ -26,18 +26,28 @@ pub async fn list_aggregates(
 ) -> Result<Json<Value>, Error> {
     v.require(1)?;
     enforce(&auth, "aggregates")?;
-    let (aggs, _) = app::list(&ctx, &uuid).await?;
-    Ok(Json(json!({"aggregates": aggs})))
+    let (aggs, g) = app::list(&ctx, &uuid).await?;
+    Ok(Json(view(aggs, g, v)))
+}
+
+/// From 1.19 the provider's generation comes along.
+fn view(aggs: Vec<String>, generation: i64, v: Microversion) -> Value {
+    if v.at_least(19) {
+        json!({"aggregates": aggs, "resource_provider_generation": generation})
+    } else {
+        json!({"aggregates": aggs})
+    }
 }
 
 /// Sets the provider's aggregates to the given list of uuids.
 #[utoipa::path(put, path = "/resource_providers/{uuid}/aggregates", tag = "resource_providers",
     params(("uuid" = String, Path, description = "The provider")),
-    request_body(content = Object, description = "[aggregate uuid, ...]"),
+    request_body(content = Object, description = "[aggregate uuid, ...]; from 1.19 {aggregates, resource_provider_generation}"),
     security(("token" = [])),
     responses((status = 200, description = "Aggregate uuids", body = Object),
               (status = 400, description = "Not a list of uuids"),
-              (status = 404, description = "No such provider")))]
+              (status = 404, description = "No such provider"),
+              (status = 409, description = "A stale generation (1.19)")))]
 pub async fn set_aggregates(
     auth: Auth,
     State(ctx): State<ServiceContext>,
@@ -47,13 +57,24 @@ pub async fn set_aggregates(
 ) -> Result<Json<Value>, Error> {
     v.require(1)?;
     enforce(&auth, "aggregates")?;
-    let list = b
+    // Before 1.19 the body is the bare list.
+    let (raw, seen) = if v.at_least(19) {
+        let obj = body::object(&b, &["aggregates", "resource_provider_generation"])?;
+        let g = body::required(obj, "resource_provider_generation")?;
+        (
+            body::required(obj, "aggregates")?,
+            Some(body::int("resource_provider_generation", g, 0, i64::MAX)?),
+        )
+    } else {
+        (&b, None)
+    };
+    let list = raw
         .as_array()
-        .ok_or_else(|| body::invalid(format!("{b} is not of type 'array'")))?;
+        .ok_or_else(|| body::invalid(format!("{raw} is not of type 'array'")))?;
     let aggs = list
         .iter()
         .map(|a| body::uuid("aggregates", a.as_str().unwrap_or_default()))
         .collect::<Result<Vec<_>, _>>()?;
-    let (aggs, _) = app::set(&ctx, &uuid, aggs).await?;
-    Ok(Json(json!({"aggregates": aggs})))
+    let (aggs, g) = app::set(&ctx, &uuid, aggs, seen).await?;
+    Ok(Json(view(aggs, g, v)))
 }

@@ -14,7 +14,7 @@ pub fn render(report: &ErrorReport, request_id: &RequestId) -> Value {
         "title": report.title(),
         "detail": report.message,
         "request_id": request_id.as_str(),
-        "code": "placement.undefined_code",
+        "code": report.code.unwrap_or("placement.undefined_code"),
     });
     if report.status.as_u16() == 406 {
         error["min_version"] = json!(MIN.to_string());

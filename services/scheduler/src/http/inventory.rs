@@ -36,7 +36,7 @@ fn all_view(all: &BTreeMap<String, Inventory>, generation: i64) -> Value {
 }
 
 /// One inventory from `obj` (Placement's defaults for what is missing).
-fn parse(obj: &Map<String, Value>) -> Result<Inventory, Error> {
+fn parse(obj: &Map<String, Value>, v: Microversion) -> Result<Inventory, Error> {
     let opt = |k: &str, min: i64, default: i64| {
         obj.get(k)
             .map_or(Ok(default), |v| body::int(k, v, min, MAX_INT))
@@ -52,14 +52,22 @@ fn parse(obj: &Map<String, Value>) -> Result<Inventory, Error> {
             }
         },
     };
-    Ok(Inventory {
+    let inv = Inventory {
         total: body::int("total", body::required(obj, "total")?, 1, MAX_INT)?,
         reserved: opt("reserved", 0, 0)?,
         min_unit: opt("min_unit", 1, 1)?,
         max_unit: opt("max_unit", 1, MAX_INT)?,
         step_size: opt("step_size", 1, 1)?,
         allocation_ratio: ratio,
-    })
+    };
+    // 1.26 lets an operator reserve all of a class (take it out of use).
+    if !v.at_least(26) && inv.reserved >= inv.total {
+        return Err(body::invalid(format!(
+            "reserved {} is greater than or equal to total {} (allowed from microversion 1.26)",
+            inv.reserved, inv.total
+        )));
+    }
+    Ok(inv)
 }
 
 fn generation(obj: &Map<String, Value>) -> Result<i64, Error> {
@@ -100,6 +108,7 @@ pub async fn list_inventories(
 pub async fn set_inventories(
     auth: Auth,
     State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
     Path(uuid): Path<String>,
     Json(b): Json<Value>,
 ) -> Result<Json<Value>, Error> {
@@ -110,8 +119,8 @@ pub async fn set_inventories(
         .as_object()
         .ok_or_else(|| body::invalid("'inventories' is not of type 'object'"))?;
     let mut new = BTreeMap::new();
-    for (class, v) in inv {
-        new.insert(class.clone(), parse(body::object(v, &FIELDS)?)?);
+    for (class, i) in inv {
+        new.insert(class.clone(), parse(body::object(i, &FIELDS)?, v)?);
     }
     app::update(&ctx, &uuid, Some(seen), |all| {
         *all = new;
@@ -157,6 +166,7 @@ pub async fn delete_inventories(
 pub async fn create_inventory(
     auth: Auth,
     State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
     headers: HeaderMap,
     Path(uuid): Path<String>,
     Json(b): Json<Value>,
@@ -170,7 +180,7 @@ pub async fn create_inventory(
         body::required(obj, "resource_class")?,
         255,
     )?;
-    let inv = parse(obj)?;
+    let inv = parse(obj, v)?;
     let (c, i, p) = (class.clone(), inv.clone(), uuid.clone());
     let g = app::update(&ctx, &uuid, None, move |all| match all.contains_key(&c) {
         true => Err(Error::Conflict(format!(
@@ -228,6 +238,7 @@ pub async fn show_inventory(
 pub async fn update_inventory(
     auth: Auth,
     State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
     Path((uuid, class)): Path<(String, String)>,
     Json(b): Json<Value>,
 ) -> Result<Json<Value>, Error> {
@@ -236,7 +247,7 @@ pub async fn update_inventory(
     allowed.push("resource_provider_generation");
     let obj = body::object(&b, &allowed)?;
     let seen = generation(obj)?;
-    let inv = parse(obj)?;
+    let inv = parse(obj, v)?;
     let (c, i) = (class.clone(), inv.clone());
     let g = app::update(&ctx, &uuid, Some(seen), move |all| {
         all.insert(c, i);

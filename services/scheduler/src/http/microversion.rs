@@ -1,7 +1,8 @@
 //! Placement microversions: the `OpenStack-API-Version: placement X.Y`
 //! request header picks the behaviour (absent: the minimum; `latest`: the
 //! maximum), every response names the version it was served at, and a
-//! version outside the range is 406, a malformed one 400.
+//! version outside the range is 406, a malformed one 400. From 1.15 a
+//! successful GET carries `Last-Modified` and `Cache-Control: no-cache`.
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
@@ -87,8 +88,21 @@ pub async fn negotiate(mut req: Request, next: Next) -> Response {
         Ok(v) => v,
         Err(e) => return e.into_response(),
     };
+    let is_get = req.method() == axum::http::Method::GET;
     req.extensions_mut().insert(v);
     let mut resp = next.run(req).await;
+    // 1.15: successful reads say when they were true and that caches must
+    // revalidate (Placement gives the time of the answer for lists).
+    if v.at_least(15) && is_get && resp.status().is_success() {
+        let h = resp.headers_mut();
+        h.insert("cache-control", HeaderValue::from_static("no-cache"));
+        if !h.contains_key("last-modified") {
+            let now = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT");
+            if let Ok(t) = HeaderValue::from_str(&now.to_string()) {
+                h.insert("last-modified", t);
+            }
+        }
+    }
     if let Ok(h) = HeaderValue::from_str(&format!("placement {v}")) {
         resp.headers_mut().insert("openstack-api-version", h);
     }

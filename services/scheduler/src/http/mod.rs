@@ -3,12 +3,15 @@
 
 pub mod aggregate;
 pub mod allocation;
+pub mod allocation_candidate;
 pub mod body;
 pub mod error;
 pub mod inventory;
 pub mod microversion;
+pub mod query;
 pub mod resource_class;
 pub mod resource_provider;
+pub mod traits;
 pub mod versions;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -38,6 +41,8 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             allocation::show_allocations,
             allocation::delete_allocations
         ))
+        .routes(routes!(allocation::post_allocations))
+        .routes(routes!(allocation::project_usages))
         .routes(routes!(allocation::list_provider_allocations))
         .routes(routes!(allocation::list_usages))
         .routes(routes!(
@@ -55,7 +60,20 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         ))
         .routes(routes!(
             resource_class::show_resource_class,
+            resource_class::ensure_resource_class,
             resource_class::delete_resource_class
+        ))
+        .routes(routes!(allocation_candidate::list_allocation_candidates))
+        .routes(routes!(traits::list_traits))
+        .routes(routes!(
+            traits::show_trait,
+            traits::create_trait,
+            traits::delete_trait
+        ))
+        .routes(routes!(
+            traits::list_provider_traits,
+            traits::set_provider_traits,
+            traits::delete_provider_traits
         ))
         .layer(axum::middleware::from_fn(microversion::negotiate))
 }

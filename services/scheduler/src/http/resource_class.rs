@@ -63,6 +63,37 @@ pub async fn create_resource_class(
     Ok(resp)
 }
 
+/// Makes sure a custom class exists (1.7): 201 when created, 204 when it
+/// was there.
+#[utoipa::path(put, path = "/resource_classes/{name}", tag = "resource_classes",
+    params(("name" = String, Path, description = "CUSTOM_...")),
+    security(("token" = [])),
+    responses((status = 201, description = "Created", headers(("Location" = String, description = "The class's URL"))),
+              (status = 204, description = "It exists"),
+              (status = 400, description = "Not a CUSTOM_ name")))]
+pub async fn ensure_resource_class(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, Error> {
+    v.require(7)?;
+    enforce(&auth, "resource_classes")?;
+    let status = if app::ensure(&ctx, &name).await? {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    };
+    let mut resp = status.into_response();
+    let location = format!("{}/resource_classes/{name}", ctx.base_url(&headers));
+    resp.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).map_err(Error::internal)?,
+    );
+    Ok(resp)
+}
+
 /// Shows a class.
 #[utoipa::path(get, path = "/resource_classes/{name}", tag = "resource_classes",
     params(("name" = String, Path, description = "The class")),

@@ -9,10 +9,10 @@ use virga_common::Error;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
-use super::body;
 use super::microversion::Microversion;
+use super::{body, query};
 use crate::app::enforce;
-use crate::app::resource_provider::{self as app, Filter, Model};
+use crate::app::resource_provider::{self as app, Filter, Model, TraitFilter};
 
 /// A provider as Placement shows it at version `v`.
 pub fn view(m: &Model, v: Microversion) -> Value {
@@ -25,16 +25,31 @@ pub fn view(m: &Model, v: Microversion) -> Value {
     if v.at_least(1) {
         links.push(json!({"rel": "aggregates", "href": format!("{base}/aggregates")}));
     }
-    json!({"uuid": m.uuid, "name": m.name, "generation": m.generation, "links": links})
+    if v.at_least(6) {
+        links.push(json!({"rel": "traits", "href": format!("{base}/traits")}));
+    }
+    if v.at_least(11) {
+        links.push(json!({"rel": "allocations", "href": format!("{base}/allocations")}));
+    }
+    let mut out =
+        json!({"uuid": m.uuid, "name": m.name, "generation": m.generation, "links": links});
+    if v.at_least(14) {
+        out["parent_provider_uuid"] = json!(m.parent_uuid);
+        out["root_provider_uuid"] = json!(m.root_uuid);
+    }
+    out
 }
 
-/// Lists providers, by `name`, `uuid`, (1.3) `member_of=in:<agg>,...`
-/// and (1.4) `resources=VCPU:2,...` (room for every amount).
+/// Lists providers, by `name`, `uuid`, (1.3) `member_of=in:<agg>,...`,
+/// (1.4) `resources=VCPU:2,...` (room for every amount), (1.14)
+/// `in_tree=<uuid>` and (1.18) `required=A,!B` traits.
 #[utoipa::path(get, path = "/resource_providers", tag = "resource_providers",
     params(("name" = Option<String>, Query, description = "Exact name"),
            ("uuid" = Option<String>, Query, description = "Exact uuid"),
            ("member_of" = Option<String>, Query, description = "1.3: an aggregate uuid, or in:<uuid>,<uuid>"),
-           ("resources" = Option<String>, Query, description = "1.4: CLASS:amount,... the provider must have room for")),
+           ("resources" = Option<String>, Query, description = "1.4: CLASS:amount,... the provider must have room for"),
+           ("in_tree" = Option<String>, Query, description = "1.14: providers in the same tree as this one"),
+           ("required" = Option<String>, Query, description = "1.18: traits the provider must have; 1.22: !TRAIT it must not")),
     security(("token" = [])),
     responses((status = 200, description = "The providers", body = Object),
               (status = 400, description = "A bad query parameter")))]
@@ -45,75 +60,85 @@ pub async fn list_resource_providers(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
     enforce(&auth, "resource_providers")?;
-    let allowed: &[&str] = match (v.at_least(3), v.at_least(4)) {
-        (_, true) => &["name", "uuid", "member_of", "resources"],
-        (true, false) => &["name", "uuid", "member_of"],
-        _ => &["name", "uuid"],
-    };
-    body::query(&q, allowed)?;
-    let filter = Filter {
+    let mut allowed = vec!["name", "uuid"];
+    for (minor, key) in [
+        (3, "member_of"),
+        (4, "resources"),
+        (14, "in_tree"),
+        (18, "required"),
+    ] {
+        if v.at_least(minor) {
+            allowed.push(key);
+        }
+    }
+    body::query(&q, &allowed)?;
+    let mut filter = Filter {
         name: body::param(&q, "name").map(str::to_owned),
         uuid: body::param(&q, "uuid")
             .map(|u| body::uuid("uuid", u))
             .transpose()?,
-        member_of: body::param(&q, "member_of").map(member_of).transpose()?,
+        member_of: body::param(&q, "member_of")
+            .map(query::member_of)
+            .transpose()?,
+        root: None,
     };
-    let resources = body::param(&q, "resources").map(resources).transpose()?;
-    let all = app::list(&ctx, &filter, resources.as_ref()).await?;
+    if let Some(t) = body::param(&q, "in_tree") {
+        let t = body::uuid("in_tree", t)?;
+        match app::root_of(&ctx, &t).await? {
+            Some(root) => filter.root = Some(root),
+            None => return Ok(Json(json!({"resource_providers": []}))),
+        }
+    }
+    let resources = body::param(&q, "resources")
+        .map(query::resources)
+        .transpose()?;
+    let mut traits = TraitFilter::default();
+    if let Some(r) = body::param(&q, "required") {
+        (traits.required, traits.forbidden) = query::required("required", r, v.at_least(22))?;
+    }
+    let all = app::list(&ctx, &filter, resources.as_ref(), &traits).await?;
     Ok(Json(
         json!({"resource_providers": all.iter().map(|m| view(m, v)).collect::<Vec<_>>()}),
     ))
 }
 
-/// `VCPU:2,MEMORY_MB:512` as class → amount.
-pub fn resources(raw: &str) -> Result<std::collections::BTreeMap<String, i64>, Error> {
-    let bad = || {
-        Error::BadRequest(format!(
-            "Badly formed resources parameter. Expected resources query string parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: {raw}."
-        ))
-    };
-    let mut out = std::collections::BTreeMap::new();
-    for part in raw.split(',') {
-        let (class, n) = part.split_once(':').ok_or_else(bad)?;
-        let n: i64 = n.trim().parse().map_err(|_| bad())?;
-        if class.trim().is_empty() || n < 1 {
-            return Err(bad());
-        }
-        out.insert(class.trim().to_owned(), n);
-    }
-    Ok(out)
-}
-
-fn member_of(raw: &str) -> Result<Vec<String>, Error> {
-    let list = raw.strip_prefix("in:").unwrap_or(raw);
-    list.split(',')
-        .map(|u| body::uuid("member_of", u.trim()))
-        .collect()
-}
-
-/// Creates a provider (`name`, optional `uuid`): 201 with its Location.
+/// Creates a provider (`name`, optional `uuid`, 1.14 optional
+/// `parent_provider_uuid`): 201 with its Location.
 #[utoipa::path(post, path = "/resource_providers", tag = "resource_providers",
-    request_body(content = Object, description = "{name, uuid?}"),
+    request_body(content = Object, description = "{name, uuid?, parent_provider_uuid? (1.14)}"),
     security(("token" = [])),
-    responses((status = 201, description = "Created", headers(("Location" = String, description = "The provider's URL"))),
+    responses((status = 201, description = "Created (before 1.20)", headers(("Location" = String, description = "The provider's URL"))),
+              (status = 200, description = "Created, with the provider (1.20)", body = Object),
               (status = 400, description = "A bad body"),
               (status = 409, description = "The name or uuid is taken")))]
 pub async fn create_resource_provider(
     auth: Auth,
     State(ctx): State<ServiceContext>,
+    Extension(v): Extension<Microversion>,
     headers: HeaderMap,
     Json(b): Json<Value>,
 ) -> Result<Response, Error> {
     enforce(&auth, "resource_providers")?;
-    let obj = body::object(&b, &["name", "uuid"])?;
+    let keys: &[&str] = if v.at_least(14) {
+        &["name", "uuid", "parent_provider_uuid"]
+    } else {
+        &["name", "uuid"]
+    };
+    let obj = body::object(&b, keys)?;
     let name = body::string("name", body::required(obj, "name")?, 200)?;
     let uuid = match obj.get("uuid") {
         None => None,
         Some(u) => Some(body::uuid("uuid", u.as_str().unwrap_or_default())?),
     };
-    let m = app::create(&ctx, name, uuid).await?;
+    let parent = parent(obj)?.flatten();
+    let m = app::create(&ctx, name, uuid, parent).await?;
     let location = format!("{}/resource_providers/{}", ctx.base_url(&headers), m.uuid);
-    let mut resp = StatusCode::CREATED.into_response();
+    // 1.20: 200 with the provider, so a client needs no second request.
+    let mut resp = if v.at_least(20) {
+        (StatusCode::OK, Json(view(&m, v))).into_response()
+    } else {
+        StatusCode::CREATED.into_response()
+    };
     resp.headers_mut().insert(
         header::LOCATION,
         HeaderValue::from_str(&location).map_err(Error::internal)?,
@@ -137,10 +162,23 @@ pub async fn show_resource_provider(
     Ok(Json(view(&app::get(&ctx, &uuid).await?, v)))
 }
 
-/// Renames a provider (`{"name": ...}`).
+/// `parent_provider_uuid`: absent, null, or a uuid.
+fn parent(obj: &serde_json::Map<String, Value>) -> Result<Option<Option<String>>, Error> {
+    match obj.get("parent_provider_uuid") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(p) => Ok(Some(Some(body::uuid(
+            "parent_provider_uuid",
+            p.as_str().unwrap_or_default(),
+        )?))),
+    }
+}
+
+/// Renames a provider (`{"name": ...}`) and (1.14) gives a root provider a
+/// parent (`parent_provider_uuid`).
 #[utoipa::path(put, path = "/resource_providers/{uuid}", tag = "resource_providers",
     params(("uuid" = String, Path, description = "The provider")),
-    request_body(content = Object, description = "{name}"),
+    request_body(content = Object, description = "{name, parent_provider_uuid? (1.14)}"),
     security(("token" = [])),
     responses((status = 200, description = "The provider", body = Object),
               (status = 400, description = "A bad body"),
@@ -154,9 +192,18 @@ pub async fn update_resource_provider(
     Json(b): Json<Value>,
 ) -> Result<Json<Value>, Error> {
     enforce(&auth, "resource_providers")?;
-    let obj = body::object(&b, &["name"])?;
+    let keys: &[&str] = if v.at_least(14) {
+        &["name", "parent_provider_uuid"]
+    } else {
+        &["name"]
+    };
+    let obj = body::object(&b, keys)?;
     let name = body::string("name", body::required(obj, "name")?, 200)?;
-    Ok(Json(view(&app::rename(&ctx, &uuid, &name).await?, v)))
+    let parent = parent(obj)?;
+    Ok(Json(view(
+        &app::update(&ctx, &uuid, &name, parent).await?,
+        v,
+    )))
 }
 
 /// Deletes a provider with its inventories; 409 while it has children or

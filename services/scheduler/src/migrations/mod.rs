@@ -8,6 +8,8 @@ use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261122_000001_create_providers;
 mod m20261122_000002_create_allocations;
+mod m20261206_000003_create_traits;
+mod m20261206_000004_create_consumers;
 
 pub struct Migrator;
 
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_providers::Migration),
             Box::new(m20261122_000002_create_allocations::Migration),
+            Box::new(m20261206_000003_create_traits::Migration),
+            Box::new(m20261206_000004_create_consumers::Migration),
         ]
     }
 }

@@ -1,0 +1,225 @@
+//! Allocation candidates (`GET /allocation_candidates`): every way the
+//! providers can satisfy a request right now, each ready to claim with
+//! `PUT /allocations`, plus a summary of the providers involved.
+//!
+//! A request is one or more groups. The unnumbered group's resources may
+//! come from several providers of one tree (from 1.29; before, from one
+//! provider), and its required traits from any of them. A suffixed group
+//! (1.25) takes all its resources from one provider, which has all its
+//! traits. Every provider of one candidate is in one tree. `member_of`
+//! holds for a provider in the aggregate or whose tree's root is.
+//! With `group_policy=isolate` suffixed groups use different providers.
+//!
+//! The reads are set-based (`db::candidate`): one query per requested
+//! class, then one per kind of fact for all the providers found.
+
+mod search;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use virga_common::Error;
+use virga_service::ServiceContext;
+
+use super::capacity;
+use super::inventory::Inventory;
+use crate::db::candidate as db;
+
+/// Provider → class → amount: one candidate, as a claim would send it.
+pub type Allocation = BTreeMap<String, BTreeMap<String, i64>>;
+
+/// Candidates generated at most, whatever the limit: a wide, symmetric
+/// tree asked for many groups has more combinations than are useful.
+pub const MAX_CANDIDATES: usize = 10_000;
+
+/// One request group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Group {
+    /// `""` for the unnumbered group, else its suffix (`1`, `_GPU`).
+    pub suffix: String,
+    pub resources: BTreeMap<String, i64>,
+    /// Traits the provider(s) must have.
+    pub required: BTreeSet<String>,
+    /// Traits the provider(s) must not have.
+    pub forbidden: BTreeSet<String>,
+    /// Each inner list: be in at least one of these aggregates.
+    pub member_of: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Policy {
+    #[default]
+    None,
+    Isolate,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub groups: Vec<Group>,
+    pub policy: Policy,
+    pub limit: Option<usize>,
+    /// 1.29: the unnumbered group may spread over a tree.
+    pub nested: bool,
+}
+
+/// What a candidate's provider has and holds.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Class → (capacity, used).
+    pub resources: BTreeMap<String, (i64, i64)>,
+    pub traits: BTreeSet<String>,
+    pub parent: Option<String>,
+    pub root: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    pub allocations: Vec<Allocation>,
+    pub summaries: BTreeMap<String, Summary>,
+}
+
+/// What the search knows of the providers it found.
+#[derive(Debug, Default)]
+pub(crate) struct Facts {
+    /// (provider, class) → what is still free.
+    pub free: BTreeMap<(String, String), i64>,
+    pub root: BTreeMap<String, String>,
+    pub traits: BTreeMap<String, BTreeSet<String>>,
+    pub aggregates: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Facts {
+    fn member(&self, p: &str, clauses: &[Vec<String>]) -> bool {
+        let root = self.root.get(p).map(String::as_str).unwrap_or(p);
+        let none = BTreeSet::new();
+        let mine = self.aggregates.get(p).unwrap_or(&none);
+        let roots = self.aggregates.get(root).unwrap_or(&none);
+        clauses
+            .iter()
+            .all(|any| any.iter().any(|a| mine.contains(a) || roots.contains(a)))
+    }
+
+    pub(crate) fn traits_ok(&self, providers: &[&str], g: &Group) -> bool {
+        let none = BTreeSet::new();
+        let all: BTreeSet<&String> = providers
+            .iter()
+            .flat_map(|p| self.traits.get(*p).unwrap_or(&none))
+            .collect();
+        g.required.iter().all(|t| all.contains(t)) && !g.forbidden.iter().any(|t| all.contains(t))
+    }
+}
+
+/// Checks the classes and traits named exist (400 naming them).
+async fn validate(ctx: &ServiceContext, req: &Request) -> Result<(), Error> {
+    for g in &req.groups {
+        for class in g.resources.keys() {
+            if !super::resource_class::exists(ctx, class).await? {
+                return Err(Error::BadRequest(format!(
+                    "Invalid resource class in resources parameter: {class}"
+                )));
+            }
+        }
+        let named: Vec<String> = g.required.iter().chain(&g.forbidden).cloned().collect();
+        let unknown = super::traits::unknown(ctx, &named).await?;
+        if !unknown.is_empty() {
+            return Err(super::traits::no_such(&unknown));
+        }
+    }
+    Ok(())
+}
+
+pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Error> {
+    validate(ctx, req).await?;
+    let db = ctx.db();
+    let mut facts = Facts::default();
+    // Per group, per class: the providers that could take the amount.
+    let mut fits: Vec<BTreeMap<String, BTreeSet<String>>> = Vec::new();
+    for g in &req.groups {
+        let mut per = BTreeMap::new();
+        for (class, amount) in &g.resources {
+            let mut ok = BTreeSet::new();
+            for (m, used) in db::fitting(db, class, *amount).await? {
+                let inv = Inventory::of(&m);
+                if capacity::check(class, &m.provider_uuid, &inv, used, *amount).is_ok() {
+                    facts.free.insert(
+                        (m.provider_uuid.clone(), class.clone()),
+                        capacity::capacity(&inv) - used,
+                    );
+                    ok.insert(m.provider_uuid);
+                }
+            }
+            per.insert(class.clone(), ok);
+        }
+        fits.push(per);
+    }
+    let found: Vec<String> = fits
+        .iter()
+        .flat_map(|per| per.values().flatten().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for p in db::providers(db, &found).await? {
+        facts.root.insert(p.uuid, p.root_uuid);
+    }
+    let mut with_roots: BTreeSet<String> = found.iter().cloned().collect();
+    with_roots.extend(facts.root.values().cloned());
+    let with_roots: Vec<String> = with_roots.into_iter().collect();
+    facts.traits = db::traits(db, &found).await?;
+    facts.aggregates = db::aggregates(db, &with_roots).await?;
+
+    let allocations = search::run(req, &fits, &facts);
+    let summaries = summarize(ctx, req, &allocations).await?;
+    Ok(Candidates {
+        allocations,
+        summaries,
+    })
+}
+
+/// The providers of the candidates (from 1.29 every provider of their
+/// trees), with capacity, usage, traits and place in the tree.
+async fn summarize(
+    ctx: &ServiceContext,
+    req: &Request,
+    allocations: &[Allocation],
+) -> Result<BTreeMap<String, Summary>, Error> {
+    let db = ctx.db();
+    let named: Vec<String> = allocations
+        .iter()
+        .flat_map(|a| a.keys().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut rows = db::providers(db, &named).await?;
+    if req.nested {
+        let roots: Vec<String> = rows
+            .iter()
+            .map(|p| p.root_uuid.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        rows = db::trees(db, &roots).await?;
+    }
+    let uuids: Vec<String> = rows.iter().map(|p| p.uuid.clone()).collect();
+    let mut out: BTreeMap<String, Summary> = rows
+        .into_iter()
+        .map(|p| {
+            let s = Summary {
+                parent: p.parent_uuid,
+                root: p.root_uuid,
+                ..Summary::default()
+            };
+            (p.uuid, s)
+        })
+        .collect();
+    for (m, used) in db::inventories(db, &uuids).await? {
+        if let Some(s) = out.get_mut(&m.provider_uuid) {
+            let cap = capacity::capacity(&Inventory::of(&m));
+            s.resources.insert(m.resource_class, (cap, used));
+        }
+    }
+    for (p, traits) in db::traits(db, &uuids).await? {
+        if let Some(s) = out.get_mut(&p) {
+            s.traits = traits;
+        }
+    }
+    Ok(out)
+}

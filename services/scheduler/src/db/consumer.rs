@@ -1,0 +1,124 @@
+//! Consumers: `consumer`, one row per holder of allocations, with its
+//! project, user and generation. A consumer exists exactly while it holds
+//! allocations.
+
+use std::collections::BTreeMap;
+
+use virga_common::Error;
+use virga_db::sea_orm;
+use virga_db::sea_orm::entity::prelude::*;
+use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
+use virga_db::sea_orm::{IntoActiveModel, QueryOrder, QuerySelect, SqlErr};
+
+use super::{internal, now};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "consumer")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub uuid: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub generation: i64,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+pub async fn find(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<Model>, Error> {
+    Entity::find_by_id(uuid.to_owned())
+        .one(db)
+        .await
+        .map_err(internal)
+}
+
+/// Inserts a new consumer at generation 0; false when it appeared
+/// meanwhile.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+    project: &str,
+    user: &str,
+) -> Result<bool, Error> {
+    let at = now();
+    let row = Model {
+        uuid: uuid.to_owned(),
+        project_id: project.to_owned(),
+        user_id: user.to_owned(),
+        generation: 0,
+        created_at: at,
+        updated_at: at,
+    };
+    match row.into_active_model().insert(db).await {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(false),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Sets project and user and bumps the generation if it is still `seen`.
+pub async fn bump(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+    seen: i64,
+    project: &str,
+    user: &str,
+) -> Result<bool, Error> {
+    let r = Entity::update_many()
+        .col_expr(Column::Generation, Expr::col(Column::Generation).add(1))
+        .col_expr(Column::ProjectId, Expr::value(project))
+        .col_expr(Column::UserId, Expr::value(user))
+        .col_expr(Column::UpdatedAt, Expr::value(now()))
+        .filter(Column::Uuid.eq(uuid))
+        .filter(Column::Generation.eq(seen))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Deletes the consumer if its generation is still `seen`.
+pub async fn delete(db: &impl ConnectionTrait, uuid: &str, seen: i64) -> Result<bool, Error> {
+    let r = Entity::delete_many()
+        .filter(Column::Uuid.eq(uuid))
+        .filter(Column::Generation.eq(seen))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(r.rows_affected == 1)
+}
+
+/// What a project's (and optionally one user's) consumers hold, by class.
+pub async fn usages(
+    db: &impl ConnectionTrait,
+    project: &str,
+    user: Option<&str>,
+) -> Result<BTreeMap<String, i64>, Error> {
+    use super::allocation;
+    let q = allocation::Entity::find()
+        .select_only()
+        .column(allocation::Column::ResourceClass)
+        // PostgreSQL's SUM of a bigint is a numeric.
+        .column_as(
+            Expr::col(allocation::Column::Used).sum().cast_as("bigint"),
+            "used",
+        )
+        .filter(
+            allocation::Column::ConsumerId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(Column::Uuid)
+                    .from(Entity)
+                    .and_where(Column::ProjectId.eq(project))
+                    .and_where_option(user.map(|u| Column::UserId.eq(u)))
+                    .to_owned(),
+            ),
+        )
+        .group_by(allocation::Column::ResourceClass)
+        .order_by_asc(allocation::Column::ResourceClass);
+    let rows: Vec<(String, Option<i64>)> = q.into_tuple().all(db).await.map_err(internal)?;
+    Ok(rows.into_iter().map(|(c, n)| (c, n.unwrap_or(0))).collect())
+}

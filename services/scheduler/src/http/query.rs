@@ -1,0 +1,132 @@
+//! Placement's query-string mini-languages, shared by the provider list
+//! and allocation candidates: `resources=VCPU:2,MEMORY_MB:512`,
+//! `member_of=in:<agg>,<agg>` and `required=HW_CPU_X86_AVX2,!CUSTOM_X`.
+//! Each refusal is a 400 naming the parameter and echoing its value.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use virga_common::Error;
+
+use super::body;
+
+/// `VCPU:2,MEMORY_MB:512` as class → amount (`key` names the parameter).
+pub fn resources_named(key: &str, raw: &str) -> Result<BTreeMap<String, i64>, Error> {
+    let bad = || {
+        Error::BadRequest(format!(
+            "Badly formed {key} parameter. Expected {key} query string parameter in form: ?{key}=VCPU:2,MEMORY_MB:1024. Got: {raw}."
+        ))
+    };
+    let mut out = BTreeMap::new();
+    for part in raw.split(',') {
+        let (class, n) = part.split_once(':').ok_or_else(bad)?;
+        let n: i64 = n.trim().parse().map_err(|_| bad())?;
+        let class = class.trim();
+        if class.is_empty() || n < 1 || out.insert(class.to_owned(), n).is_some() {
+            return Err(bad());
+        }
+    }
+    Ok(out)
+}
+
+pub fn resources(raw: &str) -> Result<BTreeMap<String, i64>, Error> {
+    resources_named("resources", raw)
+}
+
+/// An aggregate uuid, or `in:` and several (any of them).
+pub fn member_of(raw: &str) -> Result<Vec<String>, Error> {
+    let list = raw.strip_prefix("in:").unwrap_or(raw);
+    list.split(',')
+        .map(|u| body::uuid("member_of", u.trim()))
+        .collect()
+}
+
+/// `A,B,!C`: traits required and (with `forbidden_allowed`, 1.22)
+/// forbidden.
+pub fn required(
+    key: &str,
+    raw: &str,
+    forbidden_allowed: bool,
+) -> Result<(BTreeSet<String>, BTreeSet<String>), Error> {
+    let bad = || {
+        let form = if forbidden_allowed {
+            "HW_CPU_X86_VMX,!CUSTOM_MAGIC"
+        } else {
+            "HW_CPU_X86_VMX,CUSTOM_MAGIC"
+        };
+        Error::BadRequest(format!(
+            "Invalid query string parameters: Expected '{key}' parameter value of the form: {form}. Got: {raw}"
+        ))
+    };
+    let (mut want, mut not) = (BTreeSet::new(), BTreeSet::new());
+    for t in raw.split(',').map(str::trim) {
+        let (set, name) = match t.strip_prefix('!') {
+            Some(n) if forbidden_allowed => (&mut not, n),
+            Some(_) => return Err(bad()),
+            None => (&mut want, t),
+        };
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+        {
+            return Err(bad());
+        }
+        set.insert(name.to_owned());
+    }
+    let both: Vec<&String> = want.intersection(&not).collect();
+    if !both.is_empty() {
+        return Err(Error::BadRequest(format!(
+            "Conflicting required and forbidden traits found in the following traits: {}",
+            both.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok((want, not))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_forms() {
+        assert_eq!(
+            resources("VCPU:2, MEMORY_MB:512").unwrap(),
+            BTreeMap::from([("MEMORY_MB".into(), 512), ("VCPU".into(), 2)])
+        );
+        for bad in [
+            "",
+            "VCPU",
+            "VCPU:0",
+            "VCPU:-1",
+            "VCPU:x",
+            ":1",
+            "VCPU:1,VCPU:2",
+        ] {
+            let e = resources(bad).unwrap_err();
+            assert!(e.to_string().contains("resources"), "{bad}: {e}");
+        }
+        assert!(
+            resources_named("resources1", "x")
+                .unwrap_err()
+                .to_string()
+                .contains("resources1")
+        );
+    }
+
+    #[test]
+    fn required_forms() {
+        let (w, n) = required("required", "A_1,!B", true).unwrap();
+        assert_eq!((w.len(), n.len()), (1, 1));
+        assert!(
+            required("required", "!B", false).is_err(),
+            "forbidden is 1.22"
+        );
+        assert!(required("required", "a", true).is_err());
+        assert!(required("required", "A,,B", true).is_err());
+        let e = required("required", "A,!A", true).unwrap_err();
+        assert!(e.to_string().contains("Conflicting"), "{e}");
+    }
+}

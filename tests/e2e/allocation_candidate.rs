@@ -1,0 +1,278 @@
+//! Allocation candidates (`GET /allocation_candidates`) over a small
+//! edge layout: a site with two nodes (one with a GPU) and a lone box.
+//! Covers each version's shape, traits, aggregates through the site,
+//! granular groups, nesting, limit, claiming a candidate and the 400s.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use virga_tests::Cloud;
+
+use super::resource_provider::placement;
+
+crate::on_both_backends!(allocation_candidates);
+
+const SITE: &str = "a1000000-0000-4000-8000-000000000000";
+const N1: &str = "a1000000-0000-4000-8000-000000000001";
+const N2: &str = "a1000000-0000-4000-8000-000000000002";
+const GPU: &str = "a1000000-0000-4000-8000-000000000003";
+const LONE: &str = "a2000000-0000-4000-8000-000000000000";
+const AGG: &str = "a9000000-0000-4000-8000-000000000000";
+
+/// The providers of each candidate, sorted, as "PROVIDER:CLASS=n" lists.
+fn shapes(body: &Value) -> Vec<String> {
+    let mut out: Vec<String> = body["allocation_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut parts: Vec<String> = r["allocations"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .flat_map(|(p, a)| {
+                    let name = match p.as_str() {
+                        SITE => "site",
+                        N1 => "n1",
+                        N2 => "n2",
+                        GPU => "gpu",
+                        LONE => "lone",
+                        _ => "?",
+                    };
+                    a["resources"]
+                        .as_object()
+                        .unwrap()
+                        .iter()
+                        .map(move |(c, n)| format!("{name}:{c}={n}"))
+                })
+                .collect();
+            parts.sort();
+            parts.join(" ")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn allocation_candidates(cloud: &Cloud) {
+    let admin = cloud.admin_token().await;
+    let call = |v: &'static str, m: Method, p: String, b: Option<Value>| {
+        let admin = admin.clone();
+        async move {
+            let (s, body, _) = placement(cloud, &admin, v, m, &p, b).await;
+            (s, body)
+        }
+    };
+    let get = |v: &'static str, q: &str| {
+        call(v, Method::GET, format!("/allocation_candidates?{q}"), None)
+    };
+
+    // The layout.
+    for (name, uuid, parent) in [
+        ("site-1", SITE, None),
+        ("site-1-n1", N1, Some(SITE)),
+        ("site-1-n2", N2, Some(SITE)),
+        ("site-1-n1-gpu", GPU, Some(N1)),
+        ("lone-box", LONE, None),
+    ] {
+        let mut b = json!({"name": name, "uuid": uuid});
+        if let Some(p) = parent {
+            b["parent_provider_uuid"] = json!(p);
+        }
+        let (s, err) = call("1.29", Method::POST, "/resource_providers".into(), Some(b)).await;
+        assert_eq!(s, 200, "{err}");
+    }
+    for (uuid, inv, traits) in [
+        (
+            N1,
+            json!({"VCPU": {"total": 8}, "MEMORY_MB": {"total": 8192}}),
+            json!(["HW_CPU_X86_AVX2"]),
+        ),
+        (
+            N2,
+            json!({"VCPU": {"total": 4}, "MEMORY_MB": {"total": 4096}}),
+            json!(["HW_ARCH_AARCH64"]),
+        ),
+        (
+            GPU,
+            json!({"VGPU": {"total": 2}}),
+            json!(["HW_GPU_API_VULKAN"]),
+        ),
+        (
+            LONE,
+            json!({"VCPU": {"total": 16}, "MEMORY_MB": {"total": 16384}}),
+            json!([]),
+        ),
+    ] {
+        let body = json!({"resource_provider_generation": 0, "inventories": inv});
+        let (s, err) = call(
+            "1.29",
+            Method::PUT,
+            format!("/resource_providers/{uuid}/inventories"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, 200, "{err}");
+        let body = json!({"resource_provider_generation": 1, "traits": traits});
+        let (s, err) = call(
+            "1.29",
+            Method::PUT,
+            format!("/resource_providers/{uuid}/traits"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, 200, "{err}");
+    }
+    let body = json!({"resource_provider_generation": 0, "aggregates": [AGG]});
+    assert_eq!(
+        call(
+            "1.29",
+            Method::PUT,
+            format!("/resource_providers/{SITE}/aggregates"),
+            Some(body)
+        )
+        .await
+        .0,
+        200
+    );
+
+    assert_eq!(
+        get("1.9", "resources=VCPU:1").await.0,
+        404,
+        "1.10 and later"
+    );
+
+    // 1.10: one provider holds everything; the list form; only the asked classes.
+    let (s, c) = get("1.10", "resources=VCPU:2,MEMORY_MB:1024").await;
+    assert_eq!(s, 200, "{c}");
+    let first = &c["allocation_requests"][0]["allocations"];
+    assert!(first.is_array(), "the 1.10 list form: {c}");
+    assert_eq!(
+        c["allocation_requests"].as_array().unwrap().len(),
+        3,
+        "n1, n2, lone: {c}"
+    );
+    assert_eq!(
+        c["provider_summaries"][N1],
+        json!({"resources": {"VCPU": {"capacity": 8, "used": 0}, "MEMORY_MB": {"capacity": 8192, "used": 0}}})
+    );
+
+    // 1.29: the unnumbered group may spread over a tree; one granular
+    // group keeps it on one provider.
+    let (_, c) = get("1.29", "resources=VCPU:2,MEMORY_MB:1024").await;
+    assert_eq!(
+        shapes(&c),
+        [
+            "lone:MEMORY_MB=1024 lone:VCPU=2",
+            "n1:MEMORY_MB=1024 n1:VCPU=2",
+            "n1:MEMORY_MB=1024 n2:VCPU=2",
+            "n1:VCPU=2 n2:MEMORY_MB=1024",
+            "n2:MEMORY_MB=1024 n2:VCPU=2",
+        ]
+    );
+    let (_, c) = get("1.29", "resources1=VCPU:2,MEMORY_MB:1024").await;
+    assert_eq!(shapes(&c).len(), 3);
+    assert_eq!(
+        c["provider_summaries"][SITE]["parent_provider_uuid"],
+        Value::Null,
+        "the whole tree: {c}"
+    );
+    assert_eq!(c["provider_summaries"][GPU]["root_provider_uuid"], SITE);
+    assert_eq!(
+        c["provider_summaries"][GPU]["traits"],
+        json!(["HW_GPU_API_VULKAN"])
+    );
+
+    // Traits (1.17), forbidden traits (1.22), aggregates through the root (1.21).
+    let (_, c) = get("1.17", "resources=VCPU:1&required=HW_CPU_X86_AVX2").await;
+    assert_eq!(shapes(&c), ["n1:VCPU=1"]);
+    let (_, c) = get("1.22", "resources=VCPU:1&required=!HW_CPU_X86_AVX2").await;
+    assert_eq!(shapes(&c), ["lone:VCPU=1", "n2:VCPU=1"]);
+    let (_, c) = get("1.21", &format!("resources=VCPU:1&member_of={AGG}")).await;
+    assert_eq!(
+        shapes(&c),
+        ["n1:VCPU=1", "n2:VCPU=1"],
+        "the nodes are in the site's aggregate"
+    );
+
+    // A VM with a GPU: the GPU's group on the GPU, the rest from the tree.
+    let (s, c) = get(
+        "1.29",
+        "resources=VCPU:2&resources1=VGPU:1&required1=HW_GPU_API_VULKAN&group_policy=isolate",
+    )
+    .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(shapes(&c), ["gpu:VGPU=1 n1:VCPU=2", "gpu:VGPU=1 n2:VCPU=2"]);
+    let (_, c) = get(
+        "1.29",
+        "resources=VCPU:2&resources1=VGPU:1&required1=CUSTOM_NOPE&group_policy=none",
+    )
+    .await;
+    assert_eq!(c["errors"][0]["status"], 400, "an unknown trait: {c}");
+
+    // limit (1.16), and summaries of every class from 1.27.
+    let (_, c) = get("1.16", "resources=VCPU:1&limit=1").await;
+    assert_eq!(c["allocation_requests"].as_array().unwrap().len(), 1);
+    let (_, c) = get("1.27", "resources=VCPU:1&required=HW_CPU_X86_AVX2").await;
+    assert_eq!(
+        c["provider_summaries"][N1]["resources"]["MEMORY_MB"]["capacity"],
+        8192
+    );
+
+    // Claiming a candidate as returned; it then counts as used.
+    let (_, c) = get(
+        "1.29",
+        "resources1=VCPU:8,MEMORY_MB:1024&required1=HW_CPU_X86_AVX2",
+    )
+    .await;
+    let allocations = c["allocation_requests"][0]["allocations"].clone();
+    let claim = json!({"allocations": allocations, "project_id": "p", "user_id": "u", "consumer_generation": null});
+    let (s, err) = call(
+        "1.29",
+        Method::PUT,
+        "/allocations/a7000000-0000-4000-8000-000000000000".into(),
+        Some(claim),
+    )
+    .await;
+    assert_eq!(s, 204, "{err}");
+    let (_, c) = get("1.29", "resources=VCPU:1&required=HW_CPU_X86_AVX2").await;
+    assert!(shapes(&c).is_empty(), "n1's VCPUs are all taken: {c}");
+    let (_, c) = get("1.29", "resources=MEMORY_MB:1").await;
+    assert_eq!(
+        c["provider_summaries"][N1]["resources"]["VCPU"],
+        json!({"capacity": 8, "used": 8})
+    );
+
+    // Bad requests name what is wrong.
+    for (v, q, needle) in [
+        ("1.29", "", "resources"),
+        ("1.29", "resources=VCPU", "resources"),
+        ("1.29", "resources=CUSTOM_NOPE:1", "CUSTOM_NOPE"),
+        (
+            "1.29",
+            "resources=VCPU:1&required=CUSTOM_NOPE",
+            "CUSTOM_NOPE",
+        ),
+        ("1.29", "resources=VCPU:1&member_of=nope", "member_of"),
+        ("1.29", "resources=VCPU:1&limit=-1", "limit"),
+        (
+            "1.29",
+            "resources1=VCPU:1&resources2=VGPU:1",
+            "group_policy",
+        ),
+        (
+            "1.29",
+            "resources=VCPU:1&group_policy=sometimes",
+            "group_policy",
+        ),
+        (
+            "1.16",
+            "resources=VCPU:1&required=HW_CPU_X86_AVX2",
+            "required",
+        ),
+    ] {
+        let (s, err) = get(v, q).await;
+        assert_eq!(s, 400, "{q}: {err}");
+        let detail = err["errors"][0]["detail"].as_str().unwrap();
+        assert!(detail.contains(needle), "{q}: {detail}");
+    }
+}

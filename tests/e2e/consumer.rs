@@ -1,0 +1,218 @@
+//! Placement consumers: allocations with project and user (1.8), usages
+//! by project (1.9), the dict body (1.12), several consumers claimed at
+//! once (1.13), and the consumer generation that keeps two writers of one
+//! consumer from overwriting each other (1.28).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use virga_tests::Cloud;
+
+use super::resource_provider::placement;
+
+crate::on_both_backends!(consumers);
+
+const RP: &str = "4d4d4d4d-1111-4a2b-8c3d-4e5f60718293";
+const PROJECT: &str = "5e5e5e5e5e5e4e5e8e5e5e5e5e5e5e5e";
+
+fn consumer(n: u32) -> String {
+    format!("10000000-0000-4000-8000-{n:012}")
+}
+
+fn dict(vcpu: i64) -> Value {
+    json!({RP: {"resources": {"VCPU": vcpu}}})
+}
+
+async fn consumers(cloud: &Cloud) {
+    let admin = cloud.admin_token().await;
+    let call = |v: &'static str, m: Method, p: String, b: Option<Value>| {
+        let admin = admin.clone();
+        async move {
+            let (s, body, _) = placement(cloud, &admin, v, m, &p, b).await;
+            (s, body)
+        }
+    };
+    call(
+        "1.6",
+        Method::POST,
+        "/resource_providers".into(),
+        Some(json!({"name": "idc-1-node-1", "uuid": RP})),
+    )
+    .await;
+    let inv = json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 16}}});
+    let put_inv = call(
+        "1.6",
+        Method::PUT,
+        format!("/resource_providers/{RP}/inventories"),
+        Some(inv),
+    );
+    assert_eq!(put_inv.await.0, 200);
+    let alloc = |n: u32| format!("/allocations/{}", consumer(n));
+
+    // 1.8: project and user are required.
+    let list =
+        json!({"allocations": [{"resource_provider": {"uuid": RP}, "resources": {"VCPU": 1}}]});
+    let (s, err) = call("1.8", Method::PUT, alloc(1), Some(list.clone())).await;
+    assert_eq!(s, 400, "{err}");
+    let mut with_ids = list.clone();
+    with_ids["project_id"] = json!(PROJECT);
+    with_ids["user_id"] = json!("alice");
+    assert_eq!(
+        call("1.8", Method::PUT, alloc(1), Some(with_ids.clone()))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        call("1.7", Method::PUT, alloc(1), Some(with_ids)).await.0,
+        400,
+        "unknown keys at 1.7"
+    );
+
+    // 1.12: the dict form; GET shows project and user.
+    let body = json!({"allocations": dict(2), "project_id": PROJECT, "user_id": "bob"});
+    assert_eq!(call("1.12", Method::PUT, alloc(2), Some(body)).await.0, 204);
+    assert_eq!(
+        call("1.12", Method::PUT, alloc(3), Some(list)).await.0,
+        400,
+        "the list form is gone"
+    );
+    let (_, got) = call("1.12", Method::GET, alloc(2), None).await;
+    assert_eq!(got["project_id"], PROJECT);
+    assert_eq!(got["user_id"], "bob");
+    assert_eq!(got["allocations"][RP]["resources"], json!({"VCPU": 2}));
+    assert!(got.get("consumer_generation").is_none(), "only from 1.28");
+    let (_, old) = call("1.11", Method::GET, alloc(2), None).await;
+    assert!(old.get("project_id").is_none(), "{old}");
+
+    // 1.9: usages by project, and by user.
+    let usages = |q: &str| call("1.9", Method::GET, format!("/usages?{q}"), None);
+    assert_eq!(
+        usages(&format!("project_id={PROJECT}")).await.1,
+        json!({"usages": {"VCPU": 3}})
+    );
+    assert_eq!(
+        usages(&format!("project_id={PROJECT}&user_id=bob")).await.1,
+        json!({"usages": {"VCPU": 2}})
+    );
+    assert_eq!(usages("project_id=nobody").await.1, json!({"usages": {}}));
+    assert_eq!(usages("user_id=bob").await.0, 400, "project_id is required");
+    assert_eq!(
+        call(
+            "1.8",
+            Method::GET,
+            format!("/usages?project_id={PROJECT}"),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+
+    // 1.28: the consumer generation. New consumers say null.
+    let at28 = |vcpu: i64, g: Value| json!({"allocations": dict(vcpu), "project_id": PROJECT, "user_id": "carol", "consumer_generation": g});
+    assert_eq!(
+        call("1.28", Method::PUT, alloc(4), Some(at28(1, json!(null))))
+            .await
+            .0,
+        204
+    );
+    let (_, got) = call("1.28", Method::GET, alloc(4), None).await;
+    assert_eq!(got["consumer_generation"], 0);
+    let (s, err) = call("1.28", Method::PUT, alloc(4), Some(at28(2, json!(null)))).await;
+    assert_eq!(s, 409, "it is not new: {err}");
+    assert_eq!(err["errors"][0]["code"], "placement.concurrent_update");
+    assert_eq!(
+        call("1.28", Method::PUT, alloc(4), Some(at28(2, json!(0))))
+            .await
+            .0,
+        204
+    );
+    // Two writers who both saw generation 1: exactly one wins.
+    let (a, b) = tokio::join!(
+        call("1.28", Method::PUT, alloc(4), Some(at28(3, json!(1)))),
+        call("1.28", Method::PUT, alloc(4), Some(at28(1, json!(1))))
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort();
+    assert_eq!(codes, [204, 409]);
+    let (_, got) = call("1.28", Method::GET, alloc(4), None).await;
+    assert_eq!(got["consumer_generation"], 2);
+    let (s, err) = call(
+        "1.28",
+        Method::PUT,
+        alloc(4),
+        Some(json!({"allocations": dict(1), "project_id": PROJECT, "user_id": "carol"})),
+    )
+    .await;
+    assert_eq!(s, 400, "consumer_generation is required at 1.28: {err}");
+    // An empty dict gives everything back, checked against the generation.
+    let empty = |g: i64| json!({"allocations": {}, "project_id": PROJECT, "user_id": "carol", "consumer_generation": g});
+    assert_eq!(
+        call("1.28", Method::PUT, alloc(4), Some(empty(1))).await.0,
+        409,
+        "stale"
+    );
+    assert_eq!(
+        call("1.28", Method::PUT, alloc(4), Some(empty(2))).await.0,
+        204
+    );
+    assert_eq!(
+        call("1.28", Method::GET, alloc(4), None).await.1,
+        json!({"allocations": {}})
+    );
+
+    // 1.13: several consumers at once, all or nothing. 16 VCPU, 3 held.
+    let post = |b: Value| call("1.13", Method::POST, "/allocations".into(), Some(b));
+    let two = |a: i64, b: i64| {
+        json!({
+            consumer(5): {"allocations": dict(a), "project_id": PROJECT, "user_id": "dave"},
+            consumer(6): {"allocations": dict(b), "project_id": PROJECT, "user_id": "dave"},
+        })
+    };
+    let (s, err) = post(two(8, 6)).await;
+    assert_eq!(s, 409, "8 + 6 do not fit in 13: {err}");
+    assert_eq!(
+        call("1.13", Method::GET, alloc(5), None).await.1,
+        json!({"allocations": {}}),
+        "nothing written"
+    );
+    assert_eq!(post(two(7, 6)).await.0, 204);
+    // Moving consumer 5's allocation to consumer 7 in one step (a migration).
+    let moved = json!({
+        consumer(5): {"allocations": {}, "project_id": PROJECT, "user_id": "dave"},
+        consumer(7): {"allocations": dict(7), "project_id": PROJECT, "user_id": "dave"},
+    });
+    assert_eq!(post(moved).await.0, 204);
+    let (_, u) = call(
+        "1.6",
+        Method::GET,
+        format!("/resource_providers/{RP}/usages"),
+        None,
+    )
+    .await;
+    assert_eq!(u["usages"], json!({"VCPU": 16}));
+    assert_eq!(post(json!({})).await.0, 400);
+    assert_eq!(
+        post(json!({"not-a-uuid": {"allocations": {}, "project_id": "p", "user_id": "u"}}))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        call("1.12", Method::POST, "/allocations".into(), Some(two(1, 1)))
+            .await
+            .0,
+        404,
+        "only from 1.13"
+    );
+
+    // DELETE removes the consumer; a later PUT at 1.28 starts it anew.
+    assert_eq!(call("1.28", Method::DELETE, alloc(7), None).await.0, 204);
+    assert_eq!(call("1.28", Method::DELETE, alloc(7), None).await.0, 404);
+    assert_eq!(
+        call("1.28", Method::PUT, alloc(7), Some(at28(1, json!(null))))
+            .await
+            .0,
+        204
+    );
+}
