@@ -83,6 +83,16 @@ impl Caller<'_> {
 
 /// A project with a member user, through identity's API; the member's caller.
 pub(crate) async fn member<'a>(cloud: &'a Cloud, admin: &str, name: &str) -> (Caller<'a>, String) {
+    with_role(cloud, admin, name, "member").await
+}
+
+/// A new project `name` with a user `<name>-user` holding `role` in it.
+pub(crate) async fn with_role<'a>(
+    cloud: &'a Cloud,
+    admin: &str,
+    name: &str,
+    role: &str,
+) -> (Caller<'a>, String) {
     let identity = cloud.url("identity");
     let http = reqwest::Client::new();
     let post = |path: &str, body: Value| {
@@ -109,7 +119,7 @@ pub(crate) async fn member<'a>(cloud: &'a Cloud, admin: &str, name: &str) -> (Ca
     .unwrap();
     let user = u["user"]["id"].as_str().unwrap();
     let roles: Value = http
-        .get(format!("{identity}/v3/roles?name=member"))
+        .get(format!("{identity}/v3/roles?name={role}"))
         .header("X-Auth-Token", admin)
         .send()
         .await

@@ -14,4 +14,6 @@ mod image_oci;
 mod image_stores;
 mod openapi;
 mod resource_provider;
+mod select;
+mod site;
 mod traits;

@@ -29,6 +29,8 @@ impl Service for Scheduler {
     }
 
     async fn state(ctx: ServiceContext) -> Result<ServiceContext, StartError> {
+        // Claims `select` made that their caller never confirmed.
+        app::select::claim::spawn_reaper(ctx.clone());
         Ok(ctx)
     }
 }

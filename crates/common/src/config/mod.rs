@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 
 mod auth;
 mod image;
+mod scheduler;
 pub use auth::AuthConfig;
 pub use image::{
     IMPORT_METHODS, ImageConfig, ImageQuotaConfig, ImageStoreConfig, S3StoreConfig,
     SiteStoreConfig, WebDownloadConfig,
 };
+pub use scheduler::{SchedulerConfig, WeightsConfig};
 
 /// The services a Virga deployment runs, in start order.
 pub const SERVICE_NAMES: [&str; 6] = [
@@ -56,6 +58,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub image: ImageConfig,
+    pub scheduler: SchedulerConfig,
     pub services: ServicesConfig,
 }
 
@@ -164,6 +167,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             image: ImageConfig::default(),
+            scheduler: SchedulerConfig::default(),
             services: ServicesConfig::default(),
         }
     }
@@ -337,6 +341,7 @@ impl Config {
     fn validate(&self) -> Result<(), (String, String)> {
         self.auth.validate()?;
         self.image.validate()?;
+        self.scheduler.validate()?;
         let bus = &self.bus.url;
         if bus != "memory" && !bus.starts_with("amqp://") && !bus.starts_with("amqps://") {
             return Err((

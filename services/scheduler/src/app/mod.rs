@@ -5,8 +5,11 @@ pub mod allocation;
 pub mod allocation_candidate;
 pub mod capacity;
 pub mod inventory;
+pub mod node;
 pub mod resource_class;
 pub mod resource_provider;
+pub mod select;
+pub mod site;
 pub mod traits;
 pub mod versions;
 

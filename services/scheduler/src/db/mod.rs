@@ -12,9 +12,12 @@ pub mod candidate;
 pub mod consumer;
 pub mod custom_trait;
 pub mod inventory;
+pub mod node;
 pub mod provider;
 pub mod provider_trait;
+pub mod reservation;
 pub mod resource_class;
+pub mod site;
 
 /// Now, cut to microseconds as PostgreSQL keeps it.
 pub fn now() -> DateTime<Utc> {

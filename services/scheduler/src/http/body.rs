@@ -80,3 +80,24 @@ pub fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
 }
+
+/// A number in `min..=max`.
+pub fn number(key: &str, v: &Value, min: f64, max: f64) -> Result<f64, Error> {
+    match v.as_f64() {
+        Some(n) if n >= min && n <= max => Ok(n),
+        _ => Err(invalid(format!(
+            "{v} is not a number from {min} to {max} ('{key}')"
+        ))),
+    }
+}
+
+/// One of `allowed`.
+pub fn one_of(key: &str, v: &Value, allowed: &[&str]) -> Result<String, Error> {
+    match v.as_str() {
+        Some(s) if allowed.contains(&s) => Ok(s.to_owned()),
+        _ => Err(invalid(format!(
+            "{v} is not one of {} ('{key}')",
+            allowed.join(", ")
+        ))),
+    }
+}

@@ -16,7 +16,7 @@ use super::microversion::Microversion;
 use crate::app::enforce;
 use crate::app::inventory::{self as app, Inventory, MAX_INT};
 
-const FIELDS: [&str; 6] = [
+pub(crate) const FIELDS: [&str; 6] = [
     "total",
     "reserved",
     "min_unit",
@@ -36,7 +36,7 @@ fn all_view(all: &BTreeMap<String, Inventory>, generation: i64) -> Value {
 }
 
 /// One inventory from `obj` (Placement's defaults for what is missing).
-fn parse(obj: &Map<String, Value>, v: Microversion) -> Result<Inventory, Error> {
+pub(crate) fn parse(obj: &Map<String, Value>, v: Microversion) -> Result<Inventory, Error> {
     let opt = |k: &str, min: i64, default: i64| {
         obj.get(k)
             .map_or(Ok(default), |v| body::int(k, v, min, MAX_INT))

@@ -8,9 +8,12 @@ pub mod body;
 pub mod error;
 pub mod inventory;
 pub mod microversion;
+pub mod node;
 pub mod query;
 pub mod resource_class;
 pub mod resource_provider;
+pub mod select;
+pub mod site;
 pub mod traits;
 pub mod versions;
 
@@ -64,6 +67,24 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             resource_class::delete_resource_class
         ))
         .routes(routes!(allocation_candidate::list_allocation_candidates))
+        .routes(routes!(node::list_nodes))
+        .routes(routes!(
+            node::show_node,
+            node::register_node,
+            node::delete_node
+        ))
+        .routes(routes!(node::heartbeat))
+        .routes(routes!(node::set_disabled))
+        .routes(routes!(select::select))
+        .routes(routes!(select::confirm))
+        .routes(routes!(select::release))
+        .routes(routes!(site::list_sites, site::create_site))
+        .routes(routes!(
+            site::show_site,
+            site::update_site,
+            site::delete_site
+        ))
+        .routes(routes!(site::set_network_quality))
         .routes(routes!(traits::list_traits))
         .routes(routes!(
             traits::show_trait,

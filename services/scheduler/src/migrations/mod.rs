@@ -10,6 +10,7 @@ mod m20261122_000001_create_providers;
 mod m20261122_000002_create_allocations;
 mod m20261206_000003_create_traits;
 mod m20261206_000004_create_consumers;
+mod m20261206_000005_create_sites_nodes;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_allocations::Migration),
             Box::new(m20261206_000003_create_traits::Migration),
             Box::new(m20261206_000004_create_consumers::Migration),
+            Box::new(m20261206_000005_create_sites_nodes::Migration),
         ]
     }
 }

@@ -59,6 +59,9 @@ pub struct Request {
     pub limit: Option<usize>,
     /// 1.29: the unnumbered group may spread over a tree.
     pub nested: bool,
+    /// Whether to read the providers' summaries (the HTTP API shows
+    /// them; `select` does not need them).
+    pub summaries: bool,
 }
 
 /// What a candidate's provider has and holds.
@@ -71,9 +74,14 @@ pub struct Summary {
     pub root: String,
 }
 
+/// Group suffix → the providers that serve it, per candidate.
+pub type Mapping = BTreeMap<String, BTreeSet<String>>;
+
 #[derive(Debug, Clone, Default)]
 pub struct Candidates {
     pub allocations: Vec<Allocation>,
+    /// For each allocation, which providers serve which group.
+    pub mappings: Vec<Mapping>,
     pub summaries: BTreeMap<String, Summary>,
 }
 
@@ -166,10 +174,16 @@ pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Err
     facts.traits = db::traits(db, &found).await?;
     facts.aggregates = db::aggregates(db, &with_roots).await?;
 
-    let allocations = search::run(req, &fits, &facts);
-    let summaries = summarize(ctx, req, &allocations).await?;
+    let (allocations, mappings): (Vec<_>, Vec<_>) =
+        search::run(req, &fits, &facts).into_iter().unzip();
+    let summaries = if req.summaries {
+        summarize(ctx, req, &allocations).await?
+    } else {
+        BTreeMap::new()
+    };
     Ok(Candidates {
         allocations,
+        mappings,
         summaries,
     })
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Allocation, Facts, MAX_CANDIDATES, Policy, Request};
+use super::{Allocation, Facts, MAX_CANDIDATES, Mapping, Policy, Request};
 
 /// Classes and amounts one slot's provider supplies.
 type Classes<'a> = Vec<(&'a str, i64)>;
@@ -20,12 +20,13 @@ struct Slot<'a> {
     options: BTreeMap<&'a str, Vec<&'a str>>,
 }
 
-/// Candidate allocations for `req`, given each group's providers by class.
+/// Candidate allocations for `req`, given each group's providers by
+/// class, each with which providers serve which group.
 pub(crate) fn run(
     req: &Request,
     fits: &[BTreeMap<String, BTreeSet<String>>],
     facts: &Facts,
-) -> Vec<Allocation> {
+) -> Vec<(Allocation, Mapping)> {
     let slots = slots(req, fits, facts);
     // Trees every slot can be served from.
     let mut roots: Option<BTreeSet<&str>> = None;
@@ -111,7 +112,7 @@ struct Search<'a> {
     facts: &'a Facts,
     slots: &'a [Slot<'a>],
     chosen: Vec<&'a str>,
-    out: Vec<Allocation>,
+    out: Vec<(Allocation, Mapping)>,
     seen: BTreeSet<Allocation>,
     cap: usize,
 }
@@ -193,7 +194,12 @@ impl<'a> Search<'a> {
             }
         }
         if self.seen.insert(a.clone()) {
-            self.out.push(a);
+            let mut m = Mapping::new();
+            for (p, s) in self.chosen.iter().zip(self.slots) {
+                let suffix = self.req.groups[s.group].suffix.clone();
+                m.entry(suffix).or_default().insert(p.to_string());
+            }
+            self.out.push((a, m));
         }
     }
 }
@@ -267,7 +273,7 @@ mod tests {
         let f = facts();
         run(req, &fits(req, &f), &f)
             .into_iter()
-            .map(|a| {
+            .map(|(a, _)| {
                 a.into_iter()
                     .flat_map(|(p, r)| r.into_iter().map(move |(c, n)| (p.clone(), c, n)))
                     .collect()

@@ -1,0 +1,85 @@
+//! The `[scheduler]` section: when a node counts as gone, how long an
+//! unconfirmed claim holds, and how much each weigher counts.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerConfig {
+    /// A node not heard from for this long is excluded from scheduling
+    /// and listed as down.
+    pub node_stale_secs: u64,
+    /// How long a claim `select` made holds unless the caller confirms
+    /// it; then its resources return (a crashed caller leaks nothing).
+    pub claim_ttl_secs: u64,
+    /// Each weigher's multiplier; 0 turns it off. Scores are normalised
+    /// to 0..1 across the candidates before they are multiplied.
+    pub weights: WeightsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeightsConfig {
+    /// Prefer nodes, then sites, that already hold the image (or most of
+    /// a container image's layers).
+    pub image_locality: f64,
+    /// Prefer nodes near the request's location.
+    pub distance: f64,
+    /// Positive: spread (prefer the most free room); negative: pack.
+    pub spread: f64,
+    /// Prefer sites with a better measured link to the centre.
+    pub network_quality: f64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            node_stale_secs: 60,
+            claim_ttl_secs: 300,
+            weights: WeightsConfig::default(),
+        }
+    }
+}
+
+impl Default for WeightsConfig {
+    fn default() -> Self {
+        WeightsConfig {
+            image_locality: 2.0,
+            distance: 1.0,
+            spread: 1.0,
+            network_quality: 0.5,
+        }
+    }
+}
+
+impl SchedulerConfig {
+    pub(super) fn validate(&self) -> Result<(), (String, String)> {
+        if self.node_stale_secs < 1 {
+            return Err((
+                "scheduler.node_stale_secs".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if self.claim_ttl_secs < 1 {
+            return Err((
+                "scheduler.claim_ttl_secs".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        let w = &self.weights;
+        for (k, v) in [
+            ("image_locality", w.image_locality),
+            ("distance", w.distance),
+            ("spread", w.spread),
+            ("network_quality", w.network_quality),
+        ] {
+            if !v.is_finite() {
+                return Err((
+                    format!("scheduler.weights.{k}"),
+                    "must be a finite number".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

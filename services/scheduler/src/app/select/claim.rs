@@ -1,0 +1,124 @@
+//! Reservations: a `select` claim is written as a reservation first (the
+//! node, the group, an expiry) and then as allocations, so whatever a
+//! crash leaves behind the reaper can find and undo. The caller confirms
+//! a claim once its instance is being built (it then holds until
+//! released) or releases it; an unconfirmed claim past its expiry is
+//! released by the reaper, so a crashed caller leaks no capacity.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use virga_common::Error;
+use virga_service::ServiceContext;
+
+use super::spec::{Host, Spec};
+use crate::app::allocation::{self, Claim};
+use crate::db::{now, reservation};
+
+/// Claims `host` for `consumer`; `Ok(None)` when it no longer fits (a
+/// concurrent claim took the room), so the caller tries the next host.
+pub async fn claim(
+    ctx: &ServiceContext,
+    spec: &Spec,
+    consumer: &str,
+    host: &Host,
+) -> Result<Option<DateTime<Utc>>, Error> {
+    let ttl = ctx.config().scheduler.claim_ttl_secs;
+    let expires = now() + chrono::Duration::seconds(ttl as i64);
+    reservation::insert(
+        ctx.db(),
+        reservation::Model {
+            consumer_id: consumer.to_owned(),
+            node_uuid: host.node.uuid.clone(),
+            group_id: spec.group.as_ref().map(|g| g.0.clone()),
+            group_policy: spec.group.as_ref().map(|g| g.1.as_str().to_owned()),
+            expires_at: Some(expires),
+            created_at: now(),
+        },
+    )
+    .await?;
+    let c = Claim {
+        consumer: consumer.to_owned(),
+        project_id: spec.project_id.clone(),
+        user_id: spec.user_id.clone(),
+        // A consumer `select` places must be new.
+        seen: Some(None),
+        wanted: host.allocation.clone(),
+    };
+    match allocation::set(ctx, &[c]).await {
+        Ok(()) => Ok(Some(expires)),
+        Err(e @ (Error::Conflict(_) | Error::CodedConflict { .. })) => {
+            reservation::delete(ctx.db(), consumer).await?;
+            if let Error::CodedConflict { message, .. } = &e
+                && message.contains("consumer generation")
+            {
+                return Err(Error::Conflict(format!(
+                    "Consumer {consumer} already holds allocations; release it first."
+                )));
+            }
+            Ok(None)
+        }
+        Err(e) => {
+            reservation::delete(ctx.db(), consumer).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Gives consumers' resources back (whatever of them is still held).
+pub async fn release(ctx: &ServiceContext, consumers: &[String]) -> Result<(), Error> {
+    for c in consumers {
+        match allocation::delete(ctx, c).await {
+            Ok(()) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        reservation::delete(ctx.db(), c).await?;
+    }
+    Ok(())
+}
+
+/// Makes claims permanent; 404 naming the first that is gone (expired
+/// and released, or never made): its caller must schedule again.
+pub async fn confirm(ctx: &ServiceContext, consumers: &[String]) -> Result<(), Error> {
+    for c in consumers {
+        let live = reservation::find(ctx.db(), c)
+            .await?
+            .is_some_and(|r| r.expires_at.is_none_or(|t| t > now()));
+        if !live || !reservation::confirm(ctx.db(), c).await? {
+            return Err(Error::NotFound {
+                kind: "claim",
+                id: c.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Releases every unconfirmed claim past its expiry; how many.
+pub async fn reap(ctx: &ServiceContext) -> Result<usize, Error> {
+    let gone = reservation::expired(ctx.db(), now()).await?;
+    let ids: Vec<String> = gone.iter().map(|r| r.consumer_id.clone()).collect();
+    if !ids.is_empty() {
+        tracing::warn!(claims = ?ids, "releasing claims never confirmed");
+        release(ctx, &ids).await?;
+    }
+    Ok(ids.len())
+}
+
+/// Reaps on a timer (a quarter of the claim lifetime, 1 s to 30 s) until
+/// the service stops.
+pub fn spawn_reaper(ctx: ServiceContext) {
+    let ttl = ctx.config().scheduler.claim_ttl_secs;
+    let every = Duration::from_secs((ttl / 4).clamp(1, 30));
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = ctx.shutdown().cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            if let Err(e) = reap(&ctx).await {
+                tracing::error!(error = %virga_common::error::chain(&e), "claim reaper failed");
+            }
+        }
+    });
+}

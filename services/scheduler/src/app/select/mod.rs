@@ -1,0 +1,151 @@
+//! Virga's scheduling (`POST /scheduler/v1/select`): from a request spec
+//! to claimed nodes. The set-based candidate query finds nodes with room
+//! and the right traits and devices; `filters` drop those that are down,
+//! of the wrong kind or site, too far, or against the group's policy;
+//! `weighers` rank the rest; then each instance is claimed on the best
+//! node that still fits (a lost race moves to the next), as a
+//! reservation that expires unless confirmed (`claim`).
+
+pub mod claim;
+pub mod filters;
+pub mod geo;
+pub mod hosts;
+pub mod spec;
+pub mod weighers;
+
+use chrono::{DateTime, Utc};
+use virga_common::Error;
+use virga_service::ServiceContext;
+
+use super::allocation_candidate::{self as candidates, Allocation, Group, Policy, Request};
+use crate::db::reservation;
+use hosts::{NODE_GROUP, device_group};
+use spec::{Context, GroupPolicy, Spec};
+
+/// One instance placed.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub consumer: String,
+    pub node: String,
+    pub site: String,
+    pub allocation: Allocation,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub selections: Vec<Selection>,
+    /// The next best nodes, for a caller that must retry elsewhere.
+    pub alternates: Vec<String>,
+}
+
+/// Alternates returned at most.
+const ALTERNATES: usize = 5;
+
+fn request(spec: &Spec) -> Request {
+    let mut groups = vec![Group {
+        suffix: NODE_GROUP.into(),
+        resources: spec.resources.clone(),
+        required: spec.required.clone(),
+        forbidden: spec.forbidden.clone(),
+        member_of: Vec::new(),
+    }];
+    for (i, d) in spec.devices.iter().enumerate() {
+        groups.push(Group {
+            suffix: device_group(i),
+            resources: d.resources.clone(),
+            required: d.required.clone(),
+            ..Group::default()
+        });
+    }
+    Request {
+        groups,
+        policy: Policy::Isolate,
+        limit: None,
+        nested: true,
+        summaries: false,
+    }
+}
+
+pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error> {
+    // Expired claims go first, so their room counts.
+    claim::reap(ctx).await?;
+    let found = candidates::find(ctx, &request(spec)).await?;
+    let mut hosts = hosts::build(ctx, spec, found).await?;
+    let mut report = vec![format!("{} with room", hosts.len())];
+    let mut cx = Context {
+        now: Utc::now(),
+        stale_secs: ctx.config().scheduler.node_stale_secs,
+        group_nodes: Default::default(),
+    };
+    if let Some((g, _)) = &spec.group {
+        cx.group_nodes = reservation::group_nodes(ctx.db(), g)
+            .await?
+            .into_iter()
+            .collect();
+    }
+    let filters = filters::all();
+    for f in &filters {
+        hosts.retain(|h| f.passes(spec, h, &cx));
+        report.push(format!("{} kept {}", f.name(), hosts.len()));
+    }
+    let weights = weighers::weigh(spec, &hosts, &ctx.config().scheduler.weights);
+    let mut order: Vec<usize> = (0..hosts.len()).collect();
+    order.sort_by(|a, b| {
+        weights[*b]
+            .total_cmp(&weights[*a])
+            .then_with(|| hosts[*a].node.uuid.cmp(&hosts[*b].node.uuid))
+    });
+    let affinity = filters.iter().find(|f| f.name() == "affinity");
+    let mut out = Outcome::default();
+    for consumer in &spec.consumers {
+        let mut placed = None;
+        for &i in &order {
+            let h = &hosts[i];
+            // This request's own earlier picks count for its group.
+            if spec.group.is_some() && affinity.is_some_and(|f| !f.passes(spec, h, &cx)) {
+                continue;
+            }
+            if let Some(expires_at) = claim::claim(ctx, spec, consumer, h).await? {
+                placed = Some(Selection {
+                    consumer: consumer.clone(),
+                    node: h.node.uuid.clone(),
+                    site: h.site.uuid.clone(),
+                    allocation: h.allocation.clone(),
+                    expires_at,
+                });
+                break;
+            }
+        }
+        let Some(sel) = placed else {
+            let done: Vec<String> = out.selections.iter().map(|s| s.consumer.clone()).collect();
+            claim::release(ctx, &done).await?;
+            return Err(Error::CodedConflict {
+                code: "virga.no_valid_node",
+                message: format!(
+                    "No valid node was found for instance {} of {}: {}.",
+                    out.selections.len() + 1,
+                    spec.consumers.len(),
+                    report.join(", ")
+                ),
+            });
+        };
+        if matches!(
+            spec.group,
+            Some((_, GroupPolicy::Affinity | GroupPolicy::AntiAffinity))
+        ) {
+            cx.group_nodes.insert(sel.node.clone());
+        }
+        out.selections.push(sel);
+    }
+    let chosen: Vec<&String> = out.selections.iter().map(|s| &s.node).collect();
+    for &i in &order {
+        let n = &hosts[i].node.uuid;
+        if out.alternates.len() < ALTERNATES && !chosen.contains(&n) && !out.alternates.contains(n)
+        {
+            out.alternates.push(n.clone());
+        }
+    }
+    tracing::info!(placed = out.selections.len(), candidates = %report.join(", "), "scheduled");
+    Ok(out)
+}

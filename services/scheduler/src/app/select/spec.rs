@@ -1,0 +1,96 @@
+//! What `select` is asked for, and what it knows of each candidate node.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::app::allocation_candidate::Allocation;
+use crate::db::{node, site};
+
+/// Affinity: all members on one node; anti-affinity: no two on one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupPolicy {
+    Affinity,
+    AntiAffinity,
+}
+
+impl GroupPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupPolicy::Affinity => "affinity",
+            GroupPolicy::AntiAffinity => "anti-affinity",
+        }
+    }
+}
+
+/// Where the service's users are, and how far (in round-trip time) a
+/// node may be from them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Near {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub max_latency_ms: Option<f64>,
+}
+
+/// One device the instance needs, from one device of the node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeviceSpec {
+    pub resources: BTreeMap<String, i64>,
+    pub required: BTreeSet<String>,
+}
+
+/// A request spec (Nova's `RequestSpec`, edge-shaped).
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    /// One consumer per instance to place.
+    pub consumers: Vec<String>,
+    pub project_id: String,
+    pub user_id: String,
+    /// What the node itself provides (VCPU, MEMORY_MB, DISK_GB, ...).
+    pub resources: BTreeMap<String, i64>,
+    pub required: BTreeSet<String>,
+    pub forbidden: BTreeSet<String>,
+    pub devices: Vec<DeviceSpec>,
+    pub image_id: Option<String>,
+    /// A container image's layer digests, for layer locality.
+    pub layers: Vec<String>,
+    /// Any of these sites, regions, site kinds, node kinds (empty: any).
+    pub sites: Vec<String>,
+    pub regions: Vec<String>,
+    pub site_kinds: Vec<String>,
+    pub node_kinds: Vec<String>,
+    pub group: Option<(String, GroupPolicy)>,
+    pub near: Option<Near>,
+}
+
+/// A candidate: a node with what it would take from the node and its
+/// devices.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub node: node::Model,
+    pub site: site::Model,
+    pub allocation: Allocation,
+    /// The node's own free share after this placement, 0..1 (VCPU and
+    /// MEMORY_MB averaged where present).
+    pub free_share: f64,
+    /// Other candidate nodes of the same site that hold the image.
+    pub site_has_image: bool,
+}
+
+impl Host {
+    pub fn images(&self) -> Vec<String> {
+        serde_json::from_str(&self.node.images).unwrap_or_default()
+    }
+
+    pub fn layers(&self) -> Vec<String> {
+        serde_json::from_str(&self.node.layers).unwrap_or_default()
+    }
+}
+
+/// What the filters need beyond the spec and the host.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub stale_secs: u64,
+    /// Nodes the request's group already uses (earlier members and this
+    /// request's own picks so far).
+    pub group_nodes: BTreeSet<String>,
+}

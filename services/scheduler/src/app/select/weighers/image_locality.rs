@@ -1,0 +1,70 @@
+//! Image locality: a node that holds the image scores 1 (no download at
+//! all); for a container image, the share of its layers the node holds
+//! (shared base layers save storage and start-up time); a node whose
+//! site already has it on another node scores 0.5 (a LAN copy, not a WAN
+//! one).
+
+use virga_common::config::WeightsConfig;
+
+use super::super::spec::{Host, Spec};
+use super::Weigher;
+
+pub struct ImageLocality;
+
+impl Weigher for ImageLocality {
+    fn name(&self) -> &'static str {
+        "image_locality"
+    }
+
+    fn weight(&self, w: &WeightsConfig) -> f64 {
+        w.image_locality
+    }
+
+    fn score(&self, spec: &Spec, host: &Host) -> f64 {
+        let whole = spec
+            .image_id
+            .as_ref()
+            .is_some_and(|i| host.images().contains(i));
+        if whole {
+            return 1.0;
+        }
+        let layers = if spec.layers.is_empty() {
+            0.0
+        } else {
+            let held = host.layers();
+            let n = spec.layers.iter().filter(|l| held.contains(l)).count();
+            n as f64 / spec.layers.len() as f64
+        };
+        let site = if host.site_has_image { 0.5 } else { 0.0 };
+        layers.max(site)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::filters::fixture::host;
+    use super::*;
+
+    #[test]
+    fn whole_layers_site() {
+        let spec = Spec {
+            image_id: Some("img".into()),
+            layers: vec![
+                "sha256:a".into(),
+                "sha256:b".into(),
+                "sha256:c".into(),
+                "sha256:d".into(),
+            ],
+            ..Spec::default()
+        };
+        let mut h = host("n1");
+        assert_eq!(ImageLocality.score(&spec, &h), 0.0);
+        h.site_has_image = true;
+        assert_eq!(ImageLocality.score(&spec, &h), 0.5, "at the site");
+        h.node.layers = r#"["sha256:a","sha256:b","sha256:c"]"#.into();
+        assert_eq!(ImageLocality.score(&spec, &h), 0.75, "3 of 4 layers");
+        h.node.images = r#"["img"]"#.into();
+        assert_eq!(ImageLocality.score(&spec, &h), 1.0);
+        assert_eq!(ImageLocality.score(&Spec::default(), &host("n2")), 0.0);
+    }
+}

@@ -1,0 +1,121 @@
+//! Nodes: `node`, one row per edge node, keyed by its provider (a child
+//! of its site's), with what its agent last reported.
+
+use virga_common::Error;
+use virga_db::sea_orm;
+use virga_db::sea_orm::entity::prelude::*;
+use virga_db::sea_orm::sea_query::Expr;
+use virga_db::sea_orm::sea_query::OnConflict;
+use virga_db::sea_orm::{IntoActiveModel, QueryOrder};
+
+use super::{internal, now};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "node")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub uuid: String,
+    pub site_uuid: String,
+    pub hostname: String,
+    pub kind: String,
+    pub arch: String,
+    pub labels: String,
+    pub load: String,
+    pub images: String,
+    pub layers: String,
+    pub disabled: bool,
+    pub last_seen: Option<ChronoDateTimeUtc>,
+    pub created_at: ChronoDateTimeUtc,
+    pub updated_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Inserts or replaces what is known of a node (keeping `created_at`).
+pub async fn upsert(db: &impl ConnectionTrait, m: Model) -> Result<(), Error> {
+    Entity::insert(m.into_active_model())
+        .on_conflict(
+            OnConflict::column(Column::Uuid)
+                .update_columns([
+                    Column::SiteUuid,
+                    Column::Hostname,
+                    Column::Kind,
+                    Column::Arch,
+                    Column::Labels,
+                    Column::Load,
+                    Column::Images,
+                    Column::Layers,
+                    Column::LastSeen,
+                    Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn find(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<Model>, Error> {
+    Entity::find_by_id(uuid.to_owned())
+        .one(db)
+        .await
+        .map_err(internal)
+}
+
+pub async fn list(db: &impl ConnectionTrait, site: Option<&str>) -> Result<Vec<Model>, Error> {
+    let mut q = Entity::find().order_by_asc(Column::Hostname);
+    if let Some(s) = site {
+        q = q.filter(Column::SiteUuid.eq(s));
+    }
+    q.all(db).await.map_err(internal)
+}
+
+pub async fn many(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<Model>, Error> {
+    Entity::find()
+        .filter(Column::Uuid.is_in(uuids.iter().map(String::as_str)))
+        .all(db)
+        .await
+        .map_err(internal)
+}
+
+/// Records a heartbeat: load and cache contents, and the time; false
+/// when the node is unknown.
+pub async fn heartbeat(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+    load: &str,
+    images: &str,
+    layers: &str,
+) -> Result<bool, Error> {
+    let at = now();
+    let r = Entity::update_many()
+        .col_expr(Column::Load, Expr::value(load))
+        .col_expr(Column::Images, Expr::value(images))
+        .col_expr(Column::Layers, Expr::value(layers))
+        .col_expr(Column::LastSeen, Expr::value(at))
+        .col_expr(Column::UpdatedAt, Expr::value(at))
+        .filter(Column::Uuid.eq(uuid))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(r.rows_affected == 1)
+}
+
+pub async fn set_disabled(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+    disabled: bool,
+) -> Result<(), Error> {
+    Entity::update_many()
+        .col_expr(Column::Disabled, Expr::value(disabled))
+        .col_expr(Column::UpdatedAt, Expr::value(now()))
+        .filter(Column::Uuid.eq(uuid))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}

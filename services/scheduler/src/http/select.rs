@@ -1,0 +1,247 @@
+//! `POST /scheduler/v1/select`, `/confirm` and `/release`: Virga's own
+//! scheduling for compute (the service role only).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+use virga_common::Error;
+use virga_service::ServiceContext;
+use virga_service::auth::Auth;
+
+use super::body;
+use crate::app::enforce;
+use crate::app::inventory::MAX_INT;
+use crate::app::select::spec::{DeviceSpec, GroupPolicy, Near, Spec};
+use crate::app::select::{self as app, claim};
+use crate::app::site::KINDS;
+
+fn amounts(key: &str, v: &Value) -> Result<BTreeMap<String, i64>, Error> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| body::invalid(format!("'{key}' is not of type 'object'")))?;
+    if o.is_empty() {
+        return Err(body::invalid(format!(
+            "'{key}' does not have enough properties"
+        )));
+    }
+    o.iter()
+        .map(|(c, n)| Ok((c.clone(), body::int(c, n, 1, MAX_INT)?)))
+        .collect()
+}
+
+fn strings(o: &Map<String, Value>, key: &str) -> Result<Vec<String>, Error> {
+    match o.get(key) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(l)) => l.iter().map(|s| body::string(key, s, 255)).collect(),
+        Some(_) => Err(body::invalid(format!("'{key}' is not of type 'array'"))),
+    }
+}
+
+fn uuids(o: &Map<String, Value>, key: &str) -> Result<Vec<String>, Error> {
+    strings(o, key)?
+        .iter()
+        .map(|s| body::uuid(key, s))
+        .collect()
+}
+
+fn spec(b: &Value) -> Result<Spec, Error> {
+    let o = body::object(
+        b,
+        &[
+            "consumers",
+            "project_id",
+            "user_id",
+            "resources",
+            "required_traits",
+            "forbidden_traits",
+            "devices",
+            "image_id",
+            "image_layers",
+            "sites",
+            "regions",
+            "site_kinds",
+            "node_kinds",
+            "group",
+            "near",
+        ],
+    )?;
+    let consumers = uuids(o, "consumers")?;
+    if consumers.is_empty() || consumers.len() > 100 {
+        return Err(body::invalid(
+            "'consumers' must list 1 to 100 consumer uuids",
+        ));
+    }
+    if consumers.iter().collect::<BTreeSet<_>>().len() != consumers.len() {
+        return Err(body::invalid("'consumers' has non-unique elements"));
+    }
+    let mut devices = Vec::new();
+    if let Some(list) = o.get("devices") {
+        for d in list
+            .as_array()
+            .ok_or_else(|| body::invalid("'devices' is not of type 'array'"))?
+        {
+            let d = body::object(d, &["resources", "required_traits"])?;
+            devices.push(DeviceSpec {
+                resources: amounts("devices.resources", body::required(d, "resources")?)?,
+                required: strings(d, "required_traits")?.into_iter().collect(),
+            });
+        }
+    }
+    let group = match o.get("group") {
+        None | Some(Value::Null) => None,
+        Some(g) => {
+            let g = body::object(g, &["id", "policy"])?;
+            let policy = match body::one_of(
+                "group.policy",
+                body::required(g, "policy")?,
+                &["affinity", "anti-affinity"],
+            )?
+            .as_str()
+            {
+                "affinity" => GroupPolicy::Affinity,
+                _ => GroupPolicy::AntiAffinity,
+            };
+            Some((
+                body::string("group.id", body::required(g, "id")?, 255)?,
+                policy,
+            ))
+        }
+    };
+    let near = match o.get("near") {
+        None | Some(Value::Null) => None,
+        Some(n) => {
+            let n = body::object(n, &["latitude", "longitude", "max_latency_ms"])?;
+            Some(Near {
+                latitude: body::number(
+                    "near.latitude",
+                    body::required(n, "latitude")?,
+                    -90.0,
+                    90.0,
+                )?,
+                longitude: body::number(
+                    "near.longitude",
+                    body::required(n, "longitude")?,
+                    -180.0,
+                    180.0,
+                )?,
+                max_latency_ms: n
+                    .get("max_latency_ms")
+                    .map(|m| body::number("near.max_latency_ms", m, 0.0, 1e6))
+                    .transpose()?,
+            })
+        }
+    };
+    for (key, list) in [
+        ("site_kinds", strings(o, "site_kinds")?),
+        ("node_kinds", strings(o, "node_kinds")?),
+    ] {
+        if let Some(bad) = list.iter().find(|k| !KINDS.contains(&k.as_str())) {
+            return Err(body::invalid(format!(
+                "'{bad}' is not one of {} ('{key}')",
+                KINDS.join(", ")
+            )));
+        }
+    }
+    Ok(Spec {
+        consumers,
+        project_id: body::string("project_id", body::required(o, "project_id")?, 255)?,
+        user_id: body::string("user_id", body::required(o, "user_id")?, 255)?,
+        resources: amounts("resources", body::required(o, "resources")?)?,
+        required: strings(o, "required_traits")?.into_iter().collect(),
+        forbidden: strings(o, "forbidden_traits")?.into_iter().collect(),
+        devices,
+        image_id: o
+            .get("image_id")
+            .map(|i| body::string("image_id", i, 255))
+            .transpose()?,
+        layers: strings(o, "image_layers")?,
+        sites: uuids(o, "sites")?,
+        regions: strings(o, "regions")?,
+        site_kinds: strings(o, "site_kinds")?,
+        node_kinds: strings(o, "node_kinds")?,
+        group,
+        near,
+    })
+}
+
+/// Chooses and claims a node for each consumer (instance): the claims
+/// hold until confirmed or released, or expire after
+/// `scheduler.claim_ttl_secs`. 409 `virga.no_valid_node` says how many
+/// candidates each step kept.
+#[utoipa::path(post, path = "/scheduler/v1/select", tag = "scheduling",
+    request_body(content = Object, description = "{consumers, project_id, user_id, resources, required_traits?, forbidden_traits?, devices?: [{resources, required_traits?}], image_id?, image_layers?, sites?, regions?, site_kinds?, node_kinds?, group?: {id, policy}, near?: {latitude, longitude, max_latency_ms?}}"),
+    security(("token" = [])),
+    responses((status = 200, description = "{selections: [{consumer_id, node, site, allocations, expires_at}], alternates}", body = Object),
+              (status = 400, description = "A bad spec, an unknown class or trait"),
+              (status = 409, description = "No valid node, or a consumer that already holds allocations")))]
+pub async fn select(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Json(b): Json<Value>,
+) -> Result<Json<Value>, Error> {
+    enforce(&auth, "select")?;
+    let out = app::select(&ctx, &spec(&b)?).await?;
+    let selections: Vec<Value> = out
+        .selections
+        .iter()
+        .map(|s| {
+            let allocations: Map<String, Value> = s
+                .allocation
+                .iter()
+                .map(|(p, r)| (p.clone(), json!({"resources": r})))
+                .collect();
+            json!({
+                "consumer_id": s.consumer,
+                "node": s.node,
+                "site": s.site,
+                "allocations": allocations,
+                "expires_at": s.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"selections": selections, "alternates": out.alternates}),
+    ))
+}
+
+fn consumers(b: &Value) -> Result<Vec<String>, Error> {
+    let o = body::object(b, &["consumers"])?;
+    body::required(o, "consumers")?;
+    uuids(o, "consumers")
+}
+
+/// Confirms claims (the instances are being built): they no longer
+/// expire. 404 for a claim that already expired.
+#[utoipa::path(post, path = "/scheduler/v1/confirm", tag = "scheduling",
+    request_body(content = Object, description = "{consumers: [uuid]}"),
+    security(("token" = [])),
+    responses((status = 204, description = "Confirmed"),
+              (status = 404, description = "A claim expired or was never made")))]
+pub async fn confirm(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Json(b): Json<Value>,
+) -> Result<StatusCode, Error> {
+    enforce(&auth, "select")?;
+    claim::confirm(&ctx, &consumers(&b)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Releases what consumers hold (the instances are gone, or their build
+/// was abandoned); releasing twice is harmless.
+#[utoipa::path(post, path = "/scheduler/v1/release", tag = "scheduling",
+    request_body(content = Object, description = "{consumers: [uuid]}"),
+    security(("token" = [])),
+    responses((status = 204, description = "Released")))]
+pub async fn release(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Json(b): Json<Value>,
+) -> Result<StatusCode, Error> {
+    enforce(&auth, "select")?;
+    claim::release(&ctx, &consumers(&b)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
