@@ -12,6 +12,7 @@ mod image_data;
 mod image_import;
 mod image_oci;
 mod image_stores;
+mod node_report;
 mod openapi;
 mod resource_provider;
 mod select;

@@ -8,6 +8,7 @@
 //! must accept messages from an older or newer peer of the same envelope version.
 
 pub mod identity;
+pub mod scheduler;
 pub mod service;
 
 use serde::Serialize;

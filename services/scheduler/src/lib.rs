@@ -4,6 +4,7 @@
 //! entities and queries, `migrations/` the schema.
 
 pub mod app;
+pub mod bus;
 pub mod db;
 pub mod http;
 pub mod migrations;
@@ -31,6 +32,11 @@ impl Service for Scheduler {
     async fn state(ctx: ServiceContext) -> Result<ServiceContext, StartError> {
         // Claims `select` made that their caller never confirmed.
         app::select::claim::spawn_reaper(ctx.clone());
+        app::node_watch::spawn(ctx.clone());
+        bus::serve(&ctx).await.map_err(|source| StartError::Bus {
+            service: Self::NAME,
+            source,
+        })?;
         Ok(ctx)
     }
 }

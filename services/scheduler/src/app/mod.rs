@@ -6,6 +6,8 @@ pub mod allocation_candidate;
 pub mod capacity;
 pub mod inventory;
 pub mod node;
+pub mod node_report;
+pub mod node_watch;
 pub mod resource_class;
 pub mod resource_provider;
 pub mod select;

@@ -169,6 +169,7 @@ pub async fn register(ctx: &ServiceContext, uuid: &str, reg: Registration) -> Re
             images: old.as_ref().map_or("[]".into(), |o| o.images.clone()),
             layers: old.as_ref().map_or("[]".into(), |o| o.layers.clone()),
             disabled: old.as_ref().is_some_and(|o| o.disabled),
+            down_reported: old.as_ref().is_some_and(|o| o.down_reported),
             last_seen: Some(at),
             created_at: at,
             updated_at: at,
@@ -176,6 +177,7 @@ pub async fn register(ctx: &ServiceContext, uuid: &str, reg: Registration) -> Re
     )
     .await?;
     tracing::info!(node = %uuid, "node registered");
+    super::node_watch::heard(ctx, uuid).await?;
     get(ctx, uuid).await
 }
 
@@ -207,6 +209,7 @@ pub async fn heartbeat(ctx: &ServiceContext, uuid: &str, hb: Heartbeat) -> Resul
             id: uuid.to_owned(),
         });
     }
+    super::node_watch::heard(ctx, uuid).await?;
     get(ctx, uuid).await
 }
 

@@ -24,6 +24,7 @@ pub struct Model {
     pub images: String,
     pub layers: String,
     pub disabled: bool,
+    pub down_reported: bool,
     pub last_seen: Option<ChronoDateTimeUtc>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
@@ -80,6 +81,37 @@ pub async fn many(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<Mod
         .all(db)
         .await
         .map_err(internal)
+}
+
+/// Nodes in service, not yet reported down, last heard before `before`.
+pub async fn newly_silent(
+    db: &impl ConnectionTrait,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Model>, Error> {
+    Entity::find()
+        .filter(Column::Disabled.eq(false))
+        .filter(Column::DownReported.eq(false))
+        .filter(Column::LastSeen.lt(before))
+        .all(db)
+        .await
+        .map_err(internal)
+}
+
+/// Sets whether the node's going down was announced, if it was not
+/// already so: true when this call changed it (one announcer wins).
+pub async fn mark_down_reported(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+    down: bool,
+) -> Result<bool, Error> {
+    let r = Entity::update_many()
+        .col_expr(Column::DownReported, Expr::value(down))
+        .filter(Column::Uuid.eq(uuid))
+        .filter(Column::DownReported.eq(!down))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(r.rows_affected == 1)
 }
 
 /// Records a heartbeat: load and cache contents, and the time; false

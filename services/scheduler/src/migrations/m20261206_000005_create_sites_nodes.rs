@@ -87,6 +87,9 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new("images").text().not_null())
                 .col(ColumnDef::new("layers").text().not_null())
                 .col(ColumnDef::new("disabled").boolean().not_null())
+                // Set once a silent node's going down was announced, so it
+                // is announced once, and its coming back too.
+                .col(ColumnDef::new("down_reported").boolean().not_null())
                 .col(
                     ColumnDef::new("last_seen")
                         .timestamp_with_time_zone()

@@ -52,6 +52,7 @@ pub(crate) mod fixture {
                 images: "[]".into(),
                 layers: "[]".into(),
                 disabled: false,
+                down_reported: false,
                 last_seen: Some(t),
                 created_at: t,
                 updated_at: t,
