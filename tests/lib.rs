@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use virga_bus::{Bus, MemoryBroker};
 use virga_common::Config;
@@ -126,6 +127,59 @@ impl Cloud {
             .to_str()
             .expect("ascii token")
             .to_string()
+    }
+
+    /// A new project `name` with a user `<name>-user` holding `role` in
+    /// it: the user's token and the project's id.
+    pub async fn user_with_role(&self, admin: &str, name: &str, role: &str) -> (String, String) {
+        let identity = self.url("identity");
+        let http = reqwest::Client::new();
+        let post = |path: &str, body: Value| {
+            http.post(format!("{identity}{path}"))
+                .header("X-Auth-Token", admin)
+                .json(&body)
+                .send()
+        };
+        let p: Value = post("/v3/projects", json!({"project": {"name": name}}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let project = p["project"]["id"].as_str().unwrap().to_owned();
+        let u: Value = post(
+            "/v3/users",
+            json!({"user": {"name": format!("{name}-user"), "password": "pw-123456"}}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let user = u["user"]["id"].as_str().unwrap();
+        let roles: Value = http
+            .get(format!("{identity}/v3/roles?name={role}"))
+            .header("X-Auth-Token", admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let role = roles["roles"][0]["id"].as_str().unwrap();
+        let r = http
+            .put(format!(
+                "{identity}/v3/projects/{project}/users/{user}/roles/{role}"
+            ))
+            .header("X-Auth-Token", admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 204);
+        let token = self
+            .token(&format!("{name}-user"), "pw-123456", Some(name))
+            .await;
+        (token, project)
     }
 
     pub async fn admin_token(&self) -> String {

@@ -11,6 +11,24 @@ use virga_tests::Cloud;
 /// `async fn <name>(cloud: &Cloud)` listed.
 #[macro_export]
 macro_rules! on_both_backends {
+    // With configuration overrides (`VIRGA_*` variables) for both clouds.
+    (with $overrides:expr; $($name:ident),* $(,)?) => {$(
+        mod $name {
+            use virga_tests::{Backend, Cloud};
+            #[tokio::test]
+            async fn embedded() {
+                let cloud = Cloud::start_with(Backend::Embedded, $overrides).await;
+                super::$name(&cloud).await;
+                cloud.stop().await;
+            }
+            #[tokio::test]
+            async fn distributed() {
+                let cloud = Cloud::start_with(Backend::Distributed, $overrides).await;
+                super::$name(&cloud).await;
+                cloud.stop().await;
+            }
+        }
+    )*};
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             use virga_tests::{Backend, Cloud};
@@ -93,53 +111,7 @@ pub(crate) async fn with_role<'a>(
     name: &str,
     role: &str,
 ) -> (Caller<'a>, String) {
-    let identity = cloud.url("identity");
-    let http = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{identity}{path}"))
-            .header("X-Auth-Token", admin)
-            .json(&body)
-            .send()
-    };
-    let p: Value = post("/v3/projects", json!({"project": {"name": name}}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let project = p["project"]["id"].as_str().unwrap().to_owned();
-    let u: Value = post(
-        "/v3/users",
-        json!({"user": {"name": format!("{name}-user"), "password": "pw-123456"}}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let user = u["user"]["id"].as_str().unwrap();
-    let roles: Value = http
-        .get(format!("{identity}/v3/roles?name={role}"))
-        .header("X-Auth-Token", admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let role = roles["roles"][0]["id"].as_str().unwrap();
-    let r = http
-        .put(format!(
-            "{identity}/v3/projects/{project}/users/{user}/roles/{role}"
-        ))
-        .header("X-Auth-Token", admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 204);
-    let token = cloud
-        .token(&format!("{name}-user"), "pw-123456", Some(name))
-        .await;
+    let (token, project) = cloud.user_with_role(admin, name, role).await;
     (Caller { cloud, token }, project)
 }
 

@@ -12,31 +12,11 @@ use tokio::sync::mpsc;
 use virga_bus::{Context, Incoming, handler_fn};
 use virga_protocol::scheduler::{NodeCall, Registered, TOPIC};
 use virga_protocol::to_parts;
-use virga_tests::{Backend, Cloud};
+use virga_tests::Cloud;
 
 use super::resource_provider::placement;
 
-#[tokio::test]
-async fn embedded() {
-    let cloud = Cloud::start_with(
-        Backend::Embedded,
-        &[("VIRGA_SCHEDULER__NODE_STALE_SECS", "2")],
-    )
-    .await;
-    reports(&cloud).await;
-    cloud.stop().await;
-}
-
-#[tokio::test]
-async fn distributed() {
-    let cloud = Cloud::start_with(
-        Backend::Distributed,
-        &[("VIRGA_SCHEDULER__NODE_STALE_SECS", "2")],
-    )
-    .await;
-    reports(&cloud).await;
-    cloud.stop().await;
-}
+crate::on_both_backends!(with &[("VIRGA_SCHEDULER__NODE_STALE_SECS", "2")]; reports);
 
 const N1: &str = "f1000000-0000-4000-8000-000000000001";
 const N2: &str = "f1000000-0000-4000-8000-000000000002";

@@ -9,31 +9,11 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use virga_tests::{Backend, Cloud};
+use virga_tests::Cloud;
 
 use super::resource_provider::placement;
 
-#[tokio::test]
-async fn embedded() {
-    let cloud = Cloud::start_with(
-        Backend::Embedded,
-        &[("VIRGA_SCHEDULER__CLAIM_TTL_SECS", "2")],
-    )
-    .await;
-    scheduling(&cloud).await;
-    cloud.stop().await;
-}
-
-#[tokio::test]
-async fn distributed() {
-    let cloud = Cloud::start_with(
-        Backend::Distributed,
-        &[("VIRGA_SCHEDULER__CLAIM_TTL_SECS", "2")],
-    )
-    .await;
-    scheduling(&cloud).await;
-    cloud.stop().await;
-}
+crate::on_both_backends!(with &[("VIRGA_SCHEDULER__CLAIM_TTL_SECS", "2")]; scheduling);
 
 const P1: &str = "d1000000-0000-4000-8000-000000000001";
 const P2: &str = "d1000000-0000-4000-8000-000000000002";

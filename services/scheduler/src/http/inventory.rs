@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use virga_common::Error;
@@ -198,12 +198,8 @@ pub async fn create_inventory(
         "{}/resource_providers/{uuid}/inventories/{class}",
         ctx.base_url(&headers)
     );
-    let mut resp = (StatusCode::CREATED, Json(out)).into_response();
-    resp.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_str(&location).map_err(Error::internal)?,
-    );
-    Ok(resp)
+    let resp = (StatusCode::CREATED, Json(out)).into_response();
+    super::located(resp, &location)
 }
 
 /// One class's inventory, with the provider's generation.

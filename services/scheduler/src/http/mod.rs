@@ -17,9 +17,18 @@ pub mod site;
 pub mod traits;
 pub mod versions;
 
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use virga_service::ServiceContext;
+
+/// `resp` with a `Location` header (a created or ensured resource's URL).
+pub fn located(mut resp: Response, location: &str) -> Result<Response, virga_common::Error> {
+    let v = HeaderValue::from_str(location).map_err(virga_common::Error::internal)?;
+    resp.headers_mut().insert(header::LOCATION, v);
+    Ok(resp)
+}
 
 pub fn api() -> OpenApiRouter<ServiceContext> {
     OpenApiRouter::new()

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Extension, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use virga_common::Error;
@@ -55,12 +55,8 @@ pub async fn create_resource_class(
     let name = body::string("name", body::required(obj, "name")?, 255)?;
     app::create(&ctx, &name).await?;
     let location = format!("{}/resource_classes/{name}", ctx.base_url(&headers));
-    let mut resp = StatusCode::CREATED.into_response();
-    resp.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_str(&location).map_err(Error::internal)?,
-    );
-    Ok(resp)
+    let resp = StatusCode::CREATED.into_response();
+    super::located(resp, &location)
 }
 
 /// Makes sure a custom class exists (1.7): 201 when created, 204 when it
@@ -85,13 +81,9 @@ pub async fn ensure_resource_class(
     } else {
         StatusCode::NO_CONTENT
     };
-    let mut resp = status.into_response();
+    let resp = status.into_response();
     let location = format!("{}/resource_classes/{name}", ctx.base_url(&headers));
-    resp.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_str(&location).map_err(Error::internal)?,
-    );
-    Ok(resp)
+    super::located(resp, &location)
 }
 
 /// Shows a class.

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use virga_common::Error;
@@ -134,16 +134,12 @@ pub async fn create_resource_provider(
     let m = app::create(&ctx, name, uuid, parent).await?;
     let location = format!("{}/resource_providers/{}", ctx.base_url(&headers), m.uuid);
     // 1.20: 200 with the provider, so a client needs no second request.
-    let mut resp = if v.at_least(20) {
+    let resp = if v.at_least(20) {
         (StatusCode::OK, Json(view(&m, v))).into_response()
     } else {
         StatusCode::CREATED.into_response()
     };
-    resp.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_str(&location).map_err(Error::internal)?,
-    );
-    Ok(resp)
+    super::located(resp, &location)
 }
 
 /// Shows a provider.

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use virga_common::Error;
@@ -84,12 +84,8 @@ pub async fn create_trait(
         StatusCode::NO_CONTENT
     };
     let location = format!("{}/traits/{name}", ctx.base_url(&headers));
-    let mut resp = status.into_response();
-    resp.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_str(&location).map_err(Error::internal)?,
-    );
-    Ok(resp)
+    let resp = status.into_response();
+    super::located(resp, &location)
 }
 
 /// Whether a trait exists: 204, or 404.
