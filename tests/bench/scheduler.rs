@@ -195,7 +195,15 @@ async fn main() {
         b => panic!("--backend embedded|distributed, not {b}"),
     };
     // The bench measures scheduling, not logging.
-    let cloud = Cloud::start_with(backend, &[("VIRGA_LOG__LEVEL", "warn")]).await;
+    // No agents heartbeat here: nodes stay "up" for the whole run.
+    let cloud = Cloud::start_with(
+        backend,
+        &[
+            ("VIRGA_LOG__LEVEL", "warn"),
+            ("VIRGA_SCHEDULER__NODE_STALE_SECS", "86400"),
+        ],
+    )
+    .await;
     let token = service_token(&cloud).await;
     println!(
         "backend {}: {} sites x {} nodes",

@@ -148,6 +148,8 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim]) -> Result<Attempt, Erro
         }
         db::replace(&txn, &c.consumer, allocation_rows(c)).await?;
     }
+    let touched: Vec<String> = touched.into_iter().collect();
+    inventory::recount(&txn, &touched).await?;
     txn.commit().await.map_err(Error::internal)?;
     Ok(Attempt::Done)
 }

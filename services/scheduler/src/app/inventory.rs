@@ -67,6 +67,7 @@ impl Inventory {
             max_unit: self.max_unit,
             step_size: self.step_size,
             allocation_ratio: self.allocation_ratio,
+            used: 0,
         }
     }
 

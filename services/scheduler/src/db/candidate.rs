@@ -6,47 +6,38 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use virga_common::Error;
+use virga_db::sea_orm::QueryOrder;
 use virga_db::sea_orm::entity::prelude::*;
 use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
-use virga_db::sea_orm::{QueryOrder, QuerySelect};
 
-use super::{aggregate, allocation, internal, inventory, provider, provider_trait};
+use super::{aggregate, internal, inventory, provider, provider_trait};
 
-/// Inventories of `class` whose unit rules admit `amount`, each with what
-/// is used of it.
+/// Inventories of `class` with room for `amount` that their unit rules
+/// admit (step size aside), each with what is used of it.
 pub async fn fitting(
     db: &impl ConnectionTrait,
     class: &str,
     amount: i64,
 ) -> Result<Vec<(inventory::Model, i64)>, Error> {
+    use inventory::Column as C;
+    // floor((total - reserved) * ratio) - used >= amount, with integer
+    // used + amount: the same as the unfloored product reaching it.
+    let room = Expr::col(C::Total)
+        .sub(Expr::col(C::Reserved))
+        .mul(Expr::col(C::AllocationRatio))
+        .gte(Expr::col(C::Used).add(amount));
     let invs = inventory::Entity::find()
-        .filter(inventory::Column::ResourceClass.eq(class))
-        .filter(inventory::Column::MinUnit.lte(amount))
-        .filter(inventory::Column::MaxUnit.gte(amount))
-        .order_by_asc(inventory::Column::ProviderUuid)
+        .filter(C::ResourceClass.eq(class))
+        .filter(C::MinUnit.lte(amount))
+        .filter(C::MaxUnit.gte(amount))
+        .filter(room)
         .all(db)
         .await
         .map_err(internal)?;
-    let used: BTreeMap<String, i64> = allocation::Entity::find()
-        .select_only()
-        .column(allocation::Column::ProviderUuid)
-        // PostgreSQL's SUM of a bigint is a numeric.
-        .column_as(
-            Expr::col(allocation::Column::Used).sum().cast_as("bigint"),
-            "used",
-        )
-        .filter(allocation::Column::ResourceClass.eq(class))
-        .group_by(allocation::Column::ProviderUuid)
-        .into_tuple::<(String, i64)>()
-        .all(db)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .collect();
     Ok(invs
         .into_iter()
         .map(|i| {
-            let u = used.get(&i.provider_uuid).copied().unwrap_or(0);
+            let u = i.used;
             (i, u)
         })
         .collect())
@@ -64,29 +55,10 @@ pub async fn inventories(
         .all(db)
         .await
         .map_err(internal)?;
-    let used: BTreeMap<(String, String), i64> = allocation::Entity::find()
-        .select_only()
-        .column(allocation::Column::ProviderUuid)
-        .column(allocation::Column::ResourceClass)
-        .column_as(
-            Expr::col(allocation::Column::Used).sum().cast_as("bigint"),
-            "used",
-        )
-        .filter(allocation::Column::ProviderUuid.is_in(providers.iter().map(String::as_str)))
-        .group_by(allocation::Column::ProviderUuid)
-        .group_by(allocation::Column::ResourceClass)
-        .into_tuple::<(String, String, i64)>()
-        .all(db)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|(p, c, n)| ((p, c), n))
-        .collect();
     Ok(invs
         .into_iter()
         .map(|i| {
-            let key = (i.provider_uuid.clone(), i.resource_class.clone());
-            let u = used.get(&key).copied().unwrap_or(0);
+            let u = i.used;
             (i, u)
         })
         .collect())

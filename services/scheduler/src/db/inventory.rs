@@ -20,6 +20,8 @@ pub struct Model {
     pub max_unit: i64,
     pub step_size: i64,
     pub allocation_ratio: f64,
+    /// What is allocated of it (`recount` keeps it true).
+    pub used: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -50,6 +52,37 @@ pub async fn replace(
     for r in rows {
         r.into_active_model().insert(db).await.map_err(internal)?;
     }
+    recount(db, &[provider.to_owned()]).await
+}
+
+/// Sets `used` of these providers' inventories to what their allocations
+/// sum to; run in the transaction that changed them.
+pub async fn recount(db: &impl ConnectionTrait, providers: &[String]) -> Result<(), Error> {
+    use super::allocation as a;
+    use virga_db::sea_orm::sea_query::{
+        Expr, ExprTrait, Func, Query, QueryStatementBuilder, SimpleExpr,
+    };
+    let sum = Query::select()
+        .expr(Expr::col((a::Entity, a::Column::Used)).sum())
+        .from(a::Entity)
+        .and_where(
+            Expr::col((a::Entity, a::Column::ProviderUuid)).equals((Entity, Column::ProviderUuid)),
+        )
+        .and_where(
+            Expr::col((a::Entity, a::Column::ResourceClass))
+                .equals((Entity, Column::ResourceClass)),
+        )
+        .to_owned();
+    let used = Func::coalesce([
+        SimpleExpr::SubQuery(None, Box::new(sum.into_sub_query_statement())),
+        Expr::val(0),
+    ]);
+    Entity::update_many()
+        .col_expr(Column::Used, used.into())
+        .filter(Column::ProviderUuid.is_in(providers.iter().map(String::as_str)))
+        .exec(db)
+        .await
+        .map_err(internal)?;
     Ok(())
 }
 

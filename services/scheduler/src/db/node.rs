@@ -151,3 +151,21 @@ pub async fn set_disabled(
         .map_err(internal)?;
     Ok(())
 }
+
+/// The sites with a node whose cache holds the image.
+pub async fn sites_holding(db: &impl ConnectionTrait, image: &str) -> Result<Vec<String>, Error> {
+    // `images` is a JSON array of strings; a quoted match finds one entry.
+    let needle = format!(
+        "%{}%",
+        serde_json::to_string(image).map_err(Error::internal)?
+    );
+    let rows = Entity::find()
+        .filter(Column::Images.like(needle))
+        .all(db)
+        .await
+        .map_err(internal)?;
+    let mut sites: Vec<String> = rows.into_iter().map(|n| n.site_uuid).collect();
+    sites.sort();
+    sites.dedup();
+    Ok(sites)
+}

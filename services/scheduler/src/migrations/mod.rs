@@ -11,6 +11,7 @@ mod m20261122_000002_create_allocations;
 mod m20261206_000003_create_traits;
 mod m20261206_000004_create_consumers;
 mod m20261206_000005_create_sites_nodes;
+mod m20261206_000006_inventory_used;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_create_traits::Migration),
             Box::new(m20261206_000004_create_consumers::Migration),
             Box::new(m20261206_000005_create_sites_nodes::Migration),
+            Box::new(m20261206_000006_inventory_used::Migration),
         ]
     }
 }

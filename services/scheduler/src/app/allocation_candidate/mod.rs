@@ -62,6 +62,11 @@ pub struct Request {
     /// Whether to read the providers' summaries (the HTTP API shows
     /// them; `select` does not need them).
     pub summaries: bool,
+    /// Trees to search first (`select`: the sites that hold the image);
+    /// the others follow in random order when `shuffle`, else sorted.
+    pub first_roots: Vec<String>,
+    /// Whether a `limit` samples random trees rather than the first ones.
+    pub shuffle: bool,
 }
 
 /// What a candidate's provider has and holds.
@@ -171,8 +176,17 @@ pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Err
     let mut with_roots: BTreeSet<String> = found.iter().cloned().collect();
     with_roots.extend(facts.root.values().cloned());
     let with_roots: Vec<String> = with_roots.into_iter().collect();
-    facts.traits = db::traits(db, &found).await?;
-    facts.aggregates = db::aggregates(db, &with_roots).await?;
+    // Only what some group asks about is read.
+    if req
+        .groups
+        .iter()
+        .any(|g| !g.required.is_empty() || !g.forbidden.is_empty())
+    {
+        facts.traits = db::traits(db, &found).await?;
+    }
+    if req.groups.iter().any(|g| !g.member_of.is_empty()) {
+        facts.aggregates = db::aggregates(db, &with_roots).await?;
+    }
 
     let (allocations, mappings): (Vec<_>, Vec<_>) =
         search::run(req, &fits, &facts).into_iter().unzip();

@@ -42,6 +42,12 @@ pub struct Outcome {
 /// Alternates returned at most.
 const ALTERNATES: usize = 5;
 
+/// Candidates weighed per request: a random sample of the sites' trees
+/// (those that hold the image first), as Nova weighs Placement's
+/// `max_placement_results`; weighing every node of a large cloud costs
+/// more than it gains.
+const SAMPLE: usize = 1000;
+
 fn request(spec: &Spec) -> Request {
     let mut groups = vec![Group {
         suffix: NODE_GROUP.into(),
@@ -61,16 +67,22 @@ fn request(spec: &Spec) -> Request {
     Request {
         groups,
         policy: Policy::Isolate,
-        limit: None,
+        limit: Some(SAMPLE),
         nested: true,
         summaries: false,
+        first_roots: Vec::new(),
+        shuffle: true,
     }
 }
 
 pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error> {
     // Expired claims go first, so their room counts.
     claim::reap(ctx).await?;
-    let found = candidates::find(ctx, &request(spec)).await?;
+    let mut req = request(spec);
+    if let Some(img) = &spec.image_id {
+        req.first_roots = crate::db::node::sites_holding(ctx.db(), img).await?;
+    }
+    let found = candidates::find(ctx, &req).await?;
     let mut hosts = hosts::build(ctx, spec, found).await?;
     let mut report = vec![format!("{} with room", hosts.len())];
     let mut cx = Context {
