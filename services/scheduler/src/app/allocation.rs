@@ -108,12 +108,15 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim]) -> Result<Attempt, Erro
         if !claims.iter().any(|c| c.wanted.contains_key(p)) {
             continue;
         }
-        let invs: BTreeMap<String, Inventory> = inventory::of(db, p)
-            .await?
+        let rows = inventory::of(db, p).await?;
+        let invs: BTreeMap<String, Inventory> = rows
             .iter()
             .map(|m| (m.resource_class.clone(), Inventory::of(m)))
             .collect();
-        let mut used = db::usage(db, p).await?;
+        let mut used: BTreeMap<String, i64> = rows
+            .iter()
+            .map(|m| (m.resource_class.clone(), m.used))
+            .collect();
         for a in old.iter().filter(|a| a.provider_uuid == *p) {
             *used.entry(a.resource_class.clone()).or_insert(0) -= a.used;
         }
@@ -223,21 +226,20 @@ pub async fn of_provider(
     Ok((out, p.generation))
 }
 
-/// What is used of each class the provider has inventory of (0 when
-/// nothing is), and its generation.
+/// What is used of each class the provider has inventory of, and its
+/// generation.
 pub async fn usages(
     ctx: &ServiceContext,
     uuid: &str,
 ) -> Result<(BTreeMap<String, i64>, i64), Error> {
     let p = super::resource_provider::get(ctx, uuid).await?;
-    let mut out: BTreeMap<String, i64> = inventory::of(ctx.db(), uuid)
+    // Allocated inventory cannot be removed, so every allocated class has
+    // a row, and the row keeps what is allocated of it.
+    let out: BTreeMap<String, i64> = inventory::of(ctx.db(), uuid)
         .await?
         .into_iter()
-        .map(|i| (i.resource_class, 0))
+        .map(|i| (i.resource_class, i.used))
         .collect();
-    for (class, used) in db::usage(ctx.db(), uuid).await? {
-        out.insert(class, used);
-    }
     Ok((out, p.generation))
 }
 

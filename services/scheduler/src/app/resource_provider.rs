@@ -128,14 +128,12 @@ async fn has_room(
     wanted: &std::collections::BTreeMap<String, i64>,
 ) -> Result<bool, Error> {
     let invs = crate::db::inventory::of(ctx.db(), uuid).await?;
-    let used = crate::db::allocation::usage(ctx.db(), uuid).await?;
     Ok(wanted.iter().all(|(class, amount)| {
         invs.iter()
             .find(|i| i.resource_class == *class)
             .is_some_and(|i| {
                 let inv = super::inventory::Inventory::of(i);
-                let now = used.get(class).copied().unwrap_or(0);
-                super::capacity::check(class, uuid, &inv, now, *amount).is_ok()
+                super::capacity::check(class, uuid, &inv, i.used, *amount).is_ok()
             })
     }))
 }

@@ -1,6 +1,6 @@
 //! The set-based reads behind allocation candidates: one query per
 //! requested class finds every inventory that could take the amount, and
-//! one query per kind of fact (usage, traits, aggregates, tree) loads it
+//! one query per kind of fact (traits, aggregates, tree) loads it
 //! for all those providers at once, never one provider at a time.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,12 +13,12 @@ use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
 use super::{aggregate, internal, inventory, provider, provider_trait};
 
 /// Inventories of `class` with room for `amount` that their unit rules
-/// admit (step size aside), each with what is used of it.
+/// admit (step size aside).
 pub async fn fitting(
     db: &impl ConnectionTrait,
     class: &str,
     amount: i64,
-) -> Result<Vec<(inventory::Model, i64)>, Error> {
+) -> Result<Vec<inventory::Model>, Error> {
     use inventory::Column as C;
     // floor((total - reserved) * ratio) - used >= amount, with integer
     // used + amount: the same as the unfloored product reaching it.
@@ -26,42 +26,37 @@ pub async fn fitting(
         .sub(Expr::col(C::Reserved))
         .mul(Expr::col(C::AllocationRatio))
         .gte(Expr::col(C::Used).add(amount));
-    let invs = inventory::Entity::find()
+    inventory::Entity::find()
         .filter(C::ResourceClass.eq(class))
         .filter(C::MinUnit.lte(amount))
         .filter(C::MaxUnit.gte(amount))
         .filter(room)
         .all(db)
         .await
-        .map_err(internal)?;
-    Ok(invs
-        .into_iter()
-        .map(|i| {
-            let u = i.used;
-            (i, u)
-        })
-        .collect())
+        .map_err(internal)
 }
 
-/// Every inventory of these providers, with what is used of each.
+/// Every inventory of these providers.
 pub async fn inventories(
     db: &impl ConnectionTrait,
     providers: &[String],
-) -> Result<Vec<(inventory::Model, i64)>, Error> {
-    let invs = inventory::Entity::find()
+) -> Result<Vec<inventory::Model>, Error> {
+    inventory::Entity::find()
         .filter(inventory::Column::ProviderUuid.is_in(providers.iter().map(String::as_str)))
         .order_by_asc(inventory::Column::ProviderUuid)
         .order_by_asc(inventory::Column::ResourceClass)
         .all(db)
         .await
-        .map_err(internal)?;
-    Ok(invs
-        .into_iter()
-        .map(|i| {
-            let u = i.used;
-            (i, u)
-        })
-        .collect())
+        .map_err(internal)
+}
+
+/// (provider, member) pairs grouped by provider.
+fn group(pairs: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (p, m) in pairs {
+        out.entry(p).or_default().insert(m);
+    }
+    out
 }
 
 /// Each provider's traits.
@@ -74,11 +69,9 @@ pub async fn traits(
         .all(db)
         .await
         .map_err(internal)?;
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in rows {
-        out.entry(r.provider_uuid).or_default().insert(r.trait_name);
-    }
-    Ok(out)
+    Ok(group(
+        rows.into_iter().map(|r| (r.provider_uuid, r.trait_name)),
+    ))
 }
 
 /// Each provider's aggregates.
@@ -91,13 +84,10 @@ pub async fn aggregates(
         .all(db)
         .await
         .map_err(internal)?;
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in rows {
-        out.entry(r.provider_uuid)
-            .or_default()
-            .insert(r.aggregate_uuid);
-    }
-    Ok(out)
+    Ok(group(
+        rows.into_iter()
+            .map(|r| (r.provider_uuid, r.aggregate_uuid)),
+    ))
 }
 
 /// These providers.

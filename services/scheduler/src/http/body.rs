@@ -101,3 +101,12 @@ pub fn one_of(key: &str, v: &Value, allowed: &[&str]) -> Result<String, Error> {
         ))),
     }
 }
+
+/// An optional list of strings (absent: empty).
+pub fn strings(obj: &Map<String, Value>, key: &str) -> Result<Vec<String>, Error> {
+    match obj.get(key) {
+        None => Ok(Vec::new()),
+        Some(Value::Array(l)) => l.iter().map(|s| string(key, s, 255)).collect(),
+        Some(_) => Err(invalid(format!("'{key}' is not of type 'array'"))),
+    }
+}

@@ -48,11 +48,7 @@ fn inventories(v: &Value) -> Result<BTreeMap<String, Inventory>, Error> {
 }
 
 fn traits(o: &Map<String, Value>) -> Result<BTreeSet<String>, Error> {
-    match o.get("traits") {
-        None => Ok(BTreeSet::new()),
-        Some(Value::Array(l)) => l.iter().map(|t| body::string("traits", t, 255)).collect(),
-        Some(_) => Err(body::invalid("'traits' is not of type 'array'")),
-    }
+    Ok(body::strings(o, "traits")?.into_iter().collect())
 }
 
 fn registration(b: &Value) -> Result<Registration, Error> {
@@ -199,13 +195,6 @@ pub async fn heartbeat(
 ) -> Result<Json<Value>, Error> {
     enforce(&auth, "nodes")?;
     let o = body::object(&b, &["load", "images", "layers"])?;
-    let list = |k: &str| -> Result<Vec<String>, Error> {
-        match o.get(k) {
-            None => Ok(Vec::new()),
-            Some(Value::Array(l)) => l.iter().map(|s| body::string(k, s, 255)).collect(),
-            Some(_) => Err(body::invalid(format!("'{k}' is not of type 'array'"))),
-        }
-    };
     let load = match o.get("load") {
         None => json!({}),
         Some(l @ Value::Object(_)) => l.clone(),
@@ -213,8 +202,8 @@ pub async fn heartbeat(
     };
     let hb = Heartbeat {
         load,
-        images: list("images")?,
-        layers: list("layers")?,
+        images: body::strings(o, "images")?,
+        layers: body::strings(o, "layers")?,
     };
     Ok(Json(
         json!({"node": view(&ctx, &app::heartbeat(&ctx, &uuid, hb).await?)}),

@@ -32,16 +32,8 @@ fn amounts(key: &str, v: &Value) -> Result<BTreeMap<String, i64>, Error> {
         .collect()
 }
 
-fn strings(o: &Map<String, Value>, key: &str) -> Result<Vec<String>, Error> {
-    match o.get(key) {
-        None => Ok(Vec::new()),
-        Some(Value::Array(l)) => l.iter().map(|s| body::string(key, s, 255)).collect(),
-        Some(_) => Err(body::invalid(format!("'{key}' is not of type 'array'"))),
-    }
-}
-
 fn uuids(o: &Map<String, Value>, key: &str) -> Result<Vec<String>, Error> {
-    strings(o, key)?
+    body::strings(o, key)?
         .iter()
         .map(|s| body::uuid(key, s))
         .collect()
@@ -86,7 +78,7 @@ fn spec(b: &Value) -> Result<Spec, Error> {
             let d = body::object(d, &["resources", "required_traits"])?;
             devices.push(DeviceSpec {
                 resources: amounts("devices.resources", body::required(d, "resources")?)?,
-                required: strings(d, "required_traits")?.into_iter().collect(),
+                required: body::strings(d, "required_traits")?.into_iter().collect(),
             });
         }
     }
@@ -135,8 +127,8 @@ fn spec(b: &Value) -> Result<Spec, Error> {
         }
     };
     for (key, list) in [
-        ("site_kinds", strings(o, "site_kinds")?),
-        ("node_kinds", strings(o, "node_kinds")?),
+        ("site_kinds", body::strings(o, "site_kinds")?),
+        ("node_kinds", body::strings(o, "node_kinds")?),
     ] {
         if let Some(bad) = list.iter().find(|k| !KINDS.contains(&k.as_str())) {
             return Err(body::invalid(format!(
@@ -150,18 +142,18 @@ fn spec(b: &Value) -> Result<Spec, Error> {
         project_id: body::string("project_id", body::required(o, "project_id")?, 255)?,
         user_id: body::string("user_id", body::required(o, "user_id")?, 255)?,
         resources: amounts("resources", body::required(o, "resources")?)?,
-        required: strings(o, "required_traits")?.into_iter().collect(),
-        forbidden: strings(o, "forbidden_traits")?.into_iter().collect(),
+        required: body::strings(o, "required_traits")?.into_iter().collect(),
+        forbidden: body::strings(o, "forbidden_traits")?.into_iter().collect(),
         devices,
         image_id: o
             .get("image_id")
             .map(|i| body::string("image_id", i, 255))
             .transpose()?,
-        layers: strings(o, "image_layers")?,
+        layers: body::strings(o, "image_layers")?,
         sites: uuids(o, "sites")?,
-        regions: strings(o, "regions")?,
-        site_kinds: strings(o, "site_kinds")?,
-        node_kinds: strings(o, "node_kinds")?,
+        regions: body::strings(o, "regions")?,
+        site_kinds: body::strings(o, "site_kinds")?,
+        node_kinds: body::strings(o, "node_kinds")?,
         group,
         near,
     })

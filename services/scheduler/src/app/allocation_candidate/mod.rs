@@ -150,7 +150,8 @@ pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Err
         let mut per = BTreeMap::new();
         for (class, amount) in &g.resources {
             let mut ok = BTreeSet::new();
-            for (m, used) in db::fitting(db, class, *amount).await? {
+            for m in db::fitting(db, class, *amount).await? {
+                let used = m.used;
                 let inv = Inventory::of(&m);
                 if capacity::check(class, &m.provider_uuid, &inv, used, *amount).is_ok() {
                     facts.free.insert(
@@ -238,7 +239,8 @@ async fn summarize(
             (p.uuid, s)
         })
         .collect();
-    for (m, used) in db::inventories(db, &uuids).await? {
+    for m in db::inventories(db, &uuids).await? {
+        let used = m.used;
         if let Some(s) = out.get_mut(&m.provider_uuid) {
             let cap = capacity::capacity(&Inventory::of(&m));
             s.resources.insert(m.resource_class, (cap, used));

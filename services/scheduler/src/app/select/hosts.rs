@@ -112,7 +112,8 @@ async fn free_shares(
     nodes: &[String],
 ) -> Result<BTreeMap<String, f64>, Error> {
     let mut parts: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (m, used) in candidate::inventories(ctx.db(), nodes).await? {
+    for m in candidate::inventories(ctx.db(), nodes).await? {
+        let used = m.used;
         if m.resource_class != "VCPU" && m.resource_class != "MEMORY_MB" {
             continue;
         }
