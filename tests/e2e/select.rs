@@ -307,4 +307,101 @@ async fn scheduling(cloud: &Cloud) {
             "{bad}: {err}"
         );
     }
+
+    // `select` works from an in-memory view of the nodes; every change
+    // made through the API shows in the very next select.
+    let generation = |v: &Value| v["resource_provider_generation"].as_i64().unwrap();
+    let (_, inv) = as_admin(
+        Method::GET,
+        format!("/resource_providers/{B1}/inventories"),
+        None,
+    )
+    .await;
+    let body = json!({"resource_provider_generation": generation(&inv),
+        "inventories": {"VCPU": {"total": 2}, "MEMORY_MB": {"total": 16384}}});
+    let (s, inv) = as_admin(
+        Method::PUT,
+        format!("/resource_providers/{B1}/inventories"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, 200, "{inv}");
+    let in_berlin = json!({"sites": [berlin]});
+    // Any change to a node makes the next select read everything again
+    // (here: disabling the disabled T1 once more).
+    let reread = || {
+        as_admin(
+            Method::PUT,
+            format!("/scheduler/v1/nodes/{T1}/disabled"),
+            Some(json!({"disabled": true})),
+        )
+    };
+    let (s, r) = as_svc("/scheduler/v1/select", spec(&[17], in_berlin.clone())).await;
+    assert_eq!((s, nodes_of(&r)), (200, vec![B1.to_owned()]), "{r}");
+    let (s, r) = as_svc("/scheduler/v1/select", spec(&[17], json!({}))).await;
+    assert_eq!(s, 409, "one claim per consumer: {r}");
+    assert!(
+        r["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already"),
+        "{r}"
+    );
+    reread().await;
+    let (s, r) = as_svc("/scheduler/v1/select", spec(&[18], in_berlin.clone())).await;
+    assert_eq!(s, 409, "B1's 2 VCPU are taken by the claim just made: {r}");
+    release(&[17]).await;
+    let (s, r) = as_svc("/scheduler/v1/select", spec(&[18], in_berlin.clone())).await;
+    assert_eq!(s, 200, "a release shows at once: {r}");
+    release(&[18]).await;
+    let taken = json!({"allocations": {B1: {"resources": {"VCPU": 2}}},
+        "project_id": "proj", "user_id": "user", "consumer_generation": null});
+    let (s, r) = as_admin(
+        Method::PUT,
+        format!("/allocations/{}", consumer(19)),
+        Some(taken),
+    )
+    .await;
+    assert_eq!(s, 204, "{r}");
+    let (s, r) = as_svc("/scheduler/v1/select", spec(&[18], in_berlin.clone())).await;
+    assert_eq!(
+        s, 409,
+        "allocations made through Placement count as well: {r}"
+    );
+    reread().await;
+    let (s, _) = as_admin(
+        Method::DELETE,
+        format!("/allocations/{}", consumer(19)),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (s, r) = as_svc("/scheduler/v1/select", spec(&[18], in_berlin)).await;
+    assert_eq!(s, 200, "and their release too: {r}");
+    release(&[18]).await;
+    let (s, _) = as_admin(Method::PUT, "/traits/CUSTOM_FAST_DISK".into(), None).await;
+    assert_eq!(s, 201);
+    let (_, t) = as_admin(
+        Method::GET,
+        format!("/resource_providers/{P2}/traits"),
+        None,
+    )
+    .await;
+    let mut traits = t["traits"].as_array().unwrap().clone();
+    traits.push(json!("CUSTOM_FAST_DISK"));
+    let body = json!({"resource_provider_generation": generation(&t), "traits": traits});
+    let (s, t) = as_admin(
+        Method::PUT,
+        format!("/resource_providers/{P2}/traits"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    let (s, r) = as_svc(
+        "/scheduler/v1/select",
+        spec(&[20], json!({"required_traits": ["CUSTOM_FAST_DISK"]})),
+    )
+    .await;
+    assert_eq!((s, nodes_of(&r)), (200, vec![P2.to_owned()]), "{r}");
+    release(&[20]).await;
 }

@@ -1,8 +1,10 @@
 //! What the runtime hands each service: its configuration, database, bus and
 //! metrics, plus the facts about this process that responses need.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
@@ -27,6 +29,7 @@ struct Inner {
     shutdown: CancellationToken,
     local_addr: SocketAddr,
     started_at: DateTime<Utc>,
+    locals: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl ServiceContext {
@@ -49,6 +52,7 @@ impl ServiceContext {
             shutdown,
             local_addr,
             started_at: Utc::now(),
+            locals: Mutex::default(),
         }))
     }
 
@@ -81,6 +85,19 @@ impl ServiceContext {
     }
     pub fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
+    }
+
+    /// This service's one `T` (made on first use): long-lived in-process
+    /// state such as a cache, which app code reaches through the context
+    /// it already has. Each context has its own, so several clouds in one
+    /// process never share one.
+    pub fn local<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut all = self.0.locals.lock().unwrap_or_else(|e| e.into_inner());
+        let any = all
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()))
+            .clone();
+        any.downcast::<T>().expect("locals are keyed by their type")
     }
 
     /// The configured public URL, or `http://<bound address>` when none is set.

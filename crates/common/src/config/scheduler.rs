@@ -12,6 +12,11 @@ pub struct SchedulerConfig {
     /// How long a claim `select` made holds unless the caller confirms
     /// it; then its resources return (a crashed caller leaks nothing).
     pub claim_ttl_secs: u64,
+    /// How old `select`'s in-memory view of the nodes may grow before it
+    /// is read again in the background. Changes made through this
+    /// scheduler are seen at once; this bounds how long one made through
+    /// another scheduler process may go unseen.
+    pub host_cache_secs: u64,
     /// Each weigher's multiplier; 0 turns it off. Scores are normalised
     /// to 0..1 across the candidates before they are multiplied.
     pub weights: WeightsConfig,
@@ -36,6 +41,7 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             node_stale_secs: 60,
             claim_ttl_secs: 300,
+            host_cache_secs: 5,
             weights: WeightsConfig::default(),
         }
     }

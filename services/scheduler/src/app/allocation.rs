@@ -7,10 +7,11 @@
 //! together over-commit a node or lose each other's update.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::pin::Pin;
 use std::time::Duration;
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
+use virga_db::sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
 use virga_service::ServiceContext;
 
 use super::capacity;
@@ -53,8 +54,23 @@ enum Attempt {
 
 /// Replaces each claim's consumer's allocations, all claims or none.
 pub async fn set(ctx: &ServiceContext, claims: &[Claim]) -> Result<(), Error> {
+    set_with(ctx, claims, &|_| Box::pin(async { Ok(()) })).await
+}
+
+/// More to write in a claim's transaction.
+pub type With<'x> = &'x (
+        dyn for<'t> Fn(
+    &'t DatabaseTransaction,
+) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 't>>
+            + Send
+            + Sync
+    );
+
+/// `set`, also writing what `with` writes in the same transaction (a
+/// `select` claim's reservation: both are there or neither).
+pub async fn set_with(ctx: &ServiceContext, claims: &[Claim], with: With<'_>) -> Result<(), Error> {
     for n in 0..TRIES {
-        if let Attempt::Done = attempt(ctx, claims).await? {
+        if let Attempt::Done = attempt(ctx, claims, with).await? {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(5 << n.min(5))).await;
@@ -75,7 +91,12 @@ fn show(g: Option<i64>) -> String {
     g.map_or("null".into(), |g| g.to_string())
 }
 
-async fn attempt(ctx: &ServiceContext, claims: &[Claim]) -> Result<Attempt, Error> {
+/// SQLite has one writer at a time and makes the others poll for the
+/// lock with growing sleeps; claims of one process queue here instead.
+#[derive(Default)]
+struct SqliteWriter(tokio::sync::Mutex<()>);
+
+async fn attempt(ctx: &ServiceContext, claims: &[Claim], with: With<'_>) -> Result<Attempt, Error> {
     let db = ctx.db();
     let mut rows = Vec::new();
     let mut old = Vec::new();
@@ -131,6 +152,11 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim]) -> Result<Attempt, Erro
             *now_used += amount;
         }
     }
+    let writer = ctx.local::<SqliteWriter>();
+    let _turn = match db.get_database_backend() {
+        DbBackend::Sqlite => Some(writer.0.lock().await),
+        _ => None,
+    };
     let txn = db.begin().await.map_err(Error::internal)?;
     for (p, g) in &seen {
         if !provider::bump(&txn, p, *g).await? {
@@ -153,8 +179,30 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim]) -> Result<Attempt, Erro
     }
     let touched: Vec<String> = touched.into_iter().collect();
     inventory::recount(&txn, &touched).await?;
+    with(&txn).await?;
     txn.commit().await.map_err(Error::internal)?;
+    super::select::cache::HostCache::of(ctx).apply_usage(&delta(&old, claims));
     Ok(Attempt::Done)
+}
+
+/// What a committed change did to usage: provider → class → amount.
+fn delta(old: &[db::Model], claims: &[Claim]) -> Wanted {
+    let mut out = Wanted::new();
+    for a in old {
+        *out.entry(a.provider_uuid.clone())
+            .or_default()
+            .entry(a.resource_class.clone())
+            .or_insert(0) -= a.used;
+    }
+    for (p, amounts) in claims.iter().flat_map(|c| &c.wanted) {
+        for (class, n) in amounts {
+            *out.entry(p.clone())
+                .or_default()
+                .entry(class.clone())
+                .or_insert(0) += n;
+        }
+    }
+    out
 }
 
 fn allocation_rows(c: &Claim) -> Vec<db::Model> {

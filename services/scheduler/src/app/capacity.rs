@@ -8,6 +8,16 @@ pub fn capacity(inv: &Inventory) -> i64 {
     ((inv.total - inv.reserved) as f64 * inv.allocation_ratio).floor() as i64
 }
 
+/// Whether `amount` more of a class fits on top of `used`: what `check`
+/// accepts, without saying why not (the host cache asks it of every node).
+pub fn fits(inv: &Inventory, used: i64, amount: i64) -> bool {
+    amount >= inv.min_unit
+        && amount <= inv.max_unit
+        && inv.step_size > 0
+        && amount % inv.step_size == 0
+        && used + amount <= capacity(inv)
+}
+
 /// Why `amount` more of `class` does not fit on top of `used`, if it
 /// does not.
 pub fn check(
@@ -60,6 +70,13 @@ mod tests {
         assert_eq!(capacity(&inv(3, 0, 0.5)), 1, "rounded down");
         let i = inv(16, 4, 1.0);
         assert!(check("VCPU", "p", &i, 0, 4).is_ok());
+        for (used, amount) in [(0, 4), (8, 4), (10, 4), (0, 10), (0, 3), (0, 0)] {
+            assert_eq!(
+                fits(&i, used, amount),
+                check("VCPU", "p", &i, used, amount).is_ok(),
+                "fits and check agree on {used} + {amount}"
+            );
+        }
         assert!(check("VCPU", "p", &i, 8, 4).is_ok(), "exactly full");
         assert!(
             check("VCPU", "p", &i, 10, 4)

@@ -160,5 +160,6 @@ pub async fn update(
     )
     .await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::select::cache::changed(ctx);
     Ok(seen + 1)
 }

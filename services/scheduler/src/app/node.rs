@@ -177,6 +177,7 @@ pub async fn register(ctx: &ServiceContext, uuid: &str, reg: Registration) -> Re
     )
     .await?;
     tracing::info!(node = %uuid, "node registered");
+    crate::app::select::cache::changed(ctx);
     super::node_watch::heard(ctx, uuid).await?;
     get(ctx, uuid).await
 }
@@ -210,7 +211,9 @@ pub async fn heartbeat(ctx: &ServiceContext, uuid: &str, hb: Heartbeat) -> Resul
         });
     }
     super::node_watch::heard(ctx, uuid).await?;
-    get(ctx, uuid).await
+    let n = get(ctx, uuid).await?;
+    super::select::cache::HostCache::of(ctx).apply_node(n.clone());
+    Ok(n)
 }
 
 pub async fn set_disabled(
@@ -220,6 +223,7 @@ pub async fn set_disabled(
 ) -> Result<Model, Error> {
     get(ctx, uuid).await?;
     db::set_disabled(ctx.db(), uuid, disabled).await?;
+    crate::app::select::cache::changed(ctx);
     get(ctx, uuid).await
 }
 

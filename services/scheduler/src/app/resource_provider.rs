@@ -60,6 +60,7 @@ pub async fn create(
     )
     .await?;
     tracing::info!(provider = %m.uuid, name = %m.name, parent = ?m.parent_uuid, "resource provider created");
+    crate::app::select::cache::changed(ctx);
     Ok(m)
 }
 
@@ -182,6 +183,7 @@ pub async fn update(
     if name != me.name {
         db::rename(ctx.db(), uuid, name).await?;
     }
+    crate::app::select::cache::changed(ctx);
     get(ctx, uuid).await
 }
 
@@ -209,6 +211,7 @@ pub async fn delete(ctx: &ServiceContext, uuid: &str) -> Result<(), Error> {
         });
     }
     db::delete(ctx.db(), uuid).await?;
+    crate::app::select::cache::changed(ctx);
     tracing::info!(provider = %uuid, "resource provider deleted");
     Ok(())
 }

@@ -126,6 +126,7 @@ pub async fn update(
     m.longitude = spec.location.map(|l| l.1);
     m.updated_at = now();
     db::update(ctx.db(), m).await?;
+    crate::app::select::cache::changed(ctx);
     get(ctx, uuid).await
 }
 
@@ -142,6 +143,7 @@ pub async fn set_quality(
     m.quality_at = Some(now());
     m.updated_at = now();
     db::update(ctx.db(), m).await?;
+    crate::app::select::cache::changed(ctx);
     get(ctx, uuid).await
 }
 

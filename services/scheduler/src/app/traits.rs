@@ -140,5 +140,6 @@ pub async fn set_for_provider(
     }
     provider_trait::replace(&txn, uuid, &traits).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::select::cache::changed(ctx);
     Ok((traits, seen + 1))
 }

@@ -38,6 +38,11 @@ pub async fn of(db: &impl ConnectionTrait, provider: &str) -> Result<Vec<Model>,
         .map_err(internal)
 }
 
+/// Every inventory (the scheduler's host cache loads them all).
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Model>, Error> {
+    Entity::find().all(db).await.map_err(internal)
+}
+
 /// Replaces every inventory of a provider with `rows`.
 pub async fn replace(
     db: &impl ConnectionTrait,

@@ -75,14 +75,6 @@ pub async fn list(db: &impl ConnectionTrait, site: Option<&str>) -> Result<Vec<M
     q.all(db).await.map_err(internal)
 }
 
-pub async fn many(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<Model>, Error> {
-    Entity::find()
-        .filter(Column::Uuid.is_in(uuids.iter().map(String::as_str)))
-        .all(db)
-        .await
-        .map_err(internal)
-}
-
 /// Nodes in service, not yet reported down, last heard before `before`.
 pub async fn newly_silent(
     db: &impl ConnectionTrait,
@@ -150,22 +142,4 @@ pub async fn set_disabled(
         .await
         .map_err(internal)?;
     Ok(())
-}
-
-/// The sites with a node whose cache holds the image.
-pub async fn sites_holding(db: &impl ConnectionTrait, image: &str) -> Result<Vec<String>, Error> {
-    // `images` is a JSON array of strings; a quoted match finds one entry.
-    let needle = format!(
-        "%{}%",
-        serde_json::to_string(image).map_err(Error::internal)?
-    );
-    let rows = Entity::find()
-        .filter(Column::Images.like(needle))
-        .all(db)
-        .await
-        .map_err(internal)?;
-    let mut sites: Vec<String> = rows.into_iter().map(|n| n.site_uuid).collect();
-    sites.sort();
-    sites.dedup();
-    Ok(sites)
 }

@@ -31,6 +31,11 @@ pub async fn of(db: &impl ConnectionTrait, provider: &str) -> Result<Vec<String>
     Ok(rows.into_iter().map(|r| r.trait_name).collect())
 }
 
+/// Every provider's traits (the scheduler's host cache loads them all).
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<Model>, Error> {
+    Entity::find().all(db).await.map_err(internal)
+}
+
 pub async fn replace(
     db: &impl ConnectionTrait,
     provider: &str,

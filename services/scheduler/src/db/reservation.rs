@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 use virga_common::Error;
 use virga_db::sea_orm;
-use virga_db::sea_orm::IntoActiveModel;
 use virga_db::sea_orm::entity::prelude::*;
 use virga_db::sea_orm::sea_query::Expr;
+use virga_db::sea_orm::{IntoActiveModel, SqlErr};
 
 use super::internal;
 
@@ -28,9 +28,22 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// The error code of a second claim for one consumer.
+pub const CLAIMED: &str = "virga.already_claimed";
+
+/// Records a claim; a conflict when the consumer already has one.
 pub async fn insert(db: &impl ConnectionTrait, m: Model) -> Result<(), Error> {
-    m.into_active_model().insert(db).await.map_err(internal)?;
-    Ok(())
+    let consumer = m.consumer_id.clone();
+    match m.into_active_model().insert(db).await {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(Error::CodedConflict {
+                code: CLAIMED,
+                message: format!("Consumer {consumer} already holds a claim; release it first."),
+            })
+        }
+        Err(e) => Err(internal(e)),
+    }
 }
 
 pub async fn find(db: &impl ConnectionTrait, consumer: &str) -> Result<Option<Model>, Error> {

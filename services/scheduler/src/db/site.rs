@@ -56,14 +56,6 @@ pub async fn list(
     q.all(db).await.map_err(internal)
 }
 
-pub async fn many(db: &impl ConnectionTrait, uuids: &[String]) -> Result<Vec<Model>, Error> {
-    Entity::find()
-        .filter(Column::Uuid.is_in(uuids.iter().map(String::as_str)))
-        .all(db)
-        .await
-        .map_err(internal)
-}
-
 pub async fn update(db: &impl ConnectionTrait, m: Model) -> Result<Model, Error> {
     let mut a = m.into_active_model();
     a = a.reset_all();

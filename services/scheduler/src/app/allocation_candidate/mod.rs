@@ -62,11 +62,6 @@ pub struct Request {
     /// Whether to read the providers' summaries (the HTTP API shows
     /// them; `select` does not need them).
     pub summaries: bool,
-    /// Trees to search first (`select`: the sites that hold the image);
-    /// the others follow in random order when `shuffle`, else sorted.
-    pub first_roots: Vec<String>,
-    /// Whether a `limit` samples random trees rather than the first ones.
-    pub shuffle: bool,
 }
 
 /// What a candidate's provider has and holds.
@@ -122,8 +117,8 @@ impl Facts {
 }
 
 /// Checks the classes and traits named exist (400 naming them).
-async fn validate(ctx: &ServiceContext, req: &Request) -> Result<(), Error> {
-    for g in &req.groups {
+pub async fn validate(ctx: &ServiceContext, groups: &[Group]) -> Result<(), Error> {
+    for g in groups {
         for class in g.resources.keys() {
             if !super::resource_class::exists(ctx, class).await? {
                 return Err(Error::BadRequest(format!(
@@ -141,7 +136,7 @@ async fn validate(ctx: &ServiceContext, req: &Request) -> Result<(), Error> {
 }
 
 pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Error> {
-    validate(ctx, req).await?;
+    validate(ctx, &req.groups).await?;
     let db = ctx.db();
     let mut facts = Facts::default();
     // Per group, per class: the providers that could take the amount.

@@ -47,39 +47,14 @@ pub(crate) fn run(
         seen: BTreeSet::new(),
         cap,
     };
-    for root in order(req, roots.unwrap_or_default()) {
+    // Sorted, so a limit is repeatable.
+    for root in roots.unwrap_or_default() {
         if search.out.len() >= cap {
             break;
         }
         search.descend(root);
     }
     search.out
-}
-
-/// The trees in search order: `first_roots` first, then the rest sorted,
-/// or shuffled so that a limit samples trees evenly.
-fn order<'a>(req: &Request, roots: BTreeSet<&'a str>) -> Vec<&'a str> {
-    let mut first: Vec<&str> = req
-        .first_roots
-        .iter()
-        .filter_map(|r| roots.get(r.as_str()).copied())
-        .collect();
-    first.dedup();
-    let mut rest: Vec<&str> = roots.into_iter().filter(|r| !first.contains(r)).collect();
-    if req.shuffle {
-        let mut seed = [0u8; 8];
-        let _ = getrandom::fill(&mut seed);
-        let mut x = u64::from_le_bytes(seed) | 1;
-        // Fisher-Yates with xorshift: fair enough to spread load.
-        for i in (1..rest.len()).rev() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            rest.swap(i, (x % (i as u64 + 1)) as usize);
-        }
-    }
-    first.extend(rest);
-    first
 }
 
 fn slots<'a>(

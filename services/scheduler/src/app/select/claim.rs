@@ -13,6 +13,7 @@ use virga_service::ServiceContext;
 
 use super::spec::{Host, Spec};
 use crate::app::allocation::{self, Claim};
+use crate::app::allocation_candidate::Allocation;
 use crate::db::{now, reservation};
 
 /// Claims `host` for `consumer`; `Ok(None)` when it no longer fits (a
@@ -22,46 +23,46 @@ pub async fn claim(
     spec: &Spec,
     consumer: &str,
     host: &Host,
+    wanted: &Allocation,
 ) -> Result<Option<DateTime<Utc>>, Error> {
     let ttl = ctx.config().scheduler.claim_ttl_secs;
     let expires = now() + chrono::Duration::seconds(ttl as i64);
-    reservation::insert(
-        ctx.db(),
-        reservation::Model {
-            consumer_id: consumer.to_owned(),
-            node_uuid: host.node.uuid.clone(),
-            group_id: spec.group.as_ref().map(|g| g.0.clone()),
-            group_policy: spec.group.as_ref().map(|g| g.1.as_str().to_owned()),
-            expires_at: Some(expires),
-            created_at: now(),
-        },
-    )
-    .await?;
+    let held = reservation::Model {
+        consumer_id: consumer.to_owned(),
+        node_uuid: host.node.uuid.clone(),
+        group_id: spec.group.as_ref().map(|g| g.0.clone()),
+        group_policy: spec.group.as_ref().map(|g| g.1.as_str().to_owned()),
+        expires_at: Some(expires),
+        created_at: now(),
+    };
     let c = Claim {
         consumer: consumer.to_owned(),
         project_id: spec.project_id.clone(),
         user_id: spec.user_id.clone(),
         // A consumer `select` places must be new.
         seen: Some(None),
-        wanted: host.allocation.clone(),
+        wanted: wanted.clone(),
     };
-    match allocation::set(ctx, &[c]).await {
+    let reserve: allocation::With<'_> = &|txn| {
+        let held = held.clone();
+        Box::pin(async move { reservation::insert(txn, held).await })
+    };
+    match allocation::set_with(ctx, &[c], reserve).await {
         Ok(()) => Ok(Some(expires)),
-        Err(e @ (Error::Conflict(_) | Error::CodedConflict { .. })) => {
-            reservation::delete(ctx.db(), consumer).await?;
-            if let Error::CodedConflict { message, .. } = &e
-                && message.contains("consumer generation")
-            {
-                return Err(Error::Conflict(format!(
-                    "Consumer {consumer} already holds allocations; release it first."
-                )));
-            }
-            Ok(None)
+        Err(Error::CodedConflict { message, .. }) if message.contains("consumer generation") => {
+            Err(Error::Conflict(format!(
+                "Consumer {consumer} already holds allocations; release it first."
+            )))
         }
-        Err(e) => {
-            reservation::delete(ctx.db(), consumer).await?;
-            Err(e)
-        }
+        Err(
+            e @ Error::CodedConflict {
+                code: reservation::CLAIMED,
+                ..
+            },
+        ) => Err(e),
+        // The room went to a concurrent claim: the next node, then.
+        Err(Error::Conflict(_) | Error::CodedConflict { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,14 +1,17 @@
 //! Virga's scheduling (`POST /scheduler/v1/select`): from a request spec
-//! to claimed nodes. The set-based candidate query finds nodes with room
-//! and the right traits and devices; `filters` drop those that are down,
-//! of the wrong kind or site, too far, or against the group's policy;
-//! `weighers` rank the rest; then each instance is claimed on the best
-//! node that still fits (a lost race moves to the next), as a
-//! reservation that expires unless confirmed (`claim`).
+//! to claimed nodes. The in-memory host cache (`cache`, `host_state`)
+//! gives the nodes with room and the right traits and devices (`hosts`);
+//! `filters` drop those that are down, of the wrong kind or site, too
+//! far, or against the group's policy; `weighers` rank a sample of the
+//! rest; then each instance is claimed on the best node that
+//! still fits (a lost race moves to the next), as a reservation that
+//! expires unless confirmed (`claim`).
 
+pub mod cache;
 pub mod claim;
 pub mod filters;
 pub mod geo;
+pub mod host_state;
 pub mod hosts;
 pub mod spec;
 pub mod weighers;
@@ -17,9 +20,9 @@ use chrono::{DateTime, Utc};
 use virga_common::Error;
 use virga_service::ServiceContext;
 
-use super::allocation_candidate::{self as candidates, Allocation, Group, Policy, Request};
+use super::allocation_candidate::{Allocation, Group};
 use crate::db::reservation;
-use hosts::{NODE_GROUP, device_group};
+use cache::HostCache;
 use spec::{Context, GroupPolicy, Spec};
 
 /// One instance placed.
@@ -42,49 +45,31 @@ pub struct Outcome {
 /// Alternates returned at most.
 const ALTERNATES: usize = 5;
 
-/// Candidates weighed per request: a random sample of the sites' trees
-/// (those that hold the image first), as Nova weighs Placement's
-/// `max_placement_results`; weighing every node of a large cloud costs
-/// more than it gains.
+/// Candidates weighed per request (see `hosts`).
 const SAMPLE: usize = 1000;
 
-fn request(spec: &Spec) -> Request {
-    let mut groups = vec![Group {
-        suffix: NODE_GROUP.into(),
+/// Unknown classes or traits are the caller's mistake (400 naming them),
+/// not a reason no node fits.
+async fn validate(ctx: &ServiceContext, spec: &Spec) -> Result<(), Error> {
+    let node = Group {
         resources: spec.resources.clone(),
         required: spec.required.clone(),
         forbidden: spec.forbidden.clone(),
-        member_of: Vec::new(),
-    }];
-    for (i, d) in spec.devices.iter().enumerate() {
-        groups.push(Group {
-            suffix: device_group(i),
-            resources: d.resources.clone(),
-            required: d.required.clone(),
-            ..Group::default()
-        });
-    }
-    Request {
-        groups,
-        policy: Policy::Isolate,
-        limit: Some(SAMPLE),
-        nested: true,
-        summaries: false,
-        first_roots: Vec::new(),
-        shuffle: true,
-    }
+        ..Group::default()
+    };
+    let devices = spec.devices.iter().map(|d| Group {
+        resources: d.resources.clone(),
+        required: d.required.clone(),
+        ..Group::default()
+    });
+    let groups: Vec<Group> = std::iter::once(node).chain(devices).collect();
+    super::allocation_candidate::validate(ctx, &groups).await
 }
 
 pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error> {
+    validate(ctx, spec).await?;
     // Expired claims go first, so their room counts.
     claim::reap(ctx).await?;
-    let mut req = request(spec);
-    if let Some(img) = &spec.image_id {
-        req.first_roots = crate::db::node::sites_holding(ctx.db(), img).await?;
-    }
-    let found = candidates::find(ctx, &req).await?;
-    let mut hosts = hosts::build(ctx, spec, found).await?;
-    let mut report = vec![format!("{} with room", hosts.len())];
     let mut cx = Context {
         now: Utc::now(),
         stale_secs: ctx.config().scheduler.node_stale_secs,
@@ -97,17 +82,13 @@ pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error>
             .collect();
     }
     let filters = filters::all();
-    for f in &filters {
-        hosts.retain(|h| f.passes(spec, h, &cx));
-        report.push(format!("{} kept {}", f.name(), hosts.len()));
-    }
+    let hosts::Found { hosts, report } = HostCache::of(ctx)
+        .read(ctx, |snap| hosts::find(snap, spec, &filters, &cx, SAMPLE))
+        .await?;
     let weights = weighers::weigh(spec, &hosts, &ctx.config().scheduler.weights);
     let mut order: Vec<usize> = (0..hosts.len()).collect();
-    order.sort_by(|a, b| {
-        weights[*b]
-            .total_cmp(&weights[*a])
-            .then_with(|| hosts[*a].node.uuid.cmp(&hosts[*b].node.uuid))
-    });
+    // Stable: equal weights keep the random order they were found in.
+    order.sort_by(|a, b| weights[*b].total_cmp(&weights[*a]));
     let affinity = filters.iter().find(|f| f.name() == "affinity");
     let mut out = Outcome::default();
     for consumer in &spec.consumers {
@@ -118,12 +99,13 @@ pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error>
             if spec.group.is_some() && affinity.is_some_and(|f| !f.passes(spec, h, &cx)) {
                 continue;
             }
-            if let Some(expires_at) = claim::claim(ctx, spec, consumer, h).await? {
+            let allocation = hosts::allocation(spec, h);
+            if let Some(expires_at) = claim::claim(ctx, spec, consumer, h, &allocation).await? {
                 placed = Some(Selection {
                     consumer: consumer.clone(),
                     node: h.node.uuid.clone(),
                     site: h.site.uuid.clone(),
-                    allocation: h.allocation.clone(),
+                    allocation,
                     expires_at,
                 });
                 break;

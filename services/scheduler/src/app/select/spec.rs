@@ -1,8 +1,8 @@
 //! What `select` is asked for, and what it knows of each candidate node.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use crate::app::allocation_candidate::Allocation;
 use crate::db::{node, site};
 
 /// Affinity: all members on one node; anti-affinity: no two on one node.
@@ -61,28 +61,23 @@ pub struct Spec {
     pub near: Option<Near>,
 }
 
-/// A candidate: a node with what it would take from the node and its
-/// devices.
+/// A candidate: a node that can take the request, with the devices it
+/// would use and the facts the filters and weighers need (shared with
+/// the host cache, not copied).
 #[derive(Debug, Clone)]
 pub struct Host {
-    pub node: node::Model,
-    pub site: site::Model,
-    pub allocation: Allocation,
+    pub node: Arc<node::Model>,
+    pub site: Arc<site::Model>,
+    /// Image ids and layer digests the node's cache holds.
+    pub images: Arc<BTreeSet<String>>,
+    pub layers: Arc<BTreeSet<String>>,
+    /// The device provider chosen for each of the spec's devices.
+    pub devices: Vec<String>,
     /// The node's own free share after this placement, 0..1 (VCPU and
     /// MEMORY_MB averaged where present).
     pub free_share: f64,
-    /// Other candidate nodes of the same site that hold the image.
+    /// Some node of the same site holds the image.
     pub site_has_image: bool,
-}
-
-impl Host {
-    pub fn images(&self) -> Vec<String> {
-        serde_json::from_str(&self.node.images).unwrap_or_default()
-    }
-
-    pub fn layers(&self) -> Vec<String> {
-        serde_json::from_str(&self.node.layers).unwrap_or_default()
-    }
 }
 
 /// What the filters need beyond the spec and the host.

@@ -27,12 +27,13 @@ mod tests {
         let (spec, cx) = (Spec::default(), context());
         let mut h = host("n1");
         assert!(Health.passes(&spec, &h, &cx), "heard 30 s ago");
-        h.node.last_seen = Some(cx.now - chrono::Duration::seconds(61));
+        std::sync::Arc::make_mut(&mut h.node).last_seen =
+            Some(cx.now - chrono::Duration::seconds(61));
         assert!(!Health.passes(&spec, &h, &cx), "silent past the threshold");
-        h.node.last_seen = None;
+        std::sync::Arc::make_mut(&mut h.node).last_seen = None;
         assert!(!Health.passes(&spec, &h, &cx), "never heard");
         let mut d = host("n2");
-        d.node.disabled = true;
+        std::sync::Arc::make_mut(&mut d.node).disabled = true;
         assert!(!Health.passes(&spec, &d, &cx), "disabled");
     }
 }

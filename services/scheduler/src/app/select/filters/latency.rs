@@ -49,7 +49,7 @@ mod tests {
         assert!(Latency.passes(&london(Some(10.0)), &h, &cx), "~5 ms");
         assert!(!Latency.passes(&london(Some(3.0)), &h, &cx));
         let mut nowhere = host("n2");
-        nowhere.site.latitude = None;
+        std::sync::Arc::make_mut(&mut nowhere.site).latitude = None;
         assert!(!Latency.passes(&london(Some(100.0)), &nowhere, &cx));
     }
 }

@@ -32,6 +32,8 @@ pub fn all() -> Vec<Box<dyn Filter>> {
 
 #[cfg(test)]
 pub(crate) mod fixture {
+    use std::sync::Arc;
+
     use chrono::{TimeZone, Utc};
 
     use super::super::spec::{Context, Host};
@@ -41,7 +43,7 @@ pub(crate) mod fixture {
     pub fn host(uuid: &str) -> Host {
         let t = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
         Host {
-            node: node::Model {
+            node: Arc::new(node::Model {
                 uuid: uuid.into(),
                 site_uuid: "s1".into(),
                 hostname: uuid.into(),
@@ -56,8 +58,8 @@ pub(crate) mod fixture {
                 last_seen: Some(t),
                 created_at: t,
                 updated_at: t,
-            },
-            site: site::Model {
+            }),
+            site: Arc::new(site::Model {
                 uuid: "s1".into(),
                 kind: "idc".into(),
                 region: "eu".into(),
@@ -69,8 +71,10 @@ pub(crate) mod fixture {
                 quality_at: None,
                 created_at: t,
                 updated_at: t,
-            },
-            allocation: Default::default(),
+            }),
+            images: Arc::default(),
+            layers: Arc::default(),
+            devices: Vec::new(),
             free_share: 0.5,
             site_has_image: false,
         }

@@ -47,9 +47,10 @@ mod tests {
         };
         let paris = host("n1");
         let mut berlin = host("n2");
-        (berlin.site.latitude, berlin.site.longitude) = (Some(52.52), Some(13.405));
+        let s = std::sync::Arc::make_mut(&mut berlin.site);
+        (s.latitude, s.longitude) = (Some(52.52), Some(13.405));
         let mut unknown = host("n3");
-        unknown.site.latitude = None;
+        std::sync::Arc::make_mut(&mut unknown.site).latitude = None;
         let (p, b, u) = (
             Distance.score(&spec, &paris),
             Distance.score(&spec, &berlin),

@@ -36,23 +36,14 @@ mod tests {
     fn better_links_rank_higher() {
         let spec = Spec::default();
         let mut good = host("a");
-        (
-            good.site.latency_ms,
-            good.site.bandwidth_mbps,
-            good.site.packet_loss,
-        ) = (Some(5.0), Some(1000.0), Some(0.0));
+        let s = std::sync::Arc::make_mut(&mut good.site);
+        (s.latency_ms, s.bandwidth_mbps, s.packet_loss) = (Some(5.0), Some(1000.0), Some(0.0));
         let mut lossy = host("b");
-        (
-            lossy.site.latency_ms,
-            lossy.site.bandwidth_mbps,
-            lossy.site.packet_loss,
-        ) = (Some(5.0), Some(1000.0), Some(50.0));
+        let s = std::sync::Arc::make_mut(&mut lossy.site);
+        (s.latency_ms, s.bandwidth_mbps, s.packet_loss) = (Some(5.0), Some(1000.0), Some(50.0));
         let mut far = host("c");
-        (
-            far.site.latency_ms,
-            far.site.bandwidth_mbps,
-            far.site.packet_loss,
-        ) = (Some(80.0), Some(1000.0), Some(0.0));
+        let s = std::sync::Arc::make_mut(&mut far.site);
+        (s.latency_ms, s.bandwidth_mbps, s.packet_loss) = (Some(80.0), Some(1000.0), Some(0.0));
         let (g, l, f, u) = (
             NetworkQuality.score(&spec, &good),
             NetworkQuality.score(&spec, &lossy),
