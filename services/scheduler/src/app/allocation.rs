@@ -113,7 +113,9 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim], with: With<'_>) -> Resu
                 c.consumer
             )));
         }
-        old.extend(db::of_consumer(db, &c.consumer).await?);
+        if row.is_some() {
+            old.extend(db::of_consumer(db, &c.consumer).await?);
+        }
         rows.push(row);
     }
     let mut touched: BTreeSet<String> = old.iter().map(|a| a.provider_uuid.clone()).collect();
@@ -175,7 +177,8 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim], with: With<'_>) -> Resu
         if !ok {
             return Ok(Attempt::Raced);
         }
-        db::replace(&txn, &c.consumer, allocation_rows(c)).await?;
+        // Allocations always have their consumer's row.
+        db::replace(&txn, &c.consumer, row.is_some(), allocation_rows(c)).await?;
     }
     let touched: Vec<String> = touched.into_iter().collect();
     inventory::recount(&txn, &touched).await?;

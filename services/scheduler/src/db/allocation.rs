@@ -59,19 +59,26 @@ pub async fn usage(
     Ok(out)
 }
 
-/// Replaces a consumer's allocations with `rows`.
+/// Replaces a consumer's allocations with `rows` (`had`: whether it
+/// may have any now).
 pub async fn replace(
     db: &impl ConnectionTrait,
     consumer: &str,
+    had: bool,
     rows: Vec<Model>,
 ) -> Result<(), Error> {
-    Entity::delete_many()
-        .filter(Column::ConsumerId.eq(consumer))
-        .exec(db)
-        .await
-        .map_err(internal)?;
-    for r in rows {
-        r.into_active_model().insert(db).await.map_err(internal)?;
+    if had {
+        Entity::delete_many()
+            .filter(Column::ConsumerId.eq(consumer))
+            .exec(db)
+            .await
+            .map_err(internal)?;
+    }
+    if !rows.is_empty() {
+        Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
+            .exec_without_returning(db)
+            .await
+            .map_err(internal)?;
     }
     Ok(())
 }

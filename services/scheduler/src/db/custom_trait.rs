@@ -33,6 +33,9 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<String>, Error> {
 
 /// Which of `names` exist.
 pub async fn existing(db: &impl ConnectionTrait, names: &[String]) -> Result<Vec<String>, Error> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows = Entity::find()
         .filter(Column::Name.is_in(names.iter().map(String::as_str)))
         .all(db)

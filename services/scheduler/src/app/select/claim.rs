@@ -106,6 +106,25 @@ pub async fn reap(ctx: &ServiceContext) -> Result<usize, Error> {
     Ok(ids.len())
 }
 
+/// When `select` last reaped.
+#[derive(Default)]
+struct LastReap(std::sync::Mutex<Option<std::time::Instant>>);
+
+/// Reaps before a select, at most once a second (the timer does the
+/// rest): a claim that just expired counts as free at once, without a
+/// query per select.
+pub async fn reap_soon(ctx: &ServiceContext) -> Result<(), Error> {
+    let last = ctx.local::<LastReap>();
+    {
+        let mut at = last.0.lock().unwrap_or_else(|e| e.into_inner());
+        if at.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+            return Ok(());
+        }
+        *at = Some(std::time::Instant::now());
+    }
+    reap(ctx).await.map(|_| ())
+}
+
 /// Reaps on a timer (a quarter of the claim lifetime, 1 s to 30 s) until
 /// the service stops.
 pub fn spawn_reaper(ctx: ServiceContext) {

@@ -37,7 +37,8 @@ pub fn find(
         .flat_map(|img| snap.holders(img))
         .map(|i| snap.nodes[i].site.uuid.as_str())
         .collect();
-    let (mut room, mut kept, mut hosts) = (0, vec![0; filters.len()], Vec::new());
+    let mut hosts = Vec::with_capacity(want.min(snap.nodes.len()));
+    let (mut room, mut kept) = (0, vec![0; filters.len()]);
     // Whether to go on after examining node `i`.
     let mut examine = |i: usize| -> bool {
         let n = &snap.nodes[i];

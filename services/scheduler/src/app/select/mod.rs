@@ -69,7 +69,7 @@ async fn validate(ctx: &ServiceContext, spec: &Spec) -> Result<(), Error> {
 pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error> {
     validate(ctx, spec).await?;
     // Expired claims go first, so their room counts.
-    claim::reap(ctx).await?;
+    claim::reap_soon(ctx).await?;
     let mut cx = Context {
         now: Utc::now(),
         stale_secs: ctx.config().scheduler.node_stale_secs,
