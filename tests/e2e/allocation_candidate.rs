@@ -182,6 +182,21 @@ async fn allocation_candidates(cloud: &Cloud) {
         json!(["HW_GPU_API_VULKAN"])
     );
 
+    // 1.31: `in_tree` keeps a group in one provider's tree (any provider
+    // of it names it); an unknown provider's tree is empty.
+    let (_, c) = get("1.31", &format!("resources1=VCPU:2&in_tree1={GPU}")).await;
+    assert_eq!(shapes(&c), ["n1:VCPU=2", "n2:VCPU=2"], "{c}");
+    let (_, c) = get("1.31", &format!("resources=VCPU:2&in_tree={LONE}")).await;
+    assert_eq!(shapes(&c), ["lone:VCPU=2"], "{c}");
+    let nowhere = "a3000000-0000-4000-8000-000000000000";
+    let (s, c) = get("1.31", &format!("resources=VCPU:2&in_tree={nowhere}")).await;
+    assert_eq!((s, shapes(&c).len()), (200, 0), "{c}");
+    let (s, _) = get("1.30", &format!("resources=VCPU:2&in_tree={LONE}")).await;
+    assert_eq!(s, 400, "in_tree is 1.31");
+    let (s, c) = get("1.31", "resources=VCPU:2&in_tree=not-a-uuid").await;
+    assert_eq!(s, 400, "{c}");
+    assert!(c.to_string().contains("in_tree"), "{c}");
+
     // Traits (1.17), forbidden traits (1.22), aggregates through the root (1.21).
     let (_, c) = get("1.17", "resources=VCPU:1&required=HW_CPU_X86_AVX2").await;
     assert_eq!(shapes(&c), ["n1:VCPU=1"]);

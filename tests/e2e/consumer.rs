@@ -117,26 +117,26 @@ async fn consumers(cloud: &Cloud) {
         204
     );
     let (_, got) = call("1.28", Method::GET, alloc(4), None).await;
-    assert_eq!(got["consumer_generation"], 0);
+    assert_eq!(got["consumer_generation"], 1, "as Placement: 1 after the first claim");
     let (s, err) = call("1.28", Method::PUT, alloc(4), Some(at28(2, json!(null)))).await;
     assert_eq!(s, 409, "it is not new: {err}");
     assert_eq!(err["errors"][0]["code"], "placement.concurrent_update");
     assert_eq!(
-        call("1.28", Method::PUT, alloc(4), Some(at28(2, json!(0))))
+        call("1.28", Method::PUT, alloc(4), Some(at28(2, json!(1))))
             .await
             .0,
         204
     );
-    // Two writers who both saw generation 1: exactly one wins.
+    // Two writers who both saw generation 2: exactly one wins.
     let (a, b) = tokio::join!(
-        call("1.28", Method::PUT, alloc(4), Some(at28(3, json!(1)))),
-        call("1.28", Method::PUT, alloc(4), Some(at28(1, json!(1))))
+        call("1.28", Method::PUT, alloc(4), Some(at28(3, json!(2)))),
+        call("1.28", Method::PUT, alloc(4), Some(at28(1, json!(2))))
     );
     let mut codes = [a.0, b.0];
     codes.sort();
     assert_eq!(codes, [204, 409]);
     let (_, got) = call("1.28", Method::GET, alloc(4), None).await;
-    assert_eq!(got["consumer_generation"], 2);
+    assert_eq!(got["consumer_generation"], 3);
     let (s, err) = call(
         "1.28",
         Method::PUT,
@@ -148,12 +148,12 @@ async fn consumers(cloud: &Cloud) {
     // An empty dict gives everything back, checked against the generation.
     let empty = |g: i64| json!({"allocations": {}, "project_id": PROJECT, "user_id": "carol", "consumer_generation": g});
     assert_eq!(
-        call("1.28", Method::PUT, alloc(4), Some(empty(1))).await.0,
+        call("1.28", Method::PUT, alloc(4), Some(empty(2))).await.0,
         409,
         "stale"
     );
     assert_eq!(
-        call("1.28", Method::PUT, alloc(4), Some(empty(2))).await.0,
+        call("1.28", Method::PUT, alloc(4), Some(empty(3))).await.0,
         204
     );
     assert_eq!(

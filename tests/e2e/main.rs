@@ -14,6 +14,7 @@ mod image_oci;
 mod image_stores;
 mod node_report;
 mod openapi;
+mod reshaper;
 mod resource_provider;
 mod select;
 mod site;

@@ -57,7 +57,7 @@ impl Inventory {
         Ok(())
     }
 
-    fn row(&self, provider: &str, class: &str) -> Model {
+    pub fn row(&self, provider: &str, class: &str) -> Model {
         Model {
             provider_uuid: provider.to_owned(),
             resource_class: class.to_owned(),

@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod node;
 pub mod node_report;
 pub mod node_watch;
+pub mod reshaper;
 pub mod resource_class;
 pub mod resource_provider;
 pub mod select;

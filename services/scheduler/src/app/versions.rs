@@ -13,8 +13,9 @@
 //! `member_of` on candidates; 1.22 forbidden traits; 1.23 error codes;
 //! 1.24 repeated `member_of`; 1.25 granular groups; 1.26 reserved may
 //! equal total; 1.27 summaries list every class; 1.28 consumer
-//! generations; 1.29 nested candidates. The maximum rises only when
-//! every feature up to it is here: 1.30 is the reshaper.
+//! generations; 1.29 nested candidates; 1.30 the reshaper; 1.31 `in_tree`
+//! on candidates. The maximum rises only when every feature up to it is
+//! here: 1.32 is forbidden aggregates.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,7 +24,7 @@ use virga_common::links::Link;
 use crate::http::microversion::Microversion;
 
 pub const MIN: Microversion = Microversion::new(1, 0);
-pub const MAX: Microversion = Microversion::new(1, 29);
+pub const MAX: Microversion = Microversion::new(1, 31);
 
 /// One API version (Placement's version object).
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -49,7 +49,9 @@ pub async fn insert(
         uuid: uuid.to_owned(),
         project_id: project.to_owned(),
         user_id: user.to_owned(),
-        generation: 0,
+        // Placement creates a consumer at 0 and bumps it as its first
+        // allocations are written: clients see 1 after the first claim.
+        generation: 1,
         created_at: at,
         updated_at: at,
     };

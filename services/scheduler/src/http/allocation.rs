@@ -81,7 +81,7 @@ fn id(obj: &Map<String, Value>, key: &str) -> Result<String, Error> {
 }
 
 /// One consumer's claim from its body at version `v`.
-fn claim(consumer: &str, b: &Value, v: Microversion) -> Result<Claim, Error> {
+pub(crate) fn claim(consumer: &str, b: &Value, v: Microversion) -> Result<Claim, Error> {
     let mut keys = vec!["allocations"];
     if v.at_least(8) {
         keys.extend(["project_id", "user_id"]);

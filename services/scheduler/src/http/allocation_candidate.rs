@@ -28,7 +28,7 @@ fn bad(msg: impl Into<String>) -> Error {
 
 /// The parameter's base name and group suffix (`resources1` → `resources`, `1`).
 fn split_key(key: &str) -> Option<(&'static str, &str)> {
-    ["resources", "required", "member_of"]
+    ["resources", "required", "member_of", "in_tree"]
         .into_iter()
         .find_map(|base| key.strip_prefix(base).map(|rest| (base, rest)))
 }
@@ -75,6 +75,7 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
         let base_ok = match base {
             "resources" => true,
             "required" => v.at_least(17),
+            "in_tree" => v.at_least(31),
             _ => v.at_least(21),
         };
         if !suffix_ok || !base_ok {
@@ -97,6 +98,16 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
                 let (want, not) = query::required(key, raw, v.at_least(22))?;
                 g.required.extend(want);
                 g.forbidden.extend(not);
+            }
+            "in_tree" => {
+                if g.in_tree.is_some() {
+                    return Err(bad(format!(
+                        "Invalid query string parameters: '{key}' given more than once"
+                    )));
+                }
+                g.in_tree = Some(uuid::Uuid::parse_str(raw).map(|u| u.to_string()).map_err(|_| {
+                    bad(format!("Invalid query string parameters: Expected '{key}' parameter to be a format of uuid. Got: {raw}"))
+                })?);
             }
             _ => {
                 if !member_of_seen.insert(key.clone()) && !v.at_least(24) {
@@ -191,6 +202,7 @@ fn render(c: Candidates, req: &Request, v: Microversion) -> Value {
     params(("resources" = String, Query, description = "CLASS:amount,... (resourcesN from 1.25)"),
            ("required" = Option<String>, Query, description = "1.17: traits; 1.22: !TRAIT forbidden (requiredN from 1.25)"),
            ("member_of" = Option<String>, Query, description = "1.21: an aggregate or in:<uuid>,... (repeatable from 1.24; member_ofN from 1.25)"),
+           ("in_tree" = Option<String>, Query, description = "1.31: only providers in this provider's tree (in_treeN for a numbered group)"),
            ("group_policy" = Option<String>, Query, description = "1.25: none or isolate"),
            ("limit" = Option<u32>, Query, description = "1.16: at most this many candidates")),
     security(("token" = [])),

@@ -70,7 +70,7 @@ pub(crate) fn parse(obj: &Map<String, Value>, v: Microversion) -> Result<Invento
     Ok(inv)
 }
 
-fn generation(obj: &Map<String, Value>) -> Result<i64, Error> {
+pub(crate) fn generation(obj: &Map<String, Value>) -> Result<i64, Error> {
     body::int(
         "resource_provider_generation",
         body::required(obj, "resource_provider_generation")?,

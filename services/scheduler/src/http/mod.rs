@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod microversion;
 pub mod node;
 pub mod query;
+pub mod reshaper;
 pub mod resource_class;
 pub mod resource_provider;
 pub mod select;
@@ -54,6 +55,7 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             allocation::delete_allocations
         ))
         .routes(routes!(allocation::post_allocations))
+        .routes(routes!(reshaper::reshape))
         .routes(routes!(allocation::project_usages))
         .routes(routes!(allocation::list_provider_allocations))
         .routes(routes!(allocation::list_usages))

@@ -43,6 +43,9 @@ pub struct Group {
     pub forbidden: BTreeSet<String>,
     /// Each inner list: be in at least one of these aggregates.
     pub member_of: Vec<Vec<String>>,
+    /// 1.31: only providers in the tree of this provider (`find` turns
+    /// it into the tree's root; an unknown provider's tree is empty).
+    pub in_tree: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -137,6 +140,15 @@ pub async fn validate(ctx: &ServiceContext, groups: &[Group]) -> Result<(), Erro
 
 pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Error> {
     validate(ctx, &req.groups).await?;
+    let mut req = req.clone();
+    for g in &mut req.groups {
+        if let Some(p) = &g.in_tree
+            && let Some(root) = super::resource_provider::root_of(ctx, p).await?
+        {
+            g.in_tree = Some(root);
+        }
+    }
+    let req = &req;
     let db = ctx.db();
     let mut facts = Facts::default();
     // Per group, per class: the providers that could take the amount.

@@ -67,7 +67,10 @@ fn slots<'a>(
         if g.resources.is_empty() {
             continue;
         }
-        let usable = |p: &str| facts.member(p, &g.member_of);
+        let usable = |p: &str| {
+            let root = facts.root.get(p).map(String::as_str).unwrap_or(p);
+            facts.member(p, &g.member_of) && g.in_tree.as_deref().is_none_or(|t| t == root)
+        };
         let spread = g.suffix.is_empty() && req.nested;
         let mut parts: Vec<(Classes, BTreeSet<&str>)> = Vec::new();
         if spread {
