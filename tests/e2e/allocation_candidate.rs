@@ -209,6 +209,49 @@ async fn allocation_candidates(cloud: &Cloud) {
         "the nodes are in the site's aggregate"
     );
 
+    // 1.32: forbidden aggregates, here through the root as well.
+    let (_, c) = get("1.32", &format!("resources=VCPU:1&member_of=!{AGG}")).await;
+    assert_eq!(shapes(&c), ["lone:VCPU=1"], "{c}");
+    let (_, c) = get("1.32", &format!("resources1=VCPU:1&member_of1=!in:{AGG}")).await;
+    assert_eq!(shapes(&c), ["lone:VCPU=1"], "{c}");
+    for (v, q) in [
+        ("1.31", format!("resources=VCPU:1&member_of=!{AGG}")),
+        (
+            "1.32",
+            format!("resources=VCPU:1&member_of=in:{AGG},!{AGG}"),
+        ),
+        (
+            "1.32",
+            format!("resources=VCPU:1&member_of=!in:{AGG},!{AGG}"),
+        ),
+    ] {
+        let (s, err) = get(v, &q).await;
+        assert_eq!(s, 400, "{v} {q}: {err}");
+    }
+    // The provider list: the provider's own aggregates, repeatable from 1.24.
+    let names = |b: &Value| {
+        let mut n: Vec<String> = b["resource_providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let list =
+        |v: &'static str, q: String| call(v, Method::GET, format!("/resource_providers?{q}"), None);
+    let (_, b) = list("1.32", format!("member_of=!{AGG}")).await;
+    assert_eq!(
+        names(&b),
+        ["lone-box", "site-1-n1", "site-1-n1-gpu", "site-1-n2"],
+        "{b}"
+    );
+    let (_, b) = list("1.24", format!("member_of={AGG}&member_of=in:{AGG},{LONE}")).await;
+    assert_eq!(names(&b), ["site-1"], "{b}");
+    let (s, _) = list("1.23", format!("member_of={AGG}&member_of={AGG}")).await;
+    assert_eq!(s, 400, "repeated member_of is 1.24");
+
     // A VM with a GPU: the GPU's group on the GPU, the rest from the tree.
     let (s, c) = get(
         "1.29",

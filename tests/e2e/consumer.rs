@@ -117,7 +117,10 @@ async fn consumers(cloud: &Cloud) {
         204
     );
     let (_, got) = call("1.28", Method::GET, alloc(4), None).await;
-    assert_eq!(got["consumer_generation"], 1, "as Placement: 1 after the first claim");
+    assert_eq!(
+        got["consumer_generation"], 1,
+        "as Placement: 1 after the first claim"
+    );
     let (s, err) = call("1.28", Method::PUT, alloc(4), Some(at28(2, json!(null)))).await;
     assert_eq!(s, 409, "it is not new: {err}");
     assert_eq!(err["errors"][0]["code"], "placement.concurrent_update");

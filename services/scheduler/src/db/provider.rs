@@ -62,8 +62,10 @@ pub async fn find(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<Model>
 pub struct Filter {
     pub name: Option<String>,
     pub uuid: Option<String>,
-    /// Providers in at least one of these aggregates.
-    pub member_of: Option<Vec<String>>,
+    /// Each list: providers in at least one of these aggregates.
+    pub member_of: Vec<Vec<String>>,
+    /// Providers in none of these aggregates.
+    pub not_member_of: Vec<String>,
     /// Providers in the tree with this root.
     pub root: Option<String>,
 }
@@ -79,9 +81,13 @@ pub async fn list(db: &impl ConnectionTrait, f: &Filter) -> Result<Vec<Model>, E
     if let Some(r) = &f.root {
         q = q.filter(Column::RootUuid.eq(r.as_str()));
     }
-    if let Some(aggs) = &f.member_of {
+    for aggs in &f.member_of {
         let members = super::aggregate::members(db, aggs).await?;
         q = q.filter(Column::Uuid.is_in(members));
+    }
+    if !f.not_member_of.is_empty() {
+        let members = super::aggregate::members(db, &f.not_member_of).await?;
+        q = q.filter(Column::Uuid.is_not_in(members));
     }
     q.all(db).await.map_err(internal)
 }

@@ -115,7 +115,10 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
                         "Invalid query string parameters: '{key}' given more than once (allowed from 1.24)"
                     )));
                 }
-                g.member_of.push(query::member_of(raw)?);
+                match query::member_of_or_not(key, raw, v.at_least(32))? {
+                    query::MemberOf::AnyOf(any) => g.member_of.push(any),
+                    query::MemberOf::NoneOf(none) => g.not_member_of.extend(none),
+                }
             }
         }
     }
@@ -201,7 +204,7 @@ fn render(c: Candidates, req: &Request, v: Microversion) -> Value {
 #[utoipa::path(get, path = "/allocation_candidates", tag = "allocation_candidates",
     params(("resources" = String, Query, description = "CLASS:amount,... (resourcesN from 1.25)"),
            ("required" = Option<String>, Query, description = "1.17: traits; 1.22: !TRAIT forbidden (requiredN from 1.25)"),
-           ("member_of" = Option<String>, Query, description = "1.21: an aggregate or in:<uuid>,... (repeatable from 1.24; member_ofN from 1.25)"),
+           ("member_of" = Option<String>, Query, description = "1.21: an aggregate or in:<uuid>,... (repeatable from 1.24; member_ofN from 1.25; !<uuid> or !in:... forbids from 1.32)"),
            ("in_tree" = Option<String>, Query, description = "1.31: only providers in this provider's tree (in_treeN for a numbered group)"),
            ("group_policy" = Option<String>, Query, description = "1.25: none or isolate"),
            ("limit" = Option<u32>, Query, description = "1.16: at most this many candidates")),

@@ -40,6 +40,32 @@ pub fn member_of(raw: &str) -> Result<Vec<String>, Error> {
         .collect()
 }
 
+/// One `member_of` value: in at least one of these aggregates, or (1.32,
+/// `!agg` or `!in:a,b`) in none of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberOf {
+    AnyOf(Vec<String>),
+    NoneOf(Vec<String>),
+}
+
+/// `member_of` with forbidden aggregates from 1.32 (`forbidden_allowed`).
+pub fn member_of_or_not(key: &str, raw: &str, forbidden_allowed: bool) -> Result<MemberOf, Error> {
+    match raw.strip_prefix('!') {
+        Some(rest) if forbidden_allowed => {
+            if rest.contains('!') {
+                return Err(Error::BadRequest(format!(
+                    "Invalid query string parameters: '{key}' may forbid aggregates with '!' only at its start, as in !in:<uuid>,<uuid>. Got: {raw}"
+                )));
+            }
+            Ok(MemberOf::NoneOf(member_of(rest)?))
+        }
+        _ if forbidden_allowed && raw.contains('!') => Err(Error::BadRequest(format!(
+            "Invalid query string parameters: '{key}' cannot mix required and forbidden aggregates; forbid with !in:<uuid>,<uuid>. Got: {raw}"
+        ))),
+        _ => Ok(MemberOf::AnyOf(member_of(raw)?)),
+    }
+}
+
 /// `A,B,!C`: traits required and (with `forbidden_allowed`, 1.22)
 /// forbidden.
 pub fn required(

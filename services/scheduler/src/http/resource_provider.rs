@@ -46,7 +46,7 @@ pub fn view(m: &Model, v: Microversion) -> Value {
 #[utoipa::path(get, path = "/resource_providers", tag = "resource_providers",
     params(("name" = Option<String>, Query, description = "Exact name"),
            ("uuid" = Option<String>, Query, description = "Exact uuid"),
-           ("member_of" = Option<String>, Query, description = "1.3: an aggregate uuid, or in:<uuid>,<uuid>"),
+           ("member_of" = Option<String>, Query, description = "1.3: an aggregate uuid, or in:<uuid>,<uuid> (repeatable from 1.24; !<uuid> or !in:<uuid>,<uuid> forbids from 1.32)"),
            ("resources" = Option<String>, Query, description = "1.4: CLASS:amount,... the provider must have room for"),
            ("in_tree" = Option<String>, Query, description = "1.14: providers in the same tree as this one"),
            ("required" = Option<String>, Query, description = "1.18: traits the provider must have; 1.22: !TRAIT it must not")),
@@ -77,11 +77,26 @@ pub async fn list_resource_providers(
         uuid: body::param(&q, "uuid")
             .map(|u| body::uuid("uuid", u))
             .transpose()?,
-        member_of: body::param(&q, "member_of")
-            .map(query::member_of)
-            .transpose()?,
         root: None,
+        ..Filter::default()
     };
+    let member_of: Vec<&String> = q
+        .iter()
+        .filter(|(k, _)| k == "member_of")
+        .map(|(_, v)| v)
+        .collect();
+    if member_of.len() > 1 && !v.at_least(24) {
+        return Err(Error::BadRequest(
+            "Invalid query string parameters: 'member_of' given more than once (allowed from 1.24)"
+                .into(),
+        ));
+    }
+    for raw in member_of {
+        match query::member_of_or_not("member_of", raw, v.at_least(32))? {
+            query::MemberOf::AnyOf(any) => filter.member_of.push(any),
+            query::MemberOf::NoneOf(none) => filter.not_member_of.extend(none),
+        }
+    }
     if let Some(t) = body::param(&q, "in_tree") {
         let t = body::uuid("in_tree", t)?;
         match app::root_of(&ctx, &t).await? {

@@ -43,6 +43,8 @@ pub struct Group {
     pub forbidden: BTreeSet<String>,
     /// Each inner list: be in at least one of these aggregates.
     pub member_of: Vec<Vec<String>>,
+    /// 1.32: in none of these aggregates (neither it nor its root).
+    pub not_member_of: BTreeSet<String>,
     /// 1.31: only providers in the tree of this provider (`find` turns
     /// it into the tree's root; an unknown provider's tree is empty).
     pub in_tree: Option<String>,
@@ -107,6 +109,16 @@ impl Facts {
         clauses
             .iter()
             .all(|any| any.iter().any(|a| mine.contains(a) || roots.contains(a)))
+    }
+
+    /// Whether `p` or its root is in any of `aggs`.
+    fn in_any(&self, p: &str, aggs: &BTreeSet<String>) -> bool {
+        let root = self.root.get(p).map(String::as_str).unwrap_or(p);
+        [p, root].iter().any(|x| {
+            self.aggregates
+                .get(*x)
+                .is_some_and(|mine| mine.iter().any(|a| aggs.contains(a)))
+        })
     }
 
     pub(crate) fn traits_ok(&self, providers: &[&str], g: &Group) -> bool {
@@ -192,7 +204,11 @@ pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Err
     {
         facts.traits = db::traits(db, &found).await?;
     }
-    if req.groups.iter().any(|g| !g.member_of.is_empty()) {
+    if req
+        .groups
+        .iter()
+        .any(|g| !g.member_of.is_empty() || !g.not_member_of.is_empty())
+    {
         facts.aggregates = db::aggregates(db, &with_roots).await?;
     }
 

@@ -69,7 +69,9 @@ fn slots<'a>(
         }
         let usable = |p: &str| {
             let root = facts.root.get(p).map(String::as_str).unwrap_or(p);
-            facts.member(p, &g.member_of) && g.in_tree.as_deref().is_none_or(|t| t == root)
+            facts.member(p, &g.member_of)
+                && !facts.in_any(p, &g.not_member_of)
+                && g.in_tree.as_deref().is_none_or(|t| t == root)
         };
         let spread = g.suffix.is_empty() && req.nested;
         let mut parts: Vec<(Classes, BTreeSet<&str>)> = Vec::new();
