@@ -276,16 +276,60 @@ async fn allocation_candidates(cloud: &Cloud) {
         8192
     );
 
-    // Claiming a candidate as returned; it then counts as used.
+    // 1.33 named groups; 1.34 which providers served each group.
+    let (s, c) = get(
+        "1.34",
+        &format!("resources_CPU=VCPU:2&resources_GPU=VGPU:1&required_GPU=HW_GPU_API_VULKAN&group_policy=isolate&in_tree_CPU={N1}"),
+    )
+    .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(shapes(&c), ["gpu:VGPU=1 n1:VCPU=2", "gpu:VGPU=1 n2:VCPU=2"]);
+    for r in c["allocation_requests"].as_array().unwrap() {
+        let cpu = r["allocations"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(_, a)| a["resources"].get("VCPU").is_some())
+            .map(|(p, _)| p.clone())
+            .unwrap();
+        assert_eq!(r["mappings"], json!({"_CPU": [cpu], "_GPU": [GPU]}), "{r}");
+    }
+    let (_, c) = get("1.33", "resources_CPU=VCPU:2").await;
+    assert!(c["allocation_requests"][0].get("mappings").is_none(), "{c}");
+    let (s, _) = get("1.32", "resources_CPU=VCPU:2").await;
+    assert_eq!(s, 400, "string suffixes are 1.33");
+
+    // Claiming a candidate as returned (mappings and all, 1.34); it then
+    // counts as used.
     let (_, c) = get(
-        "1.29",
+        "1.34",
         "resources1=VCPU:8,MEMORY_MB:1024&required1=HW_CPU_X86_AVX2",
     )
     .await;
     let allocations = c["allocation_requests"][0]["allocations"].clone();
-    let claim = json!({"allocations": allocations, "project_id": "p", "user_id": "u", "consumer_generation": null});
+    let mappings = c["allocation_requests"][0]["mappings"].clone();
+    assert_eq!(mappings, json!({"1": [N1]}));
+    let claim = json!({"allocations": allocations, "mappings": mappings, "project_id": "p", "user_id": "u", "consumer_generation": null});
+    let mut bad = claim.clone();
+    bad["mappings"] = json!({"1": ["not-a-uuid"]});
+    let (s, _) = call(
+        "1.34",
+        Method::PUT,
+        "/allocations/a7000000-0000-4000-8000-000000000000".into(),
+        Some(bad),
+    )
+    .await;
+    assert_eq!(s, 400, "mappings are checked");
+    let (s, _) = call(
+        "1.33",
+        Method::PUT,
+        "/allocations/a7000000-0000-4000-8000-000000000000".into(),
+        Some(claim.clone()),
+    )
+    .await;
+    assert_eq!(s, 400, "mappings in a claim are 1.34");
     let (s, err) = call(
-        "1.29",
+        "1.34",
         Method::PUT,
         "/allocations/a7000000-0000-4000-8000-000000000000".into(),
         Some(claim),

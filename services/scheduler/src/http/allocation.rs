@@ -76,6 +76,26 @@ fn wanted_dict(v: &Value) -> Result<Wanted, Error> {
     Ok(out)
 }
 
+/// 1.34: the `mappings` a candidate came with may be sent back; they
+/// must be well formed (suffix → provider uuids) and are not kept.
+fn mappings(v: &Value) -> Result<(), Error> {
+    let m = v
+        .as_object()
+        .ok_or_else(|| body::invalid("'mappings' is not of type 'object'"))?;
+    for (suffix, ps) in m {
+        let ps = ps.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+            body::invalid(format!("'mappings.{suffix}' is not a non-empty array"))
+        })?;
+        for p in ps {
+            let p = p.as_str().ok_or_else(|| {
+                body::invalid(format!("'mappings.{suffix}' holds {p}, not a uuid"))
+            })?;
+            body::uuid("mappings", p)?;
+        }
+    }
+    Ok(())
+}
+
 fn id(obj: &Map<String, Value>, key: &str) -> Result<String, Error> {
     body::string(key, body::required(obj, key)?, 255)
 }
@@ -89,7 +109,13 @@ pub(crate) fn claim(consumer: &str, b: &Value, v: Microversion) -> Result<Claim,
     if v.at_least(28) {
         keys.push("consumer_generation");
     }
+    if v.at_least(34) {
+        keys.push("mappings");
+    }
     let obj = body::object(b, &keys)?;
+    if let Some(m) = obj.get("mappings") {
+        mappings(m)?;
+    }
     let raw = body::required(obj, "allocations")?;
     let wanted = if v.at_least(12) {
         wanted_dict(raw)?

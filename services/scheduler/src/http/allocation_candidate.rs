@@ -33,6 +33,13 @@ fn split_key(key: &str) -> Option<(&'static str, &str)> {
         .find_map(|base| key.strip_prefix(base).map(|rest| (base, rest)))
 }
 
+/// 1.33: a group suffix of up to 64 letters, digits, `_` and `-`.
+fn suffix_chars(s: &str) -> bool {
+    s.len() <= 64
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
 fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut req = Request {
@@ -70,8 +77,9 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
             ))
         };
         let (base, suffix) = split_key(key).ok_or_else(unexpected)?;
-        let suffix_ok =
-            suffix.is_empty() || (v.at_least(25) && suffix.bytes().all(|c| c.is_ascii_digit()));
+        let suffix_ok = suffix.is_empty()
+            || (v.at_least(25) && suffix.bytes().all(|c| c.is_ascii_digit()))
+            || (v.at_least(33) && suffix_chars(suffix));
         let base_ok = match base {
             "resources" => true,
             "required" => v.at_least(17),
@@ -158,13 +166,19 @@ fn render(c: Candidates, req: &Request, v: Microversion) -> Value {
     let requests: Vec<Value> = c
         .allocations
         .iter()
-        .map(|a| {
+        .zip(&c.mappings)
+        .map(|(a, mappings)| {
             if v.at_least(12) {
                 let m: Map<String, Value> = a
                     .iter()
                     .map(|(p, r)| (p.clone(), json!({"resources": r})))
                     .collect();
-                json!({"allocations": m})
+                let mut out = json!({"allocations": m});
+                // 1.34: which providers satisfied each group.
+                if v.at_least(34) {
+                    out["mappings"] = json!(mappings);
+                }
+                out
             } else {
                 let l: Vec<Value> = a
                     .iter()
@@ -288,5 +302,10 @@ mod tests {
             parse(&q("resources_X=VCPU:1"), at(29)).is_err(),
             "string suffixes are 1.33"
         );
+        let named = parse(&q("resources_GPU-0=VGPU:1"), at(33)).unwrap();
+        assert_eq!(named.groups[0].suffix, "_GPU-0");
+        assert!(parse(&q("resources_G.PU=VGPU:1"), at(33)).is_err());
+        let long = format!("resources{}=VGPU:1", "x".repeat(65));
+        assert!(parse(&q(&long), at(33)).is_err(), "64 characters at most");
     }
 }
