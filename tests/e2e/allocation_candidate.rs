@@ -377,4 +377,39 @@ async fn allocation_candidates(cloud: &Cloud) {
         let detail = err["errors"][0]["detail"].as_str().unwrap();
         assert!(detail.contains(needle), "{q}: {detail}");
     }
+
+    // 1.35: root_required asks traits of the tree's root.
+    let (_, t) = call(
+        "1.35",
+        Method::GET,
+        format!("/resource_providers/{LONE}/traits"),
+        None,
+    )
+    .await;
+    let body = json!({"resource_provider_generation": t["resource_provider_generation"], "traits": ["HW_CPU_X86_SSE"]});
+    let (s, t) = call(
+        "1.35",
+        Method::PUT,
+        format!("/resource_providers/{LONE}/traits"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    let (_, c) = get("1.35", "resources=MEMORY_MB:1&root_required=HW_CPU_X86_SSE").await;
+    assert_eq!(shapes(&c), ["lone:MEMORY_MB=1"], "{c}");
+    let (_, c) = get(
+        "1.35",
+        "resources1=MEMORY_MB:1&root_required=!HW_CPU_X86_SSE",
+    )
+    .await;
+    assert_eq!(
+        shapes(&c),
+        ["n1:MEMORY_MB=1", "n2:MEMORY_MB=1"],
+        "the site's tree: {c}"
+    );
+    let (s, _) = get("1.34", "resources=MEMORY_MB:1&root_required=HW_CPU_X86_SSE").await;
+    assert_eq!(s, 400, "root_required is 1.35");
+    let (s, err) = get("1.35", "resources=MEMORY_MB:1&root_required=CUSTOM_NOPE").await;
+    assert_eq!(s, 400);
+    assert!(err.to_string().contains("CUSTOM_NOPE"), "{err}");
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use virga_tests::Cloud;
 
 /// The newest Placement microversion the scheduler speaks.
-const MAX: &str = "1.34";
+const MAX: &str = "1.35";
 
 crate::on_both_backends!(providers, inventories, resource_classes, allocations, trees);
 

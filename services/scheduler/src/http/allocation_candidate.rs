@@ -57,6 +57,12 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
                 req.limit = Some(n);
                 continue;
             }
+            "root_required" if v.at_least(35) => {
+                let (want, not) = query::required(key, raw, true)?;
+                req.root_required.extend(want);
+                req.root_forbidden.extend(not);
+                continue;
+            }
             "group_policy" if v.at_least(25) => {
                 req.policy = match raw.as_str() {
                     "none" => Policy::None,
@@ -219,6 +225,7 @@ fn render(c: Candidates, req: &Request, v: Microversion) -> Value {
     params(("resources" = String, Query, description = "CLASS:amount,... (resourcesN from 1.25)"),
            ("required" = Option<String>, Query, description = "1.17: traits; 1.22: !TRAIT forbidden (requiredN from 1.25)"),
            ("member_of" = Option<String>, Query, description = "1.21: an aggregate or in:<uuid>,... (repeatable from 1.24; member_ofN from 1.25; !<uuid> or !in:... forbids from 1.32)"),
+           ("root_required" = Option<String>, Query, description = "1.35: traits the root of the candidate's tree must have (!T: must not)"),
            ("in_tree" = Option<String>, Query, description = "1.31: only providers in this provider's tree (in_treeN for a numbered group)"),
            ("group_policy" = Option<String>, Query, description = "1.25: none or isolate"),
            ("limit" = Option<u32>, Query, description = "1.16: at most this many candidates")),

@@ -67,6 +67,9 @@ pub struct Request {
     /// Whether to read the providers' summaries (the HTTP API shows
     /// them; `select` does not need them).
     pub summaries: bool,
+    /// 1.35: traits the root of a candidate's tree must have, and must not.
+    pub root_required: BTreeSet<String>,
+    pub root_forbidden: BTreeSet<String>,
 }
 
 /// What a candidate's provider has and holds.
@@ -152,6 +155,16 @@ pub async fn validate(ctx: &ServiceContext, groups: &[Group]) -> Result<(), Erro
 
 pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Error> {
     validate(ctx, &req.groups).await?;
+    let root_traits: Vec<String> = req
+        .root_required
+        .iter()
+        .chain(&req.root_forbidden)
+        .cloned()
+        .collect();
+    let unknown = super::traits::unknown(ctx, &root_traits).await?;
+    if !unknown.is_empty() {
+        return Err(super::traits::no_such(&unknown));
+    }
     let mut req = req.clone();
     for g in &mut req.groups {
         if let Some(p) = &g.in_tree
@@ -196,8 +209,10 @@ pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Err
     let mut with_roots: BTreeSet<String> = found.iter().cloned().collect();
     with_roots.extend(facts.root.values().cloned());
     let with_roots: Vec<String> = with_roots.into_iter().collect();
-    // Only what some group asks about is read.
-    if req
+    // Only what some group (or root_required) asks about is read.
+    if !root_traits.is_empty() {
+        facts.traits = db::traits(db, &with_roots).await?;
+    } else if req
         .groups
         .iter()
         .any(|g| !g.required.is_empty() || !g.forbidden.is_empty())

@@ -47,8 +47,14 @@ pub(crate) fn run(
         seen: BTreeSet::new(),
         cap,
     };
+    let none = BTreeSet::new();
+    let root_ok = |root: &&str| {
+        let has = facts.traits.get(*root).unwrap_or(&none);
+        req.root_required.iter().all(|t| has.contains(t))
+            && !req.root_forbidden.iter().any(|t| has.contains(t))
+    };
     // Sorted, so a limit is repeatable.
-    for root in roots.unwrap_or_default() {
+    for root in roots.unwrap_or_default().into_iter().filter(root_ok) {
         if search.out.len() >= cap {
             break;
         }
