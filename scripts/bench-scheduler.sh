@@ -12,7 +12,7 @@ need_cargo
 apt_install postgresql-15 rabbitmq-server
 sites="${1:-200}"
 nodes="${2:-50}"
-selects="${3:-2000}"
+selects="${3:-4000}"
 cd "$here/.."
 cargo build --quiet --release -p virga-tests --bin bench-scheduler
 bin="${CARGO_TARGET_DIR:-target}/release/bench-scheduler"
