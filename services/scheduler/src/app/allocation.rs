@@ -166,19 +166,9 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim], with: With<'_>) -> Resu
         }
     }
     for (c, row) in claims.iter().zip(&rows) {
-        let ok = match (row, c.wanted.is_empty()) {
-            (None, true) => true,
-            (None, false) => consumer::insert(&txn, &c.consumer, &c.project_id, &c.user_id).await?,
-            (Some(r), true) => consumer::delete(&txn, &c.consumer, r.generation).await?,
-            (Some(r), false) => {
-                consumer::bump(&txn, &c.consumer, r.generation, &c.project_id, &c.user_id).await?
-            }
-        };
-        if !ok {
+        if !write(&txn, c, row.as_ref()).await? {
             return Ok(Attempt::Raced);
         }
-        // Allocations always have their consumer's row.
-        db::replace(&txn, &c.consumer, row.is_some(), allocation_rows(c)).await?;
     }
     let touched: Vec<String> = touched.into_iter().collect();
     inventory::recount(&txn, &touched).await?;
@@ -206,6 +196,29 @@ fn delta(old: &[db::Model], claims: &[Claim]) -> Wanted {
         }
     }
     out
+}
+
+/// Writes claim `c` whose consumer row was `row` when read: the consumer
+/// created, bumped or (left with nothing) deleted compare-and-set, and
+/// its allocations replaced; false when the consumer changed meanwhile.
+pub(crate) async fn write(
+    txn: &DatabaseTransaction,
+    c: &Claim,
+    row: Option<&consumer::Model>,
+) -> Result<bool, Error> {
+    let ok = match (row, c.wanted.is_empty()) {
+        (None, true) => true,
+        (None, false) => consumer::insert(txn, &c.consumer, &c.project_id, &c.user_id).await?,
+        (Some(r), true) => consumer::delete(txn, &c.consumer, r.generation).await?,
+        (Some(r), false) => {
+            consumer::bump(txn, &c.consumer, r.generation, &c.project_id, &c.user_id).await?
+        }
+    };
+    if ok {
+        // Allocations always have their consumer's row.
+        db::replace(txn, &c.consumer, row.is_some(), allocation_rows(c)).await?;
+    }
+    Ok(ok)
 }
 
 fn allocation_rows(c: &Claim) -> Vec<db::Model> {

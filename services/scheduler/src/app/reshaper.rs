@@ -122,34 +122,12 @@ async fn replace_allocations(
             return Err(no_provider(p));
         }
     }
-    let ok = match (&row, c.wanted.is_empty()) {
-        (None, true) => true,
-        (None, false) => consumer::insert(txn, &c.consumer, &c.project_id, &c.user_id).await?,
-        (Some(r), true) => consumer::delete(txn, &c.consumer, r.generation).await?,
-        (Some(r), false) => {
-            consumer::bump(txn, &c.consumer, r.generation, &c.project_id, &c.user_id).await?
-        }
-    };
-    if !ok {
+    if !super::allocation::write(txn, c, row.as_ref()).await? {
         return Err(conflict(format!(
             "consumer {} changed concurrently; retry.",
             c.consumer
         )));
     }
-    let rows = c
-        .wanted
-        .iter()
-        .flat_map(|(p, amounts)| {
-            amounts.iter().map(move |(class, used)| allocation::Model {
-                consumer_id: c.consumer.clone(),
-                provider_uuid: p.clone(),
-                resource_class: class.clone(),
-                used: *used,
-                created_at: crate::db::now(),
-            })
-        })
-        .collect();
-    allocation::replace(txn, &c.consumer, row.is_some(), rows).await?;
     Ok(providers)
 }
 
