@@ -87,8 +87,13 @@ pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error>
         .await?;
     let weights = weighers::weigh(spec, &hosts, &ctx.config().scheduler.weights);
     let mut order: Vec<usize> = (0..hosts.len()).collect();
-    // Stable: equal weights keep the random order they were found in.
-    order.sort_by(|a, b| weights[*b].total_cmp(&weights[*a]));
+    // Equal weights go by uuid, so a choice between the same nodes is
+    // repeatable (which nodes are weighed is random already).
+    order.sort_by(|a, b| {
+        weights[*b]
+            .total_cmp(&weights[*a])
+            .then_with(|| hosts[*a].node.uuid.cmp(&hosts[*b].node.uuid))
+    });
     let affinity = filters.iter().find(|f| f.name() == "affinity");
     let mut out = Outcome::default();
     for consumer in &spec.consumers {
