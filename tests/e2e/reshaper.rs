@@ -26,6 +26,10 @@ async fn reshaper(cloud: &Cloud) {
             (s, body)
         }
     };
+    let usages = async |p: &str| {
+        let (_, b) = call(Method::GET, format!("/resource_providers/{p}/usages"), None).await;
+        b["usages"].clone()
+    };
     let generation = async |p: &str| {
         let (_, b) = call(Method::GET, format!("/resource_providers/{p}"), None).await;
         b["generation"].as_i64().unwrap()
@@ -139,31 +143,13 @@ async fn reshaper(cloud: &Cloud) {
         "{err}"
     );
     assert_eq!(generation(NODE).await, g, "nothing changed");
-    let (_, u) = call(
-        Method::GET,
-        format!("/resource_providers/{NODE}/usages"),
-        None,
-    )
-    .await;
-    assert_eq!(u["usages"], json!({"VCPU": 2, "DISK_GB": 10}));
+    assert_eq!(usages(NODE).await, json!({"VCPU": 2, "DISK_GB": 10}));
 
     // The move itself.
     let (s, err) = post("1.30", admin.clone(), reshape(g, 8, json!(1))).await;
     assert_eq!(s, 204, "{err}");
-    let (_, u) = call(
-        Method::GET,
-        format!("/resource_providers/{NODE}/usages"),
-        None,
-    )
-    .await;
-    assert_eq!(u["usages"], json!({"DISK_GB": 10}));
-    let (_, u) = call(
-        Method::GET,
-        format!("/resource_providers/{CHILD}/usages"),
-        None,
-    )
-    .await;
-    assert_eq!(u["usages"], json!({"VCPU": 2}));
+    assert_eq!(usages(NODE).await, json!({"DISK_GB": 10}));
+    assert_eq!(usages(CHILD).await, json!({"VCPU": 2}));
     assert!(generation(NODE).await > g);
     let (_, a) = call(Method::GET, format!("/allocations/{VM}"), None).await;
     assert_eq!(a["consumer_generation"], 2, "{a}");
@@ -182,18 +168,6 @@ async fn reshaper(cloud: &Cloud) {
     });
     let (s, err) = post("1.30", admin.clone(), b).await;
     assert_eq!(s, 204, "{err}");
-    let (_, u) = call(
-        Method::GET,
-        format!("/resource_providers/{NODE}/usages"),
-        None,
-    )
-    .await;
-    assert_eq!(u["usages"], json!({"DISK_GB": 50}));
-    let (_, u) = call(
-        Method::GET,
-        format!("/resource_providers/{CHILD}/usages"),
-        None,
-    )
-    .await;
-    assert_eq!(u["usages"], json!({"VCPU": 0}));
+    assert_eq!(usages(NODE).await, json!({"DISK_GB": 50}));
+    assert_eq!(usages(CHILD).await, json!({"VCPU": 0}));
 }

@@ -44,7 +44,6 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut req = Request {
         nested: v.at_least(29),
-        summaries: true,
         ..Request::default()
     };
     let mut member_of_seen = BTreeSet::new();

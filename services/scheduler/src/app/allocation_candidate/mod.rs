@@ -64,9 +64,6 @@ pub struct Request {
     pub limit: Option<usize>,
     /// 1.29: the unnumbered group may spread over a tree.
     pub nested: bool,
-    /// Whether to read the providers' summaries (the HTTP API shows
-    /// them; `select` does not need them).
-    pub summaries: bool,
     /// 1.35: traits the root of a candidate's tree must have, and must not.
     pub root_required: BTreeSet<String>,
     pub root_forbidden: BTreeSet<String>,
@@ -229,11 +226,7 @@ pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Err
 
     let (allocations, mappings): (Vec<_>, Vec<_>) =
         search::run(req, &fits, &facts).into_iter().unzip();
-    let summaries = if req.summaries {
-        summarize(ctx, req, &allocations).await?
-    } else {
-        BTreeMap::new()
-    };
+    let summaries = summarize(ctx, req, &allocations).await?;
     Ok(Candidates {
         allocations,
         mappings,
