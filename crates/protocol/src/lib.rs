@@ -7,6 +7,7 @@
 //! when it is allowed. Evolve messages by adding optional fields: a receiver
 //! must accept messages from an older or newer peer of the same envelope version.
 
+pub mod agent;
 pub mod identity;
 pub mod scheduler;
 pub mod service;

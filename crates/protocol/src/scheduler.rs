@@ -16,6 +16,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::Message;
 
+/// os-traits' standard traits (the vocabulary the scheduler accepts besides
+/// `CUSTOM_*`), sorted; agents report only these.
+pub fn standard_traits() -> impl Iterator<Item = &'static str> {
+    include_str!("standard_traits.txt")
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
 /// The topic the scheduler serves agents' calls and casts on.
 pub const TOPIC: &str = "scheduler";
 

@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod agent;
 mod auth;
 mod image;
 mod scheduler;
+pub use agent::AgentConfig;
 pub use auth::AuthConfig;
 pub use image::{
     IMPORT_METHODS, ImageConfig, ImageQuotaConfig, ImageStoreConfig, S3StoreConfig,
@@ -59,6 +61,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub image: ImageConfig,
     pub scheduler: SchedulerConfig,
+    pub agent: AgentConfig,
     pub services: ServicesConfig,
 }
 
@@ -168,6 +171,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             image: ImageConfig::default(),
             scheduler: SchedulerConfig::default(),
+            agent: AgentConfig::default(),
             services: ServicesConfig::default(),
         }
     }
@@ -342,6 +346,7 @@ impl Config {
         self.auth.validate()?;
         self.image.validate()?;
         self.scheduler.validate()?;
+        self.agent.validate()?;
         let bus = &self.bus.url;
         if bus != "memory" && !bus.starts_with("amqp://") && !bus.starts_with("amqps://") {
             return Err((

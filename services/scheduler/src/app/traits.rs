@@ -15,12 +15,8 @@ use super::resource_provider;
 use crate::db::{custom_trait, provider, provider_trait};
 
 /// os-traits' standard traits, sorted.
-pub static STANDARD: LazyLock<BTreeSet<&'static str>> = LazyLock::new(|| {
-    include_str!("standard_traits.txt")
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect()
-});
+pub static STANDARD: LazyLock<BTreeSet<&'static str>> =
+    LazyLock::new(|| virga_protocol::scheduler::standard_traits().collect());
 
 /// `CUSTOM_` and then capitals, digits and underscores, at most 255 long.
 pub fn is_custom_name(name: &str) -> bool {

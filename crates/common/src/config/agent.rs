@@ -1,0 +1,103 @@
+//! The `[agent]` section: who this node is (its site, kind and labels),
+//! which hypervisor driver runs its instances, and the agent's rhythms.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The site kinds the scheduler knows.
+const SITE_KINDS: [&str; 4] = ["idc", "mec", "aio", "gateway"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// Whether `virga up` runs an agent for the local host.
+    pub enabled: bool,
+    /// The site this node belongs to; its first node creates it.
+    pub site: String,
+    /// `idc`, `mec`, `aio` or `gateway`: of the site, and of this node.
+    pub kind: String,
+    /// The site's region (default: the top-level `region`).
+    pub region: Option<String>,
+    /// Free-form labels the scheduler keeps with the node.
+    pub labels: BTreeMap<String, String>,
+    /// `libvirt`, `simulated`, or `auto` (libvirt when this build has it
+    /// and a libvirt daemon answers, else simulated, with a warning).
+    pub driver: String,
+    /// The libvirt connection URI.
+    pub libvirt_uri: String,
+    /// Where instances' disks and console logs live (default
+    /// `<data_dir>/instances`); its file system's size is the node's DISK_GB.
+    pub instance_path: Option<PathBuf>,
+    /// The root of the sysfs tree discovery reads (tests point it at a fake one).
+    pub sysfs_root: PathBuf,
+    /// The root of the procfs tree discovery reads.
+    pub procfs_root: PathBuf,
+    /// How often the agent tells the scheduler it is alive.
+    pub heartbeat_secs: u64,
+    /// How often the reconcile loop compares desired with actual state.
+    pub reconcile_secs: u64,
+    /// How long a graceful stop may take before the instance is forced off.
+    pub stop_timeout_secs: u64,
+    /// How many reports the agent keeps while the bus is unreachable
+    /// (instance state changes are kept beyond it, coalesced per instance).
+    pub outbox_limit: usize,
+    /// Memory (MiB) and disk (GiB) kept back for the host itself.
+    pub reserved_memory_mb: i64,
+    pub reserved_disk_gb: i64,
+    /// How many vCPUs each physical CPU may back.
+    pub cpu_allocation_ratio: f64,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            enabled: true,
+            site: "local".into(),
+            kind: "aio".into(),
+            region: None,
+            labels: BTreeMap::new(),
+            driver: "auto".into(),
+            libvirt_uri: "qemu:///system".into(),
+            instance_path: None,
+            sysfs_root: PathBuf::from("/sys"),
+            procfs_root: PathBuf::from("/proc"),
+            heartbeat_secs: 10,
+            reconcile_secs: 10,
+            stop_timeout_secs: 60,
+            outbox_limit: 1000,
+            reserved_memory_mb: 512,
+            reserved_disk_gb: 0,
+            cpu_allocation_ratio: 4.0,
+        }
+    }
+}
+
+impl AgentConfig {
+    pub(super) fn validate(&self) -> Result<(), (String, String)> {
+        let fail = |k: &str, why: &str| Err((format!("agent.{k}"), why.to_string()));
+        if self.site.trim().is_empty() {
+            return fail("site", "must not be empty");
+        }
+        if !SITE_KINDS.contains(&self.kind.as_str()) {
+            return fail("kind", &format!("must be one of {}", SITE_KINDS.join(", ")));
+        }
+        if !["auto", "libvirt", "simulated"].contains(&self.driver.as_str()) {
+            return fail("driver", "must be auto, libvirt or simulated");
+        }
+        if self.heartbeat_secs < 1 {
+            return fail("heartbeat_secs", "must be at least 1");
+        }
+        if self.reconcile_secs < 1 {
+            return fail("reconcile_secs", "must be at least 1");
+        }
+        if !(self.cpu_allocation_ratio.is_finite() && self.cpu_allocation_ratio > 0.0) {
+            return fail("cpu_allocation_ratio", "must be a positive number");
+        }
+        if self.reserved_memory_mb < 0 || self.reserved_disk_gb < 0 {
+            return fail("reserved_memory_mb", "reservations must not be negative");
+        }
+        Ok(())
+    }
+}

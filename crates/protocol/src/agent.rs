@@ -1,0 +1,275 @@
+//! The centre's commands to an edge agent, and the agent's reports.
+//!
+//! Commands go to the agent's own durable queue ([`topic`]), so they wait
+//! for an agent that is restarting or cut off. Each names one instance and
+//! carries that instance's **generation**: the centre bumps it with every
+//! change it wants, and the agent applies a command only when its
+//! generation is newer than the one its ledger holds. A redelivered or
+//! duplicated command therefore changes nothing, and a late one never
+//! undoes a newer one (the agent logs and drops it).
+//!
+//! [`AgentCommand::Ensure`] is a desired state, not a step: the whole spec
+//! and whether it should run. The agent's reconcile loop keeps the host
+//! matching it, also while the centre is unreachable.
+//!
+//! Reports travel as events ([`AgentEvent`], notify): a state change of one
+//! instance, and a full report of every instance at start, on reconnect and
+//! on request, from which the centre reconciles its records.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Message;
+
+/// The durable queue of one node's agent: `agent.<node uuid>`.
+pub fn topic(node: &str) -> String {
+    format!("agent.{node}")
+}
+
+/// The pattern that subscribes to every [`AgentEvent`].
+pub const EVENTS: &str = "agent.#";
+
+/// The image an instance boots from, as the node's image cache knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageRef {
+    /// The image service's id.
+    pub id: String,
+    /// `qcow2`, `raw` or `iso` (VM images); containers come later.
+    pub disk_format: String,
+    /// The content's sha256 (Glance's `os_hash_value`): what the cache keys on.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// `x86_64` or `aarch64` when the image says (Glance's `architecture`).
+    #[serde(default)]
+    pub arch: Option<String>,
+}
+
+/// One network port of an instance (the network service fills these in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortSpec {
+    pub id: String,
+    pub mac: String,
+    /// The host device the port plugs into (a bridge), when known.
+    #[serde(default)]
+    pub bridge: Option<String>,
+}
+
+/// Everything a node needs to run one instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceSpec {
+    pub uuid: String,
+    pub name: String,
+    pub vcpus: u32,
+    pub memory_mb: u64,
+    /// The root disk's size; 0 keeps the image's own size.
+    #[serde(default)]
+    pub disk_gb: u64,
+    pub image: ImageRef,
+    #[serde(default)]
+    pub ports: Vec<PortSpec>,
+    /// The instance's metadata, given to the guest (config drive / SMBIOS).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Base64 user data for cloud-init-style guests.
+    #[serde(default)]
+    pub user_data: Option<String>,
+}
+
+/// Whether an instance should be running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Power {
+    Running,
+    Stopped,
+}
+
+/// What an instance is on its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceState {
+    /// Being created (image, disk, domain).
+    Building,
+    Running,
+    /// Defined but not running (shut down, or never started).
+    Stopped,
+    Paused,
+    /// It stopped without being asked (guest crash, power-off inside the
+    /// guest, host reboot); the reconcile loop restarts it if it should run.
+    Crashed,
+    /// The node cannot run it as asked; `reason` says why.
+    Error,
+    /// Gone from the node.
+    Deleted,
+}
+
+/// Commands to one agent, on its queue [`topic`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", content = "args", rename_all = "snake_case")]
+pub enum AgentCommand {
+    /// A cast: the instance should exist with `spec` and be `power`. Creates
+    /// it, starts or stops it, or rebuilds it when the image changed.
+    Ensure {
+        request_id: String,
+        generation: u64,
+        spec: Box<InstanceSpec>,
+        power: Power,
+    },
+    /// A cast: reboot the instance (soft asks the guest and falls back to
+    /// hard after the agent's stop timeout).
+    Reboot {
+        request_id: String,
+        instance: String,
+        generation: u64,
+        hard: bool,
+    },
+    /// A cast: destroy the instance and its local disks, and forget it.
+    Delete {
+        request_id: String,
+        instance: String,
+        generation: u64,
+    },
+    /// A cast: publish a full [`AgentEvent::Report`] now.
+    Report { request_id: String },
+    /// A call: the tail of the instance's serial console log, answered with
+    /// [`ConsoleLog`].
+    ConsoleLog {
+        instance: String,
+        /// At most this many bytes from the end (default 64 KiB).
+        #[serde(default)]
+        max_bytes: Option<u64>,
+    },
+}
+
+impl Message for AgentCommand {
+    fn method(&self) -> &'static str {
+        match self {
+            AgentCommand::Ensure { .. } => "ensure",
+            AgentCommand::Reboot { .. } => "reboot",
+            AgentCommand::Delete { .. } => "delete",
+            AgentCommand::Report { .. } => "report",
+            AgentCommand::ConsoleLog { .. } => "console_log",
+        }
+    }
+}
+
+/// The reply to [`AgentCommand::ConsoleLog`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleLog {
+    pub instance: String,
+    pub output: String,
+}
+
+/// One instance in a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    pub instance: String,
+    /// The generation of the last command applied.
+    pub generation: u64,
+    pub state: InstanceState,
+    /// Why it is in `error`, or what the last failure was.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What agents publish (notify).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", content = "args")]
+pub enum AgentEvent {
+    /// One instance changed state, or a command for it failed (`error`
+    /// with a reason). `request_id` names the command that caused it, if one did.
+    #[serde(rename = "agent.instance.state")]
+    InstanceState {
+        node: String,
+        #[serde(flatten)]
+        status: InstanceStatus,
+        #[serde(default)]
+        request_id: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// Every instance the agent keeps, at start, on reconnect and on
+    /// request. `unmanaged` lists guests the hypervisor runs that the
+    /// ledger does not know: reported, never destroyed.
+    #[serde(rename = "agent.report")]
+    Report {
+        node: String,
+        instances: Vec<InstanceStatus>,
+        #[serde(default)]
+        unmanaged: Vec<String>,
+        at: DateTime<Utc>,
+    },
+}
+
+impl Message for AgentEvent {
+    fn method(&self) -> &'static str {
+        match self {
+            AgentEvent::InstanceState { .. } => "agent.instance.state",
+            AgentEvent::Report { .. } => "agent.report",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{from_parts, to_parts};
+
+    #[test]
+    fn commands_and_events_round_trip() {
+        let ensure = AgentCommand::Ensure {
+            request_id: "req-1".into(),
+            generation: 3,
+            spec: Box::new(InstanceSpec {
+                uuid: "i".into(),
+                name: "vm".into(),
+                vcpus: 1,
+                memory_mb: 128,
+                disk_gb: 0,
+                image: ImageRef {
+                    id: "img".into(),
+                    disk_format: "qcow2".into(),
+                    sha256: None,
+                    arch: None,
+                },
+                ports: vec![],
+                metadata: BTreeMap::new(),
+                user_data: None,
+            }),
+            power: Power::Running,
+        };
+        let (m, a) = to_parts(&ensure);
+        assert_eq!(m, "ensure");
+        assert_eq!(a["power"], "running");
+        assert_eq!(from_parts::<AgentCommand>(&m, a).unwrap(), ensure);
+
+        let ev = AgentEvent::InstanceState {
+            node: "n".into(),
+            status: InstanceStatus {
+                instance: "i".into(),
+                generation: 3,
+                state: InstanceState::Error,
+                reason: Some("arch".into()),
+            },
+            request_id: None,
+            at: Utc::now(),
+        };
+        let (m, a) = to_parts(&ev);
+        assert_eq!(m, "agent.instance.state");
+        assert_eq!(a["state"], "error");
+        assert_eq!(from_parts::<AgentEvent>(&m, a).unwrap(), ev);
+    }
+
+    #[test]
+    fn optional_fields_default() {
+        let args = serde_json::json!({"instance": "i"});
+        assert_eq!(
+            from_parts::<AgentCommand>("console_log", args).unwrap(),
+            AgentCommand::ConsoleLog {
+                instance: "i".into(),
+                max_bytes: None
+            }
+        );
+        assert!(from_parts::<AgentCommand>("format_disk", serde_json::json!({})).is_err());
+    }
+}
