@@ -21,6 +21,11 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
     echo "virga: installing qemu-system-x86 $v" >&2
     apt-get install -y -qq --no-install-recommends --allow-downgrades qemu-system-x86 "${pins[@]}" >/dev/null
 fi
+# libvirt for the edge agent's driver tests: the testkit runs its own private
+# libvirtd (QEMU driver) per test run and tests drive it with virsh;
+# libvirt-dev and pkg-config build the `virt` crate. Not libvirt-daemon-system,
+# which is systemd units and the default config the testkit replaces.
+apt_install libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
 # A real S3-compatible server (s3s: the S3 protocol over a directory) that
 # the testkit starts privately for the image service's S3 store tests.
 if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then

@@ -7,7 +7,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 need_root
 need_cargo
-apt_install ca-certificates
+# libvirtd and its QEMU driver for the edge agent; libvirt-dev and pkg-config
+# build the agent's libvirt bindings (the `virt` crate).
+apt_install ca-certificates libvirt-daemon libvirt-daemon-driver-qemu libvirt-dev pkg-config
 cd "$here/.."
 cargo build --quiet -p virga
 # Small real test images, registered by `virga up` on its first start.

@@ -32,9 +32,17 @@
 //! Its async helpers play the browser through the authorization-code flow
 //! with PKCE (`browser_login`, for testing a relying party) or also redeem
 //! the code (`login_tokens`, for CLI-style token exchange tests).
+//!
+//! `libvirt::shared()` is a run-wide private libvirtd (root, system mode,
+//! QEMU driver) in its own mount namespace, so it shares no state with a
+//! host libvirtd; its `uri()` (`qemu:///system?socket=...` in the run
+//! directory) is what `virsh -c` or the `virt` crate connect to. Guests must
+//! be `<domain type='qemu'>` (TCG) and named with `fresh_name`; the run's
+//! watchdog destroys whatever domains are left.
 
 mod amqp;
 pub mod files;
+pub mod libvirt;
 pub mod oidc;
 pub mod postgres;
 mod process;
