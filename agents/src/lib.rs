@@ -3,6 +3,23 @@
 //! - [`discovery`]: what the host has, read from procfs and sysfs.
 //! - [`registration`]: that, with the agent's configuration, as the
 //!   scheduler's provider model (inventories, traits, devices).
+//! - [`driver`]: the hypervisor driver trait and its drivers.
+//! - [`ledger`]: the local SQLite record of each instance's desired state
+//!   and generation.
+//! - [`reconcile`]: making the host match the ledger, one instance at a time.
+//! - `commands`, `link`, [`outbox`]: the bus side (commands in, reports
+//!   out, buffered while the centre is unreachable).
+//! - [`agent`]: starting it all.
 
+pub mod agent;
+mod commands;
 pub mod discovery;
+pub mod driver;
+pub mod images;
+pub mod ledger;
+mod link;
+pub mod outbox;
+pub mod reconcile;
 pub mod registration;
+
+pub use agent::{AgentError, AgentOptions, BusSource, RunningAgent, start};

@@ -40,9 +40,6 @@ pub struct AgentConfig {
     pub reconcile_secs: u64,
     /// How long a graceful stop may take before the instance is forced off.
     pub stop_timeout_secs: u64,
-    /// How many reports the agent keeps while the bus is unreachable
-    /// (instance state changes are kept beyond it, coalesced per instance).
-    pub outbox_limit: usize,
     /// Memory (MiB) and disk (GiB) kept back for the host itself.
     pub reserved_memory_mb: i64,
     pub reserved_disk_gb: i64,
@@ -66,7 +63,6 @@ impl Default for AgentConfig {
             heartbeat_secs: 10,
             reconcile_secs: 10,
             stop_timeout_secs: 60,
-            outbox_limit: 1000,
             reserved_memory_mb: 512,
             reserved_disk_gb: 0,
             cpu_allocation_ratio: 4.0,

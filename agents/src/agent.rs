@@ -1,0 +1,203 @@
+//! Starting an agent: open the ledger, discover the host, reconcile what
+//! the ledger says should run (with or without the centre), and reach
+//! the centre over the bus ([`crate::link`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use virga_bus::Bus;
+use virga_common::config::{AgentConfig, BusConfig};
+use virga_common::error::chain;
+
+use crate::commands::Kick;
+use crate::discovery::{self, DiscoveryError, Host, Roots};
+use crate::driver::{Driver, DriverError};
+use crate::images::{BaseDir, Images};
+use crate::ledger::{Ledger, LedgerError};
+use crate::outbox::Outbox;
+use crate::reconcile::Reconciler;
+
+/// How the agent reaches the bus.
+pub enum BusSource {
+    /// A bus already connected (`virga up`'s in-process one).
+    Ready(Bus),
+    /// Connect as configured, retrying until it works; the agent serves
+    /// its instances meanwhile.
+    Connect(BusConfig),
+}
+
+pub struct AgentOptions {
+    pub config: AgentConfig,
+    /// The deployment's region (the site's, unless `agent.region` says).
+    pub region: String,
+    /// Where the ledger lives (`<data_dir>/agent/ledger.db`) and, unless
+    /// configured, the instances (`<data_dir>/instances`).
+    pub data_dir: PathBuf,
+    pub bus: BusSource,
+    pub driver: Arc<dyn Driver>,
+    /// Default: the `_base` directory under the instance path.
+    pub images: Option<Arc<dyn Images>>,
+    pub call_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("cannot discover this host")]
+    Discovery(#[from] DiscoveryError),
+    #[error("cannot create {path}")]
+    Dir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {driver} driver cannot start")]
+    Driver {
+        driver: &'static str,
+        #[source]
+        source: DriverError,
+    },
+}
+
+/// A running agent.
+pub struct RunningAgent {
+    pub node: String,
+    pub host: Host,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningAgent {
+    /// Waits until the agent stopped (its shutdown token was cancelled).
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+fn mkdir(path: &Path) -> Result<(), AgentError> {
+    std::fs::create_dir_all(path).map_err(|source| AgentError::Dir {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Starts the agent; it runs until `shutdown` is cancelled.
+pub async fn start(
+    opts: AgentOptions,
+    shutdown: CancellationToken,
+) -> Result<RunningAgent, AgentError> {
+    let instance_path = opts
+        .config
+        .instance_path
+        .clone()
+        .unwrap_or_else(|| opts.data_dir.join("instances"));
+    mkdir(&instance_path)?;
+    mkdir(&instance_path.join("_base"))?;
+    mkdir(&opts.data_dir.join("agent"))?;
+    let ledger = Ledger::open(&opts.data_dir.join("agent/ledger.db")).await?;
+    let node = ledger.node_id().await?;
+    let roots = Roots {
+        proc: opts.config.procfs_root.clone(),
+        sys: opts.config.sysfs_root.clone(),
+    };
+    let host = discovery::discover(&roots, &instance_path)?;
+    let caps = opts
+        .driver
+        .capabilities()
+        .await
+        .map_err(|source| AgentError::Driver {
+            driver: opts.driver.name(),
+            source,
+        })?;
+    let images = opts
+        .images
+        .unwrap_or_else(|| Arc::new(BaseDir::new(instance_path.join("_base"))));
+    let rc = Reconciler {
+        node: node.clone(),
+        host_arch: host.arch.clone(),
+        ledger,
+        driver: opts.driver.clone(),
+        images: images.clone(),
+        outbox: Arc::new(Outbox::default()),
+        stop_timeout: Duration::from_secs(opts.config.stop_timeout_secs),
+    };
+    tracing::info!(%node, hostname = %host.hostname, arch = %host.arch, cpus = host.cpu.count,
+        memory_mb = host.memory_mb, disk_gb = host.disk_gb, accelerators = host.accelerators.len(),
+        driver = opts.driver.name(), "agent starting");
+    let (kick_tx, kick_rx) = mpsc::unbounded_channel();
+    let reconcile = tokio::spawn(reconcile_loop(
+        rc.clone(),
+        kick_rx,
+        Duration::from_secs(opts.config.reconcile_secs),
+        shutdown.clone(),
+    ));
+    let registration =
+        crate::registration::register(&node, &host, &opts.config, &opts.region, &caps.traits);
+    let link = crate::link::Link {
+        rc,
+        kicks: kick_tx,
+        registration,
+        images,
+        procfs: roots.proc.clone(),
+        heartbeat: Duration::from_secs(opts.config.heartbeat_secs),
+        call_timeout: opts.call_timeout,
+        shutdown,
+    };
+    let link = tokio::spawn(link.run(opts.bus));
+    Ok(RunningAgent {
+        node,
+        host,
+        tasks: vec![reconcile, link],
+    })
+}
+
+/// Tombstones are kept this long, against late duplicates of old commands.
+const TOMBSTONE_DAYS: i64 = 7;
+
+async fn reconcile_loop(
+    rc: Reconciler,
+    mut kicks: mpsc::UnboundedReceiver<Kick>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let log = |e: LedgerError| tracing::error!(error = %chain(&e), "reconcile failed");
+    // The first pass restores what should run (after an agent or host
+    // restart) before anything else, bus or not.
+    if let Err(e) = rc.all(true).await {
+        log(e);
+    }
+    match rc.report().await {
+        Ok(r) => rc.outbox.push(r),
+        Err(e) => log(e),
+    }
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            kick = kicks.recv() => match kick {
+                Some(Kick::Instance(id)) => {
+                    if let Err(e) = rc.instance(&id).await { log(e) }
+                }
+                Some(Kick::Report) => match rc.report().await {
+                    Ok(r) => rc.outbox.push(r),
+                    Err(e) => log(e),
+                },
+                None => break,
+            },
+            _ = tick.tick() => {
+                if let Err(e) = rc.all(false).await { log(e) }
+                let old = Utc::now() - chrono::Duration::days(TOMBSTONE_DAYS);
+                if let Err(e) = rc.ledger.purge_deleted(old).await { log(e) }
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The centre's commands, applied: each `ensure`, `reboot` and `delete`
+//! is written to the ledger (if its generation is newer than the one held)
+//! before it is acknowledged, then the instance is reconciled. A stale
+//! command is dropped with a log line; a duplicate changes nothing.
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use virga_bus::HandlerError;
+use virga_protocol::agent::{
+    AgentCommand, AgentEvent, ConsoleLog, InstanceState, InstanceStatus, Power,
+};
+
+use crate::ledger::{Applied, Desired, RebootKind, Record};
+use crate::reconcile::Reconciler;
+
+/// What the reconcile task is asked to do.
+#[derive(Debug)]
+pub enum Kick {
+    Instance(String),
+    Report,
+}
+
+/// Handles one command; the reply value for a call.
+pub async fn handle(
+    rc: &Reconciler,
+    kicks: &mpsc::UnboundedSender<Kick>,
+    cmd: AgentCommand,
+) -> Result<Value, HandlerError> {
+    let db = |e: crate::ledger::LedgerError| {
+        tracing::error!(error = %virga_common::error::chain(&e), "ledger write failed");
+        HandlerError::retry("the agent's ledger is unavailable")
+    };
+    let (uuid, generation, request_id, applied) = match cmd {
+        AgentCommand::Ensure {
+            request_id,
+            generation,
+            spec,
+            power,
+        } => {
+            let uuid = spec.uuid.clone();
+            let rid = request_id.clone();
+            let applied = rc
+                .ledger
+                .apply(&uuid, generation, move |cur| {
+                    let mut r =
+                        cur.unwrap_or_else(|| Record::new(&spec.uuid, None, Desired::Running));
+                    if matches!(r.state, InstanceState::Error | InstanceState::Deleted) {
+                        // A newer command gives a failed or deleted instance another try.
+                        r.state = InstanceState::Building;
+                        r.reason = None;
+                    }
+                    r.spec = Some(*spec);
+                    r.desired = match power {
+                        Power::Running => Desired::Running,
+                        Power::Stopped => Desired::Stopped,
+                    };
+                    r.request_id = Some(rid);
+                    r
+                })
+                .await
+                .map_err(db)?;
+            (uuid, generation, request_id, applied)
+        }
+        AgentCommand::Reboot {
+            request_id,
+            instance,
+            generation,
+            hard,
+        } => {
+            let known = rc.ledger.get(&instance).await.map_err(db)?;
+            if known.as_ref().is_none_or(|r| r.desired == Desired::Deleted) {
+                tracing::warn!(%instance, %request_id, "reboot of an instance this node does not have");
+                rc.outbox.push(AgentEvent::InstanceState {
+                    node: rc.node.clone(),
+                    status: InstanceStatus {
+                        instance,
+                        generation: known.map_or(0, |r| r.generation),
+                        state: InstanceState::Deleted,
+                        reason: Some("no such instance on this node".into()),
+                    },
+                    request_id: Some(request_id),
+                    at: chrono::Utc::now(),
+                });
+                return Ok(Value::Null);
+            }
+            let rid = request_id.clone();
+            let applied = rc
+                .ledger
+                .apply(&instance, generation, move |cur| {
+                    let mut r = cur.expect("checked above");
+                    r.pending_reboot = Some(if hard {
+                        RebootKind::Hard
+                    } else {
+                        RebootKind::Soft
+                    });
+                    r.request_id = Some(rid);
+                    r
+                })
+                .await
+                .map_err(db)?;
+            (instance, generation, request_id, applied)
+        }
+        AgentCommand::Delete {
+            request_id,
+            instance,
+            generation,
+        } => {
+            let rid = request_id.clone();
+            let id = instance.clone();
+            let applied = rc
+                .ledger
+                .apply(&instance, generation, move |cur| {
+                    let mut r = cur.unwrap_or_else(|| Record::new(&id, None, Desired::Deleted));
+                    r.desired = Desired::Deleted;
+                    r.request_id = Some(rid);
+                    r
+                })
+                .await
+                .map_err(db)?;
+            (instance, generation, request_id, applied)
+        }
+        AgentCommand::Report { .. } => {
+            let _ = kicks.send(Kick::Report);
+            return Ok(Value::Null);
+        }
+        AgentCommand::ConsoleLog {
+            instance,
+            max_bytes,
+        } => {
+            let output = rc
+                .driver
+                .console_log(&instance, max_bytes.unwrap_or(64 * 1024))
+                .await
+                .map_err(|e| match e {
+                    crate::driver::DriverError::NotFound(_) => HandlerError::fail(
+                        "NotFound",
+                        format!("no instance {instance} on this node"),
+                    ),
+                    other => {
+                        HandlerError::fail("ConsoleLogFailed", virga_common::error::chain(&other))
+                    }
+                })?;
+            let reply = ConsoleLog { instance, output };
+            return Ok(serde_json::to_value(reply).expect("a console log serializes"));
+        }
+    };
+    match applied {
+        Applied::Changed(_) => {
+            let _ = kicks.send(Kick::Instance(uuid));
+        }
+        Applied::Stale { have } => {
+            tracing::info!(instance = %uuid, %request_id, generation, have,
+                "command older than the ledger's state ignored");
+        }
+    }
+    Ok(Value::Null)
+}

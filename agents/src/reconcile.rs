@@ -1,0 +1,271 @@
+//! The reconcile loop's one step: make one instance on the host match its
+//! ledger record, and record (and report) what it is now.
+//!
+//! - Deleted: destroy the guest if it exists.
+//! - No guest yet (or it vanished): build it from its image, started if
+//!   it should run. What the host cannot satisfy (image missing, another
+//!   architecture, too much memory) puts it in `error` with the reason,
+//!   until a newer command; other instances are unaffected.
+//! - Another image than it was built from: rebuild it (the upgrade).
+//! - Should run but does not: after the agent (or host) restarted, or
+//!   when it crashed, start it. A guest that was seen running and then
+//!   shut down from inside stays stopped, as Nova does: the record's
+//!   desired power becomes stopped and the centre is told.
+//! - Should not run but does: stop it (gracefully, then forced).
+//! - A reboot asked and not yet done: do it.
+//!
+//! Guests the ledger does not know are never touched here; full reports
+//! list them as unmanaged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use virga_protocol::agent::{AgentEvent, InstanceSpec, InstanceState};
+
+use crate::driver::{BootImage, Driver, DriverError, GuestState};
+use crate::images::Images;
+use crate::ledger::{Desired, Ledger, LedgerError, RebootKind, Record};
+use crate::outbox::Outbox;
+
+/// Everything a reconcile step uses.
+#[derive(Clone)]
+pub struct Reconciler {
+    pub node: String,
+    pub host_arch: String,
+    pub ledger: Ledger,
+    pub driver: Arc<dyn Driver>,
+    pub images: Arc<dyn Images>,
+    pub outbox: Arc<Outbox>,
+    pub stop_timeout: Duration,
+}
+
+fn observed(g: Option<GuestState>) -> InstanceState {
+    match g {
+        Some(GuestState::Running) => InstanceState::Running,
+        Some(GuestState::Stopped) => InstanceState::Stopped,
+        Some(GuestState::Paused) => InstanceState::Paused,
+        Some(GuestState::Crashed) => InstanceState::Crashed,
+        None => InstanceState::Deleted,
+    }
+}
+
+impl Reconciler {
+    /// Reconciles every instance; `after_restart` on the agent's first pass.
+    pub async fn all(&self, after_restart: bool) -> Result<(), LedgerError> {
+        for rec in self.ledger.all().await? {
+            self.step(rec, after_restart).await?;
+        }
+        Ok(())
+    }
+
+    /// Reconciles one instance, if the ledger has it.
+    pub async fn instance(&self, uuid: &str) -> Result<(), LedgerError> {
+        match self.ledger.get(uuid).await? {
+            Some(rec) => self.step(rec, false).await,
+            None => Ok(()),
+        }
+    }
+
+    /// A full report: every instance in the ledger (tombstones left out)
+    /// and every guest the hypervisor runs that the ledger does not know.
+    pub async fn report(&self) -> Result<AgentEvent, LedgerError> {
+        let records = self.ledger.all().await?;
+        let guests = match self.driver.list().await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(error = %virga_common::error::chain(&e), "cannot list guests");
+                Vec::new()
+            }
+        };
+        let unmanaged = guests
+            .into_iter()
+            .filter(|g| !records.iter().any(|r| r.uuid == g.id))
+            .map(|g| g.id)
+            .collect();
+        Ok(AgentEvent::Report {
+            node: self.node.clone(),
+            instances: records
+                .iter()
+                .filter(|r| r.desired != Desired::Deleted || r.state != InstanceState::Deleted)
+                .map(Record::status)
+                .collect(),
+            unmanaged,
+            at: Utc::now(),
+        })
+    }
+
+    async fn step(&self, rec: Record, after_restart: bool) -> Result<(), LedgerError> {
+        let mut next = rec.clone();
+        self.converge(&mut next, after_restart).await;
+        if next.state != rec.state
+            || next.reason != rec.reason
+            || next.built_image != rec.built_image
+            || next.desired != rec.desired
+            || next.pending_reboot != rec.pending_reboot
+        {
+            let saved = next.clone();
+            self.ledger
+                .update(&rec.uuid, move |r| {
+                    r.state = saved.state;
+                    r.reason = saved.reason;
+                    r.built_image = saved.built_image;
+                    r.desired = saved.desired;
+                    r.pending_reboot = saved.pending_reboot;
+                })
+                .await?;
+        }
+        if next.state != rec.state || next.reason != rec.reason {
+            tracing::info!(instance = %rec.uuid, from = ?rec.state, to = ?next.state,
+                reason = next.reason.as_deref().unwrap_or(""), "instance state");
+            self.outbox.push(AgentEvent::InstanceState {
+                node: self.node.clone(),
+                status: next.status(),
+                request_id: next.request_id.clone(),
+                at: Utc::now(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn status(&self, uuid: &str) -> Result<Option<GuestState>, DriverError> {
+        self.driver.status(uuid).await
+    }
+
+    /// Acts on the host and sets `r`'s state, reason and bookkeeping.
+    async fn converge(&self, r: &mut Record, after_restart: bool) {
+        let guest = match self.status(&r.uuid).await {
+            Ok(g) => g,
+            Err(e) => return self.failed(r, "read the state of", &e),
+        };
+        if r.desired == Desired::Deleted {
+            if guest.is_some()
+                && let Err(e) = self.driver.destroy(&r.uuid).await
+            {
+                return self.failed(r, "destroy", &e);
+            }
+            r.state = InstanceState::Deleted;
+            r.reason = None;
+            r.pending_reboot = None;
+            return;
+        }
+        let Some(spec) = r.spec.clone() else {
+            r.state = InstanceState::Error;
+            r.reason = Some("the ledger holds no spec for it".into());
+            return;
+        };
+        // A build that failed stays failed until a newer command.
+        if r.state == InstanceState::Error && guest.is_none() {
+            return;
+        }
+        let run = r.desired == Desired::Running;
+        let built = r.built_image.as_deref() == Some(spec.image.id.as_str());
+        let note = match guest {
+            Some(g) if built => match self.power(r, g, run, after_restart).await {
+                Some(note) => note,
+                None => return,
+            },
+            _ => {
+                if guest.is_none() && r.built_image.is_some() {
+                    tracing::warn!(instance = %r.uuid, "its guest vanished from the hypervisor; building it again");
+                }
+                let image = match self.image_for(&spec).await {
+                    Ok(i) => i,
+                    Err(why) => return error(r, why),
+                };
+                let made = if guest.is_none() {
+                    self.driver.spawn(&spec, &image, run).await
+                } else {
+                    self.driver.rebuild(&spec, &image, run).await
+                };
+                if let Err(e) = made {
+                    return error(r, virga_common::error::chain(&e));
+                }
+                r.built_image = Some(spec.image.id.clone());
+                r.pending_reboot = None;
+                None
+            }
+        };
+        match self.status(&r.uuid).await {
+            Ok(g) => {
+                r.state = observed(g);
+                r.reason = note;
+            }
+            Err(e) => self.failed(r, "read the state of", &e),
+        }
+    }
+
+    /// Brings a built guest to the desired power state (and does a pending
+    /// reboot). `None` when `r` is settled already; else a note for its
+    /// reason.
+    async fn power(
+        &self,
+        r: &mut Record,
+        g: GuestState,
+        run: bool,
+        after_restart: bool,
+    ) -> Option<Option<String>> {
+        let seen_running = r.state == InstanceState::Running;
+        let acted = match (run, g) {
+            (true, GuestState::Running) => match r.pending_reboot {
+                Some(kind) => {
+                    self.driver
+                        .reboot(&r.uuid, kind == RebootKind::Hard, self.stop_timeout)
+                        .await
+                }
+                None => Ok(()),
+            },
+            (true, GuestState::Stopped) if seen_running && !after_restart => {
+                // Shut down from inside: the guest's owner meant it.
+                r.desired = Desired::Stopped;
+                r.state = InstanceState::Stopped;
+                r.reason = Some("shut down from inside the guest".into());
+                r.pending_reboot = None;
+                return None;
+            }
+            (true, GuestState::Stopped | GuestState::Crashed) => {
+                if g == GuestState::Crashed {
+                    tracing::warn!(instance = %r.uuid, "guest crashed; starting it again");
+                }
+                self.driver.start(&r.uuid).await
+            }
+            (false, GuestState::Running | GuestState::Paused) => {
+                self.driver.stop(&r.uuid, self.stop_timeout).await
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = acted {
+            self.failed(r, "change the power state of", &e);
+            return None;
+        }
+        r.pending_reboot = None;
+        Some((run && g == GuestState::Crashed).then(|| "started again after it crashed".to_owned()))
+    }
+
+    /// Checks what the host itself must satisfy, and finds the image.
+    async fn image_for(&self, spec: &InstanceSpec) -> Result<BootImage, String> {
+        if let Some(arch) = &spec.image.arch
+            && arch != &self.host_arch
+        {
+            return Err(format!(
+                "image {} is for {arch}, this node is {}",
+                spec.image.id, self.host_arch
+            ));
+        }
+        self.images.boot_image(&spec.image).await
+    }
+
+    /// An operation failed on an instance that exists: keep what it is,
+    /// say why, and let a later pass retry.
+    fn failed(&self, r: &mut Record, what: &str, e: &DriverError) {
+        let why = virga_common::error::chain(e);
+        tracing::warn!(instance = %r.uuid, error = %why, "cannot {what} the instance");
+        r.reason = Some(format!("cannot {what} it: {why}"));
+    }
+}
+
+/// The host cannot build it as asked.
+fn error(r: &mut Record, why: String) {
+    r.state = InstanceState::Error;
+    r.reason = Some(why);
+}
