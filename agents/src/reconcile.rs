@@ -239,7 +239,13 @@ impl Reconciler {
             return None;
         }
         r.pending_reboot = None;
-        Some((run && g == GuestState::Crashed).then(|| "started again after it crashed".to_owned()))
+        Some(match (run, g) {
+            (true, GuestState::Crashed) => Some("started again after it crashed".to_owned()),
+            (true, GuestState::Stopped) if after_restart => {
+                Some("started again after the node or its agent restarted".to_owned())
+            }
+            _ => None,
+        })
     }
 
     /// Checks what the host itself must satisfy, and finds the image.

@@ -1,5 +1,6 @@
 //! End-to-end tests of the services running together.
 
+mod agent;
 mod allocation_candidate;
 mod authz;
 mod bus;
