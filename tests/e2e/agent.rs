@@ -30,7 +30,6 @@ crate::on_both_backends!(registers_and_runs_instances, survives_restarts);
 
 /// An agent on the simulated hypervisor, with its data in `dir`.
 pub(crate) struct TestAgent {
-    pub sim: Simulated,
     pub running: RunningAgent,
     pub shutdown: CancellationToken,
 }
@@ -69,7 +68,6 @@ impl TestAgent {
         .await
         .unwrap_or_else(|e| panic!("agent starts: {}", virga_common::error::chain(&e)));
         TestAgent {
-            sim,
             running,
             shutdown,
         }
