@@ -6,6 +6,8 @@
 //! that is gone, or starting one that runs, succeeds. A driver knows
 //! nothing of generations or the ledger; the agent decides what to ask.
 
+#[cfg(feature = "libvirt")]
+pub mod libvirt;
 pub mod simulated;
 
 use std::collections::BTreeSet;

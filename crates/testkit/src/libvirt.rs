@@ -124,6 +124,13 @@ impl Libvirt {
     }
 
     /// The daemon's log tail (warnings and errors), for panic messages.
+    /// The pid of a running domain's QEMU process (to crash it on purpose).
+    pub fn qemu_pid(&self, domain: &str) -> Option<u32> {
+        std::fs::read_to_string(self.dir.join("run/qemu").join(format!("{domain}.pid")))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+    }
+
     pub fn log_tail(&self) -> String {
         process::log_tail(&self.log, 40)
     }

@@ -1,0 +1,151 @@
+//! The libvirt driver against the test kit's private libvirtd, booting the
+//! real test image (`scripts/build-test-images.sh`) as a TCG guest: the
+//! whole driver contract on a real QEMU, and what the reconcile loop
+//! relies on seeing (a guest forced off from outside, a crashed emulator).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use virga_agent::driver::libvirt::{Libvirt, LibvirtConfig, domain_name};
+use virga_agent::driver::{BootImage, Driver, DriverError, GuestState};
+use virga_protocol::agent::{ImageRef, InstanceSpec, PortSpec};
+use virga_testkit::libvirt;
+
+/// From start to the guest's ready line: ~5 s idle, much more on two busy cores.
+const BOOT_DEADLINE: Duration = Duration::from_secs(90);
+
+pub fn images() -> PathBuf {
+    std::env::var_os("VIRGA_TEST_IMAGES").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/virga-test-images"),
+        PathBuf::from,
+    )
+}
+
+fn spec(uuid: &str) -> InstanceSpec {
+    InstanceSpec {
+        uuid: uuid.into(),
+        name: "test-vm".into(),
+        vcpus: 1,
+        memory_mb: 192,
+        disk_gb: 1,
+        image: ImageRef {
+            id: "virga-test-vm".into(),
+            disk_format: "qcow2".into(),
+            sha256: None,
+            arch: Some("x86_64".into()),
+        },
+        // User-mode networking: the guest finds its NIC and an address at
+        // once instead of waiting for one.
+        ports: vec![PortSpec {
+            id: "p1".into(),
+            mac: "52:54:00:12:34:56".into(),
+            bridge: None,
+        }],
+        metadata: BTreeMap::new(),
+        user_data: None,
+    }
+}
+
+async fn ready_lines(d: &Libvirt, id: &str, want: usize) -> String {
+    let until = Instant::now() + BOOT_DEADLINE;
+    loop {
+        let log = d.console_log(id, 1 << 20).await.unwrap();
+        if log.matches("VIRGA-TEST-IMAGE-READY").count() >= want {
+            return log;
+        }
+        assert!(
+            Instant::now() < until,
+            "no ready line #{want} in time; console:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn state_becomes(d: &Libvirt, id: &str, want: Option<GuestState>) {
+    let until = Instant::now() + Duration::from_secs(20);
+    while d.status(id).await.unwrap() != want {
+        assert!(Instant::now() < until, "{id} never became {want:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_guest_through_its_whole_life() {
+    let kit = tokio::task::block_in_place(libvirt::shared);
+    let dir = tempfile::tempdir().unwrap();
+    let d = Libvirt::connect(LibvirtConfig {
+        uri: kit.uri(),
+        domain_type: "qemu".into(),
+        arch: "x86_64".into(),
+        instance_path: dir.path().to_owned(),
+    })
+    .await
+    .unwrap();
+    let caps = d.capabilities().await.unwrap();
+    assert!(caps.domain_types.contains(&"qemu".to_string()), "{caps:?}");
+    let image = BootImage {
+        path: images().join("virga-test-vm.qcow2"),
+        format: "qcow2".into(),
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let s = spec(&id);
+
+    d.spawn(&s, &image, true).await.unwrap();
+    assert!(matches!(
+        d.spawn(&s, &image, true).await,
+        Err(DriverError::Refused(_))
+    ));
+    assert_eq!(d.status(&id).await.unwrap(), Some(GuestState::Running));
+    let log = ready_lines(&d, &id, 1).await;
+    assert!(log.contains("VIRGA-TEST-IMAGE-READY 10.0.2.15"), "{log}");
+    let stats = d.stats(&id).await.unwrap();
+    assert!(stats.cpu_time_ns > 0 && stats.memory_kb > 0, "{stats:?}");
+    assert!(d.list().await.unwrap().iter().any(|g| g.id == id));
+    // The disk is an overlay: the cached image is never written.
+    let disk = dir.path().join(&id).join("disk.qcow2");
+    let info = std::process::Command::new("qemu-img")
+        .args(["info", "-U", "--output=json", disk.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["backing-filename"], image.path.to_str().unwrap());
+    assert_eq!(info["virtual-size"], 1u64 << 30);
+
+    // busybox ignores ACPI: a graceful stop is forced after its timeout.
+    d.stop(&id, Duration::from_secs(1)).await.unwrap();
+    assert_eq!(d.status(&id).await.unwrap(), Some(GuestState::Stopped));
+    d.start(&id).await.unwrap();
+    ready_lines(&d, &id, 2).await;
+    d.reboot(&id, true, Duration::from_secs(1)).await.unwrap();
+    let log = ready_lines(&d, &id, 3).await;
+    assert!(log.len() > 100);
+
+    // Forced off from outside (what a power-off looks like to the agent),
+    // then its emulator killed: a crash.
+    kit.virsh(&["destroy", &domain_name(&id)]).unwrap();
+    state_becomes(&d, &id, Some(GuestState::Stopped)).await;
+    d.start(&id).await.unwrap();
+    let pid = kit
+        .qemu_pid(&domain_name(&id))
+        .expect("a running domain has a pid");
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    state_becomes(&d, &id, Some(GuestState::Crashed)).await;
+
+    // Rebuild: a fresh disk from the image, same domain.
+    d.rebuild(&s, &image, true).await.unwrap();
+    let log = ready_lines(&d, &id, 4).await;
+    assert!(log.contains("READY"));
+
+    d.destroy(&id).await.unwrap();
+    d.destroy(&id).await.unwrap();
+    assert_eq!(d.status(&id).await.unwrap(), None);
+    assert!(!dir.path().join(&id).exists());
+    assert!(matches!(
+        d.console_log(&id, 10).await,
+        Err(DriverError::NotFound(_))
+    ));
+}
