@@ -188,8 +188,14 @@ impl Reconciler {
         };
         match self.status(&r.uuid).await {
             Ok(g) => {
-                r.state = observed(g);
-                r.reason = note;
+                let now = observed(g);
+                // A note says why the latest change happened and stays until
+                // the next one; a failure ("cannot …") clears once a pass succeeds.
+                let keep = now == r.state && r.reason.as_deref().is_some_and(|w| !is_failure(w));
+                if note.is_some() || !keep {
+                    r.reason = note;
+                }
+                r.state = now;
             }
             Err(e) => self.failed(r, "read the state of", &e),
         }
@@ -268,6 +274,11 @@ impl Reconciler {
         tracing::warn!(instance = %r.uuid, error = %why, "cannot {what} the instance");
         r.reason = Some(format!("cannot {what} it: {why}"));
     }
+}
+
+/// Whether a reason is a failure of the last pass (see [`Reconciler::failed`]).
+fn is_failure(reason: &str) -> bool {
+    reason.starts_with("cannot ")
 }
 
 /// The host cannot build it as asked.

@@ -1,6 +1,7 @@
 //! The `virga` binary's library side: which services exist, starting them,
 //! and their OpenAPI documents (used by `cargo xtask openapi` and the drift test).
 
+pub mod agent;
 pub mod bootstrap;
 pub mod openapi;
 pub mod run;

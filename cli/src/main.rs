@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every service in this process: SQLite files and the in-process bus by default.
+    /// Run every service in this process, and an agent for this host:
+    /// SQLite files and the in-process bus by default.
     Up {
         /// Where the SQLite databases live (overrides `data_dir`).
         #[arg(long)]
@@ -41,6 +42,10 @@ enum Command {
         /// identity, compute, image, network, scheduler or telemetry.
         service: String,
     },
+    /// Run the edge agent of this host: it discovers the host, registers it
+    /// with the scheduler over the bus and runs the instances it is sent,
+    /// also while the centre is unreachable.
+    Agent,
 }
 
 fn main() -> ExitCode {
@@ -64,6 +69,10 @@ async fn run(cli: Cli) -> Result<(), String> {
     let started = Instant::now();
     let mut config =
         Config::load(cli.config.as_deref(), std::env::vars()).map_err(|e| chain(&e))?;
+    if let Command::Agent = cli.command {
+        virga_common::logging::init(&config.log)?;
+        return run_agent(config).await;
+    }
     let names: Vec<&str> = match &cli.command {
         Command::Up { data_dir, .. } => {
             if let Some(dir) = data_dir {
@@ -71,6 +80,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             SERVICE_NAMES.to_vec()
         }
+        Command::Agent => unreachable!("handled above"),
         Command::Serve { service } => {
             if !virga::is_service(service) {
                 return Err(format!(
@@ -118,6 +128,25 @@ async fn run(cli: Cli) -> Result<(), String> {
     for r in &running {
         println!("{:<10} {}", r.name, r.url);
     }
+    let agent = if matches!(cli.command, Command::Up { .. }) && config.agent.enabled {
+        let bus = virga_agent::BusSource::Ready(bus.clone());
+        match virga::agent::start(&config, bus, shutdown.clone()).await {
+            Ok((agent, driver)) => {
+                println!(
+                    "virga: agent of node {} running ({driver} driver)",
+                    agent.node
+                );
+                Some(agent)
+            }
+            Err(line) => {
+                shutdown.cancel();
+                futures::future::join_all(running.into_iter().map(|r| r.wait())).await;
+                return Err(line);
+            }
+        }
+    } else {
+        None
+    };
     if let (Some(first), Command::Up { test_images, .. }) = (&first_run, &cli.command)
         && let Some(dir) = virga::seed::test_images_dir(test_images.clone())
     {
@@ -151,7 +180,32 @@ async fn run(cli: Cli) -> Result<(), String> {
 
     termination_signal().await;
     shutdown.cancel();
+    if let Some(agent) = agent {
+        agent.wait().await;
+    }
     futures::future::join_all(running.into_iter().map(|r| r.wait())).await;
     drop(bus);
+    Ok(())
+}
+
+/// `virga agent`: runs until SIGTERM / SIGINT. The bus is connected in the
+/// background, so a node starts (and restores its instances) with the
+/// centre unreachable.
+async fn run_agent(config: Config) -> Result<(), String> {
+    if config.bus.url == "memory" {
+        tracing::warn!(
+            "bus.url is `memory`: this agent can reach no centre; set bus.url to an amqp:// URL"
+        );
+    }
+    let shutdown = CancellationToken::new();
+    let bus = virga_agent::BusSource::Connect(config.bus.clone());
+    let (agent, driver) = virga::agent::start(&config, bus, shutdown.clone()).await?;
+    println!(
+        "virga: agent of node {} running ({driver} driver); Ctrl-C to stop",
+        agent.node
+    );
+    termination_signal().await;
+    shutdown.cancel();
+    agent.wait().await;
     Ok(())
 }

@@ -81,6 +81,7 @@ async fn up_serves_every_service_and_stops_on_sigterm() {
     let mut child = virga(&["up"], dir.path()).spawn().unwrap();
     let (urls, ready) = wait_ready(&mut child);
     assert!(ready.contains("6 service(s) ready"), "{ready}");
+    assert!(ready.contains("virga: agent of node"), "{ready}");
     assert_eq!(urls.len(), 6, "{urls:?}");
     for (name, url) in &urls {
         let health: serde_json::Value = reqwest::get(format!("{url}/healthz"))

@@ -27,6 +27,10 @@ pub struct AgentConfig {
     pub driver: String,
     /// The libvirt connection URI.
     pub libvirt_uri: String,
+    /// `kvm`, `qemu` (TCG, no hardware virtualisation), or `auto`: kvm when
+    /// /dev/kvm exists and libvirt offers it. Nested virtualisation that
+    /// exposes /dev/kvm but cannot run guests needs `qemu` here.
+    pub libvirt_domain_type: String,
     /// Where instances' disks and console logs live (default
     /// `<data_dir>/instances`); its file system's size is the node's DISK_GB.
     pub instance_path: Option<PathBuf>,
@@ -57,11 +61,12 @@ impl Default for AgentConfig {
             labels: BTreeMap::new(),
             driver: "auto".into(),
             libvirt_uri: "qemu:///system".into(),
+            libvirt_domain_type: "auto".into(),
             instance_path: None,
             sysfs_root: PathBuf::from("/sys"),
             procfs_root: PathBuf::from("/proc"),
             heartbeat_secs: 10,
-            reconcile_secs: 10,
+            reconcile_secs: 5,
             stop_timeout_secs: 60,
             reserved_memory_mb: 512,
             reserved_disk_gb: 0,
@@ -81,6 +86,9 @@ impl AgentConfig {
         }
         if !["auto", "libvirt", "simulated"].contains(&self.driver.as_str()) {
             return fail("driver", "must be auto, libvirt or simulated");
+        }
+        if !["auto", "kvm", "qemu"].contains(&self.libvirt_domain_type.as_str()) {
+            return fail("libvirt_domain_type", "must be auto, kvm or qemu");
         }
         if self.heartbeat_secs < 1 {
             return fail("heartbeat_secs", "must be at least 1");
