@@ -138,8 +138,14 @@ pub async fn start(
         Duration::from_secs(opts.config.reconcile_secs),
         shutdown.clone(),
     ));
-    let registration =
-        crate::registration::register(&node, &host, &opts.config, &opts.region, &caps.traits);
+    let registration = crate::registration::register(
+        &node,
+        &host,
+        &opts.config,
+        &opts.region,
+        opts.driver.name(),
+        &caps,
+    );
     let link = crate::link::Link {
         rc,
         kicks: kick_tx,

@@ -13,12 +13,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::json;
 use virga_common::config::AgentConfig;
 use virga_protocol::scheduler::{
-    DeviceReport, InventoryReport, NodeCall, SiteRef, standard_traits,
+    DeviceReport, HostFacts, InventoryReport, NodeCall, SiteRef, standard_traits,
 };
 
 use crate::discovery::{AcceleratorKind, Host};
+use crate::driver::Capabilities;
 
 fn inventory(total: i64, reserved: i64, ratio: f64) -> InventoryReport {
     InventoryReport {
@@ -65,14 +67,52 @@ pub fn cpu_traits(host: &Host) -> BTreeSet<String> {
         .collect()
 }
 
-/// The registration of `node` (its uuid). `driver_traits` are what the
-/// hypervisor driver offers (image types it boots, for instance).
+/// What discovery found that inventories do not say.
+pub fn facts(host: &Host, driver: &str, caps: &Capabilities) -> HostFacts {
+    HostFacts {
+        cpu_model: host.cpu.model.clone(),
+        cpu_sockets: host.cpu.sockets,
+        numa: host
+            .numa
+            .iter()
+            .map(|n| json!({"id": n.id, "cpus": n.cpus, "memory_mb": n.memory_mb}))
+            .collect(),
+        accelerators: host
+            .accelerators
+            .iter()
+            .map(|a| {
+                json!({"address": a.address, "kind": format!("{:?}", a.kind).to_lowercase(),
+                       "vendor": a.vendor, "device": a.device, "numa_node": a.numa_node})
+            })
+            .collect(),
+        interfaces: host
+            .interfaces
+            .iter()
+            .map(|i| {
+                let addresses: Vec<String> = i
+                    .addresses
+                    .iter()
+                    .map(|(a, p)| format!("{a}/{p}"))
+                    .collect();
+                json!({"name": i.name, "mac": i.mac, "mtu": i.mtu, "state": i.state,
+                       "addresses": addresses})
+            })
+            .collect(),
+        driver: driver.to_owned(),
+        domain_types: caps.domain_types.clone(),
+        agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}
+
+/// The registration of `node` (its uuid), with what the hypervisor
+/// `driver` offers (`caps`: image types it boots, domain types).
 pub fn register(
     node: &str,
     host: &Host,
     config: &AgentConfig,
     region: &str,
-    driver_traits: &BTreeSet<String>,
+    driver: &str,
+    caps: &Capabilities,
 ) -> NodeCall {
     let mut inventories = BTreeMap::new();
     let mut put = |class: &str, inv: InventoryReport| {
@@ -94,7 +134,7 @@ pub fn register(
     );
     let mut traits = cpu_traits(host);
     traits.insert("COMPUTE_NODE".into());
-    traits.extend(driver_traits.iter().cloned());
+    traits.extend(caps.traits.iter().cloned());
     let devices = host
         .accelerators
         .iter()
@@ -125,6 +165,7 @@ pub fn register(
         inventories,
         traits,
         devices,
+        facts: Some(Box::new(facts(host, driver, caps))),
     }
 }
 
@@ -167,15 +208,19 @@ mod tests {
             kind: "mec".into(),
             ..AgentConfig::default()
         };
-        let drv = BTreeSet::from(["COMPUTE_IMAGE_TYPE_QCOW2".to_string()]);
+        let drv = Capabilities {
+            traits: BTreeSet::from(["COMPUTE_IMAGE_TYPE_QCOW2".to_string()]),
+            domain_types: vec!["qemu".into()],
+        };
         let NodeCall::Register {
             site,
             inventories,
             traits,
             devices,
             arch,
+            facts,
             ..
-        } = register("u", &host(), &cfg, "RegionOne", &drv)
+        } = register("u", &host(), &cfg, "RegionOne", "libvirt", &drv)
         else {
             panic!("a registration");
         };
@@ -205,5 +250,11 @@ mod tests {
         assert_eq!(traits, want);
         assert_eq!(devices.len(), 1);
         assert_eq!(devices[0].inventories["PGPU"].total, 1);
+        let facts = facts.unwrap();
+        assert_eq!(
+            (facts.driver.as_str(), facts.domain_types.as_slice()),
+            ("libvirt", &["qemu".to_string()][..])
+        );
+        assert_eq!(facts.accelerators[0]["kind"], "gpu");
     }
 }

@@ -67,10 +67,7 @@ impl TestAgent {
         )
         .await
         .unwrap_or_else(|e| panic!("agent starts: {}", virga_common::error::chain(&e)));
-        TestAgent {
-            running,
-            shutdown,
-        }
+        TestAgent { running, shutdown }
     }
 
     pub async fn stop(self) {
@@ -247,6 +244,17 @@ async fn registers_and_runs_instances(cloud: &Cloud) {
     assert_eq!(view["state"], "up");
     assert_eq!(view["images"], json!(["img-1"]), "{view}");
     assert!(view["load"]["loadavg"].is_array(), "{view}");
+    // Facts beyond inventories: the CPU model, interfaces with addresses.
+    assert_eq!(view["facts"]["cpu_model"], host.cpu.model.as_str());
+    assert_eq!(view["facts"]["driver"], "simulated");
+    let lo = view["facts"]["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "lo")
+        .cloned()
+        .unwrap();
+    assert!(lo["addresses"].to_string().contains("127.0.0.1/8"), "{lo}");
     let admin = cloud.admin_token().await;
     let (_, inv, _) = placement(
         cloud,

@@ -75,6 +75,33 @@ pub struct DeviceReport {
     pub traits: BTreeSet<String>,
 }
 
+/// What the agent found on its host beyond the scheduler's inventories:
+/// shown to operators with the node, never scheduled on (yet).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostFacts {
+    #[serde(default)]
+    pub cpu_model: String,
+    #[serde(default)]
+    pub cpu_sockets: u32,
+    /// NUMA nodes: `{id, cpus, memory_mb}`.
+    #[serde(default)]
+    pub numa: Vec<serde_json::Value>,
+    /// Accelerators: `{address, kind, vendor, device, numa_node}`.
+    #[serde(default)]
+    pub accelerators: Vec<serde_json::Value>,
+    /// Network interfaces: `{name, mac, mtu, state, addresses: ["ip/prefix"]}`.
+    #[serde(default)]
+    pub interfaces: Vec<serde_json::Value>,
+    /// The hypervisor driver (`libvirt`, `simulated`) and what it runs
+    /// (`kvm`, `qemu`).
+    #[serde(default)]
+    pub driver: String,
+    #[serde(default)]
+    pub domain_types: Vec<String>,
+    #[serde(default)]
+    pub agent_version: String,
+}
+
 /// Agents' messages on [`TOPIC`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", content = "args", rename_all = "snake_case")]
@@ -97,6 +124,9 @@ pub enum NodeCall {
         traits: BTreeSet<String>,
         #[serde(default)]
         devices: Vec<DeviceReport>,
+        /// Absent from agents older than this field.
+        #[serde(default)]
+        facts: Option<Box<HostFacts>>,
     },
     /// A cast, from a registered node's agent every heartbeat interval:
     /// its load and what its image cache holds (for image locality).

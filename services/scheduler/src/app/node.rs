@@ -33,6 +33,8 @@ pub struct Registration {
     pub inventories: BTreeMap<String, Inventory>,
     pub traits: BTreeSet<String>,
     pub devices: Vec<Device>,
+    /// What else the agent found (`virga_protocol::scheduler::HostFacts`), as JSON.
+    pub facts: Value,
 }
 
 /// An accelerator or other device, a child provider of its node.
@@ -165,6 +167,11 @@ pub async fn register(ctx: &ServiceContext, uuid: &str, reg: Registration) -> Re
             kind: reg.kind,
             arch: reg.arch,
             labels: serde_json::to_string(&reg.labels).map_err(Error::internal)?,
+            facts: if reg.facts.is_null() {
+                old.as_ref().map_or("{}".into(), |o| o.facts.clone())
+            } else {
+                reg.facts.to_string()
+            },
             load: old.as_ref().map_or("{}".into(), |o| o.load.clone()),
             images: old.as_ref().map_or("[]".into(), |o| o.images.clone()),
             layers: old.as_ref().map_or("[]".into(), |o| o.layers.clone()),

@@ -90,6 +90,7 @@ pub async fn handle(ctx: &ServiceContext, call: NodeCall) -> Result<Option<Regis
             inventories,
             traits,
             devices,
+            facts,
         } => {
             let uuid = uuid::Uuid::parse_str(&uuid)
                 .map_err(|_| Error::BadRequest(format!("node {uuid:?} is not a uuid")))?
@@ -112,6 +113,9 @@ pub async fn handle(ctx: &ServiceContext, call: NodeCall) -> Result<Option<Regis
                     .collect(),
                 traits,
                 devices: devices.iter().map(device).collect(),
+                facts: facts.map_or(serde_json::Value::Null, |f| {
+                    serde_json::to_value(f).expect("facts serialize")
+                }),
             };
             for (class, inv) in reg
                 .inventories

@@ -29,6 +29,7 @@ fn view(ctx: &ServiceContext, n: &Model) -> Value {
         "kind": n.kind,
         "arch": n.arch,
         "labels": parse(&n.labels),
+        "facts": parse(&n.facts),
         "state": app::state(n, stale, chrono::Utc::now()),
         "disabled": n.disabled,
         "last_seen": n.last_seen.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
@@ -64,6 +65,7 @@ fn registration(b: &Value) -> Result<Registration, Error> {
             "inventories",
             "traits",
             "devices",
+            "facts",
         ],
     )?;
     let arches: Vec<&str> = ARCHES.iter().map(|(a, _)| *a).collect();
@@ -101,6 +103,11 @@ fn registration(b: &Value) -> Result<Registration, Error> {
         inventories: inventories(body::required(n, "inventories")?)?,
         traits: traits(n)?,
         devices,
+        facts: match n.get("facts") {
+            None | Some(Value::Null) => Value::Null,
+            Some(f @ Value::Object(_)) => f.clone(),
+            Some(_) => return Err(body::invalid("'facts' is not of type 'object'")),
+        },
     })
 }
 
@@ -127,7 +134,7 @@ pub async fn list_nodes(
 /// devices are made to match.
 #[utoipa::path(put, path = "/scheduler/v1/nodes/{uuid}", tag = "nodes",
     params(("uuid" = String, Path, description = "The node")),
-    request_body(content = Object, description = "{node: {site, hostname, kind, arch, labels?, inventories, traits?, devices?: [{name, inventories, traits?}]}}"),
+    request_body(content = Object, description = "{node: {site, hostname, kind, arch, labels?, inventories, traits?, devices?: [{name, inventories, traits?}], facts?}}"),
     security(("token" = [])),
     responses((status = 200, description = "The node", body = Object),
               (status = 400, description = "A bad body, an unknown site, class or trait"),

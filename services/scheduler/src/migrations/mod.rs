@@ -12,6 +12,7 @@ mod m20261206_000003_create_traits;
 mod m20261206_000004_create_consumers;
 mod m20261206_000005_create_sites_nodes;
 mod m20261206_000006_inventory_used;
+mod m20261207_000007_node_facts;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_create_consumers::Migration),
             Box::new(m20261206_000005_create_sites_nodes::Migration),
             Box::new(m20261206_000006_inventory_used::Migration),
+            Box::new(m20261207_000007_node_facts::Migration),
         ]
     }
 }

@@ -50,6 +50,7 @@ pub(crate) mod fixture {
                 kind: "idc".into(),
                 arch: "x86_64".into(),
                 labels: "{}".into(),
+                facts: "{}".into(),
                 load: "{}".into(),
                 images: "[]".into(),
                 layers: "[]".into(),
