@@ -292,3 +292,25 @@ async fn up_bootstraps_an_admin_once() {
     sigterm(&child);
     assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
 }
+
+#[test]
+fn agent_refuses_a_damaged_ledger_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("agent/ledger.db");
+    std::fs::create_dir_all(ledger.parent().unwrap()).unwrap();
+    let garbage = b"not a ledger: a disk that lost its mind ".repeat(200);
+    std::fs::write(&ledger, &garbage).unwrap();
+    let mut child = virga(&["agent"], dir.path())
+        .env("VIRGA_AGENT__DRIVER", "simulated")
+        .spawn()
+        .unwrap();
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(!status.success());
+    assert!(
+        err.contains("virga: error: agent: the ledger") && err.contains("Move the file aside"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&ledger).unwrap(), garbage);
+}
