@@ -51,6 +51,8 @@ echo "== cargo clippy"
 cargo clippy --quiet --workspace --all-targets --all-features -- -D warnings
 # Without the test-only features too: code used only by tests must not warn.
 cargo clippy --quiet --workspace -- -D warnings
+# The gateway build of the agent, without libvirt.
+cargo clippy --quiet -p virga-agent --no-default-features --all-targets -- -D warnings
 echo "== OpenAPI drift check"
 cargo xtask openapi check
 echo "== tests"

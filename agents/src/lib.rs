@@ -9,7 +9,7 @@
 //! - [`reconcile`]: making the host match the ledger, one instance at a time.
 //! - `commands`, `link`, [`outbox`]: the bus side (commands in, reports
 //!   out, buffered while the centre is unreachable).
-//! - [`agent`]: starting it all.
+//! - [`agent`]: starting it all; [`run`]: from Virga's configuration.
 
 pub mod agent;
 mod commands;
@@ -21,5 +21,6 @@ mod link;
 pub mod outbox;
 pub mod reconcile;
 pub mod registration;
+pub mod run;
 
 pub use agent::{AgentError, AgentOptions, BusSource, RunningAgent, start};

@@ -1,7 +1,6 @@
 //! The `virga` binary's library side: which services exist, starting them,
 //! and their OpenAPI documents (used by `cargo xtask openapi` and the drift test).
 
-pub mod agent;
 pub mod bootstrap;
 pub mod openapi;
 pub mod run;

@@ -71,7 +71,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Config::load(cli.config.as_deref(), std::env::vars()).map_err(|e| chain(&e))?;
     if let Command::Agent = cli.command {
         virga_common::logging::init(&config.log)?;
-        return run_agent(config).await;
+        return virga_agent::run::run_alone(config).await;
     }
     let names: Vec<&str> = match &cli.command {
         Command::Up { data_dir, .. } => {
@@ -130,7 +130,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     let agent = if matches!(cli.command, Command::Up { .. }) && config.agent.enabled {
         let bus = virga_agent::BusSource::Ready(bus.clone());
-        match virga::agent::start(&config, bus, shutdown.clone()).await {
+        match virga_agent::run::start(&config, bus, shutdown.clone()).await {
             Ok((agent, driver)) => {
                 println!(
                     "virga: agent of node {} running ({driver} driver)",
@@ -185,27 +185,5 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     futures::future::join_all(running.into_iter().map(|r| r.wait())).await;
     drop(bus);
-    Ok(())
-}
-
-/// `virga agent`: runs until SIGTERM / SIGINT. The bus is connected in the
-/// background, so a node starts (and restores its instances) with the
-/// centre unreachable.
-async fn run_agent(config: Config) -> Result<(), String> {
-    if config.bus.url == "memory" {
-        tracing::warn!(
-            "bus.url is `memory`: this agent can reach no centre; set bus.url to an amqp:// URL"
-        );
-    }
-    let shutdown = CancellationToken::new();
-    let bus = virga_agent::BusSource::Connect(config.bus.clone());
-    let (agent, driver) = virga::agent::start(&config, bus, shutdown.clone()).await?;
-    println!(
-        "virga: agent of node {} running ({driver} driver); Ctrl-C to stop",
-        agent.node
-    );
-    termination_signal().await;
-    shutdown.cancel();
-    agent.wait().await;
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! `virga agent` as a process on a real libvirtd (the testkit's) and a
 //! private RabbitMQ node, with this test playing the centre: the agent is
 //! killed with SIGKILL while its guest runs and restarted (the guest
-//! keeps running, untouched, and is reported); then the bus goes away,
-//! the guest's emulator dies meanwhile, and the agent restarts it on its
+//! keeps running, untouched, and is reported); then the bus goes away for
+//! a minute, the guest's emulator dies meanwhile, and the agent restarts it on its
 //! own and reports everything when the bus returns.
 
 use std::path::Path;
@@ -288,6 +288,7 @@ async fn the_agent_survives_sigkill_and_a_bus_outage() {
     // The bus goes away; meanwhile the guest's emulator dies. The agent
     // starts it again by itself, and tells the centre once it is back.
     rabbit.stop();
+    let outage_started = Instant::now();
     let pid = kit.qemu_pid(&domain).unwrap();
     assert!(
         Command::new("kill")
@@ -305,7 +306,8 @@ async fn the_agent_survives_sigkill_and_a_bus_outage() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // The bus stays away a full minute, as a cut-off site's link might.
+    tokio::time::sleep(Duration::from_secs(60).saturating_sub(outage_started.elapsed())).await;
     rabbit.restart();
     let why = centre
         .event(dir.path(), "the buffered crash report", |e| {

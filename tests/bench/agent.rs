@@ -1,5 +1,5 @@
-//! Agent footprint benchmark: `virga agent` (the binary given with
-//! `--virga`) as a process on a private RabbitMQ node, this program
+//! Agent footprint benchmark: `virga agent`, or the slim `virga-agent`
+//! (the binary given with `--virga`), as a process on a private RabbitMQ node, this program
 //! playing the centre, at the agent's default rhythms (heartbeat 10 s,
 //! reconcile 5 s). Measures resident memory (VmRSS, and its peak VmHWM)
 //! and CPU use while idle with no instance, then with `--instances`
@@ -65,6 +65,17 @@ impl Drop for Agent {
     }
 }
 
+/// Proportional set size (shared pages divided among their users) in KiB.
+fn pss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Pss:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// (VmRSS, VmHWM) in KiB.
 fn memory(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -88,8 +99,9 @@ fn cpu_ticks(pid: u32) -> u64 {
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
-/// Idle for `secs`: mean and max RSS (MiB) and CPU use (% of one core).
-fn idle(pid: u32, secs: u64) -> (f64, f64, f64) {
+/// Idle for `secs`: mean and max RSS (MiB), CPU use (% of one core), and
+/// PSS at the end (MiB).
+fn idle(pid: u32, secs: u64) -> (f64, f64, f64, f64) {
     let ticks = 100.0; // USER_HZ on Linux
     let (t0, w0) = (cpu_ticks(pid), Instant::now());
     let mut samples = Vec::new();
@@ -100,7 +112,7 @@ fn idle(pid: u32, secs: u64) -> (f64, f64, f64) {
     let cpu = (cpu_ticks(pid) - t0) as f64 / ticks / w0.elapsed().as_secs_f64() * 100.0;
     let mean = samples.iter().sum::<f64>() / samples.len() as f64;
     let max = samples.iter().cloned().fold(0.0, f64::max);
-    (mean, max, cpu)
+    (mean, max, cpu, pss(pid) as f64 / 1024.0)
 }
 
 #[tokio::main]
@@ -165,8 +177,11 @@ async fn main() {
         a.libvirt_uri.clone()
     };
     let mut cmd = Command::new(&a.virga);
-    cmd.arg("agent")
-        .env_clear()
+    // `virga agent`, or the slim `virga-agent` as it is.
+    if a.virga.file_name().is_some_and(|n| n == "virga") {
+        cmd.arg("agent");
+    }
+    cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("VIRGA_DATA_DIR", dir.path())
         .env("VIRGA_BUS__URL", rabbit.url())
@@ -242,13 +257,14 @@ async fn main() {
         a.virga.display(),
         startup.as_secs_f64()
     );
-    println!("| instances | RSS mean (MiB) | RSS max (MiB) | CPU (% of a core) |");
-    println!("|---|---|---|---|");
-    println!("| 0 | {:.1} | {:.1} | {:.2} |", at0.0, at0.1, at0.2);
-    println!(
-        "| {} | {:.1} | {:.1} | {:.2} |",
-        a.instances, atn.0, atn.1, atn.2
-    );
+    println!("| instances | RSS mean (MiB) | RSS max (MiB) | PSS (MiB) | CPU (% of a core) |");
+    println!("|---|---|---|---|---|");
+    for (n, m) in [(0, at0), (a.instances, atn)] {
+        println!(
+            "| {n} | {:.1} | {:.1} | {:.1} | {:.2} |",
+            m.0, m.1, m.3, m.2
+        );
+    }
     println!(
         "{} instances running {:.2} s after the first command; peak RSS (VmHWM) {:.1} MiB",
         a.instances,

@@ -44,6 +44,11 @@ pub struct AgentConfig {
     pub reconcile_secs: u64,
     /// How long a graceful stop may take before the instance is forced off.
     pub stop_timeout_secs: u64,
+    /// The AMQP frame size the agent asks the broker for (bytes; 0 takes
+    /// the broker's, 128 KiB on RabbitMQ). lapin keeps 64 frames of
+    /// buffers per connection, so this decides about 1 MiB (or 8 MiB) of
+    /// an idle agent's memory; agents' messages are small.
+    pub bus_frame_max: u32,
     /// Memory (MiB) and disk (GiB) kept back for the host itself.
     pub reserved_memory_mb: i64,
     pub reserved_disk_gb: i64,
@@ -68,6 +73,7 @@ impl Default for AgentConfig {
             heartbeat_secs: 10,
             reconcile_secs: 5,
             stop_timeout_secs: 60,
+            bus_frame_max: 16384,
             reserved_memory_mb: 512,
             reserved_disk_gb: 0,
             cpu_allocation_ratio: 4.0,
@@ -89,6 +95,12 @@ impl AgentConfig {
         }
         if !["auto", "kvm", "qemu"].contains(&self.libvirt_domain_type.as_str()) {
             return fail("libvirt_domain_type", "must be auto, kvm or qemu");
+        }
+        if self.bus_frame_max != 0 && self.bus_frame_max < 4096 {
+            return fail(
+                "bus_frame_max",
+                "must be 0 or at least 4096 (AMQP's minimum)",
+            );
         }
         if self.heartbeat_secs < 1 {
             return fail("heartbeat_secs", "must be at least 1");
