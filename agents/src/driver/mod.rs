@@ -143,6 +143,18 @@ pub trait Driver: Send + Sync + 'static {
     }
 }
 
+/// The image types every VM driver boots, as standard traits.
+pub fn vm_image_traits() -> BTreeSet<String> {
+    [
+        "COMPUTE_IMAGE_TYPE_QCOW2",
+        "COMPUTE_IMAGE_TYPE_RAW",
+        "COMPUTE_IMAGE_TYPE_ISO",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
 /// The last `max_bytes` of `text`, cut at a character boundary.
 pub fn tail(text: &str, max_bytes: u64) -> String {
     let max = usize::try_from(max_bytes).unwrap_or(usize::MAX);

@@ -7,7 +7,7 @@
 //! that powers itself off or crashes, a host reboot that leaves every
 //! guest shut off. Its console log says what happened, line by line.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -179,6 +179,16 @@ impl Simulated {
         f(&mut inner.guests)
     }
 
+    /// Reads one guest, without the delay or injected failures.
+    fn read<T>(&self, id: &str, f: impl FnOnce(&SimGuest) -> T) -> Result<T, DriverError> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .guests
+            .get(id)
+            .map(f)
+            .ok_or_else(|| DriverError::NotFound(id.to_owned()))
+    }
+
     fn guest<'a>(
         guests: &'a mut BTreeMap<String, SimGuest>,
         id: &str,
@@ -224,14 +234,7 @@ impl Driver for Simulated {
 
     async fn capabilities(&self) -> Result<Capabilities, DriverError> {
         Ok(Capabilities {
-            traits: BTreeSet::from(
-                [
-                    "COMPUTE_IMAGE_TYPE_QCOW2",
-                    "COMPUTE_IMAGE_TYPE_RAW",
-                    "COMPUTE_IMAGE_TYPE_ISO",
-                ]
-                .map(String::from),
-            ),
+            traits: super::vm_image_traits(),
             domain_types: vec!["simulated".into()],
         })
     }
@@ -345,21 +348,11 @@ impl Driver for Simulated {
     }
 
     async fn console_log(&self, id: &str, max_bytes: u64) -> Result<String, DriverError> {
-        let inner = self.inner.lock().unwrap();
-        let g = inner
-            .guests
-            .get(id)
-            .ok_or_else(|| DriverError::NotFound(id.to_owned()))?;
-        Ok(super::tail(&g.console, max_bytes))
+        self.read(id, |g| super::tail(&g.console, max_bytes))
     }
 
     async fn stats(&self, id: &str) -> Result<Stats, DriverError> {
-        let inner = self.inner.lock().unwrap();
-        let g = inner
-            .guests
-            .get(id)
-            .ok_or_else(|| DriverError::NotFound(id.to_owned()))?;
-        Ok(Stats {
+        self.read(id, |g| Stats {
             cpu_time_ns: g.boots * 1_000_000_000,
             memory_kb: g.spec.memory_mb * 1024,
             ..Stats::default()

@@ -163,6 +163,26 @@ impl Libvirt {
         }
     }
 
+    /// Defines (or, for an existing uuid, redefines) the domain from `xml`
+    /// and starts it when `start`.
+    async fn define(
+        &self,
+        op: &'static str,
+        id: String,
+        xml: String,
+        start: bool,
+    ) -> Result<(), DriverError> {
+        let id2 = id.clone();
+        self.blocking(op, &id2, move |c| {
+            let dom = c.define_domain_xml(&xml).map_err(|e| failed(op, &id, e))?;
+            if start {
+                dom.create().map_err(|e| failed(op, &id, e))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// Makes the instance's disks and returns the domain XML.
     async fn prepare(&self, spec: &InstanceSpec, image: &BootImage) -> Result<String, DriverError> {
         let dir = self.dir(&spec.uuid);

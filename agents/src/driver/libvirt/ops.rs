@@ -27,14 +27,7 @@ impl Driver for Libvirt {
             .collect();
         domain_types.dedup();
         Ok(Capabilities {
-            traits: [
-                "COMPUTE_IMAGE_TYPE_QCOW2",
-                "COMPUTE_IMAGE_TYPE_RAW",
-                "COMPUTE_IMAGE_TYPE_ISO",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            traits: crate::driver::vm_image_traits(),
             domain_types,
         })
     }
@@ -86,16 +79,7 @@ impl Driver for Libvirt {
             )));
         }
         let xml = self.prepare(spec, image).await?;
-        self.blocking("spawn", &spec.uuid, move |c| {
-            let dom = c
-                .define_domain_xml(&xml)
-                .map_err(|e| failed("spawn", &id, e))?;
-            if start {
-                dom.create().map_err(|e| failed("spawn", &id, e))?;
-            }
-            Ok(())
-        })
-        .await
+        self.define("spawn", id, xml, start).await
     }
 
     async fn start(&self, id: &str) -> Result<(), DriverError> {
@@ -169,17 +153,7 @@ impl Driver for Libvirt {
             .await?;
         }
         let xml = self.prepare(spec, image).await?;
-        self.blocking("rebuild", &spec.uuid, move |c| {
-            // Redefining a domain with the same uuid and name replaces it.
-            let dom = c
-                .define_domain_xml(&xml)
-                .map_err(|e| failed("rebuild", &id, e))?;
-            if start {
-                dom.create().map_err(|e| failed("rebuild", &id, e))?;
-            }
-            Ok(())
-        })
-        .await
+        self.define("rebuild", id, xml, start).await
     }
 
     async fn console_log(&self, id: &str, max_bytes: u64) -> Result<String, DriverError> {
