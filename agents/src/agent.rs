@@ -17,7 +17,7 @@ use virga_common::error::chain;
 use crate::commands::Kick;
 use crate::discovery::{self, DiscoveryError, Host, Roots};
 use crate::driver::{Driver, DriverError};
-use crate::images::{BaseDir, Images};
+use crate::images::{Images, NodeImages};
 use crate::ledger::{Ledger, LedgerError};
 use crate::outbox::Outbox;
 use crate::reconcile::Reconciler;
@@ -40,7 +40,7 @@ pub struct AgentOptions {
     pub data_dir: PathBuf,
     pub bus: BusSource,
     pub driver: Arc<dyn Driver>,
-    /// Default: the `_base` directory under the instance path.
+    /// Default: the node's image cache under the instance path.
     pub images: Option<Arc<dyn Images>>,
     pub call_timeout: Duration,
 }
@@ -57,6 +57,8 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot open the image cache")]
+    Images(#[from] virga_imagecache::CacheError),
     #[error("the {driver} driver cannot start")]
     Driver {
         driver: &'static str,
@@ -116,9 +118,29 @@ pub async fn start(
             driver: opts.driver.name(),
             source,
         })?;
-    let images = opts
-        .images
-        .unwrap_or_else(|| Arc::new(BaseDir::new(instance_path.join("_base"))));
+    let images = match opts.images {
+        Some(i) => i,
+        None => {
+            let gib = match opts.config.image_cache_gb {
+                0 => (host.disk_gb / 4).max(1),
+                n => n,
+            };
+            let node_images = Arc::new(NodeImages::open(
+                instance_path.join("_base"),
+                &instance_path.join("_cache"),
+                gib << 30,
+                &opts.config.site,
+            )?);
+            scrub_every(&node_images, opts.config.image_scrub_hours, &shutdown);
+            node_images
+        }
+    };
+    // The images existing instances are built on stay held.
+    for r in ledger.all().await? {
+        if let Some(spec) = r.spec.as_ref().filter(|_| r.built_image.is_some()) {
+            images.keep(&r.uuid, &spec.image);
+        }
+    }
     let rc = Reconciler {
         node: node.clone(),
         host_arch: host.arch.clone(),
@@ -162,6 +184,32 @@ pub async fn start(
         host,
         tasks: vec![reconcile, link],
     })
+}
+
+/// Re-hashes the images no instance holds now and then (corrupt ones are
+/// dropped, to be fetched again when needed).
+fn scrub_every(images: &Arc<NodeImages>, hours: u64, shutdown: &CancellationToken) {
+    if hours == 0 {
+        return;
+    }
+    let cache = images.cache().clone();
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(hours * 3600));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => match cache.scrub().await {
+                    Ok(bad) if !bad.is_empty() => {
+                        tracing::warn!(images = ?bad, "corrupt cached images removed");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %chain(&e), "image cache scrub failed"),
+                },
+            }
+        }
+    });
 }
 
 /// Tombstones are kept this long, against late duplicates of old commands.

@@ -123,6 +123,25 @@ pub async fn handle(
             let _ = kicks.send(Kick::Report);
             return Ok(Value::Null);
         }
+        AgentCommand::FetchImage { request_id, image } => {
+            // A fetch can take long: acknowledged now, answered by an event.
+            let rc = rc.clone();
+            tokio::spawn(async move {
+                let got = rc.images.fetch(&image).await;
+                if let Err(why) = &got {
+                    tracing::warn!(image = %image.id, %request_id, error = %why, "pre-fetch failed");
+                }
+                rc.outbox.push(AgentEvent::Image {
+                    node: rc.node.clone(),
+                    image: image.id,
+                    held: got.is_ok(),
+                    reason: got.err(),
+                    request_id,
+                    at: chrono::Utc::now(),
+                });
+            });
+            return Ok(Value::Null);
+        }
         AgentCommand::ConsoleLog {
             instance,
             max_bytes,

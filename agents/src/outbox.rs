@@ -31,6 +31,7 @@ fn same_slot(a: &AgentEvent, b: &AgentEvent) -> bool {
             AgentEvent::InstanceState { status: y, .. },
         ) => x.instance == y.instance,
         (AgentEvent::Report { .. }, AgentEvent::Report { .. }) => true,
+        (AgentEvent::Image { image: x, .. }, AgentEvent::Image { image: y, .. }) => x == y,
         _ => false,
     }
 }

@@ -144,6 +144,7 @@ impl Reconciler {
             {
                 return self.failed(r, "destroy", &e);
             }
+            self.images.release(&r.uuid);
             r.state = InstanceState::Deleted;
             r.reason = None;
             r.pending_reboot = None;
@@ -264,7 +265,7 @@ impl Reconciler {
                 spec.image.id, self.host_arch
             ));
         }
-        self.images.boot_image(&spec.image).await
+        self.images.boot_image(&spec.uuid, &spec.image).await
     }
 
     /// An operation failed on an instance that exists: keep what it is,

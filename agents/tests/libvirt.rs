@@ -34,6 +34,8 @@ fn spec(uuid: &str) -> InstanceSpec {
             disk_format: "qcow2".into(),
             sha256: None,
             arch: Some("x86_64".into()),
+            size: None,
+            sources: vec![],
         },
         // User-mode networking: the guest finds its NIC and an address at
         // once instead of waiting for one.

@@ -237,6 +237,8 @@ async fn the_agent_survives_sigkill_and_a_bus_outage() {
             disk_format: "qcow2".into(),
             sha256: None,
             arch: None,
+            size: None,
+            sources: vec![],
         },
         ports: vec![PortSpec {
             id: "p".into(),

@@ -219,6 +219,8 @@ async fn main() {
                 disk_format: "qcow2".into(),
                 sha256: None,
                 arch: None,
+                size: None,
+                sources: vec![],
             },
             ports: vec![],
             metadata: Default::default(),

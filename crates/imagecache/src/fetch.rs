@@ -17,7 +17,8 @@ use crate::CacheError;
 pub struct Source {
     pub sha256: String,
     pub size: u64,
-    /// Tried in order: the site's store first, the centre last.
+    /// Tried in order: the site's store first, the centre last;
+    /// `http(s)://`, or `file://` for a site's storage mounted on the node.
     pub urls: Vec<String>,
     /// Sent with every request (e.g. the agent's token).
     pub headers: Vec<(String, String)>,
@@ -121,6 +122,9 @@ async fn download(
     if have == src.size {
         return Ok(());
     }
+    if let Some(path) = url.strip_prefix("file://") {
+        return copy_file(Path::new(path), have, src.size, partial).await;
+    }
     let mut req = http.get(url);
     for (k, v) in &src.headers {
         req = req.header(k, v);
@@ -173,5 +177,42 @@ async fn download(
     if now != src.size {
         return Err(format!("the transfer ended at {now} of {} bytes", src.size).into());
     }
+    Ok(())
+}
+
+/// A `file://` source: appends from `have` on, like a ranged request.
+async fn copy_file(from: &Path, have: u64, size: u64, partial: &Path) -> Result<(), Failure> {
+    use tokio::io::AsyncSeekExt;
+    let mut src = match tokio::fs::File::open(from).await {
+        Ok(f) => f,
+        // Not there (not copied to this site yet): no use trying again.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Failure {
+                retry: false,
+                why: format!("{} does not exist", from.display()),
+            });
+        }
+        Err(e) => return Err(e.to_string().into()),
+    };
+    let len = src.metadata().await.map_err(|e| e.to_string())?.len();
+    if len != size {
+        return Err(Failure {
+            retry: false,
+            why: format!("{} holds {len} bytes, not {size}", from.display()),
+        });
+    }
+    src.seek(std::io::SeekFrom::Start(have))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(partial)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::io::copy(&mut src, &mut out)
+        .await
+        .map_err(|e| e.to_string())?;
+    out.flush().await.map_err(|e| e.to_string())?;
     Ok(())
 }

@@ -88,7 +88,8 @@ impl Cache {
         }))
     }
 
-    fn path(&self, digest: &str) -> PathBuf {
+    /// Where `digest` is (or would be) kept.
+    pub fn path(&self, digest: &str) -> PathBuf {
         self.root.join("sha256").join(digest)
     }
 
@@ -128,18 +129,30 @@ impl Cache {
         p.contains_key(digest)
     }
 
+    /// Holds `digest` (whether or not the cache has it yet) so it is not
+    /// evicted while the lease lives: an agent holds the images its
+    /// instances' disks are layered on.
+    pub fn hold(self: &Arc<Self>, digest: &str) -> Result<Lease, CacheError> {
+        check_digest(digest)?;
+        self.pin(digest);
+        Ok(Lease {
+            cache: self.clone(),
+            sha256: digest.to_owned(),
+            path: self.path(digest),
+        })
+    }
+
+    /// Whether the cache holds `digest` (by its presence, not re-hashed).
+    pub fn has(&self, digest: &str) -> bool {
+        check_digest(digest).is_ok() && self.path(digest).is_file()
+    }
+
     /// The image, from the cache or fetched into it. With `verify`, a
     /// cached copy is re-hashed first and refetched if it is corrupt;
     /// without, only its size is checked.
     pub async fn ensure(self: &Arc<Self>, src: &Source, verify: bool) -> Result<Lease, CacheError> {
-        check_digest(&src.sha256)?;
+        let lease = self.hold(&src.sha256)?;
         let digest = src.sha256.clone();
-        self.pin(&digest);
-        let lease = Lease {
-            cache: self.clone(),
-            sha256: digest.clone(),
-            path: self.path(&digest),
-        };
         let gate = {
             let mut f = self.filling.lock().await;
             f.entry(digest.clone()).or_default().clone()

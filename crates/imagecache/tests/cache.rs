@@ -137,3 +137,48 @@ async fn the_least_recently_used_unheld_image_goes_first() {
     drop((a, c));
     cache.ensure(&srcs[3], false).await.unwrap();
 }
+
+/// A site's storage mounted on the node: read as a `file://` source, a
+/// partial copy resumed from where it stopped, a file of the wrong size or
+/// a missing one passed over for the next source.
+#[tokio::test]
+async fn a_mounted_site_store_is_a_file_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&dir.path().join("cache"), 1 << 20).unwrap();
+    let (data, digest) = image(7, 100_000);
+    std::fs::write(site.path().join("img"), &data).unwrap();
+    std::fs::write(site.path().join("short"), &data[..10]).unwrap();
+    // What a broken earlier copy left.
+    std::fs::write(
+        dir.path().join("cache/partial").join(&digest),
+        &data[..40_000],
+    )
+    .unwrap();
+    let src = Source {
+        sha256: digest.clone(),
+        size: data.len() as u64,
+        urls: vec![
+            format!("file://{}/missing", site.path().display()),
+            format!("file://{}/short", site.path().display()),
+            format!("file://{}/img", site.path().display()),
+        ],
+        headers: vec![],
+    };
+    assert!(!cache.has(&digest));
+    let lease = cache.ensure(&src, true).await.unwrap();
+    assert_eq!(std::fs::read(&lease.path).unwrap(), data);
+    assert!(cache.has(&digest));
+
+    // Nothing left to read from: a clear error naming the last failure.
+    let (_, other) = image(8, 10);
+    let gone = Source {
+        sha256: other.clone(),
+        size: 10,
+        urls: vec![format!("file://{}/missing", site.path().display())],
+        headers: vec![],
+    };
+    let err = cache.ensure(&gone, false).await.err().unwrap().to_string();
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!cache.has(&other));
+}

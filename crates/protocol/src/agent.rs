@@ -44,6 +44,26 @@ pub struct ImageRef {
     /// `x86_64` or `aarch64` when the image says (Glance's `architecture`).
     #[serde(default)]
     pub arch: Option<String>,
+    /// The content's size in bytes; with `sha256` and `sources` the node
+    /// fetches the image into its cache when it does not hold it.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Where the image can be fetched (the image service's locations):
+    /// the agent tries its own site's store first and the central store
+    /// last. Empty: the image must already be on the node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ImageSource>,
+}
+
+/// One place an image's data can be read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageSource {
+    /// The image store's id (an edge site's store is named after its
+    /// site; the central store has the image service's `store_id`).
+    pub store: String,
+    /// `http(s)://` (a signed URL of the image service, or a site's store
+    /// served over HTTP) or `file://` (a site's storage mounted on the node).
+    pub url: String,
 }
 
 /// One network port of an instance (the network service fills these in).
@@ -132,6 +152,9 @@ pub enum AgentCommand {
     },
     /// A cast: publish a full [`AgentEvent::Report`] now.
     Report { request_id: String },
+    /// A cast: fetch the image into the node's cache before any instance
+    /// needs it (pre-fetch); answered by [`AgentEvent::Image`].
+    FetchImage { request_id: String, image: ImageRef },
     /// A call: the tail of the instance's serial console log, answered with
     /// [`ConsoleLog`].
     ConsoleLog {
@@ -149,6 +172,7 @@ impl Message for AgentCommand {
             AgentCommand::Reboot { .. } => "reboot",
             AgentCommand::Delete { .. } => "delete",
             AgentCommand::Report { .. } => "report",
+            AgentCommand::FetchImage { .. } => "fetch_image",
             AgentCommand::ConsoleLog { .. } => "console_log",
         }
     }
@@ -199,6 +223,18 @@ pub enum AgentEvent {
         unmanaged: Vec<String>,
         at: DateTime<Utc>,
     },
+    /// The outcome of a [`AgentCommand::FetchImage`]: `held` when the node
+    /// has the image (verified), else `reason` says why not.
+    #[serde(rename = "agent.image")]
+    Image {
+        node: String,
+        image: String,
+        held: bool,
+        #[serde(default)]
+        reason: Option<String>,
+        request_id: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl Message for AgentEvent {
@@ -206,6 +242,7 @@ impl Message for AgentEvent {
         match self {
             AgentEvent::InstanceState { .. } => "agent.instance.state",
             AgentEvent::Report { .. } => "agent.report",
+            AgentEvent::Image { .. } => "agent.image",
         }
     }
 }
@@ -231,6 +268,8 @@ mod tests {
                     disk_format: "qcow2".into(),
                     sha256: None,
                     arch: None,
+                    size: None,
+                    sources: vec![],
                 },
                 ports: vec![],
                 metadata: BTreeMap::new(),

@@ -131,6 +131,8 @@ mod tests {
                 disk_format: "iso".into(),
                 sha256: None,
                 arch: None,
+                size: None,
+                sources: vec![],
             },
             ports: vec![PortSpec {
                 id: "p".into(),

@@ -19,6 +19,8 @@ pub(crate) fn spec(uuid: &str, memory_mb: u64) -> InstanceSpec {
             disk_format: "qcow2".into(),
             sha256: None,
             arch: None,
+            size: None,
+            sources: vec![],
         },
         ports: vec![],
         metadata: BTreeMap::new(),

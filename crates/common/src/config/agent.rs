@@ -54,6 +54,14 @@ pub struct AgentConfig {
     pub reserved_disk_gb: i64,
     /// How many vCPUs each physical CPU may back.
     pub cpu_allocation_ratio: f64,
+    /// The most the node's image cache (`<instance_path>/_cache`) may
+    /// hold, in GiB; 0 takes a quarter of the instance path's disk. The
+    /// least recently used images no instance is built on go first.
+    pub image_cache_gb: u64,
+    /// How often images no instance uses are re-hashed, and corrupt
+    /// copies dropped (hours; 0 never). Images are also verified before
+    /// every build.
+    pub image_scrub_hours: u64,
 }
 
 impl Default for AgentConfig {
@@ -77,6 +85,8 @@ impl Default for AgentConfig {
             reserved_memory_mb: 512,
             reserved_disk_gb: 0,
             cpu_allocation_ratio: 4.0,
+            image_cache_gb: 0,
+            image_scrub_hours: 24,
         }
     }
 }
