@@ -69,7 +69,7 @@ async fn copies(c: &Caller<'_>, id: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn import(c: &Caller<'_>, id: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn import(c: &Caller<'_>, id: &str, body: Value) -> (u16, Value) {
     let (s, b, _) = c
         .call(Method::POST, &format!("/v2/images/{id}/import"), Some(body))
         .await;
@@ -77,7 +77,7 @@ async fn import(c: &Caller<'_>, id: &str, body: Value) -> (u16, Value) {
 }
 
 /// Waits until no site copy of the image is in progress; its tasks.
-async fn settled(c: &Caller<'_>, id: &str) -> Vec<Value> {
+pub(crate) async fn settled(c: &Caller<'_>, id: &str) -> Vec<Value> {
     for _ in 0..200 {
         let (_, t, _) = c
             .call(Method::GET, &format!("/v2/images/{id}/tasks"), None)

@@ -11,6 +11,7 @@ mod errors;
 mod image;
 mod image_data;
 mod image_import;
+mod image_location;
 mod image_oci;
 mod image_stores;
 mod node_report;

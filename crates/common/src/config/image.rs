@@ -32,6 +32,14 @@ pub struct ImageConfig {
     /// default `<data_dir>/image-signing-certs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_certificates_dir: Option<std::path::PathBuf>,
+    /// The secret signing the download URLs nodes get from
+    /// `GET /v2/images/{id}/locations`; every image service of a cloud
+    /// needs the same. Unset: one is made and kept in
+    /// `<data_dir>/image-download-url.key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_url_key: Option<String>,
+    /// How long a signed download URL works (seconds).
+    pub download_url_secs: u64,
 }
 
 /// The image data backend: files under `<data_dir>/images` (one image
@@ -73,6 +81,12 @@ pub struct SiteStoreConfig {
     pub path: Option<std::path::PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<S3StoreConfig>,
+    /// How the site's nodes read the store: an image's data is at
+    /// `<node_url>/<image id>` (`http(s)://` for the site's object store
+    /// or a web server over the directory, `file://` where the nodes
+    /// mount it). Unset: the site's nodes fetch from the centre.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_url: Option<String>,
 }
 
 impl SiteStoreConfig {
@@ -144,6 +158,8 @@ impl Default for ImageConfig {
             store_id: "central".into(),
             stores: Default::default(),
             signature_certificates_dir: None,
+            download_url_key: None,
+            download_url_secs: 3600,
         }
     }
 }
@@ -185,6 +201,20 @@ impl ImageConfig {
                 return Err((key.into(), "must be -1 (unlimited) or at least 0".into()));
             }
         }
+        if self.download_url_secs == 0 {
+            return Err((
+                "image.download_url_secs".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if let Some(k) = &self.download_url_key
+            && k.len() < 16
+        {
+            return Err((
+                "image.download_url_key".into(),
+                "must be at least 16 characters".into(),
+            ));
+        }
         if self.size_cap == 0 {
             return Err(("image.size_cap".into(), "must be at least 1".into()));
         }
@@ -203,6 +233,16 @@ impl ImageConfig {
             }
             if let Some(s3) = &site.s3 {
                 s3.validate(&format!("{key}.s3"))?;
+            }
+            if let Some(u) = &site.node_url
+                && !["http://", "https://", "file:///"]
+                    .iter()
+                    .any(|p| u.starts_with(p))
+            {
+                return Err((
+                    format!("{key}.node_url"),
+                    "must be an http://, https:// or file:/// URL".into(),
+                ));
             }
         }
         let w = &self.web_download;

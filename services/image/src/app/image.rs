@@ -49,7 +49,7 @@ pub fn viewer(auth: &Auth) -> Viewer {
     }
 }
 
-async fn target(ctx: &ServiceContext, auth: &Auth, m: &Model) -> Result<Target, Error> {
+pub async fn target(ctx: &ServiceContext, auth: &Auth, m: &Model) -> Result<Target, Error> {
     let member = match (m.visibility.as_str(), auth.claims().project_id()) {
         ("shared", Some(p)) => image::is_member(ctx.db(), &m.id, p).await?,
         _ => false,

@@ -202,10 +202,39 @@ pub async fn download(
 ) -> Result<Result<Download, Unsatisfiable>, Error> {
     let m = images::visible(ctx, auth, id).await?.model;
     if m.status == "deactivated" && !auth.allows("context_is_admin", &Target::new()) {
-        return Err(Error::Forbidden(
-            "The requested image has been deactivated. Image data download is forbidden.".into(),
-        ));
+        return Err(deactivated());
     }
+    serve(ctx, m, range).await
+}
+
+fn deactivated() -> Error {
+    Error::Forbidden(
+        "The requested image has been deactivated. Image data download is forbidden.".into(),
+    )
+}
+
+/// A download by signed URL (see `location`): no token, the signature is
+/// the permission; a deactivated image is refused to every node.
+pub async fn download_signed(
+    ctx: &ServiceContext,
+    id: &str,
+    expires: i64,
+    signature: &str,
+    range: Option<&str>,
+) -> Result<Result<Download, Unsatisfiable>, Error> {
+    let m = super::location::signed(ctx, id, expires, signature).await?;
+    if m.status == "deactivated" {
+        return Err(deactivated());
+    }
+    serve(ctx, m, range).await
+}
+
+/// The image's data, whole or one range.
+async fn serve(
+    ctx: &ServiceContext,
+    m: image::Model,
+    range: Option<&str>,
+) -> Result<Result<Download, Unsatisfiable>, Error> {
     let size = match (m.status.as_str(), m.size) {
         ("active" | "deactivated", Some(s)) => u64::try_from(s).map_err(Error::internal)?,
         _ => {

@@ -8,6 +8,7 @@ pub mod image_patch;
 pub mod import;
 pub mod import_task;
 pub mod ingest;
+pub mod location;
 pub mod member;
 pub mod oci_blobs;
 pub mod quota;

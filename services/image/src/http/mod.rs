@@ -4,6 +4,7 @@ pub mod error;
 pub mod image;
 pub mod image_data;
 pub mod import;
+pub mod location;
 pub mod member;
 pub mod quota;
 pub mod schema;
@@ -36,6 +37,8 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             image_data::download_image_data
         ))
         .routes(routes!(image_data::stage_image_data))
+        .routes(routes!(image_data::download_signed_image_data))
+        .routes(routes!(location::list_locations))
         .routes(routes!(import::import_image))
         .routes(routes!(import::import_info))
         .routes(routes!(quota::usage_info))
