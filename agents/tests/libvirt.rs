@@ -44,9 +44,29 @@ fn spec(uuid: &str) -> InstanceSpec {
             mac: "52:54:00:12:34:56".into(),
             bridge: None,
         }],
-        metadata: BTreeMap::new(),
-        user_data: None,
+        metadata: BTreeMap::from([("role".to_string(), "web".to_string())]),
+        // "#cloud-config\nhostname: t\n"
+        user_data: Some("I2Nsb3VkLWNvbmZpZwpob3N0bmFtZTogdAo=".into()),
     }
+}
+
+/// A file of the instance's config drive, read back from the ISO.
+fn config_drive_file(iso: &std::path::Path, name: &str) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let to = out.path().join("f");
+    let st = std::process::Command::new("xorriso")
+        .args(["-osirrox", "on", "-indev"])
+        .arg(iso)
+        .args(["-extract", name])
+        .arg(&to)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    std::fs::read_to_string(to).unwrap()
 }
 
 async fn ready_lines(d: &Libvirt, id: &str, want: usize) -> String {
@@ -98,6 +118,14 @@ async fn a_real_guest_through_its_whole_life() {
         d.spawn(&s, &image, true).await,
         Err(DriverError::Refused(_))
     ));
+    // User data that is not base64 is refused, with the reason.
+    let mut bad = spec(&uuid::Uuid::new_v4().to_string());
+    bad.user_data = Some("not base64!".into());
+    match d.spawn(&bad, &image, true).await {
+        Err(DriverError::Refused(why)) => assert!(why.contains("user_data"), "{why}"),
+        other => panic!("bad user data accepted: {other:?}"),
+    }
+    assert_eq!(d.status(&bad.uuid).await.unwrap(), None);
     assert_eq!(d.status(&id).await.unwrap(), Some(GuestState::Running));
     let log = ready_lines(&d, &id, 1).await;
     assert!(log.contains("VIRGA-TEST-IMAGE-READY 10.0.2.15"), "{log}");
@@ -113,6 +141,28 @@ async fn a_real_guest_through_its_whole_life() {
     let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(info["backing-filename"], image.path.to_str().unwrap());
     assert_eq!(info["virtual-size"], 1u64 << 30);
+    // The config drive: attached, labelled, with the instance's identity,
+    // metadata and user data where cloud-init looks.
+    let drive = dir.path().join(&id).join("disk.config");
+    let xml = kit.virsh(&["dumpxml", &domain_name(&id)]).unwrap();
+    assert!(xml.contains(drive.to_str().unwrap()), "{xml}");
+    let meta: serde_json::Value = serde_json::from_str(&config_drive_file(
+        &drive,
+        "/openstack/latest/meta_data.json",
+    ))
+    .unwrap();
+    assert_eq!(meta["uuid"], id.as_str());
+    assert_eq!(meta["hostname"], "test-vm");
+    assert_eq!(meta["meta"]["role"], "web");
+    assert_eq!(
+        config_drive_file(&drive, "/openstack/latest/user_data"),
+        "#cloud-config\nhostname: t\n"
+    );
+    let label = std::process::Command::new("xorriso")
+        .args(["-indev", drive.to_str().unwrap(), "-pvd_info"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&label.stdout).contains("config-2"));
 
     // busybox ignores ACPI: a graceful stop is forced after its timeout.
     d.stop(&id, Duration::from_secs(1)).await.unwrap();

@@ -194,6 +194,22 @@ async fn sites_and_nodes(cloud: &Cloud) {
         2,
         "the GPU is gone"
     );
+    // Another node with the same host name (edge boxes often share one)
+    // registers too, its provider named apart.
+    let twin = "c2000000-0000-4000-8000-000000000002";
+    let (s, n) = call(
+        Method::PUT,
+        format!("/scheduler/v1/nodes/{twin}"),
+        Some(node(&sid, "mec1-n1", 4, json!([]))),
+    )
+    .await;
+    assert_eq!(s, 200, "{n}");
+    let (_, rp) = call(Method::GET, format!("/resource_providers/{twin}"), None).await;
+    assert_eq!(rp["name"], "mec1-n1-c2000000", "{rp}");
+    let (_, rp) = call(Method::GET, format!("/resource_providers/{NODE}"), None).await;
+    assert_eq!(rp["name"], "mec1-n1", "the first keeps its name");
+    let (s, _) = call(Method::DELETE, format!("/scheduler/v1/nodes/{twin}"), None).await;
+    assert_eq!(s, 204);
     for (bad, why) in [
         (
             node("c9000000-0000-4000-8000-000000000000", "x", 1, json!([])),

@@ -1,6 +1,6 @@
 //! The libvirt domain XML of one instance: its vCPUs and memory, its root
 //! disk (a qcow2 overlay over the cached image, or for an ISO image the
-//! ISO as a CD-ROM beside a blank disk), its ports, its serial console
+//! ISO as a CD-ROM beside a blank disk), its config drive, its ports, its serial console
 //! appended to a log file, and SMBIOS system data naming the instance so
 //! the guest can find out who it is.
 
@@ -14,6 +14,8 @@ pub struct Files<'a> {
     pub disk: &'a Path,
     /// The ISO, for an instance booting from one.
     pub cdrom: Option<&'a Path>,
+    /// The config drive (`config-2`), read-only.
+    pub config_drive: Option<&'a Path>,
     pub console: &'a Path,
 }
 
@@ -88,6 +90,14 @@ pub fn domain_xml(spec: &InstanceSpec, domain_type: &str, arch: &str, files: &Fi
             path(iso)
         );
     }
+    if let Some(drive) = files.config_drive {
+        let _ = writeln!(
+            x,
+            "    <disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n      \
+             <source file='{}'/>\n      <target dev='sdb' bus='sata'/>\n      <readonly/>\n    </disk>",
+            path(drive)
+        );
+    }
     for p in &spec.ports {
         let _ = write!(
             x,
@@ -145,6 +155,7 @@ mod tests {
         let files = Files {
             disk: Path::new("/i/disk.qcow2"),
             cdrom: Some(Path::new("/base/img")),
+            config_drive: Some(Path::new("/i/disk.config")),
             console: Path::new("/i/console.log"),
         };
         let x = domain_xml(&spec, "qemu", "x86_64", &files);
@@ -159,5 +170,9 @@ mod tests {
         assert!(x.contains("<source bridge='br-net1'/>") && x.contains("fa:16:3e:00:00:01"));
         assert!(x.contains("<source path='/i/console.log' append='on'/>"));
         assert!(x.contains("machine='pc'"));
+        assert!(
+            x.contains("<source file='/i/disk.config'/>\n      <target dev='sdb' bus='sata'/>"),
+            "{x}"
+        );
     }
 }

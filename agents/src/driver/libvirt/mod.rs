@@ -3,8 +3,8 @@
 //! libvirt's calls block, so each runs on tokio's blocking pool over one
 //! shared connection, reopened when the daemon went away. Domains are
 //! named `virga-<uuid>` and carry the instance's uuid; each instance has
-//! a directory `<instance_path>/<uuid>/` with its disk overlay and its
-//! console log (appended across boots). Nothing pushes state changes to
+//! a directory `<instance_path>/<uuid>/` with its disk overlay, its config
+//! drive and its console log (appended across boots). Nothing pushes state changes to
 //! this driver (the `virt` crate has no event callbacks): the agent's
 //! reconcile loop polls `status` every few seconds, which is how a guest
 //! that powered off is noticed.
@@ -200,10 +200,15 @@ impl Libvirt {
             other => return Err(DriverError::Refused(format!("cannot boot a {other} image"))),
         };
         made.map_err(|e| DriverError::Refused(virga_common::error::chain(&e)))?;
+        let drive = dir.join("disk.config");
+        config_drive::make(spec, &dir.join("config-drive"), &drive)
+            .await
+            .map_err(|e| DriverError::Refused(virga_common::error::chain(&e)))?;
         let console = dir.join("console.log");
         let files = domain_xml::Files {
             disk: &disk,
             cdrom: (image.format == "iso").then_some(image.path.as_path()),
+            config_drive: Some(&drive),
             console: &console,
         };
         Ok(domain_xml::domain_xml(
@@ -215,4 +220,5 @@ impl Libvirt {
     }
 }
 
+mod config_drive;
 mod ops;

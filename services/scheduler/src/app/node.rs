@@ -73,12 +73,40 @@ pub fn device_uuid(node: &str, name: &str) -> String {
 }
 
 /// Makes `uuid`'s provider, child of `parent`, exist with `name`.
+/// A provider name for `uuid`: `name` unless another provider has it
+/// (Placement's names are unique; edge boxes often share a host name),
+/// then `name` with the first part of the uuid.
+async fn free_name(ctx: &ServiceContext, uuid: &str, name: &str) -> Result<String, Error> {
+    let taken = |n: String| async move {
+        let f = provider::Filter {
+            name: Some(n),
+            ..Default::default()
+        };
+        Ok::<_, Error>(
+            provider::list(ctx.db(), &f)
+                .await?
+                .iter()
+                .any(|p| p.uuid != uuid),
+        )
+    };
+    if !taken(name.to_owned()).await? {
+        return Ok(name.to_owned());
+    }
+    let short = format!("{name}-{}", uuid.get(..8).unwrap_or(uuid));
+    if !taken(short.clone()).await? {
+        return Ok(short);
+    }
+    Ok(format!("{name}-{uuid}"))
+}
+
 async fn ensure_provider(
     ctx: &ServiceContext,
     uuid: &str,
     name: &str,
     parent: &str,
 ) -> Result<(), Error> {
+    let name = free_name(ctx, uuid, name).await?;
+    let name = name.as_str();
     match provider::find(ctx.db(), uuid).await? {
         None => {
             resource_provider::create(
