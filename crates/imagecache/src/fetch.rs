@@ -180,10 +180,19 @@ async fn download(
     Ok(())
 }
 
-/// A `file://` source: appends from `have` on, like a ranged request.
+/// A `file://` source: appends from `have` on, like a ranged request. On
+/// a blocking thread, so the kernel copies (`copy_file_range`) in large
+/// steps instead of the async runtime's small reads.
 async fn copy_file(from: &Path, have: u64, size: u64, partial: &Path) -> Result<(), Failure> {
-    use tokio::io::AsyncSeekExt;
-    let mut src = match tokio::fs::File::open(from).await {
+    let (from, partial) = (from.to_owned(), partial.to_owned());
+    tokio::task::spawn_blocking(move || copy_file_blocking(&from, have, size, &partial))
+        .await
+        .map_err(|e| Failure::from(e.to_string()))?
+}
+
+fn copy_file_blocking(from: &Path, have: u64, size: u64, partial: &Path) -> Result<(), Failure> {
+    use std::io::{Seek, Write};
+    let mut src = match std::fs::File::open(from) {
         Ok(f) => f,
         // Not there (not copied to this site yet): no use trying again.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -194,7 +203,7 @@ async fn copy_file(from: &Path, have: u64, size: u64, partial: &Path) -> Result<
         }
         Err(e) => return Err(e.to_string().into()),
     };
-    let len = src.metadata().await.map_err(|e| e.to_string())?.len();
+    let len = src.metadata().map_err(|e| e.to_string())?.len();
     if len != size {
         return Err(Failure {
             retry: false,
@@ -202,17 +211,13 @@ async fn copy_file(from: &Path, have: u64, size: u64, partial: &Path) -> Result<
         });
     }
     src.seek(std::io::SeekFrom::Start(have))
-        .await
         .map_err(|e| e.to_string())?;
-    let mut out = tokio::fs::OpenOptions::new()
+    let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(partial)
-        .await
         .map_err(|e| e.to_string())?;
-    tokio::io::copy(&mut src, &mut out)
-        .await
-        .map_err(|e| e.to_string())?;
-    out.flush().await.map_err(|e| e.to_string())?;
+    std::io::copy(&mut src, &mut out).map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())?;
     Ok(())
 }
