@@ -2,6 +2,8 @@
 //! free ports, embedded (SQLite + in-process bus) or distributed
 //! (PostgreSQL + RabbitMQ from the test kit).
 
+pub mod agents;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use virga_bus::{Bus, BusOptions, Context, Incoming, handler_fn};
-use virga_protocol::agent::{
-    AgentCommand, AgentEvent, ImageRef, InstanceSpec, InstanceState, Power, topic,
-};
+use virga_protocol::agent::{AgentCommand, AgentEvent, InstanceState, Power, topic};
 use virga_protocol::scheduler::{NodeCall, Registered, TOPIC};
 use virga_protocol::{from_parts, to_parts};
 
@@ -208,24 +206,13 @@ async fn main() {
 
     let made = Instant::now();
     for n in 0..a.instances {
-        let spec = InstanceSpec {
-            uuid: uuid::Uuid::new_v4().to_string(),
-            name: format!("bench-{n}"),
-            vcpus: 1,
-            memory_mb: 128,
-            disk_gb: 0,
-            image: ImageRef {
-                id: "bench-image".into(),
-                disk_format: "qcow2".into(),
-                sha256: None,
-                arch: None,
-                size: None,
-                sources: vec![],
-            },
-            ports: vec![],
-            metadata: Default::default(),
-            user_data: None,
-        };
+        let mut spec = virga_tests::agents::instance_spec(
+            &uuid::Uuid::new_v4().to_string(),
+            &format!("bench-{n}"),
+            "bench-image",
+            128,
+        );
+        spec.disk_gb = 0;
         let (m, args) = to_parts(&AgentCommand::Ensure {
             request_id: format!("req-{n}"),
             generation: 1,

@@ -10,20 +10,17 @@
 //! while everything idles for `--idle-secs`, after which every node must
 //! still be `up`. Run it with `scripts/bench-agent-scale.sh`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use virga_agent::driver::simulated::{SimConfig, Simulated};
-use virga_agent::{AgentOptions, BusSource};
 use virga_bus::{Context, Incoming, handler_fn};
 use virga_common::config::AgentConfig;
-use virga_protocol::agent::{
-    AgentCommand, AgentEvent, ImageRef, InstanceSpec, InstanceState, Power, topic,
-};
+use virga_protocol::agent::{AgentCommand, AgentEvent, InstanceState, Power, topic};
 use virga_protocol::{from_parts, to_parts};
+use virga_tests::agents::{self, instance_spec};
 use virga_tests::{Backend, Cloud};
 
 struct Args {
@@ -96,27 +93,6 @@ async fn nodes_up(http: &reqwest::Client, cloud: &Cloud, token: &str) -> usize {
         .map_or(0, |n| n.iter().filter(|n| n["state"] == "up").count())
 }
 
-fn spec(uuid: String, image: &str) -> InstanceSpec {
-    InstanceSpec {
-        name: format!("vm-{}", &uuid[..8]),
-        uuid,
-        vcpus: 1,
-        memory_mb: 256,
-        disk_gb: 1,
-        image: ImageRef {
-            id: image.into(),
-            disk_format: "qcow2".into(),
-            sha256: None,
-            arch: None,
-            size: None,
-            sources: vec![],
-        },
-        ports: vec![],
-        metadata: Default::default(),
-        user_data: None,
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -163,24 +139,14 @@ async fn main() {
         let base = data_dir.join("instances/_base");
         std::fs::create_dir_all(&base).unwrap();
         std::fs::write(base.join("img"), b"disk").unwrap();
-        let running = virga_agent::start(
-            AgentOptions {
-                config: AgentConfig {
-                    site: format!("site-{}", i % a.sites),
-                    kind: "mec".into(),
-                    ..AgentConfig::default()
-                },
-                region: "RegionOne".into(),
-                data_dir,
-                bus: BusSource::Ready(cloud.bus.clone()),
-                driver: Arc::new(Simulated::new(SimConfig::default())),
-                images: None,
-                call_timeout: Duration::from_secs(120),
-            },
-            shutdown.clone(),
-        )
-        .await
-        .expect("agent starts");
+        let config = AgentConfig {
+            site: format!("site-{}", i % a.sites),
+            kind: "mec".into(),
+            ..AgentConfig::default()
+        };
+        let sim = Simulated::new(SimConfig::default());
+        let running =
+            agents::simulated(cloud.bus.clone(), data_dir, config, sim, shutdown.clone()).await;
         nodes.push(running.node.clone());
     }
     let spawned = started.elapsed();
@@ -205,10 +171,16 @@ async fn main() {
 
     let t = Instant::now();
     for node in &nodes {
+        let uuid = uuid::Uuid::new_v4().to_string();
         let (method, args) = to_parts(&AgentCommand::Ensure {
             request_id: format!("req-{node}"),
             generation: 1,
-            spec: Box::new(spec(uuid::Uuid::new_v4().to_string(), "img")),
+            spec: Box::new(instance_spec(
+                &uuid,
+                &format!("vm-{}", &uuid[..8]),
+                "img",
+                256,
+            )),
             power: Power::Running,
         });
         cloud

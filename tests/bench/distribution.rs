@@ -24,7 +24,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use virga_agent::driver::simulated::{SimConfig, Simulated};
-use virga_agent::{AgentOptions, BusSource};
 use virga_bus::{Context, Incoming, handler_fn};
 use virga_common::config::AgentConfig;
 use virga_protocol::agent::{AgentCommand, AgentEvent, ImageRef, ImageSource, topic};
@@ -182,24 +181,20 @@ async fn main() {
     for s in 0..a.sites {
         for n in 0..a.nodes_per_site {
             let data_dir = dir.path().join(format!("node-{s}-{n}"));
-            let running = virga_agent::start(
-                AgentOptions {
-                    config: AgentConfig {
-                        site: format!("edge{s}"),
-                        kind: "mec".into(),
-                        ..AgentConfig::default()
-                    },
-                    region: "RegionOne".into(),
-                    data_dir,
-                    bus: BusSource::Ready(cloud.bus.clone()),
-                    driver: Arc::new(Simulated::new(SimConfig::default())),
-                    images: None,
-                    call_timeout: Duration::from_secs(30),
-                },
+            let config = AgentConfig {
+                site: format!("edge{s}"),
+                kind: "mec".into(),
+                ..AgentConfig::default()
+            };
+            let sim = Simulated::new(SimConfig::default());
+            let running = virga_tests::agents::simulated(
+                cloud.bus.clone(),
+                data_dir,
+                config,
+                sim,
                 shutdown.clone(),
             )
-            .await
-            .expect("agent starts");
+            .await;
             nodes.push(running.node.clone());
         }
     }

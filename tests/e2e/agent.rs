@@ -6,7 +6,6 @@
 //! restart and a host reboot bring back what should run.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -15,11 +14,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use virga_agent::driver::simulated::{SimConfig, Simulated};
 use virga_agent::driver::{Driver, GuestState};
-use virga_agent::{AgentOptions, BusSource, RunningAgent};
+use virga_agent::{BusSource, RunningAgent};
 use virga_bus::{Bus, Consumer, Context, Incoming, handler_fn};
 use virga_common::config::AgentConfig;
 use virga_protocol::agent::{
-    AgentCommand, AgentEvent, ConsoleLog, ImageRef, InstanceSpec, InstanceState, Power, topic,
+    AgentCommand, AgentEvent, ConsoleLog, InstanceSpec, InstanceState, Power, topic,
 };
 use virga_protocol::{from_parts, to_parts};
 use virga_tests::Cloud;
@@ -53,20 +52,12 @@ impl TestAgent {
         config: AgentConfig,
     ) -> TestAgent {
         let shutdown = CancellationToken::new();
-        let running = virga_agent::start(
-            AgentOptions {
-                config,
-                region: "RegionOne".into(),
-                data_dir: dir.to_owned(),
-                bus,
-                driver: Arc::new(sim.clone()),
-                images: None,
-                call_timeout: Duration::from_secs(10),
-            },
-            shutdown.clone(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("agent starts: {}", virga_common::error::chain(&e)));
+        let BusSource::Ready(bus) = bus else {
+            panic!("test agents use the cloud's bus")
+        };
+        let running =
+            virga_tests::agents::simulated(bus, dir.to_owned(), config, sim, shutdown.clone())
+                .await;
         TestAgent { running, shutdown }
     }
 
@@ -137,24 +128,7 @@ pub(crate) async fn full_report(rx: &mut mpsc::UnboundedReceiver<AgentEvent>) ->
 }
 
 pub(crate) fn spec(uuid: &str, image: &str, memory_mb: u64) -> InstanceSpec {
-    InstanceSpec {
-        uuid: uuid.into(),
-        name: format!("vm-{}", &uuid[..8]),
-        vcpus: 1,
-        memory_mb,
-        disk_gb: 1,
-        image: ImageRef {
-            id: image.into(),
-            disk_format: "qcow2".into(),
-            sha256: None,
-            arch: None,
-            size: None,
-            sources: vec![],
-        },
-        ports: vec![],
-        metadata: Default::default(),
-        user_data: None,
-    }
+    virga_tests::agents::instance_spec(uuid, &format!("vm-{}", &uuid[..8]), image, memory_mb)
 }
 
 pub(crate) async fn send(bus: &Bus, node: &str, cmd: &AgentCommand) {
