@@ -29,7 +29,8 @@ pub struct Location {
 }
 
 /// The image's locations, sites first, for a caller with the `service`
-/// role (403 otherwise, as Glance); none while it has no data.
+/// role (403 otherwise, as Glance; 404 for an image the caller may not
+/// see); none while it has no data.
 pub async fn list(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Vec<Location>, Error> {
     let m = image::find(ctx.db(), id)
         .await?
@@ -38,7 +39,12 @@ pub async fn list(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Vec<Loc
             id: id.to_owned(),
         })?;
     let target = super::image::target(ctx, auth, &m).await?;
-    auth.enforce("image:fetch_image_location", &target)?;
+    if !auth.allows("image:fetch_image_location", &target) {
+        // Services see every image; anyone else learns nothing of an
+        // image they may not see (404), and is refused one they may (403).
+        super::image::visible(ctx, auth, id).await?;
+        auth.enforce("image:fetch_image_location", &target)?;
+    }
     let Some(sha) = m.os_hash_value.clone().filter(|_| m.status == "active") else {
         return Ok(vec![]);
     };
