@@ -18,7 +18,7 @@ use crate::commands::Kick;
 use crate::discovery::{self, DiscoveryError, Host, Roots};
 use crate::driver::{Driver, DriverError};
 use crate::images::{Images, NodeImages};
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{Desired, Ledger, LedgerError};
 use crate::outbox::Outbox;
 use crate::reconcile::Reconciler;
 
@@ -135,9 +135,11 @@ pub async fn start(
             node_images
         }
     };
-    // The images existing instances are built on stay held.
+    // The images existing instances are built on stay held (not those of
+    // tombstones).
     for r in ledger.all().await? {
-        if let Some(spec) = r.spec.as_ref().filter(|_| r.built_image.is_some()) {
+        let built = r.built_image.is_some() && r.desired != Desired::Deleted;
+        if let Some(spec) = r.spec.as_ref().filter(|_| built) {
             images.keep(&r.uuid, &spec.image);
         }
     }

@@ -86,7 +86,7 @@ impl NodeImages {
         let digest = image.sha256.as_deref()?;
         let size = match image.size {
             Some(s) => s,
-            None if self.cache.has(digest) => std::fs::metadata(self.cache_path(digest))
+            None if self.cache.has(digest) => std::fs::metadata(self.cache.path(digest))
                 .map(|m| m.len())
                 .ok()?,
             None => return None,
@@ -119,10 +119,6 @@ impl NodeImages {
         let mut sources: Vec<_> = image.sources.iter().collect();
         sources.sort_by_key(|s| s.store != self.site);
         sources.iter().map(|s| s.url.clone()).collect()
-    }
-
-    fn cache_path(&self, digest: &str) -> PathBuf {
-        self.cache.path(digest)
     }
 
     /// Points `_base/<id>` at the cached copy (atomically).
