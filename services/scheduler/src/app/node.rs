@@ -73,30 +73,38 @@ pub fn device_uuid(node: &str, name: &str) -> String {
 }
 
 /// Makes `uuid`'s provider, child of `parent`, exist with `name`.
-/// A provider name for `uuid`: `name` unless another provider has it
-/// (Placement's names are unique; edge boxes often share a host name),
-/// then `name` with the first part of the uuid.
-async fn free_name(ctx: &ServiceContext, uuid: &str, name: &str) -> Result<String, Error> {
-    let taken = |n: String| async move {
-        let f = provider::Filter {
-            name: Some(n),
-            ..Default::default()
-        };
-        Ok::<_, Error>(
-            provider::list(ctx.db(), &f)
-                .await?
-                .iter()
-                .any(|p| p.uuid != uuid),
-        )
+/// Whether a provider other than `uuid` is named `name`.
+async fn name_taken(ctx: &ServiceContext, uuid: &str, name: &str) -> Result<bool, Error> {
+    let f = provider::Filter {
+        name: Some(name.to_owned()),
+        ..Default::default()
     };
-    if !taken(name.to_owned()).await? {
-        return Ok(name.to_owned());
+    Ok(provider::list(ctx.db(), &f)
+        .await?
+        .iter()
+        .any(|p| p.uuid != uuid))
+}
+
+/// The names a node's provider may have, in order of preference: `name`,
+/// then (Placement's names are unique; edge boxes often share a host name)
+/// `name` with the first part of the uuid, then with all of it.
+fn names(name: &str, uuid: &str) -> [String; 3] {
+    [
+        name.to_owned(),
+        format!("{name}-{}", uuid.get(..8).unwrap_or(uuid)),
+        format!("{name}-{uuid}"),
+    ]
+}
+
+/// The first of [`names`] no other provider has.
+async fn free_name(ctx: &ServiceContext, uuid: &str, name: &str) -> Result<String, Error> {
+    let [first, short, full] = names(name, uuid);
+    for n in [first, short] {
+        if !name_taken(ctx, uuid, &n).await? {
+            return Ok(n);
+        }
     }
-    let short = format!("{name}-{}", uuid.get(..8).unwrap_or(uuid));
-    if !taken(short.clone()).await? {
-        return Ok(short);
-    }
-    Ok(format!("{name}-{uuid}"))
+    Ok(full)
 }
 
 async fn ensure_provider(
@@ -105,13 +113,11 @@ async fn ensure_provider(
     name: &str,
     parent: &str,
 ) -> Result<(), Error> {
-    let name = free_name(ctx, uuid, name).await?;
-    let name = name.as_str();
     match provider::find(ctx.db(), uuid).await? {
         None => {
             resource_provider::create(
                 ctx,
-                name.to_owned(),
+                free_name(ctx, uuid, name).await?,
                 Some(uuid.to_owned()),
                 Some(parent.to_owned()),
             )
@@ -123,10 +129,12 @@ async fn ensure_provider(
                 p.parent_uuid.unwrap_or_else(|| "no parent".into())
             )));
         }
-        Some(p) if p.name != name => {
-            resource_provider::update(ctx, uuid, name, None).await?;
+        // A re-registration keeps its name, a fallback one too.
+        Some(p) if names(name, uuid).contains(&p.name) => {}
+        Some(_) => {
+            let name = free_name(ctx, uuid, name).await?;
+            resource_provider::update(ctx, uuid, &name, None).await?;
         }
-        Some(_) => {}
     }
     Ok(())
 }
