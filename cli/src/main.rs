@@ -65,6 +65,18 @@ fn fail(line: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Stops the services started so far after a failed start; gives back
+/// the reason.
+async fn stop_all(
+    shutdown: &CancellationToken,
+    running: Vec<virga_service::Running>,
+    line: String,
+) -> String {
+    shutdown.cancel();
+    futures::future::join_all(running.into_iter().map(|r| r.wait())).await;
+    line
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     let started = Instant::now();
     let mut config =
@@ -116,11 +128,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let first_run = if matches!(cli.command, Command::Up { .. }) {
         match virga::bootstrap::run(&config, &running).await {
             Ok(first) => first,
-            Err(line) => {
-                shutdown.cancel();
-                futures::future::join_all(running.into_iter().map(|r| r.wait())).await;
-                return Err(line);
-            }
+            Err(line) => return Err(stop_all(&shutdown, running, line).await),
         }
     } else {
         None
@@ -138,11 +146,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 );
                 Some(agent)
             }
-            Err(line) => {
-                shutdown.cancel();
-                futures::future::join_all(running.into_iter().map(|r| r.wait())).await;
-                return Err(line);
-            }
+            Err(line) => return Err(stop_all(&shutdown, running, line).await),
         }
     } else {
         None
