@@ -1,16 +1,20 @@
 //! Simulated edge agents for tests and benchmarks: one started in this
-//! process on a bus, and the instance spec they are given.
+//! process on a bus, the instance spec they are given, sending them
+//! commands and hearing their events.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::Value;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use virga_agent::driver::simulated::Simulated;
 use virga_agent::{AgentOptions, BusSource, RunningAgent};
-use virga_bus::Bus;
+use virga_bus::{Bus, Consumer, Context, Incoming, handler_fn};
 use virga_common::config::AgentConfig;
-use virga_protocol::agent::{ImageRef, InstanceSpec};
+use virga_protocol::agent::{AgentCommand, AgentEvent, ImageRef, InstanceSpec, topic};
+use virga_protocol::{from_parts, to_parts};
 
 /// Starts an agent on the simulated hypervisor `sim`, its ledger and
 /// instances under `data_dir`, on `bus`; it runs until `shutdown`.
@@ -45,16 +49,39 @@ pub fn instance_spec(uuid: &str, name: &str, image: &str, memory_mb: u64) -> Ins
         vcpus: 1,
         memory_mb,
         disk_gb: 1,
-        image: ImageRef {
-            id: image.into(),
-            disk_format: "qcow2".into(),
-            sha256: None,
-            arch: None,
-            size: None,
-            sources: vec![],
-        },
+        image: ImageRef::held(image, "qcow2"),
         ports: vec![],
         metadata: Default::default(),
         user_data: None,
     }
+}
+
+/// Casts `cmd` to the agent of `node`.
+pub async fn send(bus: &Bus, node: &str, cmd: &AgentCommand) {
+    let (method, args) = to_parts(cmd);
+    bus.cast(&topic(node), &method, args, &Context::default())
+        .await
+        .unwrap();
+}
+
+/// Every agent's events, as they are published (keep the consumer).
+pub async fn events(bus: &Bus) -> (Consumer, mpsc::UnboundedReceiver<AgentEvent>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let sub = bus
+        .subscribe(
+            virga_protocol::agent::EVENTS,
+            None,
+            handler_fn(move |m: Incoming| {
+                let tx = tx.clone();
+                async move {
+                    if let Ok(ev) = from_parts::<AgentEvent>(&m.envelope.method, m.envelope.args) {
+                        let _ = tx.send(ev);
+                    }
+                    Ok(Value::Null)
+                }
+            }),
+        )
+        .await
+        .unwrap();
+    (sub, rx)
 }

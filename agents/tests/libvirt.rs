@@ -30,12 +30,8 @@ fn spec(uuid: &str) -> InstanceSpec {
         memory_mb: 192,
         disk_gb: 1,
         image: ImageRef {
-            id: "virga-test-vm".into(),
-            disk_format: "qcow2".into(),
-            sha256: None,
             arch: Some("x86_64".into()),
-            size: None,
-            sources: vec![],
+            ..ImageRef::held("virga-test-vm", "qcow2")
         },
         // User-mode networking: the guest finds its NIC and an address at
         // once instead of waiting for one.

@@ -135,6 +135,15 @@ async fn centre(url: &str) -> Centre {
 }
 
 impl Centre {
+    /// Casts `cmd` to the agent of `node`.
+    async fn send(&self, node: &str, cmd: &AgentCommand) {
+        let (m, args) = to_parts(cmd);
+        self.bus
+            .cast(&topic(node), &m, args, &Context::default())
+            .await
+            .unwrap();
+    }
+
     async fn registration(&mut self, dir: &Path) -> String {
         tokio::time::timeout(Duration::from_secs(60), self.registered.recv())
             .await
@@ -232,14 +241,7 @@ async fn the_agent_survives_sigkill_and_a_bus_outage() {
         vcpus: 1,
         memory_mb: 192,
         disk_gb: 0,
-        image: ImageRef {
-            id: "virga-test-vm".into(),
-            disk_format: "qcow2".into(),
-            sha256: None,
-            arch: None,
-            size: None,
-            sources: vec![],
-        },
+        image: ImageRef::held("virga-test-vm", "qcow2"),
         ports: vec![PortSpec {
             id: "p".into(),
             mac: "52:54:00:00:00:42".into(),
@@ -248,17 +250,13 @@ async fn the_agent_survives_sigkill_and_a_bus_outage() {
         metadata: Default::default(),
         user_data: None,
     };
-    let (m, args) = to_parts(&AgentCommand::Ensure {
+    let ensure = AgentCommand::Ensure {
         request_id: "req-1".into(),
         generation: 1,
         spec: Box::new(spec),
         power: Power::Running,
-    });
-    centre
-        .bus
-        .cast(&topic(&node), &m, args, &Context::default())
-        .await
-        .unwrap();
+    };
+    centre.send(&node, &ensure).await;
     centre
         .event(dir.path(), "running", |e| {
             state_of(e, InstanceState::Running)
@@ -324,16 +322,12 @@ async fn the_agent_survives_sigkill_and_a_bus_outage() {
     centre.boots(&node, 2).await;
 
     // Clean up through the agent itself.
-    let (m, args) = to_parts(&AgentCommand::Delete {
+    let delete = AgentCommand::Delete {
         request_id: "req-2".into(),
         instance: INSTANCE.into(),
         generation: 2,
-    });
-    centre
-        .bus
-        .cast(&topic(&node), &m, args, &Context::default())
-        .await
-        .unwrap();
+    };
+    centre.send(&node, &delete).await;
     centre
         .event(dir.path(), "deleted", |e| {
             state_of(e, InstanceState::Deleted)

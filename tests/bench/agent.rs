@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::mpsc;
-use virga_bus::{Bus, BusOptions, Context, Incoming, handler_fn};
-use virga_protocol::agent::{AgentCommand, AgentEvent, InstanceState, Power, topic};
+use virga_bus::{Bus, BusOptions, Incoming, handler_fn};
+use virga_protocol::agent::{AgentCommand, AgentEvent, InstanceState, Power};
+use virga_protocol::from_parts;
 use virga_protocol::scheduler::{NodeCall, Registered, TOPIC};
-use virga_protocol::{from_parts, to_parts};
 
 struct Args {
     virga: PathBuf,
@@ -213,15 +213,13 @@ async fn main() {
             128,
         );
         spec.disk_gb = 0;
-        let (m, args) = to_parts(&AgentCommand::Ensure {
+        let ensure = AgentCommand::Ensure {
             request_id: format!("req-{n}"),
             generation: 1,
             spec: Box::new(spec),
             power: Power::Running,
-        });
-        bus.cast(&topic(&node), &m, args, &Context::default())
-            .await
-            .unwrap();
+        };
+        virga_tests::agents::send(&bus, &node, &ensure).await;
     }
     let mut running = 0;
     while running < a.instances {

@@ -13,13 +13,10 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use virga_agent::driver::simulated::{SimConfig, Simulated};
-use virga_bus::{Context, Incoming, handler_fn};
 use virga_common::config::AgentConfig;
-use virga_protocol::agent::{AgentCommand, AgentEvent, InstanceState, Power, topic};
-use virga_protocol::{from_parts, to_parts};
+use virga_protocol::agent::{AgentCommand, AgentEvent, InstanceState, Power};
 use virga_tests::agents::{self, instance_spec};
 use virga_tests::{Backend, Cloud};
 
@@ -104,27 +101,7 @@ async fn main() {
     let cloud = Cloud::start_with(a.backend, &[]).await;
     let http = reqwest::Client::new();
     let admin = cloud.admin_token().await;
-    let (tx, mut running) = mpsc::unbounded_channel();
-    let _sub = cloud
-        .bus
-        .subscribe(
-            virga_protocol::agent::EVENTS,
-            None,
-            handler_fn(move |m: Incoming| {
-                let tx = tx.clone();
-                async move {
-                    if let Ok(AgentEvent::InstanceState { status, .. }) =
-                        from_parts::<AgentEvent>(&m.envelope.method, m.envelope.args)
-                        && status.state == InstanceState::Running
-                    {
-                        let _ = tx.send(status.instance);
-                    }
-                    Ok(Value::Null)
-                }
-            }),
-        )
-        .await
-        .unwrap();
+    let (_sub, mut events) = agents::events(&cloud.bus).await;
     let base_rss = rss_mib();
     println!(
         "{} agents in {} sites, one process ({backend} backend); before the agents: {base_rss:.0} MiB RSS",
@@ -172,7 +149,7 @@ async fn main() {
     let t = Instant::now();
     for node in &nodes {
         let uuid = uuid::Uuid::new_v4().to_string();
-        let (method, args) = to_parts(&AgentCommand::Ensure {
+        let ensure = AgentCommand::Ensure {
             request_id: format!("req-{node}"),
             generation: 1,
             spec: Box::new(instance_spec(
@@ -182,18 +159,20 @@ async fn main() {
                 256,
             )),
             power: Power::Running,
-        });
-        cloud
-            .bus
-            .cast(&topic(node), &method, args, &Context::default())
-            .await
-            .unwrap();
+        };
+        agents::send(&cloud.bus, node, &ensure).await;
     }
-    for _ in &nodes {
-        tokio::time::timeout(Duration::from_secs(600), running.recv())
+    let mut running = 0;
+    while running < nodes.len() {
+        let ev = tokio::time::timeout(Duration::from_secs(600), events.recv())
             .await
             .expect("every instance runs")
             .unwrap();
+        if let AgentEvent::InstanceState { status, .. } = ev
+            && status.state == InstanceState::Running
+        {
+            running += 1;
+        }
     }
     println!(
         "one instance on each node running {:.1} s after the first ensure ({:.0} instances/s)",

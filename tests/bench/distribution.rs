@@ -21,14 +21,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use virga_agent::driver::simulated::{SimConfig, Simulated};
-use virga_bus::{Context, Incoming, handler_fn};
 use virga_common::config::AgentConfig;
-use virga_protocol::agent::{AgentCommand, AgentEvent, ImageRef, ImageSource, topic};
-use virga_protocol::{from_parts, to_parts};
-use virga_tests::{Backend, Cloud};
+use virga_protocol::agent::{AgentCommand, AgentEvent, ImageRef, ImageSource};
+use virga_tests::{Backend, Cloud, agents};
 
 struct Args {
     sites: usize,
@@ -187,37 +184,12 @@ async fn main() {
                 ..AgentConfig::default()
             };
             let sim = Simulated::new(SimConfig::default());
-            let running = virga_tests::agents::simulated(
-                cloud.bus.clone(),
-                data_dir,
-                config,
-                sim,
-                shutdown.clone(),
-            )
-            .await;
+            let running =
+                agents::simulated(cloud.bus.clone(), data_dir, config, sim, shutdown.clone()).await;
             nodes.push(running.node.clone());
         }
     }
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let _sub = cloud
-        .bus
-        .subscribe(
-            virga_protocol::agent::EVENTS,
-            None,
-            handler_fn(move |m: Incoming| {
-                let tx = tx.clone();
-                async move {
-                    if let Ok(AgentEvent::Image { held, reason, .. }) =
-                        from_parts::<AgentEvent>(&m.envelope.method, m.envelope.args)
-                    {
-                        let _ = tx.send((held, reason));
-                    }
-                    Ok(Value::Null)
-                }
-            }),
-        )
-        .await
-        .unwrap();
+    let (_sub, mut events) = agents::events(&cloud.bus).await;
 
     // The image.
     let size = a.mib << 20;
@@ -300,22 +272,22 @@ async fn main() {
     };
     let fetch_started = Instant::now();
     for node in &nodes {
-        let (method, args) = to_parts(&AgentCommand::FetchImage {
+        let fetch = AgentCommand::FetchImage {
             request_id: format!("pre-{node}"),
             image: image.clone(),
-        });
-        cloud
-            .bus
-            .cast(&topic(node), &method, args, &Context::default())
-            .await
-            .unwrap();
+        };
+        agents::send(&cloud.bus, node, &fetch).await;
     }
-    for _ in &nodes {
-        let (held, reason) = tokio::time::timeout(Duration::from_secs(600), rx.recv())
+    let mut answered = 0;
+    while answered < nodes.len() {
+        let ev = tokio::time::timeout(Duration::from_secs(600), events.recv())
             .await
             .expect("every node answers")
             .unwrap();
-        assert!(held, "a node failed: {reason:?}");
+        if let AgentEvent::Image { held, reason, .. } = ev {
+            assert!(held, "a node failed: {reason:?}");
+            answered += 1;
+        }
     }
     let fetched = fetch_started.elapsed();
     let total = started.elapsed();

@@ -15,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 use virga_agent::driver::simulated::{SimConfig, Simulated};
 use virga_agent::driver::{Driver, GuestState};
 use virga_agent::{BusSource, RunningAgent};
-use virga_bus::{Bus, Consumer, Context, Incoming, handler_fn};
+use virga_bus::Context;
 use virga_common::config::AgentConfig;
 use virga_protocol::agent::{
     AgentCommand, AgentEvent, ConsoleLog, InstanceSpec, InstanceState, Power, topic,
 };
-use virga_protocol::{from_parts, to_parts};
+use virga_protocol::to_parts;
 use virga_tests::Cloud;
 
 use super::resource_provider::placement;
@@ -67,27 +67,7 @@ impl TestAgent {
     }
 }
 
-/// Collects the agents' events.
-pub(crate) async fn events(bus: &Bus) -> (Consumer, mpsc::UnboundedReceiver<AgentEvent>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let sub = bus
-        .subscribe(
-            virga_protocol::agent::EVENTS,
-            None,
-            handler_fn(move |m: Incoming| {
-                let tx = tx.clone();
-                async move {
-                    if let Ok(ev) = from_parts::<AgentEvent>(&m.envelope.method, m.envelope.args) {
-                        let _ = tx.send(ev);
-                    }
-                    Ok(Value::Null)
-                }
-            }),
-        )
-        .await
-        .unwrap();
-    (sub, rx)
-}
+pub(crate) use virga_tests::agents::{events, send};
 
 /// Waits for `instance` to be reported in `state`; returns its reason.
 pub(crate) async fn reported(
@@ -129,13 +109,6 @@ pub(crate) async fn full_report(rx: &mut mpsc::UnboundedReceiver<AgentEvent>) ->
 
 pub(crate) fn spec(uuid: &str, image: &str, memory_mb: u64) -> InstanceSpec {
     virga_tests::agents::instance_spec(uuid, &format!("vm-{}", &uuid[..8]), image, memory_mb)
-}
-
-pub(crate) async fn send(bus: &Bus, node: &str, cmd: &AgentCommand) {
-    let (method, args) = to_parts(cmd);
-    bus.cast(&topic(node), &method, args, &Context::default())
-        .await
-        .unwrap();
 }
 
 pub(crate) fn ensure(generation: u64, spec: &InstanceSpec, power: Power) -> AgentCommand {

@@ -126,14 +126,7 @@ async fn images_in_use_are_held_and_released_ones_evicted() {
 async fn an_operators_own_file_and_missing_images() {
     let f = fixture(1 << 20);
     std::fs::write(f.root.join("_base/local-img"), b"disk").unwrap();
-    let mut img = ImageRef {
-        id: "local-img".into(),
-        disk_format: "raw".into(),
-        sha256: None,
-        arch: None,
-        size: None,
-        sources: vec![],
-    };
+    let mut img = ImageRef::held("local-img", "raw");
     let boot = f.images.boot_image("i-1", &img).await.unwrap();
     assert_eq!(boot.path, f.root.join("_base/local-img"));
     assert_eq!(f.images.held(), vec!["local-img".to_string()]);

@@ -55,6 +55,21 @@ pub struct ImageRef {
     pub sources: Vec<ImageSource>,
 }
 
+impl ImageRef {
+    /// An image named only by id: the node must hold it already (an
+    /// operator's file in `_base`); nothing to verify or fetch it by.
+    pub fn held(id: impl Into<String>, disk_format: impl Into<String>) -> ImageRef {
+        ImageRef {
+            id: id.into(),
+            disk_format: disk_format.into(),
+            sha256: None,
+            arch: None,
+            size: None,
+            sources: vec![],
+        }
+    }
+}
+
 /// One place an image's data can be read from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageSource {
@@ -263,14 +278,7 @@ mod tests {
                 vcpus: 1,
                 memory_mb: 128,
                 disk_gb: 0,
-                image: ImageRef {
-                    id: "img".into(),
-                    disk_format: "qcow2".into(),
-                    sha256: None,
-                    arch: None,
-                    size: None,
-                    sources: vec![],
-                },
+                image: ImageRef::held("img", "qcow2"),
                 ports: vec![],
                 metadata: BTreeMap::new(),
                 user_data: None,

@@ -136,14 +136,7 @@ mod tests {
             vcpus: 2,
             memory_mb: 256,
             disk_gb: 1,
-            image: ImageRef {
-                id: "img".into(),
-                disk_format: "iso".into(),
-                sha256: None,
-                arch: None,
-                size: None,
-                sources: vec![],
-            },
+            image: ImageRef::held("img", "iso"),
             ports: vec![PortSpec {
                 id: "p".into(),
                 mac: "fa:16:3e:00:00:01".into(),
