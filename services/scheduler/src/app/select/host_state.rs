@@ -14,55 +14,122 @@ use std::time::Instant;
 use virga_common::Error;
 use virga_db::sea_orm::{DatabaseConnection, TransactionTrait};
 
+use super::names::{self, Name};
 use crate::app::capacity;
 use crate::app::inventory::Inventory;
 use crate::db::{inventory, node, provider, provider_trait, site};
+
+/// One inventory of a provider, with what is used of it.
+#[derive(Debug, Clone)]
+pub struct Stock {
+    pub class: Name,
+    pub inv: Inventory,
+    pub used: i64,
+}
 
 /// One provider's facts: a node itself or one of its devices.
 #[derive(Debug, Clone, Default)]
 pub struct Provider {
     pub uuid: String,
-    pub traits: BTreeSet<String>,
-    /// Class → (inventory, what is used of it).
-    pub inventories: BTreeMap<String, (Inventory, i64)>,
+    /// Sorted.
+    pub traits: Box<[Name]>,
+    pub inventories: Vec<Stock>,
 }
 
-impl Provider {
-    /// Whether it can take all of `resources` and has the traits.
-    pub fn takes(
-        &self,
+/// What one provider must take and have, in interned names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Need {
+    pub resources: Vec<(Name, i64)>,
+    pub required: Vec<Name>,
+    pub forbidden: Vec<Name>,
+}
+
+impl Need {
+    /// `None` when it names a class or trait no provider ever had, so no
+    /// provider can take it.
+    pub fn of(
         resources: &BTreeMap<String, i64>,
         required: &BTreeSet<String>,
         forbidden: &BTreeSet<String>,
-    ) -> bool {
-        required.iter().all(|t| self.traits.contains(t))
-            && !forbidden.iter().any(|t| self.traits.contains(t))
-            && resources.iter().all(|(class, amount)| {
-                self.inventories
-                    .get(class)
-                    .is_some_and(|(inv, used)| capacity::fits(inv, *used, *amount))
+    ) -> Option<Need> {
+        let resources = resources
+            .iter()
+            .map(|(c, n)| Name::find(c).map(|c| (c, *n)))
+            .collect::<Option<_>>()?;
+        let required = required.iter().map(|t| Name::find(t)).collect::<Option<_>>()?;
+        let forbidden = forbidden.iter().filter_map(|t| Name::find(t)).collect();
+        Some(Need {
+            resources,
+            required,
+            forbidden,
+        })
+    }
+}
+
+/// The classes whose free share `free_share` averages.
+fn share_classes() -> [Name; 2] {
+    static CLASSES: std::sync::OnceLock<[Name; 2]> = std::sync::OnceLock::new();
+    *CLASSES.get_or_init(|| [Name::of("VCPU"), Name::of("MEMORY_MB")])
+}
+
+impl Provider {
+    pub fn new<'a>(
+        uuid: &str,
+        traits: impl IntoIterator<Item = &'a str>,
+        inventories: impl IntoIterator<Item = (&'a str, Inventory, i64)>,
+    ) -> Provider {
+        Provider {
+            uuid: uuid.to_owned(),
+            traits: names::sorted(traits),
+            inventories: inventories
+                .into_iter()
+                .map(|(c, inv, used)| Stock {
+                    class: Name::of(c),
+                    inv,
+                    used,
+                })
+                .collect(),
+        }
+    }
+
+    fn stock(&self, class: Name) -> Option<&Stock> {
+        self.inventories.iter().find(|s| s.class == class)
+    }
+
+    fn has(&self, t: &Name) -> bool {
+        self.traits.binary_search(t).is_ok()
+    }
+
+    /// Whether it can take all of the need's resources and has its traits.
+    pub fn takes(&self, need: &Need) -> bool {
+        need.required.iter().all(|t| self.has(t))
+            && !need.forbidden.iter().any(|t| self.has(t))
+            && need.resources.iter().all(|(class, amount)| {
+                self.stock(*class)
+                    .is_some_and(|s| capacity::fits(&s.inv, s.used, *amount))
             })
     }
 
     /// Its free share of VCPU and MEMORY_MB (averaged where present)
-    /// after taking `resources`; 0 when it has neither.
-    pub fn free_share(&self, resources: &BTreeMap<String, i64>) -> f64 {
-        let mut parts = Vec::with_capacity(2);
-        for class in ["VCPU", "MEMORY_MB"] {
-            let Some((inv, used)) = self.inventories.get(class) else {
+    /// after taking the need's resources; 0 when it has neither.
+    pub fn free_share(&self, need: &Need) -> f64 {
+        let (mut sum, mut parts) = (0.0, 0);
+        for class in share_classes() {
+            let Some(s) = self.stock(class) else {
                 continue;
             };
-            let cap = capacity::capacity(inv) as f64;
+            let cap = capacity::capacity(&s.inv) as f64;
             if cap > 0.0 {
-                let want = resources.get(class).copied().unwrap_or(0) as f64;
-                parts.push(((cap - *used as f64 - want) / cap).max(0.0));
+                let want = need
+                    .resources
+                    .iter()
+                    .find(|(c, _)| *c == class)
+                    .map_or(0, |(_, n)| *n) as f64;
+                sum += ((cap - s.used as f64 - want) / cap).max(0.0);
+                parts += 1;
             }
         }
-        if parts.is_empty() {
-            0.0
-        } else {
-            parts.iter().sum::<f64>() / parts.len() as f64
-        }
+        if parts == 0 { 0.0 } else { sum / parts as f64 }
     }
 }
 
@@ -126,28 +193,24 @@ impl Snapshot {
             .map(|s| (s.uuid.clone(), Arc::new(s)))
             .collect();
         let providers = provider::list(&txn, &provider::Filter::default()).await?;
+        let mut invs: HashMap<String, Vec<inventory::Model>> = HashMap::new();
+        for i in inventory::all(&txn).await? {
+            invs.entry(i.provider_uuid.clone()).or_default().push(i);
+        }
+        let mut traits: HashMap<String, Vec<String>> = HashMap::new();
+        for t in provider_trait::all(&txn).await? {
+            traits.entry(t.provider_uuid).or_default().push(t.trait_name);
+        }
+        txn.commit().await.map_err(Error::internal)?;
         let mut facts: HashMap<String, Provider> = providers
             .iter()
             .map(|p| {
-                let f = Provider {
-                    uuid: p.uuid.clone(),
-                    ..Provider::default()
-                };
-                (p.uuid.clone(), f)
+                let ts = traits.get(&p.uuid).into_iter().flatten().map(String::as_str);
+                let is = invs.get(&p.uuid).into_iter().flatten();
+                let is = is.map(|i| (i.resource_class.as_str(), Inventory::of(i), i.used));
+                (p.uuid.clone(), Provider::new(&p.uuid, ts, is))
             })
             .collect();
-        for i in inventory::all(&txn).await? {
-            if let Some(f) = facts.get_mut(&i.provider_uuid) {
-                f.inventories
-                    .insert(i.resource_class.clone(), (Inventory::of(&i), i.used));
-            }
-        }
-        for t in provider_trait::all(&txn).await? {
-            if let Some(f) = facts.get_mut(&t.provider_uuid) {
-                f.traits.insert(t.trait_name);
-            }
-        }
-        txn.commit().await.map_err(Error::internal)?;
         let mut children: HashMap<String, Vec<Provider>> = HashMap::new();
         for p in &providers {
             if let Some(parent) = &p.parent_uuid
@@ -221,8 +284,11 @@ impl Snapshot {
                 Some(d) => &mut node.devices[d],
             };
             for (class, amount) in classes {
-                if let Some((_, used)) = prov.inventories.get_mut(class) {
-                    *used += amount;
+                let Some(class) = Name::find(class) else {
+                    continue;
+                };
+                if let Some(s) = prov.inventories.iter_mut().find(|s| s.class == class) {
+                    s.used += amount;
                 }
             }
         }

@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::filters::Filter;
-use super::host_state::{NodeState, Provider, Snapshot};
-use super::spec::{Context, DeviceSpec, Host, Spec};
+use super::host_state::{Need, NodeState, Provider, Snapshot};
+use super::spec::{Context, Host, Spec};
 use crate::app::allocation_candidate::Allocation;
 
 /// The candidates found, and how many nodes had room and how many each
@@ -39,10 +39,14 @@ pub fn find(
         .collect();
     let mut hosts = Vec::with_capacity(want.min(snap.nodes.len()));
     let (mut room, mut kept) = (0, vec![0; filters.len()]);
+    let needs = Needs::of(spec);
     // Whether to go on after examining node `i`.
     let mut examine = |i: usize| -> bool {
         let n = &snap.nodes[i];
-        let Some(devices) = fits(n, spec) else {
+        let Some(needs) = &needs else {
+            return false;
+        };
+        let Some(devices) = fits(n, needs) else {
             return true;
         };
         room += 1;
@@ -52,7 +56,7 @@ pub fn find(
             images: n.images.clone(),
             layers: n.layers.clone(),
             devices,
-            free_share: n.own.free_share(&spec.resources),
+            free_share: n.own.free_share(&needs.node),
             site_has_image: holding.contains(n.site.uuid.as_str()),
         };
         for (k, f) in filters.iter().enumerate() {
@@ -104,16 +108,34 @@ fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
-/// The devices `n` would use for `spec`, if it can take it.
-fn fits(n: &NodeState, spec: &Spec) -> Option<Vec<String>> {
-    if !n
-        .own
-        .takes(&spec.resources, &spec.required, &spec.forbidden)
-    {
+/// A spec's needs of a node and of each device, resolved once per walk;
+/// `None` when no provider can meet them.
+struct Needs {
+    node: Need,
+    devices: Vec<Need>,
+}
+
+impl Needs {
+    fn of(spec: &Spec) -> Option<Needs> {
+        let none = BTreeSet::new();
+        Some(Needs {
+            node: Need::of(&spec.resources, &spec.required, &spec.forbidden)?,
+            devices: spec
+                .devices
+                .iter()
+                .map(|d| Need::of(&d.resources, &d.required, &none))
+                .collect::<Option<_>>()?,
+        })
+    }
+}
+
+/// The devices `n` would use, if it can meet `needs`.
+fn fits(n: &NodeState, needs: &Needs) -> Option<Vec<String>> {
+    if !n.own.takes(&needs.node) {
         return None;
     }
-    let mut chosen = Vec::with_capacity(spec.devices.len());
-    if !choose(&n.devices, &spec.devices, &mut chosen) {
+    let mut chosen = Vec::with_capacity(needs.devices.len());
+    if !choose(&n.devices, &needs.devices, &mut chosen) {
         return None;
     }
     Some(
@@ -126,13 +148,12 @@ fn fits(n: &NodeState, spec: &Spec) -> Option<Vec<String>> {
 
 /// Assigns a distinct device to each wanted one, backtracking (a node
 /// has a handful of devices, a request fewer).
-fn choose(have: &[Provider], want: &[DeviceSpec], chosen: &mut Vec<usize>) -> bool {
+fn choose(have: &[Provider], want: &[Need], chosen: &mut Vec<usize>) -> bool {
     let Some(w) = want.get(chosen.len()) else {
         return true;
     };
-    let none = BTreeSet::new();
     for (i, d) in have.iter().enumerate() {
-        if chosen.contains(&i) || !d.takes(&w.resources, &w.required, &none) {
+        if chosen.contains(&i) || !d.takes(w) {
             continue;
         }
         chosen.push(i);
@@ -162,6 +183,7 @@ pub fn allocation(spec: &Spec, host: &Host) -> Allocation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::super::names::Name;
     use crate::app::inventory::Inventory;
 
     fn provider(uuid: &str, class: &str, total: i64, used: i64, traits: &[&str]) -> Provider {
@@ -173,18 +195,21 @@ mod tests {
             step_size: 1,
             allocation_ratio: 1.0,
         };
-        Provider {
-            uuid: uuid.into(),
-            traits: traits.iter().map(|t| t.to_string()).collect(),
-            inventories: [(class.to_string(), (inv, used))].into(),
-        }
+        Provider::new(uuid, traits.iter().copied(), [(class, inv, used)])
     }
 
-    fn want(class: &str, n: i64, required: &[&str]) -> DeviceSpec {
-        DeviceSpec {
-            resources: [(class.to_string(), n)].into(),
-            required: required.iter().map(|t| t.to_string()).collect(),
-        }
+    fn need(class: &str, n: i64, required: &[&str], forbidden: &[&str]) -> Need {
+        let set = |t: &[&str]| t.iter().map(|t| t.to_string()).collect::<BTreeSet<_>>();
+        Need::of(
+            &BTreeMap::from([(class.to_string(), n)]),
+            &set(required),
+            &set(forbidden),
+        )
+        .expect("interned by the providers made first")
+    }
+
+    fn want(class: &str, n: i64, required: &[&str]) -> Need {
+        need(class, n, required, &[])
     }
 
     /// Sites s0..s2 of ten nodes each with 4 VCPU; s1's n1-3 holds
@@ -306,17 +331,21 @@ mod tests {
     #[test]
     fn node_traits_and_room() {
         let p = provider("n", "VCPU", 8, 6, &["HW_ARCH_X86_64"]);
-        let r = |n: i64| BTreeMap::from([("VCPU".to_string(), n)]);
-        let set = |t: &[&str]| t.iter().map(|t| t.to_string()).collect::<BTreeSet<_>>();
-        assert!(p.takes(&r(2), &set(&["HW_ARCH_X86_64"]), &set(&[])));
-        assert!(!p.takes(&r(3), &set(&[]), &set(&[])), "no room");
-        assert!(!p.takes(&r(1), &set(&["HW_ARCH_AARCH64"]), &set(&[])));
-        assert!(!p.takes(&r(1), &set(&[]), &set(&["HW_ARCH_X86_64"])));
-        assert!(!p.takes(
-            &BTreeMap::from([("PGPU".to_string(), 1)]),
-            &set(&[]),
-            &set(&[])
-        ));
-        assert!((p.free_share(&r(1)) - 0.125).abs() < 1e-9);
+        let _ = (Name::of("HW_ARCH_AARCH64"), Name::of("PGPU"));
+        assert!(p.takes(&need("VCPU", 2, &["HW_ARCH_X86_64"], &[])));
+        assert!(!p.takes(&need("VCPU", 3, &[], &[])), "no room");
+        assert!(!p.takes(&need("VCPU", 1, &["HW_ARCH_AARCH64"], &[])));
+        assert!(!p.takes(&need("VCPU", 1, &[], &["HW_ARCH_X86_64"])));
+        assert!(!p.takes(&need("PGPU", 1, &[], &[])));
+        assert!((p.free_share(&need("VCPU", 1, &[], &[])) - 0.125).abs() < 1e-9);
+        let never = BTreeSet::from(["CUSTOM_NO_PROVIDER_EVER_HAD_IT".to_string()]);
+        assert!(
+            Need::of(&BTreeMap::new(), &never, &BTreeSet::new()).is_none(),
+            "a trait no provider has: nothing takes it"
+        );
+        assert!(
+            Need::of(&BTreeMap::new(), &BTreeSet::new(), &never).is_some(),
+            "forbidding it rules nothing out"
+        );
     }
 }

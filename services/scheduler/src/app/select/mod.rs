@@ -13,6 +13,7 @@ pub mod filters;
 pub mod geo;
 pub mod host_state;
 pub mod hosts;
+pub mod names;
 pub mod spec;
 pub mod weighers;
 
