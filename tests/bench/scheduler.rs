@@ -189,6 +189,12 @@ async fn candidates(cloud: &Cloud, token: &str, a: &Args) {
 #[tokio::main]
 async fn main() {
     let a = args();
+    // Warnings and errors (a select's 500 says why here).
+    let log = virga_common::config::LogConfig {
+        level: "warn".into(),
+        ..Default::default()
+    };
+    virga_common::logging::init(&log).expect("log level");
     let backend = match a.backend.as_str() {
         "embedded" => Backend::Embedded,
         "distributed" => Backend::Distributed,

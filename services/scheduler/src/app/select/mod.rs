@@ -87,20 +87,32 @@ pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error>
         .read(ctx, |snap| hosts::find(snap, spec, &filters, &cx, SAMPLE))
         .await?;
     let weights = weighers::weigh(spec, &hosts, &ctx.config().scheduler.weights);
-    let mut order: Vec<usize> = (0..hosts.len()).collect();
     // Equal weights go by uuid, so a choice between the same nodes is
     // repeatable (which nodes are weighed is random already).
-    order.sort_by(|a, b| {
+    let better = |a: &usize, b: &usize| {
         weights[*b]
             .total_cmp(&weights[*a])
             .then_with(|| hosts[*a].node.uuid.cmp(&hosts[*b].node.uuid))
-    });
+    };
+    // Only the best few are usually tried: those are sorted first, the
+    // rest only if claims get that far.
+    let mut order: Vec<usize> = (0..hosts.len()).collect();
+    let head = (spec.consumers.len() + ALTERNATES + 8).min(order.len());
+    if head < order.len() {
+        order.select_nth_unstable_by(head, better);
+    }
+    order[..head].sort_by(better);
+    let mut tail_sorted = head == order.len();
     let affinity = filters.iter().find(|f| f.name() == "affinity");
     let mut out = Outcome::default();
     for consumer in &spec.consumers {
         let mut placed = None;
-        for &i in &order {
-            let h = &hosts[i];
+        for k in 0..order.len() {
+            if k == head && !tail_sorted {
+                order[head..].sort_by(better);
+                tail_sorted = true;
+            }
+            let h = &hosts[order[k]];
             // This request's own earlier picks count for its group.
             if spec.group.is_some() && affinity.is_some_and(|f| !f.passes(spec, h, &cx)) {
                 continue;
