@@ -11,6 +11,7 @@ use virga_identity::db::audit::{self, AuditFilter, NewAuditEvent};
 use virga_identity::db::now;
 
 on_both!(record_and_list);
+on_both!(a_grant_target_is_longer_than_an_id);
 
 /// Lets `now()` move on, so events get distinct, ordered timestamps.
 async fn tick() {
@@ -135,4 +136,24 @@ async fn record_and_list(db: &DatabaseConnection) {
         since: Some(failed.at),
     };
     assert!(list(none, 100).await.is_empty());
+}
+
+/// A grant's target names a user or group, a project or domain and a role
+/// (PostgreSQL refused these while the column was an id's width).
+async fn a_grant_target_is_longer_than_an_id(db: &DatabaseConnection) {
+    let grant = format!(
+        "user:{}/project:{}/{}",
+        "u".repeat(64),
+        "p".repeat(64),
+        "r".repeat(64)
+    );
+    let g = audit::record(db, event("identity:create_grant", "success", &grant))
+        .await
+        .unwrap();
+    assert_eq!(g.target_id, grant);
+    let by_target = AuditFilter {
+        target_id: Some(grant.clone()),
+        ..Default::default()
+    };
+    assert_eq!(audit::list(db, &by_target, 10).await.unwrap(), vec![g]);
 }

@@ -16,6 +16,7 @@ mod m20261122_000006_create_token_tables;
 mod m20261122_000007_create_audit_events;
 mod m20261122_000008_one_current_signing_key;
 mod m20261122_000009_create_federation;
+mod m20261207_000010_audit_target_text;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_audit_events::Migration),
             Box::new(m20261122_000008_one_current_signing_key::Migration),
             Box::new(m20261122_000009_create_federation::Migration),
+            Box::new(m20261207_000010_audit_target_text::Migration),
         ]
     }
 }
