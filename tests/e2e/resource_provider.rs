@@ -567,9 +567,15 @@ async fn resource_classes(cloud: &Cloud) {
         404
     );
 
+    rename_resource_class(cloud, &admin, uuid).await;
+
     // 1.7: PUT makes sure a custom class exists.
     let put = |v: &'static str, p: &'static str| call(v, Method::PUT, p, None);
-    assert_eq!(put("1.6", "/resource_classes/CUSTOM_TPU").await.0, 404);
+    assert_eq!(
+        put("1.6", "/resource_classes/CUSTOM_TPU").await.0,
+        415,
+        "a rename before 1.7, which needs a body"
+    );
     let (s, _, h) = put("1.7", "/resource_classes/CUSTOM_TPU").await;
     assert_eq!(s, 201);
     assert!(
@@ -585,6 +591,85 @@ async fn resource_classes(cloud: &Cloud) {
         "not CUSTOM_"
     );
     assert_eq!(put("1.7", "/resource_classes/CUSTOM_lower").await.0, 400);
+}
+
+/// 1.2 to 1.6: PUT with `{"name"}` renames a custom class; inventories
+/// and allocations follow it.
+async fn rename_resource_class(cloud: &Cloud, admin: &str, rp: &str) {
+    let call = |v: &'static str, m: Method, p: String, b: Option<Value>| async move {
+        let (s, body, _) = placement(cloud, admin, v, m, &p, b).await;
+        (s, body)
+    };
+    let create = |n: &'static str| {
+        call("1.2", Method::POST, "/resource_classes".into(), Some(json!({"name": n})))
+    };
+    assert_eq!(create("CUSTOM_OLD").await.0, 201);
+    assert_eq!(create("CUSTOM_TAKEN").await.0, 201);
+    let (_, p) = call("1.14", Method::GET, format!("/resource_providers/{rp}"), None).await;
+    let inv = json!({"resource_provider_generation": p["generation"],
+        "inventories": {"CUSTOM_OLD": {"total": 4}}});
+    let invs = format!("/resource_providers/{rp}/inventories");
+    assert_eq!(call("1.2", Method::PUT, invs.clone(), Some(inv)).await.0, 200);
+    let consumer = "77777777-3333-4a2b-8c3d-4e5f60718293";
+    let alloc = json!({"allocations": {rp: {"resources": {"CUSTOM_OLD": 3}}},
+        "project_id": "p1", "user_id": "u1"});
+    let allocs = format!("/allocations/{consumer}");
+    assert_eq!(call("1.12", Method::PUT, allocs.clone(), Some(alloc)).await.0, 204);
+
+    let rename = |from: &'static str, to: Value| {
+        call("1.6", Method::PUT, format!("/resource_classes/{from}"), Some(to))
+    };
+    let (s, e) = rename("VCPU", json!({"name": "CUSTOM_VCPU"})).await;
+    assert_eq!(s, 400);
+    assert!(e.to_string().contains("Cannot update standard resource class VCPU"), "{e}");
+    assert_eq!(rename("CUSTOM_NOPE", json!({"name": "CUSTOM_X"})).await.0, 404);
+    let (s, e) = rename("CUSTOM_OLD", json!({"name": "CUSTOM_TAKEN"})).await;
+    assert_eq!(s, 409);
+    assert!(e.to_string().contains("Resource class already exists: CUSTOM_TAKEN"), "{e}");
+    assert_eq!(rename("CUSTOM_OLD", json!({"name": "VCPU"})).await.0, 400, "not CUSTOM_");
+    assert_eq!(
+        rename("CUSTOM_OLD", json!({"name": "CUSTOM_NEW", "x": 1})).await.0,
+        400,
+        "unknown key"
+    );
+    let (s, e) = call("1.6", Method::PUT, "/resource_classes/CUSTOM_OLD".into(), None).await;
+    assert_eq!(s, 415, "{e}");
+    // The refusals changed nothing.
+    let (_, i) = call("1.2", Method::GET, invs.clone(), None).await;
+    assert_eq!(i["inventories"]["CUSTOM_OLD"]["total"], 4);
+
+    let (s, c) = rename("CUSTOM_OLD", json!({"name": "CUSTOM_NEW"})).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["name"], "CUSTOM_NEW");
+    assert_eq!(c["links"][0]["href"], "/resource_classes/CUSTOM_NEW");
+    let get = |n: &'static str| call("1.2", Method::GET, format!("/resource_classes/{n}"), None);
+    assert_eq!(get("CUSTOM_OLD").await.0, 404);
+    assert_eq!(get("CUSTOM_NEW").await.0, 200);
+    let (_, i) = call("1.2", Method::GET, invs.clone(), None).await;
+    assert_eq!(i["inventories"]["CUSTOM_NEW"]["total"], 4, "{i}");
+    assert!(i["inventories"].get("CUSTOM_OLD").is_none());
+    let (_, a) = call("1.12", Method::GET, allocs.clone(), None).await;
+    assert_eq!(a["allocations"][rp]["resources"], json!({"CUSTOM_NEW": 3}));
+    let (_, u) = call("1.2", Method::GET, format!("/resource_providers/{rp}/usages"), None).await;
+    assert_eq!(u["usages"]["CUSTOM_NEW"], 3, "{u}");
+    // What was allocated still counts: only 1 of 4 is left.
+    let (_, c) = call(
+        "1.10",
+        Method::GET,
+        "/allocation_candidates?resources=CUSTOM_NEW:2".into(),
+        None,
+    )
+    .await;
+    assert_eq!(c["allocation_requests"], json!([]), "{c}");
+
+    assert_eq!(call("1.2", Method::DELETE, allocs, None).await.0, 204);
+    let (_, p) = call("1.14", Method::GET, format!("/resource_providers/{rp}"), None).await;
+    let none = json!({"resource_provider_generation": p["generation"], "inventories": {}});
+    assert_eq!(call("1.2", Method::PUT, invs, Some(none)).await.0, 200);
+    for n in ["CUSTOM_NEW", "CUSTOM_TAKEN"] {
+        let path = format!("/resource_classes/{n}");
+        assert_eq!(call("1.2", Method::DELETE, path, None).await.0, 204);
+    }
 }
 
 /// Nested providers (1.14): a site, its node and the node's GPU in one

@@ -3,6 +3,7 @@
 //! feed), which inventories may use once created.
 
 use virga_common::Error;
+use virga_db::sea_orm::TransactionTrait;
 use virga_service::ServiceContext;
 
 use crate::db::{inventory, resource_class as db};
@@ -86,6 +87,40 @@ pub async fn ensure(ctx: &ServiceContext, name: &str) -> Result<bool, Error> {
         tracing::info!(resource_class = %name, "custom resource class created");
     }
     Ok(created)
+}
+
+/// Renames a custom class (Placement 1.2 to 1.6); the inventories and
+/// allocations of the class keep their amounts under the new name.
+pub async fn rename(ctx: &ServiceContext, old: &str, new: &str) -> Result<(), Error> {
+    if !is_custom_name(new) {
+        return Err(Error::BadRequest(format!(
+            "JSON does not validate: '{new}' does not match '^CUSTOM_[A-Z0-9_]+$'"
+        )));
+    }
+    if STANDARD.contains(&old) {
+        return Err(Error::BadRequest(format!(
+            "Cannot update standard resource class {old}"
+        )));
+    }
+    get(ctx, old).await?;
+    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    if !db::create(&txn, new).await? {
+        return Err(Error::Conflict(format!(
+            "Resource class already exists: {new}"
+        )));
+    }
+    db::move_uses(&txn, old, new).await?;
+    if !db::delete(&txn, old).await? {
+        // Renamed or deleted meanwhile: as if it had not been there.
+        return Err(Error::NotFound {
+            kind: "resource class",
+            id: old.to_owned(),
+        });
+    }
+    txn.commit().await.map_err(Error::internal)?;
+    super::select::cache::changed(ctx);
+    tracing::info!(from = %old, to = %new, "custom resource class renamed");
+    Ok(())
 }
 
 /// Deletes a custom class no inventory uses.

@@ -60,3 +60,21 @@ pub async fn delete(db: &impl ConnectionTrait, name: &str) -> Result<bool, Error
         .map_err(internal)?;
     Ok(r.rows_affected == 1)
 }
+
+/// Points every inventory and allocation of class `old` at `new`.
+pub async fn move_uses(db: &impl ConnectionTrait, old: &str, new: &str) -> Result<(), Error> {
+    use sea_orm::sea_query::Expr;
+    super::inventory::Entity::update_many()
+        .col_expr(super::inventory::Column::ResourceClass, Expr::value(new))
+        .filter(super::inventory::Column::ResourceClass.eq(old))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    super::allocation::Entity::update_many()
+        .col_expr(super::allocation::Column::ResourceClass, Expr::value(new))
+        .filter(super::allocation::Column::ResourceClass.eq(old))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}

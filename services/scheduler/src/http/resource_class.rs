@@ -59,23 +59,42 @@ pub async fn create_resource_class(
     super::located(resp, &location)
 }
 
-/// Makes sure a custom class exists (1.7): 201 when created, 204 when it
-/// was there.
+/// Before 1.7, renames a custom class (`{"name": "CUSTOM_..."}`; its
+/// inventories and allocations follow): 200 with the class. From 1.7,
+/// makes sure a custom class exists: 201 when created, 204 when it was
+/// there.
 #[utoipa::path(put, path = "/resource_classes/{name}", tag = "resource_classes",
     params(("name" = String, Path, description = "CUSTOM_...")),
+    request_body(content = Object, description = "Before 1.7 only: {name}, the new name"),
     security(("token" = [])),
-    responses((status = 201, description = "Created", headers(("Location" = String, description = "The class's URL"))),
-              (status = 204, description = "It exists"),
-              (status = 400, description = "Not a CUSTOM_ name")))]
+    responses((status = 200, description = "Renamed (1.2 to 1.6)", body = Object),
+              (status = 201, description = "Created (1.7)", headers(("Location" = String, description = "The class's URL"))),
+              (status = 204, description = "It exists (1.7)"),
+              (status = 400, description = "Not a CUSTOM_ name, or a standard class"),
+              (status = 404, description = "No such class (1.2 to 1.6)"),
+              (status = 409, description = "The new name exists (1.2 to 1.6)"),
+              (status = 415, description = "No JSON body (1.2 to 1.6)")))]
 pub async fn ensure_resource_class(
     auth: Auth,
     State(ctx): State<ServiceContext>,
     Extension(v): Extension<Microversion>,
     headers: HeaderMap,
     Path(name): Path<String>,
+    b: Option<Json<Value>>,
 ) -> Result<Response, Error> {
-    v.require(7)?;
+    v.require(2)?;
     enforce(&auth, "resource_classes")?;
+    if !v.at_least(7) {
+        let Some(Json(b)) = b else {
+            return Err(Error::UnsupportedMediaType(
+                "The media type None is not supported, use application/json".into(),
+            ));
+        };
+        let obj = body::object(&b, &["name"])?;
+        let new = body::string("name", body::required(obj, "name")?, 255)?;
+        app::rename(&ctx, &name, &new).await?;
+        return Ok(Json(view(&new)).into_response());
+    }
     let status = if app::ensure(&ctx, &name).await? {
         StatusCode::CREATED
     } else {
