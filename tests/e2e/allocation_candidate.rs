@@ -412,4 +412,94 @@ async fn allocation_candidates(cloud: &Cloud) {
     let (s, err) = get("1.35", "resources=MEMORY_MB:1&root_required=CUSTOM_NOPE").await;
     assert_eq!(s, 400);
     assert!(err.to_string().contains("CUSTOM_NOPE"), "{err}");
+
+    same_subtree_and_any_traits(cloud, &admin).await;
+}
+
+/// 1.36: `same_subtree` and resourceless groups; 1.39: `required=in:`.
+async fn same_subtree_and_any_traits(cloud: &Cloud, admin: &str) {
+    let get = |v: &'static str, q: String| async move {
+        let path = format!("/allocation_candidates?{q}");
+        let (s, body, _) = placement(cloud, admin, v, Method::GET, &path, None).await;
+        (s, body)
+    };
+    // n1's VCPU are all claimed by now: memory, then.
+    let q = "resources_C=MEMORY_MB:1&resources_G=VGPU:1&group_policy=none";
+    let (_, c) = get("1.36", q.into()).await;
+    assert_eq!(shapes(&c), ["gpu:VGPU=1 n1:MEMORY_MB=1", "gpu:VGPU=1 n2:MEMORY_MB=1"], "{c}");
+    let (_, c) = get("1.36", format!("{q}&same_subtree=_C,_G")).await;
+    assert_eq!(shapes(&c), ["gpu:VGPU=1 n1:MEMORY_MB=1"], "only n1 encloses the GPU: {c}");
+    // A group with traits and no resources names the node above the GPU.
+    let q = "resources_G=VGPU:1&same_subtree=_G,_NODE&group_policy=none";
+    let (s, c) = get("1.36", format!("{q}&required_NODE=HW_CPU_X86_AVX2")).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(shapes(&c), ["gpu:VGPU=1"], "the resourceless group takes nothing");
+    assert_eq!(
+        c["allocation_requests"][0]["mappings"],
+        json!({"_G": [GPU], "_NODE": [N1]})
+    );
+    let (_, c) = get("1.36", format!("{q}&required_NODE=HW_ARCH_AARCH64")).await;
+    assert_eq!(shapes(&c), Vec::<String>::new(), "n2 has no GPU below it: {c}");
+    for (v, q, needle) in [
+        (
+            "1.36",
+            "resources_G=VGPU:1&required_NODE=HW_CPU_X86_AVX2&group_policy=none",
+            "Resourceless suffixed group request should be specified in `same_subtree` query param: bad group(s) - ['_NODE'].",
+        ),
+        (
+            "1.36",
+            "required_NODE=HW_CPU_X86_AVX2&same_subtree=_NODE",
+            "There must be at least one resources or resources[$S] parameter.",
+        ),
+        (
+            "1.36",
+            "resources_G=VGPU:1&same_subtree=_G,_X",
+            "Real suffixes should be specified in `same_subtree`: ['_X'] not found in ['_G'].",
+        ),
+        (
+            "1.36",
+            "resources_G=VGPU:1&same_subtree=_G,,_X",
+            "Empty string (unsuffixed group) can not be specified in `same_subtree`",
+        ),
+        ("1.35", "resources_G=VGPU:1&same_subtree=_G", "'same_subtree' was unexpected"),
+        (
+            "1.35",
+            "resources_G=VGPU:1&required_NODE=HW_CPU_X86_AVX2&group_policy=none",
+            "All request groups must specify resources",
+        ),
+        (
+            "1.38",
+            "resources=MEMORY_MB:1&required=in:HW_CPU_X86_AVX2,HW_ARCH_AARCH64",
+            "only supported since microversion 1.39",
+        ),
+        ("1.39", "resources=MEMORY_MB:1&required=in:CUSTOM_NOPE,HW_ARCH_AARCH64", "CUSTOM_NOPE"),
+        (
+            "1.39",
+            "resources=MEMORY_MB:1&required=in:HW_CPU_X86_AVX2,!HW_ARCH_AARCH64",
+            "does not support forbidden traits",
+        ),
+    ] {
+        let (s, err) = get(v, q.into()).await;
+        assert_eq!(s, 400, "{v} {q}: {err}");
+        let detail = err["errors"][0]["detail"].as_str().unwrap();
+        assert!(detail.contains(needle), "{v} {q}: {detail}");
+    }
+
+    // 1.39: any of the traits; repeated `required` all hold.
+    let any = "resources=MEMORY_MB:1&required=in:HW_CPU_X86_AVX2,HW_ARCH_AARCH64";
+    let (_, c) = get("1.39", any.into()).await;
+    assert_eq!(shapes(&c), ["n1:MEMORY_MB=1", "n2:MEMORY_MB=1"], "not the lone box: {c}");
+    let (_, c) = get("1.39", format!("{any}&required=!HW_ARCH_AARCH64")).await;
+    assert_eq!(shapes(&c), ["n1:MEMORY_MB=1"], "{c}");
+    let path = "/resource_providers?required=in:HW_CPU_X86_AVX2,HW_ARCH_AARCH64";
+    let (s, l, _) = placement(cloud, admin, "1.39", Method::GET, path, None).await;
+    assert_eq!(s, 200, "{l}");
+    let mut names: Vec<&str> = l["resource_providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["site-1-n1", "site-1-n2"]);
 }

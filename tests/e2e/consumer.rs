@@ -1,7 +1,8 @@
 //! Placement consumers: allocations with project and user (1.8), usages
 //! by project (1.9), the dict body (1.12), several consumers claimed at
-//! once (1.13), and the consumer generation that keeps two writers of one
-//! consumer from overwriting each other (1.28).
+//! once (1.13), the consumer generation that keeps two writers of one
+//! consumer from overwriting each other (1.28), and consumer types with
+//! usages by type (1.38).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -9,7 +10,7 @@ use virga_tests::Cloud;
 
 use super::resource_provider::placement;
 
-crate::on_both_backends!(consumers);
+crate::on_both_backends!(consumers, consumer_types);
 
 const RP: &str = "4d4d4d4d-1111-4a2b-8c3d-4e5f60718293";
 const PROJECT: &str = "5e5e5e5e5e5e4e5e8e5e5e5e5e5e5e5e";
@@ -217,5 +218,86 @@ async fn consumers(cloud: &Cloud) {
             .await
             .0,
         204
+    );
+}
+
+/// 1.38: every write names the consumer's type; usages come by type with
+/// consumer counts; consumers written before 1.38 are `unknown`.
+async fn consumer_types(cloud: &Cloud) {
+    const RP2: &str = "4d4d4d4d-2222-4a2b-8c3d-4e5f60718293";
+    const P2: &str = "6f6f6f6f6f6f4f6f8f6f6f6f6f6f6f6f";
+    let admin = cloud.admin_token().await;
+    let call = |v: &'static str, m: Method, p: String, b: Option<Value>| {
+        let admin = admin.clone();
+        async move {
+            let (s, body, _) = placement(cloud, &admin, v, m, &p, b).await;
+            (s, body)
+        }
+    };
+    let rp = json!({"name": "mec-1-node-1", "uuid": RP2});
+    assert_eq!(call("1.6", Method::POST, "/resource_providers".into(), Some(rp)).await.0, 201);
+    let inv = json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 16}}});
+    let path = format!("/resource_providers/{RP2}/inventories");
+    assert_eq!(call("1.6", Method::PUT, path, Some(inv)).await.0, 200);
+    let alloc = |n: u32| format!("/allocations/{}", consumer(n));
+    let body = |vcpu: i64, user: &str, gen_: Value, kind: Option<&str>| {
+        let mut b = json!({"allocations": {RP2: {"resources": {"VCPU": vcpu}}},
+            "project_id": P2, "user_id": user, "consumer_generation": gen_});
+        if let Some(k) = kind {
+            b["consumer_type"] = json!(k);
+        }
+        b
+    };
+
+    let (s, e) = call("1.38", Method::PUT, alloc(20), Some(body(1, "u1", json!(null), None))).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e.to_string().contains("'consumer_type' is a required property"), "{e}");
+    let bad = body(1, "u1", json!(null), Some("instance"));
+    assert_eq!(call("1.38", Method::PUT, alloc(20), Some(bad)).await.0, 400, "lower case");
+    let early = body(1, "u1", json!(null), Some("INSTANCE"));
+    assert_eq!(call("1.37", Method::PUT, alloc(20), Some(early)).await.0, 400, "1.38 only");
+
+    let put = |n: u32, v: &'static str, b: Value| call(v, Method::PUT, alloc(n), Some(b));
+    assert_eq!(put(20, "1.38", body(1, "u1", json!(null), Some("INSTANCE"))).await.0, 204);
+    assert_eq!(put(21, "1.38", body(2, "u2", json!(null), Some("MIGRATION"))).await.0, 204);
+    assert_eq!(put(22, "1.28", body(1, "u1", json!(null), None)).await.0, 204);
+    let (_, a) = call("1.38", Method::GET, alloc(20), None).await;
+    assert_eq!(a["consumer_type"], "INSTANCE");
+    let (_, a) = call("1.38", Method::GET, alloc(22), None).await;
+    assert_eq!(a["consumer_type"], "unknown", "written before 1.38");
+    let (_, a) = call("1.37", Method::GET, alloc(20), None).await;
+    assert!(a.get("consumer_type").is_none());
+
+    let usages = |v: &'static str, q: &str| {
+        call(v, Method::GET, format!("/usages?project_id={P2}{q}"), None)
+    };
+    let (s, u) = usages("1.38", "").await;
+    assert_eq!(s, 200, "{u}");
+    assert_eq!(
+        u["usages"],
+        json!({"INSTANCE": {"consumer_count": 1, "VCPU": 1},
+               "MIGRATION": {"consumer_count": 1, "VCPU": 2},
+               "unknown": {"consumer_count": 1, "VCPU": 1}})
+    );
+    let (_, u) = usages("1.38", "&consumer_type=all").await;
+    assert_eq!(u["usages"], json!({"all": {"consumer_count": 3, "VCPU": 4}}));
+    let (_, u) = usages("1.38", "&consumer_type=unknown").await;
+    assert_eq!(u["usages"], json!({"unknown": {"consumer_count": 1, "VCPU": 1}}));
+    let (_, u) = usages("1.38", "&consumer_type=INSTANCE&user_id=u1").await;
+    assert_eq!(u["usages"], json!({"INSTANCE": {"consumer_count": 1, "VCPU": 1}}));
+    let (_, u) = usages("1.38", "&consumer_type=NOPE").await;
+    assert_eq!(u["usages"], json!({}));
+    assert_eq!(usages("1.38", "&consumer_type=bad-type").await.0, 400);
+    let (_, u) = usages("1.37", "").await;
+    assert_eq!(u["usages"], json!({"VCPU": 4}), "flat before 1.38");
+    assert_eq!(usages("1.37", "&consumer_type=all").await.0, 400);
+
+    // A later write changes the type.
+    assert_eq!(put(22, "1.38", body(1, "u1", json!(1), Some("INSTANCE"))).await.0, 204);
+    let (_, u) = usages("1.38", "").await;
+    assert_eq!(
+        u["usages"],
+        json!({"INSTANCE": {"consumer_count": 2, "VCPU": 2},
+               "MIGRATION": {"consumer_count": 1, "VCPU": 2}})
     );
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use virga_tests::Cloud;
 
 /// The newest Placement microversion the scheduler speaks.
-const MAX: &str = "1.35";
+const MAX: &str = "1.39";
 
 crate::on_both_backends!(providers, inventories, resource_classes, allocations, trees);
 
@@ -784,6 +784,41 @@ async fn trees(cloud: &Cloud) {
     assert_eq!(g["root_provider_uuid"], other, "the grandchild follows");
     assert_eq!(names(in_tree(other).await.1).len(), 4);
 
+    // 1.37: a provider moves to another parent in another tree, or
+    // becomes a root, with its descendants; still no loops.
+    let third = "54000000-0000-4000-8000-000000000000";
+    assert_eq!(create("site-3", third, None).await.0, 201);
+    let update37 = |u: &str, name: &str, parent: Value| {
+        let admin = admin.clone();
+        let (u, name) = (u.to_owned(), name.to_owned());
+        async move {
+            let body = json!({"name": name, "parent_provider_uuid": parent});
+            let path = format!("/resource_providers/{u}");
+            let (s, b, _) = placement(cloud, &admin, "1.37", Method::PUT, &path, Some(body)).await;
+            (s, b)
+        }
+    };
+    let (s, moved) = update37(node, "site-1-node-1", json!(third)).await;
+    assert_eq!(s, 200, "{moved}");
+    assert_eq!(moved["parent_provider_uuid"], third);
+    assert_eq!(moved["root_provider_uuid"], third);
+    let (_, g) = call(Method::GET, format!("/resource_providers/{gpu}"), None).await;
+    assert_eq!(g["root_provider_uuid"], third, "the child follows");
+    assert_eq!(names(in_tree(third).await.1).len(), 3);
+    assert_eq!(names(in_tree(other).await.1).len(), 2, "site-2 and site-1 stay");
+    let (s, e) = update37(third, "site-3", json!(gpu)).await;
+    assert_eq!(s, 400, "a loop: {e}");
+    assert!(e.to_string().contains("creating loop"), "{e}");
+    let (s, e) = update37(node, "site-1-node-1", json!(node)).await;
+    assert_eq!(s, 400, "its own parent: {e}");
+    let (s, root) = update37(node, "site-1-node-1", json!(null)).await;
+    assert_eq!(s, 200, "{root}");
+    assert_eq!(root["parent_provider_uuid"], Value::Null);
+    assert_eq!(root["root_provider_uuid"], node);
+    let (_, g) = call(Method::GET, format!("/resource_providers/{gpu}"), None).await;
+    assert_eq!(g["root_provider_uuid"], node);
+    assert_eq!(names(in_tree(third).await.1), ["site-3"]);
+
     // A parent with children cannot go; leaves first.
     assert_eq!(
         call(Method::DELETE, format!("/resource_providers/{node}"), None)
@@ -791,7 +826,7 @@ async fn trees(cloud: &Cloud) {
             .0,
         409
     );
-    for u in [gpu, node, site, other] {
+    for u in [gpu, node, site, other, third] {
         assert_eq!(
             call(Method::DELETE, format!("/resource_providers/{u}"), None)
                 .await

@@ -33,6 +33,9 @@ pub struct Claim {
     /// From 1.28, the consumer generation the caller saw (`None`: it
     /// believes the consumer new); before 1.28 nothing is checked.
     pub seen: Option<Option<i64>>,
+    /// 1.38: the consumer's type (`None`: left as it is, or unset for a
+    /// new consumer).
+    pub consumer_type: Option<String>,
     pub wanted: Wanted,
 }
 
@@ -208,10 +211,14 @@ pub(crate) async fn write(
 ) -> Result<bool, Error> {
     let ok = match (row, c.wanted.is_empty()) {
         (None, true) => true,
-        (None, false) => consumer::insert(txn, &c.consumer, &c.project_id, &c.user_id).await?,
+        (None, false) => {
+            let kind = c.consumer_type.as_deref();
+            consumer::insert(txn, &c.consumer, &c.project_id, &c.user_id, kind).await?
+        }
         (Some(r), true) => consumer::delete(txn, &c.consumer, r.generation).await?,
         (Some(r), false) => {
-            consumer::bump(txn, &c.consumer, r.generation, &c.project_id, &c.user_id).await?
+            let (p, u, kind) = (&c.project_id, &c.user_id, c.consumer_type.as_deref());
+            consumer::bump(txn, &c.consumer, r.generation, p, u, kind).await?
         }
     };
     if ok {
@@ -270,6 +277,7 @@ pub async fn delete(ctx: &ServiceContext, consumer_id: &str) -> Result<(), Error
         project_id: c.project_id,
         user_id: c.user_id,
         seen: None,
+        consumer_type: None,
         wanted: Wanted::new(),
     };
     set(ctx, &[claim]).await
@@ -313,5 +321,41 @@ pub async fn project_usages(
     project: &str,
     user: Option<&str>,
 ) -> Result<BTreeMap<String, i64>, Error> {
-    consumer::usages(ctx.db(), project, user).await
+    let (used, _) = consumer::usages(ctx.db(), project, user, &consumer::Kind::Any).await?;
+    Ok(used)
+}
+
+/// The name 1.38 shows for consumers never given a type.
+pub const UNKNOWN_TYPE: &str = "unknown";
+
+/// 1.38: what a project's (and optionally one user's) consumers hold by
+/// consumer type, each with how many consumers there are: of one type,
+/// of all (`all`), or of those never given one (`unknown`).
+pub async fn usages_by_type(
+    ctx: &ServiceContext,
+    project: &str,
+    user: Option<&str>,
+    only: Option<&str>,
+) -> Result<BTreeMap<String, (BTreeMap<String, i64>, u64)>, Error> {
+    let kinds: Vec<(String, consumer::Kind)> = match only {
+        Some("all") => vec![("all".into(), consumer::Kind::Any)],
+        Some(UNKNOWN_TYPE) => vec![(UNKNOWN_TYPE.into(), consumer::Kind::Unknown)],
+        Some(k) => vec![(k.into(), consumer::Kind::Named(k.into()))],
+        None => consumer::kinds(ctx.db(), project, user)
+            .await?
+            .into_iter()
+            .map(|k| match k {
+                None => (UNKNOWN_TYPE.into(), consumer::Kind::Unknown),
+                Some(k) => (k.clone(), consumer::Kind::Named(k)),
+            })
+            .collect(),
+    };
+    let mut out = BTreeMap::new();
+    for (name, kind) in kinds {
+        let (used, count) = consumer::usages(ctx.db(), project, user, &kind).await?;
+        if count > 0 {
+            out.insert(name, (used, count));
+        }
+    }
+    Ok(out)
 }

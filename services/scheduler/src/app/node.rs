@@ -133,7 +133,7 @@ async fn ensure_provider(
         Some(p) if names(name, uuid).contains(&p.name) => {}
         Some(_) => {
             let name = free_name(ctx, uuid, name).await?;
-            resource_provider::update(ctx, uuid, &name, None).await?;
+            resource_provider::update(ctx, uuid, &name, None, false).await?;
         }
     }
     Ok(())

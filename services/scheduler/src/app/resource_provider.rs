@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use virga_common::Error;
+use virga_db::sea_orm::TransactionTrait;
 use virga_service::ServiceContext;
 
 use crate::db::{now, provider as db};
@@ -69,12 +70,9 @@ pub async fn root_of(ctx: &ServiceContext, uuid: &str) -> Result<Option<String>,
     Ok(db::find(ctx.db(), uuid).await?.map(|p| p.root_uuid))
 }
 
-/// Traits a listed provider must have and must not have (1.18, 1.22).
-#[derive(Debug, Clone, Default)]
-pub struct TraitFilter {
-    pub required: BTreeSet<String>,
-    pub forbidden: BTreeSet<String>,
-}
+/// Traits a listed provider must have and must not have (1.18, 1.22),
+/// and of which it must have one (1.39).
+pub type TraitFilter = super::traits::Traits;
 
 /// Providers matching `filter` and `traits`; with `resources` (class →
 /// amount), only those with room for every amount.
@@ -85,10 +83,11 @@ pub async fn list(
     traits: &TraitFilter,
 ) -> Result<Vec<Model>, Error> {
     let mut all = db::list(ctx.db(), filter).await?;
-    if !traits.required.is_empty() || !traits.forbidden.is_empty() {
+    if !traits.is_empty() {
         let named: Vec<String> = traits
             .required
             .iter()
+            .chain(traits.any.iter().flatten())
             .chain(&traits.forbidden)
             .cloned()
             .collect();
@@ -101,7 +100,9 @@ pub async fn list(
         let none = BTreeSet::new();
         all.retain(|p| {
             let mine = has.get(&p.uuid).unwrap_or(&none);
-            traits.required.is_subset(mine) && traits.forbidden.is_disjoint(mine)
+            traits.required.is_subset(mine)
+                && traits.any.iter().all(|any| !any.is_disjoint(mine))
+                && traits.forbidden.is_disjoint(mine)
         });
     }
     let Some(wanted) = resources else {
@@ -140,51 +141,83 @@ async fn has_room(
 }
 
 /// Renames a provider and (1.14) gives a root provider a parent: `parent`
-/// is `None` when not given, `Some(None)` to have none. A provider keeps
-/// its parent once it has one (Placement before 1.37), and a tree never
-/// becomes a loop.
+/// is `None` when not given, `Some(None)` to have none. Before 1.37
+/// (`move_allowed`) a provider keeps its parent once it has one; from
+/// 1.37 it may move to another parent, in any tree, or become a root,
+/// its descendants with it. A tree never becomes a loop.
 pub async fn update(
     ctx: &ServiceContext,
     uuid: &str,
     name: &str,
     parent: Option<Option<String>>,
+    move_allowed: bool,
 ) -> Result<Model, Error> {
     let me = get(ctx, uuid).await?;
     match (parent, &me.parent_uuid) {
         (None, _) => {}
         (Some(new), old) if new.as_ref() == old.as_ref() => {}
-        (Some(None), Some(_)) => {
+        (Some(None), Some(_)) if !move_allowed => {
             return Err(Error::BadRequest(
                 "un-parenting a provider is not currently allowed.".into(),
             ));
         }
-        (Some(Some(_)), Some(_)) => {
+        (Some(Some(_)), Some(_)) if !move_allowed => {
             return Err(Error::BadRequest(
                 "re-parenting a provider is not currently allowed.".into(),
             ));
         }
-        (Some(Some(p)), None) => {
-            let parent = db::find(ctx.db(), &p).await?.ok_or_else(|| no_parent(&p))?;
-            // A root's tree is every provider whose root it is.
-            if parent.root_uuid == me.uuid {
-                return Err(Error::BadRequest(
-                    "creating loop in the provider tree is not allowed.".into(),
-                ));
-            }
-            if !db::attach(ctx.db(), uuid, &p, &parent.root_uuid).await? {
-                return Err(Error::CodedConflict {
-                    code: "placement.concurrent_update",
-                    message: format!("resource provider {uuid} was changed concurrently; retry."),
-                });
-            }
-        }
-        (Some(None), None) => unreachable!("equal parents handled above"),
+        (Some(new), _) => move_to(ctx, &me, new.as_deref()).await?,
     }
     if name != me.name {
         db::rename(ctx.db(), uuid, name).await?;
     }
     crate::app::select::cache::changed(ctx);
     get(ctx, uuid).await
+}
+
+/// Moves `me` and its descendants under `parent` (`None`: a root).
+async fn move_to(ctx: &ServiceContext, me: &Model, parent: Option<&str>) -> Result<(), Error> {
+    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let tree = db::list(&txn, &Filter { root: Some(me.root_uuid.clone()), ..Filter::default() }).await?;
+    let subtree = descendants(&tree, &me.uuid);
+    let root = match parent {
+        None => me.uuid.clone(),
+        Some(p) => {
+            let parent = db::find(&txn, p).await?.ok_or_else(|| no_parent(p))?;
+            if subtree.contains(&parent.uuid) {
+                return Err(Error::BadRequest(
+                    "creating loop in the provider tree is not allowed.".into(),
+                ));
+            }
+            parent.root_uuid
+        }
+    };
+    let subtree: Vec<String> = subtree.into_iter().collect();
+    if !db::move_subtree(&txn, &me.uuid, me.parent_uuid.as_deref(), parent, &root, &subtree).await? {
+        return Err(Error::CodedConflict {
+            code: "placement.concurrent_update",
+            message: format!("resource provider {} was changed concurrently; retry.", me.uuid),
+        });
+    }
+    txn.commit().await.map_err(Error::internal)?;
+    tracing::info!(provider = %me.uuid, parent = ?parent, root = %root, "resource provider moved");
+    Ok(())
+}
+
+/// `uuid` and every provider below it in `tree`.
+fn descendants(tree: &[Model], uuid: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::from([uuid.to_owned()]);
+    loop {
+        let more: Vec<String> = tree
+            .iter()
+            .filter(|p| p.parent_uuid.as_ref().is_some_and(|q| out.contains(q)) && !out.contains(&p.uuid))
+            .map(|p| p.uuid.clone())
+            .collect();
+        if more.is_empty() {
+            return out;
+        }
+        out.extend(more);
+    }
 }
 
 /// Deletes a provider with no child providers (its inventories and

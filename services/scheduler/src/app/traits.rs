@@ -14,6 +14,21 @@ use virga_service::ServiceContext;
 use super::resource_provider;
 use crate::db::{custom_trait, provider, provider_trait};
 
+/// Traits asked for by `required` parameters: all of `required`, at
+/// least one of each `any` set (1.39's `in:A,B`), none of `forbidden`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Traits {
+    pub required: BTreeSet<String>,
+    pub any: Vec<BTreeSet<String>>,
+    pub forbidden: BTreeSet<String>,
+}
+
+impl Traits {
+    pub fn is_empty(&self) -> bool {
+        self.required.is_empty() && self.any.is_empty() && self.forbidden.is_empty()
+    }
+}
+
 /// os-traits' standard traits, sorted.
 pub static STANDARD: LazyLock<BTreeSet<&'static str>> =
     LazyLock::new(|| virga_protocol::scheduler::standard_traits().collect());

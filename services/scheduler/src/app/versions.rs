@@ -15,9 +15,10 @@
 //! equal total; 1.27 summaries list every class; 1.28 consumer
 //! generations; 1.29 nested candidates; 1.30 the reshaper; 1.31 `in_tree`
 //! on candidates; 1.32 forbidden aggregates; 1.33 string group suffixes;
-//! 1.34 candidates' `mappings`; 1.35 `root_required`. The maximum rises
-//! only when every feature up to it is here: 1.36 is `same_subtree` with
-//! resourceless groups.
+//! 1.34 candidates' `mappings`; 1.35 `root_required`; 1.36 `same_subtree`
+//! and resourceless groups; 1.37 re-parenting and un-parenting; 1.38
+//! consumer types; 1.39 `required=in:A,B`. That is Placement's latest;
+//! the maximum rises only when every feature up to it is here.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -26,7 +27,7 @@ use virga_common::links::Link;
 use crate::http::microversion::Microversion;
 
 pub const MIN: Microversion = Microversion::new(1, 0);
-pub const MAX: Microversion = Microversion::new(1, 35);
+pub const MAX: Microversion = Microversion::new(1, 39);
 
 /// One API version (Placement's version object).
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
 use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
-use virga_db::sea_orm::{IntoActiveModel, QueryOrder, QuerySelect, SqlErr};
+use virga_db::sea_orm::{IntoActiveModel, PaginatorTrait, QueryOrder, QuerySelect, QueryTrait, SqlErr};
 
 use super::{internal, now};
 
@@ -20,6 +20,8 @@ pub struct Model {
     pub project_id: String,
     pub user_id: String,
     pub generation: i64,
+    /// 1.38's type (`INSTANCE`, `MIGRATION`); null when never given.
+    pub consumer_type: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
 }
@@ -43,6 +45,7 @@ pub async fn insert(
     uuid: &str,
     project: &str,
     user: &str,
+    kind: Option<&str>,
 ) -> Result<bool, Error> {
     let at = now();
     let row = Model {
@@ -52,6 +55,7 @@ pub async fn insert(
         // Placement creates a consumer at 0 and bumps it as its first
         // allocations are written: clients see 1 after the first claim.
         generation: 1,
+        consumer_type: kind.map(str::to_owned),
         created_at: at,
         updated_at: at,
     };
@@ -62,18 +66,24 @@ pub async fn insert(
     }
 }
 
-/// Sets project and user and bumps the generation if it is still `seen`.
+/// Sets project, user and (when given) type, and bumps the generation if
+/// it is still `seen`.
 pub async fn bump(
     db: &impl ConnectionTrait,
     uuid: &str,
     seen: i64,
     project: &str,
     user: &str,
+    kind: Option<&str>,
 ) -> Result<bool, Error> {
-    let r = Entity::update_many()
+    let mut q = Entity::update_many()
         .col_expr(Column::Generation, Expr::col(Column::Generation).add(1))
         .col_expr(Column::ProjectId, Expr::value(project))
-        .col_expr(Column::UserId, Expr::value(user))
+        .col_expr(Column::UserId, Expr::value(user));
+    if let Some(k) = kind {
+        q = q.col_expr(Column::ConsumerType, Expr::value(k));
+    }
+    let r = q
         .col_expr(Column::UpdatedAt, Expr::value(now()))
         .filter(Column::Uuid.eq(uuid))
         .filter(Column::Generation.eq(seen))
@@ -94,12 +104,35 @@ pub async fn delete(db: &impl ConnectionTrait, uuid: &str, seen: i64) -> Result<
     Ok(r.rows_affected == 1)
 }
 
-/// What a project's (and optionally one user's) consumers hold, by class.
+/// Which consumers `usages` counts by type (1.38).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Any,
+    /// Consumers never given a type.
+    Unknown,
+    Named(String),
+}
+
+/// What a project's (and optionally one user's) consumers of a kind hold,
+/// by class, and how many consumers those are.
 pub async fn usages(
     db: &impl ConnectionTrait,
     project: &str,
     user: Option<&str>,
-) -> Result<BTreeMap<String, i64>, Error> {
+    kind: &Kind,
+) -> Result<(BTreeMap<String, i64>, u64), Error> {
+    let of_kind = match kind {
+        Kind::Any => None,
+        Kind::Unknown => Some(Column::ConsumerType.is_null()),
+        Kind::Named(k) => Some(Column::ConsumerType.eq(k.as_str())),
+    };
+    let counted = Entity::find()
+        .filter(Column::ProjectId.eq(project))
+        .apply_if(user, |q, u| q.filter(Column::UserId.eq(u)))
+        .apply_if(of_kind.clone(), |q, k| q.filter(k))
+        .count(db)
+        .await
+        .map_err(internal)?;
     use super::allocation;
     let q = allocation::Entity::find()
         .select_only()
@@ -116,11 +149,31 @@ pub async fn usages(
                     .from(Entity)
                     .and_where(Column::ProjectId.eq(project))
                     .and_where_option(user.map(|u| Column::UserId.eq(u)))
+                    .and_where_option(of_kind)
                     .to_owned(),
             ),
         )
         .group_by(allocation::Column::ResourceClass)
         .order_by_asc(allocation::Column::ResourceClass);
     let rows: Vec<(String, Option<i64>)> = q.into_tuple().all(db).await.map_err(internal)?;
-    Ok(rows.into_iter().map(|(c, n)| (c, n.unwrap_or(0))).collect())
+    let used = rows.into_iter().map(|(c, n)| (c, n.unwrap_or(0))).collect();
+    Ok((used, counted))
+}
+
+/// The types the consumers of a project (and optionally one user) have.
+pub async fn kinds(
+    db: &impl ConnectionTrait,
+    project: &str,
+    user: Option<&str>,
+) -> Result<Vec<Option<String>>, Error> {
+    Entity::find()
+        .select_only()
+        .column(Column::ConsumerType)
+        .distinct()
+        .filter(Column::ProjectId.eq(project))
+        .apply_if(user, |q, u| q.filter(Column::UserId.eq(u)))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(internal)
 }

@@ -104,20 +104,26 @@ pub async fn rename(db: &impl ConnectionTrait, uuid: &str, name: &str) -> Result
     Ok(())
 }
 
-/// Makes a root provider a child of `parent`: it and its whole tree
-/// move under `root`. Only while it is still a root (a concurrent move
-/// loses, false).
-pub async fn attach(
+/// Moves `uuid` from under `old` to under `new` (`None`: no parent), and
+/// its subtree (itself included) into the tree of `root`. Only while its
+/// parent is still `old` (a concurrent move loses, false).
+pub async fn move_subtree(
     db: &impl ConnectionTrait,
     uuid: &str,
-    parent: &str,
+    old: Option<&str>,
+    new: Option<&str>,
     root: &str,
+    subtree: &[String],
 ) -> Result<bool, Error> {
+    let still = match old {
+        Some(p) => Column::ParentUuid.eq(p),
+        None => Column::ParentUuid.is_null(),
+    };
     let r = Entity::update_many()
-        .col_expr(Column::ParentUuid, Expr::value(parent))
+        .col_expr(Column::ParentUuid, Expr::value(new.map(str::to_owned)))
         .col_expr(Column::UpdatedAt, Expr::value(now()))
         .filter(Column::Uuid.eq(uuid))
-        .filter(Column::ParentUuid.is_null())
+        .filter(still)
         .exec(db)
         .await
         .map_err(internal)?;
@@ -126,7 +132,7 @@ pub async fn attach(
     }
     Entity::update_many()
         .col_expr(Column::RootUuid, Expr::value(root))
-        .filter(Column::RootUuid.eq(uuid))
+        .filter(Column::Uuid.is_in(subtree.iter().map(String::as_str)))
         .exec(db)
         .await
         .map_err(internal)?;

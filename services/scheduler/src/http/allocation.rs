@@ -96,6 +96,18 @@ fn mappings(v: &Value) -> Result<(), Error> {
     Ok(())
 }
 
+/// 1.38's `consumer_type`: capitals, digits and `_`, 1 to 255 long.
+pub(crate) fn consumer_type(v: &Value) -> Result<String, Error> {
+    let t = body::string("consumer_type", v, 255)?;
+    if !t
+        .bytes()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+    {
+        return Err(body::invalid(format!("'{t}' does not match '^[A-Z0-9_]+$'")));
+    }
+    Ok(t)
+}
+
 fn id(obj: &Map<String, Value>, key: &str) -> Result<String, Error> {
     body::string(key, body::required(obj, key)?, 255)
 }
@@ -111,6 +123,9 @@ pub(crate) fn claim(consumer: &str, b: &Value, v: Microversion) -> Result<Claim,
     }
     if v.at_least(34) {
         keys.push("mappings");
+    }
+    if v.at_least(38) {
+        keys.push("consumer_type");
     }
     let obj = body::object(b, &keys)?;
     if let Some(m) = obj.get("mappings") {
@@ -135,11 +150,17 @@ pub(crate) fn claim(consumer: &str, b: &Value, v: Microversion) -> Result<Claim,
     } else {
         None
     };
+    let consumer_type = if v.at_least(38) {
+        Some(consumer_type(body::required(obj, "consumer_type")?)?)
+    } else {
+        None
+    };
     Ok(Claim {
         consumer: consumer.to_owned(),
         project_id,
         user_id,
         seen,
+        consumer_type,
         wanted,
     })
 }
@@ -223,6 +244,10 @@ pub async fn show_allocations(
         if v.at_least(28) {
             out["consumer_generation"] = json!(c.generation);
         }
+        if v.at_least(38) {
+            let t = c.consumer_type.as_deref().unwrap_or(app::UNKNOWN_TYPE);
+            out["consumer_type"] = json!(t);
+        }
     }
     Ok(Json(out))
 }
@@ -284,12 +309,14 @@ pub async fn list_usages(
 }
 
 /// What a project's (and, with `user_id`, one user's) consumers hold
-/// (1.9).
+/// (1.9); from 1.38 by consumer type, each with its consumer count, and
+/// `consumer_type` picks one type, `all` or `unknown`.
 #[utoipa::path(get, path = "/usages", tag = "usages",
     params(("project_id" = String, Query, description = "The project"),
-           ("user_id" = Option<String>, Query, description = "Only this user's")),
+           ("user_id" = Option<String>, Query, description = "Only this user's"),
+           ("consumer_type" = Option<String>, Query, description = "1.38: one type, all or unknown")),
     security(("token" = [])),
-    responses((status = 200, description = "Usages by class", body = Object),
+    responses((status = 200, description = "Usages by class (by type and class from 1.38)", body = Object),
               (status = 400, description = "No project_id, or an unknown parameter")))]
 pub async fn project_usages(
     auth: Auth,
@@ -299,12 +326,39 @@ pub async fn project_usages(
 ) -> Result<Json<Value>, Error> {
     v.require(9)?;
     enforce(&auth, "usages")?;
-    body::query(&q, &["project_id", "user_id"])?;
+    if v.at_least(38) {
+        body::query(&q, &["project_id", "user_id", "consumer_type"])?;
+    } else {
+        body::query(&q, &["project_id", "user_id"])?;
+    }
     let project = body::param(&q, "project_id").ok_or_else(|| {
         Error::BadRequest(
             "Invalid query string parameters: 'project_id' is a required property".into(),
         )
     })?;
-    let usages = app::project_usages(&ctx, project, body::param(&q, "user_id")).await?;
+    let user = body::param(&q, "user_id");
+    if !v.at_least(38) {
+        let usages = app::project_usages(&ctx, project, user).await?;
+        return Ok(Json(json!({"usages": usages})));
+    }
+    let only = body::param(&q, "consumer_type");
+    if let Some(t) = only
+        && !matches!(t, "all" | app::UNKNOWN_TYPE)
+    {
+        consumer_type(&json!(t)).map_err(|_| {
+            Error::BadRequest(format!(
+                "Invalid query string parameters: '{t}' does not match '^[A-Z0-9_]+$|^all$|^unknown$' ('consumer_type')"
+            ))
+        })?;
+    }
+    let by_type = app::usages_by_type(&ctx, project, user, only).await?;
+    let usages: Map<String, Value> = by_type
+        .into_iter()
+        .map(|(t, (used, count))| {
+            let mut o = json!(used);
+            o["consumer_count"] = json!(count);
+            (t, o)
+        })
+        .collect();
     Ok(Json(json!({"usages": usages})))
 }

@@ -4,7 +4,8 @@
 //! Parameters by version: `resources` (1.10), `limit` (1.16), `required`
 //! (1.17; `!T` forbidden from 1.22), `member_of` (1.21; repeatable from
 //! 1.24), numbered groups `resourcesN`/`requiredN`/`member_ofN` with
-//! `group_policy` (1.25). The summaries list every class of a provider
+//! `group_policy` (1.25), `same_subtree` and groups without resources
+//! (1.36), `required=in:A,B` (1.39). The summaries list every class of a provider
 //! from 1.27 (the requested ones before), traits from 1.17, and the
 //! tree from 1.29.
 
@@ -47,6 +48,8 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
         ..Request::default()
     };
     let mut member_of_seen = BTreeSet::new();
+    // Each `required` key's values, read together once all are known.
+    let mut required: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (key, raw) in q {
         match key.as_str() {
             "limit" if v.at_least(16) => {
@@ -57,9 +60,24 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
                 continue;
             }
             "root_required" if v.at_least(35) => {
+                if raw.starts_with("in:") {
+                    return Err(bad(format!(
+                        "Invalid query string parameters: 'root_required' does not take the 'in:' format. Got: {raw}"
+                    )));
+                }
                 let (want, not) = query::required(key, raw, true)?;
                 req.root_required.extend(want);
                 req.root_forbidden.extend(not);
+                continue;
+            }
+            "same_subtree" if v.at_least(36) => {
+                let set: BTreeSet<String> = raw.split(',').map(|x| x.trim().to_owned()).collect();
+                if set.contains("") {
+                    return Err(bad(
+                        "Empty string (unsuffixed group) can not be specified in `same_subtree` ",
+                    ));
+                }
+                req.same_subtree.push(set);
                 continue;
             }
             "group_policy" if v.at_least(25) => {
@@ -107,11 +125,7 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
                 }
                 g.resources = query::resources_named(key, raw)?;
             }
-            "required" => {
-                let (want, not) = query::required(key, raw, v.at_least(22))?;
-                g.required.extend(want);
-                g.forbidden.extend(not);
-            }
+            "required" => required.entry(key.as_str()).or_default().push(raw.as_str()),
             "in_tree" => {
                 if g.in_tree.is_some() {
                     return Err(bad(format!(
@@ -135,8 +149,19 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
             }
         }
     }
-    for g in groups.values() {
-        if g.resources.is_empty() {
+    for (key, values) in required {
+        let t = query::traits(key, &values, v.at_least(22), v.at_least(39))?;
+        let suffix = &key["required".len()..];
+        if let Some(g) = groups.get_mut(suffix) {
+            g.required.extend(t.required);
+            g.required_any.extend(t.any);
+            g.forbidden.extend(t.forbidden);
+        }
+    }
+    if v.at_least(36) {
+        resourceless(&groups, &req.same_subtree)?;
+    } else {
+        for g in groups.values().filter(|g| g.resources.is_empty()) {
             let which = if g.suffix.is_empty() {
                 "resources".to_owned()
             } else {
@@ -146,16 +171,11 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
                 "All request groups must specify resources: '{which}' is missing."
             )));
         }
-        if let Some(t) = g.required.intersection(&g.forbidden).next() {
-            return Err(bad(format!(
-                "Conflicting required and forbidden traits found in the following traits: {t}"
-            )));
+        if groups.is_empty() {
+            return Err(bad(
+                "At least one 'resources' query string parameter must be specified.",
+            ));
         }
-    }
-    if groups.is_empty() {
-        return Err(bad(
-            "At least one 'resources' query string parameter must be specified.",
-        ));
     }
     let numbered = groups.keys().filter(|s| !s.is_empty()).count();
     if numbered > 1 && !q.iter().any(|(k, _)| k == "group_policy") {
@@ -165,6 +185,50 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
     }
     req.groups = groups.into_values().collect();
     Ok(req)
+}
+
+/// 1.36: a suffixed group may ask only for traits or aggregates if a
+/// `same_subtree` names it, and `same_subtree` names only real groups.
+fn resourceless(groups: &BTreeMap<String, Group>, same: &[BTreeSet<String>]) -> Result<(), Error> {
+    if groups.values().all(|g| g.resources.is_empty()) {
+        return Err(bad(
+            "There must be at least one resources or resources[$S] parameter.",
+        ));
+    }
+    let listed = |s: &String| same.iter().any(|set| set.contains(s));
+    let orphans: Vec<String> = groups
+        .values()
+        .filter(|g| g.resources.is_empty() && !listed(&g.suffix))
+        .map(|g| format!("'{}'", g.suffix))
+        .collect();
+    if !orphans.is_empty() {
+        return Err(bad(format!(
+            "Resourceless suffixed group request should be specified in `same_subtree` query param: bad group(s) - [{}].",
+            orphans.join(", ")
+        )));
+    }
+    let quoted = |l: Vec<&String>| {
+        l.iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let unknown: Vec<&String> = same
+        .iter()
+        .flatten()
+        .filter(|s| !groups.contains_key(*s))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !unknown.is_empty() {
+        let real = groups.keys().filter(|s| !s.is_empty()).collect();
+        return Err(bad(format!(
+            "Real suffixes should be specified in `same_subtree`: [{}] not found in [{}].",
+            quoted(unknown),
+            quoted(real)
+        )));
+    }
+    Ok(())
 }
 
 fn render(c: Candidates, req: &Request, v: Microversion) -> Value {
@@ -222,11 +286,12 @@ fn render(c: Candidates, req: &Request, v: Microversion) -> Value {
 /// claim with `PUT /allocations/{consumer}`, with the providers' summary.
 #[utoipa::path(get, path = "/allocation_candidates", tag = "allocation_candidates",
     params(("resources" = String, Query, description = "CLASS:amount,... (resourcesN from 1.25)"),
-           ("required" = Option<String>, Query, description = "1.17: traits; 1.22: !TRAIT forbidden (requiredN from 1.25)"),
+           ("required" = Option<String>, Query, description = "1.17: traits; 1.22: !TRAIT forbidden (requiredN from 1.25); 1.39: in:A,B for any of them, and repeatable"),
            ("member_of" = Option<String>, Query, description = "1.21: an aggregate or in:<uuid>,... (repeatable from 1.24; member_ofN from 1.25; !<uuid> or !in:... forbids from 1.32)"),
            ("root_required" = Option<String>, Query, description = "1.35: traits the root of the candidate's tree must have (!T: must not)"),
            ("in_tree" = Option<String>, Query, description = "1.31: only providers in this provider's tree (in_treeN for a numbered group)"),
            ("group_policy" = Option<String>, Query, description = "1.25: none or isolate"),
+           ("same_subtree" = Option<String>, Query, description = "1.36: group suffixes (_A,_B) whose providers one of them encloses; repeatable. A suffixed group without resources must be named in one"),
            ("limit" = Option<u32>, Query, description = "1.16: at most this many candidates")),
     security(("token" = [])),
     responses((status = 200, description = "Candidates and provider summaries", body = Object),
@@ -303,7 +368,12 @@ mod tests {
         );
         assert_eq!(parse(&q(two), at(24)).unwrap().groups[0].member_of.len(), 2);
         assert!(parse(&q("resources=VCPU:1&colour=red"), at(29)).is_err());
-        assert!(parse(&q("resources=VCPU:1&required=A&required=!A"), at(29)).is_err());
+        let last = parse(&q("resources=VCPU:1&required=A&required=!A"), at(29)).unwrap();
+        assert!(
+            last.groups[0].required.is_empty() && last.groups[0].forbidden.contains("A"),
+            "before 1.39 the last `required` counts"
+        );
+        assert!(parse(&q("resources=VCPU:1&required=A&required=!A"), at(39)).is_err());
         assert!(
             parse(&q("resources_X=VCPU:1"), at(29)).is_err(),
             "string suffixes are 1.33"

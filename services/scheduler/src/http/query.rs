@@ -101,15 +101,69 @@ pub fn required(
     }
     let both: Vec<&String> = want.intersection(&not).collect();
     if !both.is_empty() {
-        return Err(Error::BadRequest(format!(
-            "Conflicting required and forbidden traits found in the following traits: {}",
-            both.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(conflict(&both));
     }
     Ok((want, not))
+}
+
+pub use crate::app::traits::Traits;
+
+const ANY_FORM: &str = "in:HW_CPU_X86_VMX,CUSTOM_MAGIC";
+
+/// The values of one `required` key. From 1.39 (`v139`) a key may be
+/// repeated, every value holding, and a value may be `in:A,B`; before,
+/// only the last value counts, as in Placement.
+pub fn traits(key: &str, values: &[&str], v122: bool, v139: bool) -> Result<Traits, Error> {
+    let values = if v139 { values } else { &values[values.len().saturating_sub(1)..] };
+    let mut out = Traits::default();
+    for raw in values {
+        let Some(list) = raw.strip_prefix("in:") else {
+            let (want, not) = required(key, raw, v122)?;
+            out.required.extend(want);
+            out.forbidden.extend(not);
+            continue;
+        };
+        if !v139 {
+            return Err(Error::BadRequest(format!(
+                "Invalid query string parameters: The format '{ANY_FORM}' only supported since microversion 1.39. Got: {raw}"
+            )));
+        }
+        let names: Vec<&str> = list.split(',').map(str::trim).collect();
+        if names.iter().any(|n| n.is_empty()) {
+            return Err(Error::BadRequest(format!(
+                "Invalid query string parameters: Expected '{key}' parameter value of the form: {ANY_FORM}. Got an empty trait in: {raw}"
+            )));
+        }
+        if names.iter().any(|n| n.starts_with('!')) {
+            return Err(Error::BadRequest(format!(
+                "Invalid query string parameters: The format '{ANY_FORM}' does not support forbidden traits. Got: {raw}"
+            )));
+        }
+        let (set, _) = required(key, list, false)?;
+        out.any.push(set);
+    }
+    let both: Vec<&String> = out.required.intersection(&out.forbidden).collect();
+    if !both.is_empty() {
+        return Err(conflict(&both));
+    }
+    if let Some(set) = out.any.iter().find(|s| s.is_subset(&out.forbidden)) {
+        let names: Vec<&str> = set.iter().map(String::as_str).collect();
+        return Err(Error::BadRequest(format!(
+            "Conflicting required and forbidden traits found in the following traits keys: {key}: ({})",
+            names.join(", ")
+        )));
+    }
+    Ok(out)
+}
+
+fn conflict(both: &[&String]) -> Error {
+    Error::BadRequest(format!(
+        "Conflicting required and forbidden traits found in the following traits: {}",
+        both.iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -154,5 +208,25 @@ mod tests {
         assert!(required("required", "A,,B", true).is_err());
         let e = required("required", "A,!A", true).unwrap_err();
         assert!(e.to_string().contains("Conflicting"), "{e}");
+    }
+
+    #[test]
+    fn any_traits_forms() {
+        let set = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let t = traits("required", &["in:A, B", "C,!D"], true, true).unwrap();
+        assert_eq!(t.required, set(&["C"]));
+        assert_eq!(t.any, vec![set(&["A", "B"])]);
+        assert_eq!(t.forbidden, set(&["D"]));
+        let last = traits("required", &["A", "B"], true, false).unwrap();
+        assert_eq!(last.required, set(&["B"]), "before 1.39 the last value counts");
+        let e = traits("required", &["in:A,B"], true, false).unwrap_err();
+        assert!(e.to_string().contains("only supported since microversion 1.39"), "{e}");
+        let e = traits("required", &["in:A,,B"], true, true).unwrap_err();
+        assert!(e.to_string().contains("Got an empty trait in: in:A,,B"), "{e}");
+        let e = traits("required", &["in:A,!B"], true, true).unwrap_err();
+        assert!(e.to_string().contains("does not support forbidden traits"), "{e}");
+        let e = traits("required", &["in:A,B", "!A,!B"], true, true).unwrap_err();
+        assert!(e.to_string().contains("required: (A, B)"), "{e}");
+        assert!(traits("required", &["in:A,B", "!A"], true, true).is_ok(), "B may still hold");
     }
 }

@@ -12,7 +12,7 @@ use virga_service::auth::Auth;
 use super::microversion::Microversion;
 use super::{body, query};
 use crate::app::enforce;
-use crate::app::resource_provider::{self as app, Filter, Model, TraitFilter};
+use crate::app::resource_provider::{self as app, Filter, Model};
 
 /// A provider as Placement shows it at version `v`.
 pub fn view(m: &Model, v: Microversion) -> Value {
@@ -107,10 +107,12 @@ pub async fn list_resource_providers(
     let resources = body::param(&q, "resources")
         .map(query::resources)
         .transpose()?;
-    let mut traits = TraitFilter::default();
-    if let Some(r) = body::param(&q, "required") {
-        (traits.required, traits.forbidden) = query::required("required", r, v.at_least(22))?;
-    }
+    let required: Vec<&str> = q
+        .iter()
+        .filter(|(k, _)| k == "required")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let traits = query::traits("required", &required, v.at_least(22), v.at_least(39))?;
     let all = app::list(&ctx, &filter, resources.as_ref(), &traits).await?;
     Ok(Json(
         json!({"resource_providers": all.iter().map(|m| view(m, v)).collect::<Vec<_>>()}),
@@ -186,13 +188,14 @@ fn parent(obj: &serde_json::Map<String, Value>) -> Result<Option<Option<String>>
 }
 
 /// Renames a provider (`{"name": ...}`) and (1.14) gives a root provider a
-/// parent (`parent_provider_uuid`).
+/// parent (`parent_provider_uuid`); from 1.37 moves any provider, its
+/// descendants with it, to another parent or (null) makes it a root.
 #[utoipa::path(put, path = "/resource_providers/{uuid}", tag = "resource_providers",
     params(("uuid" = String, Path, description = "The provider")),
     request_body(content = Object, description = "{name, parent_provider_uuid? (1.14)}"),
     security(("token" = [])),
     responses((status = 200, description = "The provider", body = Object),
-              (status = 400, description = "A bad body"),
+              (status = 400, description = "A bad body, a loop, or a move before 1.37"),
               (status = 404, description = "No such provider"),
               (status = 409, description = "The name is taken")))]
 pub async fn update_resource_provider(
@@ -212,7 +215,7 @@ pub async fn update_resource_provider(
     let name = body::string("name", body::required(obj, "name")?, 200)?;
     let parent = parent(obj)?;
     Ok(Json(view(
-        &app::update(&ctx, &uuid, &name, parent).await?,
+        &app::update(&ctx, &uuid, &name, parent, v.at_least(37)).await?,
         v,
     )))
 }

@@ -58,6 +58,7 @@ fn spec(b: &Value) -> Result<Spec, Error> {
             "node_kinds",
             "group",
             "near",
+            "consumer_type",
         ],
     )?;
     let consumers = uuids(o, "consumers")?;
@@ -156,6 +157,10 @@ fn spec(b: &Value) -> Result<Spec, Error> {
         node_kinds: body::strings(o, "node_kinds")?,
         group,
         near,
+        consumer_type: match o.get("consumer_type") {
+            None => "INSTANCE".into(),
+            Some(t) => super::allocation::consumer_type(t)?,
+        },
     })
 }
 
@@ -164,7 +169,7 @@ fn spec(b: &Value) -> Result<Spec, Error> {
 /// `scheduler.claim_ttl_secs`. 409 `virga.no_valid_node` says how many
 /// candidates each step kept.
 #[utoipa::path(post, path = "/scheduler/v1/select", tag = "scheduling",
-    request_body(content = Object, description = "{consumers, project_id, user_id, resources, required_traits?, forbidden_traits?, devices?: [{resources, required_traits?}], image_id?, image_layers?, sites?, regions?, site_kinds?, node_kinds?, group?: {id, policy}, near?: {latitude, longitude, max_latency_ms?}}"),
+    request_body(content = Object, description = "{consumers, project_id, user_id, consumer_type? (default INSTANCE), resources, required_traits?, forbidden_traits?, devices?: [{resources, required_traits?}], image_id?, image_layers?, sites?, regions?, site_kinds?, node_kinds?, group?: {id, policy}, near?: {latitude, longitude, max_latency_ms?}}"),
     security(("token" = [])),
     responses((status = 200, description = "{selections: [{consumer_id, node, site, allocations, expires_at}], alternates}", body = Object),
               (status = 400, description = "A bad spec, an unknown class or trait"),

@@ -13,6 +13,7 @@ mod m20261206_000004_create_consumers;
 mod m20261206_000005_create_sites_nodes;
 mod m20261206_000006_inventory_used;
 mod m20261207_000007_node_facts;
+mod m20261207_000008_consumer_type;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000005_create_sites_nodes::Migration),
             Box::new(m20261206_000006_inventory_used::Migration),
             Box::new(m20261207_000007_node_facts::Migration),
+            Box::new(m20261207_000008_consumer_type::Migration),
         ]
     }
 }

@@ -39,6 +39,8 @@ pub struct Group {
     pub resources: BTreeMap<String, i64>,
     /// Traits the provider(s) must have.
     pub required: BTreeSet<String>,
+    /// 1.39: of each set, at least one trait the provider(s) must have.
+    pub required_any: Vec<BTreeSet<String>>,
     /// Traits the provider(s) must not have.
     pub forbidden: BTreeSet<String>,
     /// Each inner list: be in at least one of these aggregates.
@@ -67,6 +69,9 @@ pub struct Request {
     /// 1.35: traits the root of a candidate's tree must have, and must not.
     pub root_required: BTreeSet<String>,
     pub root_forbidden: BTreeSet<String>,
+    /// 1.36: for each set of group suffixes, the providers serving them
+    /// must include one that is an ancestor of (or is) all the others.
+    pub same_subtree: Vec<BTreeSet<String>>,
 }
 
 /// What a candidate's provider has and holds.
@@ -96,6 +101,9 @@ pub(crate) struct Facts {
     /// (provider, class) → what is still free.
     pub free: BTreeMap<(String, String), i64>,
     pub root: BTreeMap<String, String>,
+    /// Each provider's parent, for providers whose whole trees were read
+    /// (resourceless groups, `same_subtree`).
+    pub parent: BTreeMap<String, String>,
     pub traits: BTreeMap<String, BTreeSet<String>>,
     pub aggregates: BTreeMap<String, BTreeSet<String>>,
 }
@@ -121,13 +129,29 @@ impl Facts {
         })
     }
 
+    /// Whether `a` is `p` or one of its ancestors.
+    pub(crate) fn encloses(&self, a: &str, p: &str) -> bool {
+        let mut at = Some(p);
+        while let Some(x) = at {
+            if x == a {
+                return true;
+            }
+            at = self.parent.get(x).map(String::as_str);
+        }
+        false
+    }
+
     pub(crate) fn traits_ok(&self, providers: &[&str], g: &Group) -> bool {
         let none = BTreeSet::new();
         let all: BTreeSet<&String> = providers
             .iter()
             .flat_map(|p| self.traits.get(*p).unwrap_or(&none))
             .collect();
-        g.required.iter().all(|t| all.contains(t)) && !g.forbidden.iter().any(|t| all.contains(t))
+        g.required.iter().all(|t| all.contains(t))
+            && g.required_any
+                .iter()
+                .all(|any| any.iter().any(|t| all.contains(t)))
+            && !g.forbidden.iter().any(|t| all.contains(t))
     }
 }
 
@@ -141,7 +165,13 @@ pub async fn validate(ctx: &ServiceContext, groups: &[Group]) -> Result<(), Erro
                 )));
             }
         }
-        let named: Vec<String> = g.required.iter().chain(&g.forbidden).cloned().collect();
+        let named: Vec<String> = g
+            .required
+            .iter()
+            .chain(g.required_any.iter().flatten())
+            .chain(&g.forbidden)
+            .cloned()
+            .collect();
         let unknown = super::traits::unknown(ctx, &named).await?;
         if !unknown.is_empty() {
             return Err(super::traits::no_such(&unknown));
@@ -205,14 +235,27 @@ pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Err
     }
     let mut with_roots: BTreeSet<String> = found.iter().cloned().collect();
     with_roots.extend(facts.root.values().cloned());
+    // A resourceless group (1.36) may be served by any provider of the
+    // trees found, and `same_subtree` needs their shape: read them whole.
+    let whole_trees = !req.same_subtree.is_empty();
+    if whole_trees {
+        let roots: Vec<String> = facts.root.values().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        for p in db::trees(db, &roots).await? {
+            if let Some(parent) = p.parent_uuid {
+                facts.parent.insert(p.uuid.clone(), parent);
+            }
+            facts.root.insert(p.uuid.clone(), p.root_uuid);
+            with_roots.insert(p.uuid);
+        }
+    }
     let with_roots: Vec<String> = with_roots.into_iter().collect();
     // Only what some group (or root_required) asks about is read.
-    if !root_traits.is_empty() {
+    if !root_traits.is_empty() || whole_trees {
         facts.traits = db::traits(db, &with_roots).await?;
     } else if req
         .groups
         .iter()
-        .any(|g| !g.required.is_empty() || !g.forbidden.is_empty())
+        .any(|g| !g.required.is_empty() || !g.required_any.is_empty() || !g.forbidden.is_empty())
     {
         facts.traits = db::traits(db, &found).await?;
     }

@@ -70,9 +70,6 @@ fn slots<'a>(
 ) -> Vec<Slot<'a>> {
     let mut out = Vec::new();
     for (i, (g, per)) in req.groups.iter().zip(fits).enumerate() {
-        if g.resources.is_empty() {
-            continue;
-        }
         let usable = |p: &str| {
             let root = facts.root.get(p).map(String::as_str).unwrap_or(p);
             facts.member(p, &g.member_of)
@@ -81,7 +78,13 @@ fn slots<'a>(
         };
         let spread = g.suffix.is_empty() && req.nested;
         let mut parts: Vec<(Classes, BTreeSet<&str>)> = Vec::new();
-        if spread {
+        if g.resources.is_empty() {
+            // 1.36: one provider of the trees found with the group's
+            // traits and aggregates; it takes nothing.
+            let ps = facts.root.keys().map(String::as_str);
+            let ps = ps.filter(|p| usable(p) && facts.traits_ok(&[p], g));
+            parts.push((Vec::new(), ps.collect()));
+        } else if spread {
             for (class, amount) in &g.resources {
                 let ps = per[class].iter().map(String::as_str).filter(|p| usable(p));
                 parts.push((vec![(class.as_str(), *amount)], ps.collect()));
@@ -125,7 +128,8 @@ struct Search<'a> {
     slots: &'a [Slot<'a>],
     chosen: Vec<&'a str>,
     out: Vec<(Allocation, Mapping)>,
-    seen: BTreeSet<Allocation>,
+    /// Placement tells candidates apart by allocation and mapping both.
+    seen: BTreeSet<(Allocation, Mapping)>,
     cap: usize,
 }
 
@@ -205,14 +209,32 @@ impl<'a> Search<'a> {
                     .or_insert(0) += n;
             }
         }
-        if self.seen.insert(a.clone()) {
-            let mut m = Mapping::new();
-            for (p, s) in self.chosen.iter().zip(self.slots) {
-                let suffix = self.req.groups[s.group].suffix.clone();
-                m.entry(suffix).or_default().insert(p.to_string());
-            }
+        let mut m = Mapping::new();
+        for (p, s) in self.chosen.iter().zip(self.slots) {
+            let suffix = self.req.groups[s.group].suffix.clone();
+            m.entry(suffix).or_default().insert(p.to_string());
+        }
+        if !self.same_subtrees(&m) {
+            return;
+        }
+        if self.seen.insert((a.clone(), m.clone())) {
             self.out.push((a, m));
         }
+    }
+
+    /// 1.36: each `same_subtree` set's providers include one that
+    /// encloses all the others.
+    fn same_subtrees(&self, m: &Mapping) -> bool {
+        self.req.same_subtree.iter().all(|set| {
+            let ps: BTreeSet<&str> = set
+                .iter()
+                .filter_map(|suffix| m.get(suffix))
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            ps.iter()
+                .any(|a| ps.iter().all(|p| self.facts.encloses(a, p)))
+        })
     }
 }
 
@@ -363,8 +385,11 @@ mod tests {
         let got = run_(&isolated);
         assert_eq!(
             got,
-            vec![vec![t("n1", "VCPU", 3), t("n2", "VCPU", 3)]],
-            "distinct providers"
+            vec![
+                vec![t("n1", "VCPU", 3), t("n2", "VCPU", 3)],
+                vec![t("n1", "VCPU", 3), t("n2", "VCPU", 3)]
+            ],
+            "distinct providers; group 1 on n1 or on n2 are two candidates (their mappings differ)"
         );
     }
 
@@ -406,5 +431,122 @@ mod tests {
             ..Request::default()
         };
         assert!(run_(&req).is_empty(), "every member_of must hold");
+    }
+
+    /// A compute node `cn` with two NUMA cells (4 VCPU each, the
+    /// `HW_NUMA_ROOT` trait); `numa1` has an FPGA `fpga`.
+    fn numa() -> Facts {
+        let mut f = Facts::default();
+        for (p, parent) in [("numa0", "cn"), ("numa1", "cn"), ("fpga", "numa1")] {
+            f.parent.insert(p.into(), parent.into());
+        }
+        for p in ["cn", "numa0", "numa1", "fpga"] {
+            f.root.insert(p.into(), "cn".into());
+        }
+        for (p, c, n) in [("numa0", "VCPU", 4), ("numa1", "VCPU", 4), ("fpga", "FPGA", 1)] {
+            f.free.insert((p.into(), c.into()), n);
+        }
+        for p in ["numa0", "numa1"] {
+            f.traits.insert(p.into(), ["HW_NUMA_ROOT".to_string()].into());
+        }
+        f
+    }
+
+    fn mapped(req: &Request) -> Vec<(Vec<(String, String, i64)>, Vec<(String, String)>)> {
+        let f = numa();
+        let fits = req
+            .groups
+            .iter()
+            .map(|g| {
+                g.resources
+                    .iter()
+                    .map(|(c, n)| {
+                        let ps = f.free.iter().filter(|((_, fc), free)| fc == c && *free >= n);
+                        (c.clone(), ps.map(|((p, _), _)| p.clone()).collect())
+                    })
+                    .collect()
+            })
+            .collect::<Vec<_>>();
+        run(req, &fits, &f)
+            .into_iter()
+            .map(|(a, m)| {
+                let a = a
+                    .into_iter()
+                    .flat_map(|(p, r)| r.into_iter().map(move |(c, n)| (p.clone(), c, n)))
+                    .collect();
+                let m = m
+                    .into_iter()
+                    .flat_map(|(g, ps)| ps.into_iter().map(move |p| (g.clone(), p)))
+                    .collect();
+                (a, m)
+            })
+            .collect()
+    }
+
+    fn m(g: &str, p: &str) -> (String, String) {
+        (g.into(), p.into())
+    }
+
+    #[test]
+    fn same_subtree_keeps_groups_under_one_provider() {
+        let groups = vec![
+            group("_C", &[("VCPU", 1)], &[]),
+            group("_A", &[("FPGA", 1)], &[]),
+        ];
+        let free = Request {
+            groups: groups.clone(),
+            ..Request::default()
+        };
+        assert_eq!(mapped(&free).len(), 2, "VCPU from either cell");
+        let same = Request {
+            groups,
+            same_subtree: vec![["_C".to_string(), "_A".to_string()].into()],
+            ..Request::default()
+        };
+        assert_eq!(
+            mapped(&same),
+            vec![(
+                vec![t("fpga", "FPGA", 1), t("numa1", "VCPU", 1)],
+                vec![m("_A", "fpga"), m("_C", "numa1")]
+            )],
+            "numa1 encloses the FPGA; numa0 and the FPGA have only cn above both"
+        );
+    }
+
+    #[test]
+    fn a_resourceless_group_maps_a_provider_and_takes_nothing() {
+        let req = Request {
+            groups: vec![
+                group("_NUMA", &[], &["HW_NUMA_ROOT"]),
+                group("_A", &[("FPGA", 1)], &[]),
+            ],
+            same_subtree: vec![["_NUMA".to_string(), "_A".to_string()].into()],
+            ..Request::default()
+        };
+        assert_eq!(
+            mapped(&req),
+            vec![(
+                vec![t("fpga", "FPGA", 1)],
+                vec![m("_A", "fpga"), m("_NUMA", "numa1")]
+            )]
+        );
+        let isolated = Request {
+            groups: vec![
+                group("_C", &[("VCPU", 1)], &[]),
+                group("_NUMA", &[], &["HW_NUMA_ROOT"]),
+            ],
+            same_subtree: vec![["_NUMA".to_string(), "_C".to_string()].into()],
+            policy: Policy::Isolate,
+            ..Request::default()
+        };
+        assert!(
+            mapped(&isolated).is_empty(),
+            "a resourceless group counts for isolate: the cell would serve both"
+        );
+        let shared = Request {
+            policy: Policy::None,
+            ..isolated
+        };
+        assert_eq!(mapped(&shared).len(), 2, "each cell serves both groups");
     }
 }

@@ -41,6 +41,7 @@ pub async fn claim(
         user_id: spec.user_id.clone(),
         // A consumer `select` places must be new.
         seen: Some(None),
+        consumer_type: Some(spec.consumer_type.clone()),
         wanted: wanted.clone(),
     };
     let reserve: allocation::With<'_> = &|txn| {

@@ -59,6 +59,8 @@ pub struct Spec {
     pub node_kinds: Vec<String>,
     pub group: Option<(String, GroupPolicy)>,
     pub near: Option<Near>,
+    /// Placement 1.38's type for the consumers (`INSTANCE`).
+    pub consumer_type: String,
 }
 
 /// A candidate: a node that can take the request, with the devices it
