@@ -599,7 +599,7 @@ fn placement(admin: &[(&str, &str)]) {
     assert!(rows[0].to_string().contains(&uuid), "{found}");
     let consumer = "b7000000-0000-4000-8000-000000000000";
     quiet(at(
-        "1.28",
+        "1.38",
         &[
             "resource",
             "provider",
@@ -612,6 +612,8 @@ fn placement(admin: &[(&str, &str)]) {
             "edge-project",
             "--user-id",
             "edge-user",
+            "--consumer-type",
+            "INSTANCE",
         ],
     ));
     let usage = run(at("1.9", &["resource", "usage", "show", "edge-project"]));
@@ -622,6 +624,20 @@ fn placement(admin: &[(&str, &str)]) {
         .find(|u| u["resource_class"] == "VCPU")
         .unwrap();
     assert_eq!(vcpu["usage"], 2, "{usage}");
+    // 1.38: by consumer type (osc-placement lists each type as a row
+    // and its classes with the consumer count as the usage).
+    let typed = run(at("1.38", &["resource", "usage", "show", "edge-project"]));
+    let instance = typed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["resource_class"] == "INSTANCE")
+        .unwrap_or_else(|| panic!("{typed}"));
+    assert_eq!(
+        instance["usage"],
+        serde_json::json!({"VCPU": 2, "MEMORY_MB": 1024, "consumer_count": 1}),
+        "{typed}"
+    );
     quiet(at(
         "1.28",
         &["resource", "provider", "allocation", "delete", consumer],
