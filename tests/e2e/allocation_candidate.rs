@@ -17,6 +17,7 @@ const N2: &str = "a1000000-0000-4000-8000-000000000002";
 const GPU: &str = "a1000000-0000-4000-8000-000000000003";
 const LONE: &str = "a2000000-0000-4000-8000-000000000000";
 const AGG: &str = "a9000000-0000-4000-8000-000000000000";
+const SS: &str = "a3000000-0000-4000-8000-000000000000";
 
 /// The providers of each candidate, sorted, as "PROVIDER:CLASS=n" lists.
 fn shapes(body: &Value) -> Vec<String> {
@@ -36,6 +37,7 @@ fn shapes(body: &Value) -> Vec<String> {
                         N2 => "n2",
                         GPU => "gpu",
                         LONE => "lone",
+                        SS => "ss",
                         _ => "?",
                     };
                     a["resources"]
@@ -414,6 +416,7 @@ async fn allocation_candidates(cloud: &Cloud) {
     assert!(err.to_string().contains("CUSTOM_NOPE"), "{err}");
 
     same_subtree_and_any_traits(cloud, &admin).await;
+    sharing_providers(cloud, &admin).await;
 }
 
 /// 1.36: `same_subtree` and resourceless groups; 1.39: `required=in:`.
@@ -426,20 +429,36 @@ async fn same_subtree_and_any_traits(cloud: &Cloud, admin: &str) {
     // n1's VCPU are all claimed by now: memory, then.
     let q = "resources_C=MEMORY_MB:1&resources_G=VGPU:1&group_policy=none";
     let (_, c) = get("1.36", q.into()).await;
-    assert_eq!(shapes(&c), ["gpu:VGPU=1 n1:MEMORY_MB=1", "gpu:VGPU=1 n2:MEMORY_MB=1"], "{c}");
+    assert_eq!(
+        shapes(&c),
+        ["gpu:VGPU=1 n1:MEMORY_MB=1", "gpu:VGPU=1 n2:MEMORY_MB=1"],
+        "{c}"
+    );
     let (_, c) = get("1.36", format!("{q}&same_subtree=_C,_G")).await;
-    assert_eq!(shapes(&c), ["gpu:VGPU=1 n1:MEMORY_MB=1"], "only n1 encloses the GPU: {c}");
+    assert_eq!(
+        shapes(&c),
+        ["gpu:VGPU=1 n1:MEMORY_MB=1"],
+        "only n1 encloses the GPU: {c}"
+    );
     // A group with traits and no resources names the node above the GPU.
     let q = "resources_G=VGPU:1&same_subtree=_G,_NODE&group_policy=none";
     let (s, c) = get("1.36", format!("{q}&required_NODE=HW_CPU_X86_AVX2")).await;
     assert_eq!(s, 200, "{c}");
-    assert_eq!(shapes(&c), ["gpu:VGPU=1"], "the resourceless group takes nothing");
+    assert_eq!(
+        shapes(&c),
+        ["gpu:VGPU=1"],
+        "the resourceless group takes nothing"
+    );
     assert_eq!(
         c["allocation_requests"][0]["mappings"],
         json!({"_G": [GPU], "_NODE": [N1]})
     );
     let (_, c) = get("1.36", format!("{q}&required_NODE=HW_ARCH_AARCH64")).await;
-    assert_eq!(shapes(&c), Vec::<String>::new(), "n2 has no GPU below it: {c}");
+    assert_eq!(
+        shapes(&c),
+        Vec::<String>::new(),
+        "n2 has no GPU below it: {c}"
+    );
     for (v, q, needle) in [
         (
             "1.36",
@@ -461,7 +480,11 @@ async fn same_subtree_and_any_traits(cloud: &Cloud, admin: &str) {
             "resources_G=VGPU:1&same_subtree=_G,,_X",
             "Empty string (unsuffixed group) can not be specified in `same_subtree`",
         ),
-        ("1.35", "resources_G=VGPU:1&same_subtree=_G", "'same_subtree' was unexpected"),
+        (
+            "1.35",
+            "resources_G=VGPU:1&same_subtree=_G",
+            "'same_subtree' was unexpected",
+        ),
         (
             "1.35",
             "resources_G=VGPU:1&required_NODE=HW_CPU_X86_AVX2&group_policy=none",
@@ -472,7 +495,11 @@ async fn same_subtree_and_any_traits(cloud: &Cloud, admin: &str) {
             "resources=MEMORY_MB:1&required=in:HW_CPU_X86_AVX2,HW_ARCH_AARCH64",
             "only supported since microversion 1.39",
         ),
-        ("1.39", "resources=MEMORY_MB:1&required=in:CUSTOM_NOPE,HW_ARCH_AARCH64", "CUSTOM_NOPE"),
+        (
+            "1.39",
+            "resources=MEMORY_MB:1&required=in:CUSTOM_NOPE,HW_ARCH_AARCH64",
+            "CUSTOM_NOPE",
+        ),
         (
             "1.39",
             "resources=MEMORY_MB:1&required=in:HW_CPU_X86_AVX2,!HW_ARCH_AARCH64",
@@ -488,7 +515,11 @@ async fn same_subtree_and_any_traits(cloud: &Cloud, admin: &str) {
     // 1.39: any of the traits; repeated `required` all hold.
     let any = "resources=MEMORY_MB:1&required=in:HW_CPU_X86_AVX2,HW_ARCH_AARCH64";
     let (_, c) = get("1.39", any.into()).await;
-    assert_eq!(shapes(&c), ["n1:MEMORY_MB=1", "n2:MEMORY_MB=1"], "not the lone box: {c}");
+    assert_eq!(
+        shapes(&c),
+        ["n1:MEMORY_MB=1", "n2:MEMORY_MB=1"],
+        "not the lone box: {c}"
+    );
     let (_, c) = get("1.39", format!("{any}&required=!HW_ARCH_AARCH64")).await;
     assert_eq!(shapes(&c), ["n1:MEMORY_MB=1"], "{c}");
     let path = "/resource_providers?required=in:HW_CPU_X86_AVX2,HW_ARCH_AARCH64";
@@ -502,4 +533,140 @@ async fn same_subtree_and_any_traits(cloud: &Cloud, admin: &str) {
         .collect();
     names.sort();
     assert_eq!(names, ["site-1-n1", "site-1-n2"]);
+}
+
+/// A provider with `MISC_SHARES_VIA_AGGREGATE` (a site's shared storage)
+/// serves the trees of its aggregates: with the site's aggregate, the
+/// site's nodes take disk from it, the lone box does not.
+async fn sharing_providers(cloud: &Cloud, admin: &str) {
+    let call = |v: &'static str, m: Method, p: String, b: Option<Value>| async move {
+        let (s, body, _) = placement(cloud, admin, v, m, &p, b).await;
+        (s, body)
+    };
+    let ss = json!({"name": "site-1-storage", "uuid": SS});
+    assert_eq!(
+        call("1.29", Method::POST, "/resource_providers".into(), Some(ss))
+            .await
+            .0,
+        200
+    );
+    let inv =
+        json!({"resource_provider_generation": 0, "inventories": {"DISK_GB": {"total": 1000}}});
+    let (s, e) = call(
+        "1.29",
+        Method::PUT,
+        format!("/resource_providers/{SS}/inventories"),
+        Some(inv),
+    )
+    .await;
+    assert_eq!(s, 200, "{e}");
+    let get = |v: &'static str, q: &'static str| {
+        call(v, Method::GET, format!("/allocation_candidates?{q}"), None)
+    };
+    let q = "resources=MEMORY_MB:1,DISK_GB:100";
+    let (_, c) = get("1.29", q).await;
+    assert_eq!(
+        shapes(&c),
+        Vec::<String>::new(),
+        "neither the trait nor an aggregate yet: {c}"
+    );
+    let traits =
+        json!({"resource_provider_generation": 1, "traits": ["MISC_SHARES_VIA_AGGREGATE"]});
+    let (s, e) = call(
+        "1.29",
+        Method::PUT,
+        format!("/resource_providers/{SS}/traits"),
+        Some(traits),
+    )
+    .await;
+    assert_eq!(s, 200, "{e}");
+    let (_, c) = get("1.29", q).await;
+    assert_eq!(shapes(&c), Vec::<String>::new(), "no aggregate yet: {c}");
+    let aggs = json!({"resource_provider_generation": 2, "aggregates": [AGG]});
+    let (s, e) = call(
+        "1.29",
+        Method::PUT,
+        format!("/resource_providers/{SS}/aggregates"),
+        Some(aggs),
+    )
+    .await;
+    assert_eq!(s, 200, "{e}");
+
+    let want = [
+        "n1:MEMORY_MB=1 ss:DISK_GB=100",
+        "n2:MEMORY_MB=1 ss:DISK_GB=100",
+    ];
+    for v in ["1.10", "1.29"] {
+        let (s, c) = get(v, q).await;
+        assert_eq!(s, 200, "{c}");
+        let listed = if v == "1.10" {
+            // The 1.10 list form.
+            let n = c["allocation_requests"].as_array().unwrap().len();
+            assert_eq!(n, 2, "{c}");
+            assert!(c["provider_summaries"][SS].is_object(), "{c}");
+            continue;
+        } else {
+            shapes(&c)
+        };
+        assert_eq!(listed, want, "{v}: {c}");
+    }
+    let (_, c) = get("1.34", q).await;
+    assert_eq!(
+        c["allocation_requests"][0]["mappings"][""]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "the unnumbered group maps to the node and the storage: {c}"
+    );
+    let (_, c) = get("1.29", "resources1=DISK_GB:100").await;
+    assert_eq!(
+        shapes(&c),
+        ["ss:DISK_GB=100"],
+        "once, whatever trees it serves: {c}"
+    );
+    let (_, c) = get(
+        "1.31",
+        "resources=MEMORY_MB:1,DISK_GB:100&in_tree=a1000000-0000-4000-8000-000000000001",
+    )
+    .await;
+    assert_eq!(
+        shapes(&c),
+        Vec::<String>::new(),
+        "in_tree leaves it out: {c}"
+    );
+
+    // A claim of a candidate takes the disk from the shared provider.
+    let (_, c) = get("1.29", q).await;
+    let mut claim = c["allocation_requests"][0].clone();
+    claim["project_id"] = json!("p1");
+    claim["user_id"] = json!("u1");
+    claim["consumer_generation"] = json!(null);
+    let consumer = "a4000000-0000-4000-8000-000000000000";
+    let (s, e) = call(
+        "1.29",
+        Method::PUT,
+        format!("/allocations/{consumer}"),
+        Some(claim),
+    )
+    .await;
+    assert_eq!(s, 204, "{e}");
+    let (_, u) = call(
+        "1.29",
+        Method::GET,
+        format!("/resource_providers/{SS}/usages"),
+        None,
+    )
+    .await;
+    assert_eq!(u["usages"]["DISK_GB"], 100, "{u}");
+    assert_eq!(
+        call(
+            "1.29",
+            Method::DELETE,
+            format!("/allocations/{consumer}"),
+            None
+        )
+        .await
+        .0,
+        204
+    );
 }

@@ -235,7 +235,12 @@ async fn consumer_types(cloud: &Cloud) {
         }
     };
     let rp = json!({"name": "mec-1-node-1", "uuid": RP2});
-    assert_eq!(call("1.6", Method::POST, "/resource_providers".into(), Some(rp)).await.0, 201);
+    assert_eq!(
+        call("1.6", Method::POST, "/resource_providers".into(), Some(rp))
+            .await
+            .0,
+        201
+    );
     let inv = json!({"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 16}}});
     let path = format!("/resource_providers/{RP2}/inventories");
     assert_eq!(call("1.6", Method::PUT, path, Some(inv)).await.0, 200);
@@ -249,18 +254,49 @@ async fn consumer_types(cloud: &Cloud) {
         b
     };
 
-    let (s, e) = call("1.38", Method::PUT, alloc(20), Some(body(1, "u1", json!(null), None))).await;
+    let (s, e) = call(
+        "1.38",
+        Method::PUT,
+        alloc(20),
+        Some(body(1, "u1", json!(null), None)),
+    )
+    .await;
     assert_eq!(s, 400, "{e}");
-    assert!(e.to_string().contains("'consumer_type' is a required property"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("'consumer_type' is a required property"),
+        "{e}"
+    );
     let bad = body(1, "u1", json!(null), Some("instance"));
-    assert_eq!(call("1.38", Method::PUT, alloc(20), Some(bad)).await.0, 400, "lower case");
+    assert_eq!(
+        call("1.38", Method::PUT, alloc(20), Some(bad)).await.0,
+        400,
+        "lower case"
+    );
     let early = body(1, "u1", json!(null), Some("INSTANCE"));
-    assert_eq!(call("1.37", Method::PUT, alloc(20), Some(early)).await.0, 400, "1.38 only");
+    assert_eq!(
+        call("1.37", Method::PUT, alloc(20), Some(early)).await.0,
+        400,
+        "1.38 only"
+    );
 
     let put = |n: u32, v: &'static str, b: Value| call(v, Method::PUT, alloc(n), Some(b));
-    assert_eq!(put(20, "1.38", body(1, "u1", json!(null), Some("INSTANCE"))).await.0, 204);
-    assert_eq!(put(21, "1.38", body(2, "u2", json!(null), Some("MIGRATION"))).await.0, 204);
-    assert_eq!(put(22, "1.28", body(1, "u1", json!(null), None)).await.0, 204);
+    assert_eq!(
+        put(20, "1.38", body(1, "u1", json!(null), Some("INSTANCE")))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        put(21, "1.38", body(2, "u2", json!(null), Some("MIGRATION")))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        put(22, "1.28", body(1, "u1", json!(null), None)).await.0,
+        204
+    );
     let (_, a) = call("1.38", Method::GET, alloc(20), None).await;
     assert_eq!(a["consumer_type"], "INSTANCE");
     let (_, a) = call("1.38", Method::GET, alloc(22), None).await;
@@ -280,11 +316,20 @@ async fn consumer_types(cloud: &Cloud) {
                "unknown": {"consumer_count": 1, "VCPU": 1}})
     );
     let (_, u) = usages("1.38", "&consumer_type=all").await;
-    assert_eq!(u["usages"], json!({"all": {"consumer_count": 3, "VCPU": 4}}));
+    assert_eq!(
+        u["usages"],
+        json!({"all": {"consumer_count": 3, "VCPU": 4}})
+    );
     let (_, u) = usages("1.38", "&consumer_type=unknown").await;
-    assert_eq!(u["usages"], json!({"unknown": {"consumer_count": 1, "VCPU": 1}}));
+    assert_eq!(
+        u["usages"],
+        json!({"unknown": {"consumer_count": 1, "VCPU": 1}})
+    );
     let (_, u) = usages("1.38", "&consumer_type=INSTANCE&user_id=u1").await;
-    assert_eq!(u["usages"], json!({"INSTANCE": {"consumer_count": 1, "VCPU": 1}}));
+    assert_eq!(
+        u["usages"],
+        json!({"INSTANCE": {"consumer_count": 1, "VCPU": 1}})
+    );
     let (_, u) = usages("1.38", "&consumer_type=NOPE").await;
     assert_eq!(u["usages"], json!({}));
     assert_eq!(usages("1.38", "&consumer_type=bad-type").await.0, 400);
@@ -293,7 +338,12 @@ async fn consumer_types(cloud: &Cloud) {
     assert_eq!(usages("1.37", "&consumer_type=all").await.0, 400);
 
     // A later write changes the type.
-    assert_eq!(put(22, "1.38", body(1, "u1", json!(1), Some("INSTANCE"))).await.0, 204);
+    assert_eq!(
+        put(22, "1.38", body(1, "u1", json!(1), Some("INSTANCE")))
+            .await
+            .0,
+        204
+    );
     let (_, u) = usages("1.38", "").await;
     assert_eq!(
         u["usages"],

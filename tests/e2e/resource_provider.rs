@@ -601,38 +601,85 @@ async fn rename_resource_class(cloud: &Cloud, admin: &str, rp: &str) {
         (s, body)
     };
     let create = |n: &'static str| {
-        call("1.2", Method::POST, "/resource_classes".into(), Some(json!({"name": n})))
+        call(
+            "1.2",
+            Method::POST,
+            "/resource_classes".into(),
+            Some(json!({"name": n})),
+        )
     };
     assert_eq!(create("CUSTOM_OLD").await.0, 201);
     assert_eq!(create("CUSTOM_TAKEN").await.0, 201);
-    let (_, p) = call("1.14", Method::GET, format!("/resource_providers/{rp}"), None).await;
+    let (_, p) = call(
+        "1.14",
+        Method::GET,
+        format!("/resource_providers/{rp}"),
+        None,
+    )
+    .await;
     let inv = json!({"resource_provider_generation": p["generation"],
         "inventories": {"CUSTOM_OLD": {"total": 4}}});
     let invs = format!("/resource_providers/{rp}/inventories");
-    assert_eq!(call("1.2", Method::PUT, invs.clone(), Some(inv)).await.0, 200);
+    assert_eq!(
+        call("1.2", Method::PUT, invs.clone(), Some(inv)).await.0,
+        200
+    );
     let consumer = "77777777-3333-4a2b-8c3d-4e5f60718293";
     let alloc = json!({"allocations": {rp: {"resources": {"CUSTOM_OLD": 3}}},
         "project_id": "p1", "user_id": "u1"});
     let allocs = format!("/allocations/{consumer}");
-    assert_eq!(call("1.12", Method::PUT, allocs.clone(), Some(alloc)).await.0, 204);
+    assert_eq!(
+        call("1.12", Method::PUT, allocs.clone(), Some(alloc))
+            .await
+            .0,
+        204
+    );
 
     let rename = |from: &'static str, to: Value| {
-        call("1.6", Method::PUT, format!("/resource_classes/{from}"), Some(to))
+        call(
+            "1.6",
+            Method::PUT,
+            format!("/resource_classes/{from}"),
+            Some(to),
+        )
     };
     let (s, e) = rename("VCPU", json!({"name": "CUSTOM_VCPU"})).await;
     assert_eq!(s, 400);
-    assert!(e.to_string().contains("Cannot update standard resource class VCPU"), "{e}");
-    assert_eq!(rename("CUSTOM_NOPE", json!({"name": "CUSTOM_X"})).await.0, 404);
+    assert!(
+        e.to_string()
+            .contains("Cannot update standard resource class VCPU"),
+        "{e}"
+    );
+    assert_eq!(
+        rename("CUSTOM_NOPE", json!({"name": "CUSTOM_X"})).await.0,
+        404
+    );
     let (s, e) = rename("CUSTOM_OLD", json!({"name": "CUSTOM_TAKEN"})).await;
     assert_eq!(s, 409);
-    assert!(e.to_string().contains("Resource class already exists: CUSTOM_TAKEN"), "{e}");
-    assert_eq!(rename("CUSTOM_OLD", json!({"name": "VCPU"})).await.0, 400, "not CUSTOM_");
+    assert!(
+        e.to_string()
+            .contains("Resource class already exists: CUSTOM_TAKEN"),
+        "{e}"
+    );
     assert_eq!(
-        rename("CUSTOM_OLD", json!({"name": "CUSTOM_NEW", "x": 1})).await.0,
+        rename("CUSTOM_OLD", json!({"name": "VCPU"})).await.0,
+        400,
+        "not CUSTOM_"
+    );
+    assert_eq!(
+        rename("CUSTOM_OLD", json!({"name": "CUSTOM_NEW", "x": 1}))
+            .await
+            .0,
         400,
         "unknown key"
     );
-    let (s, e) = call("1.6", Method::PUT, "/resource_classes/CUSTOM_OLD".into(), None).await;
+    let (s, e) = call(
+        "1.6",
+        Method::PUT,
+        "/resource_classes/CUSTOM_OLD".into(),
+        None,
+    )
+    .await;
     assert_eq!(s, 415, "{e}");
     // The refusals changed nothing.
     let (_, i) = call("1.2", Method::GET, invs.clone(), None).await;
@@ -650,7 +697,13 @@ async fn rename_resource_class(cloud: &Cloud, admin: &str, rp: &str) {
     assert!(i["inventories"].get("CUSTOM_OLD").is_none());
     let (_, a) = call("1.12", Method::GET, allocs.clone(), None).await;
     assert_eq!(a["allocations"][rp]["resources"], json!({"CUSTOM_NEW": 3}));
-    let (_, u) = call("1.2", Method::GET, format!("/resource_providers/{rp}/usages"), None).await;
+    let (_, u) = call(
+        "1.2",
+        Method::GET,
+        format!("/resource_providers/{rp}/usages"),
+        None,
+    )
+    .await;
     assert_eq!(u["usages"]["CUSTOM_NEW"], 3, "{u}");
     // What was allocated still counts: only 1 of 4 is left.
     let (_, c) = call(
@@ -663,7 +716,13 @@ async fn rename_resource_class(cloud: &Cloud, admin: &str, rp: &str) {
     assert_eq!(c["allocation_requests"], json!([]), "{c}");
 
     assert_eq!(call("1.2", Method::DELETE, allocs, None).await.0, 204);
-    let (_, p) = call("1.14", Method::GET, format!("/resource_providers/{rp}"), None).await;
+    let (_, p) = call(
+        "1.14",
+        Method::GET,
+        format!("/resource_providers/{rp}"),
+        None,
+    )
+    .await;
     let none = json!({"resource_provider_generation": p["generation"], "inventories": {}});
     assert_eq!(call("1.2", Method::PUT, invs, Some(none)).await.0, 200);
     for n in ["CUSTOM_NEW", "CUSTOM_TAKEN"] {
@@ -805,7 +864,11 @@ async fn trees(cloud: &Cloud) {
     let (_, g) = call(Method::GET, format!("/resource_providers/{gpu}"), None).await;
     assert_eq!(g["root_provider_uuid"], third, "the child follows");
     assert_eq!(names(in_tree(third).await.1).len(), 3);
-    assert_eq!(names(in_tree(other).await.1).len(), 2, "site-2 and site-1 stay");
+    assert_eq!(
+        names(in_tree(other).await.1).len(),
+        2,
+        "site-2 and site-1 stay"
+    );
     let (s, e) = update37(third, "site-3", json!(gpu)).await;
     assert_eq!(s, 400, "a loop: {e}");
     assert!(e.to_string().contains("creating loop"), "{e}");

@@ -178,7 +178,14 @@ pub async fn update(
 /// Moves `me` and its descendants under `parent` (`None`: a root).
 async fn move_to(ctx: &ServiceContext, me: &Model, parent: Option<&str>) -> Result<(), Error> {
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
-    let tree = db::list(&txn, &Filter { root: Some(me.root_uuid.clone()), ..Filter::default() }).await?;
+    let tree = db::list(
+        &txn,
+        &Filter {
+            root: Some(me.root_uuid.clone()),
+            ..Filter::default()
+        },
+    )
+    .await?;
     let subtree = descendants(&tree, &me.uuid);
     let root = match parent {
         None => me.uuid.clone(),
@@ -193,10 +200,22 @@ async fn move_to(ctx: &ServiceContext, me: &Model, parent: Option<&str>) -> Resu
         }
     };
     let subtree: Vec<String> = subtree.into_iter().collect();
-    if !db::move_subtree(&txn, &me.uuid, me.parent_uuid.as_deref(), parent, &root, &subtree).await? {
+    if !db::move_subtree(
+        &txn,
+        &me.uuid,
+        me.parent_uuid.as_deref(),
+        parent,
+        &root,
+        &subtree,
+    )
+    .await?
+    {
         return Err(Error::CodedConflict {
             code: "placement.concurrent_update",
-            message: format!("resource provider {} was changed concurrently; retry.", me.uuid),
+            message: format!(
+                "resource provider {} was changed concurrently; retry.",
+                me.uuid
+            ),
         });
     }
     txn.commit().await.map_err(Error::internal)?;
@@ -210,7 +229,9 @@ fn descendants(tree: &[Model], uuid: &str) -> BTreeSet<String> {
     loop {
         let more: Vec<String> = tree
             .iter()
-            .filter(|p| p.parent_uuid.as_ref().is_some_and(|q| out.contains(q)) && !out.contains(&p.uuid))
+            .filter(|p| {
+                p.parent_uuid.as_ref().is_some_and(|q| out.contains(q)) && !out.contains(&p.uuid)
+            })
             .map(|p| p.uuid.clone())
             .collect();
         if more.is_empty() {

@@ -114,3 +114,52 @@ pub async fn trees(
         .await
         .map_err(internal)
 }
+
+/// Which of these providers share their resources with their aggregates'
+/// trees (the `MISC_SHARES_VIA_AGGREGATE` trait).
+pub async fn sharing(
+    db: &impl ConnectionTrait,
+    providers: &[String],
+) -> Result<Vec<String>, Error> {
+    let rows = provider_trait::Entity::find()
+        .filter(provider_trait::Column::TraitName.eq(SHARES))
+        .filter(provider_trait::Column::ProviderUuid.is_in(providers.iter().map(String::as_str)))
+        .all(db)
+        .await
+        .map_err(internal)?;
+    Ok(rows.into_iter().map(|r| r.provider_uuid).collect())
+}
+
+/// The trait that makes a provider's inventory usable by every tree of
+/// its aggregates (shared storage, a site's IP pool).
+pub const SHARES: &str = "MISC_SHARES_VIA_AGGREGATE";
+
+/// For each sharing provider, the roots of every provider in any of its
+/// aggregates: the trees it serves.
+pub async fn anchors(
+    db: &impl ConnectionTrait,
+    sharing: &[String],
+) -> Result<BTreeMap<String, BTreeSet<String>>, Error> {
+    let mine = aggregates(db, sharing).await?;
+    let aggs: BTreeSet<&String> = mine.values().flatten().collect();
+    let members = aggregate::Entity::find()
+        .filter(aggregate::Column::AggregateUuid.is_in(aggs.iter().map(|a| a.as_str())))
+        .all(db)
+        .await
+        .map_err(internal)?;
+    let uuids: Vec<String> = members.iter().map(|m| m.provider_uuid.clone()).collect();
+    let roots: BTreeMap<String, String> = providers(db, &uuids)
+        .await?
+        .into_iter()
+        .map(|p| (p.uuid, p.root_uuid))
+        .collect();
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (s, its) in &mine {
+        let served = members
+            .iter()
+            .filter(|m| its.contains(&m.aggregate_uuid))
+            .filter_map(|m| roots.get(&m.provider_uuid).cloned());
+        out.entry(s.clone()).or_default().extend(served);
+    }
+    Ok(out)
+}

@@ -8,7 +8,9 @@ use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
 use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
-use virga_db::sea_orm::{IntoActiveModel, PaginatorTrait, QueryOrder, QuerySelect, QueryTrait, SqlErr};
+use virga_db::sea_orm::{
+    IntoActiveModel, PaginatorTrait, QueryOrder, QuerySelect, QueryTrait, SqlErr,
+};
 
 use super::{internal, now};
 

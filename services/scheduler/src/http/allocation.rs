@@ -103,7 +103,9 @@ pub(crate) fn consumer_type(v: &Value) -> Result<String, Error> {
         .bytes()
         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
     {
-        return Err(body::invalid(format!("'{t}' does not match '^[A-Z0-9_]+$'")));
+        return Err(body::invalid(format!(
+            "'{t}' does not match '^[A-Z0-9_]+$'"
+        )));
     }
     Ok(t)
 }

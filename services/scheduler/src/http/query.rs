@@ -114,7 +114,11 @@ const ANY_FORM: &str = "in:HW_CPU_X86_VMX,CUSTOM_MAGIC";
 /// repeated, every value holding, and a value may be `in:A,B`; before,
 /// only the last value counts, as in Placement.
 pub fn traits(key: &str, values: &[&str], v122: bool, v139: bool) -> Result<Traits, Error> {
-    let values = if v139 { values } else { &values[values.len().saturating_sub(1)..] };
+    let values = if v139 {
+        values
+    } else {
+        &values[values.len().saturating_sub(1)..]
+    };
     let mut out = Traits::default();
     for raw in values {
         let Some(list) = raw.strip_prefix("in:") else {
@@ -218,15 +222,32 @@ mod tests {
         assert_eq!(t.any, vec![set(&["A", "B"])]);
         assert_eq!(t.forbidden, set(&["D"]));
         let last = traits("required", &["A", "B"], true, false).unwrap();
-        assert_eq!(last.required, set(&["B"]), "before 1.39 the last value counts");
+        assert_eq!(
+            last.required,
+            set(&["B"]),
+            "before 1.39 the last value counts"
+        );
         let e = traits("required", &["in:A,B"], true, false).unwrap_err();
-        assert!(e.to_string().contains("only supported since microversion 1.39"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("only supported since microversion 1.39"),
+            "{e}"
+        );
         let e = traits("required", &["in:A,,B"], true, true).unwrap_err();
-        assert!(e.to_string().contains("Got an empty trait in: in:A,,B"), "{e}");
+        assert!(
+            e.to_string().contains("Got an empty trait in: in:A,,B"),
+            "{e}"
+        );
         let e = traits("required", &["in:A,!B"], true, true).unwrap_err();
-        assert!(e.to_string().contains("does not support forbidden traits"), "{e}");
+        assert!(
+            e.to_string().contains("does not support forbidden traits"),
+            "{e}"
+        );
         let e = traits("required", &["in:A,B", "!A,!B"], true, true).unwrap_err();
         assert!(e.to_string().contains("required: (A, B)"), "{e}");
-        assert!(traits("required", &["in:A,B", "!A"], true, true).is_ok(), "B may still hold");
+        assert!(
+            traits("required", &["in:A,B", "!A"], true, true).is_ok(),
+            "B may still hold"
+        );
     }
 }

@@ -6,9 +6,13 @@
 //! come from several providers of one tree (from 1.29; before, from one
 //! provider), and its required traits from any of them. A suffixed group
 //! (1.25) takes all its resources from one provider, which has all its
-//! traits. Every provider of one candidate is in one tree. `member_of`
-//! holds for a provider in the aggregate or whose tree's root is.
-//! With `group_policy=isolate` suffixed groups use different providers.
+//! traits. Every provider of one candidate is in one tree, except
+//! sharing providers (`MISC_SHARES_VIA_AGGREGATE`: a site's shared
+//! storage), which serve every tree with a member in one of their
+//! aggregates. `member_of` holds for a provider in the aggregate or whose
+//! tree's root is (for a sharing provider, the root it serves). With
+//! `group_policy=isolate` suffixed groups use different providers;
+//! `same_subtree` (1.36) keeps groups under one of their providers.
 //!
 //! The reads are set-based (`db::candidate`): one query per requested
 //! class, then one per kind of fact for all the providers found.
@@ -106,11 +110,15 @@ pub(crate) struct Facts {
     pub parent: BTreeMap<String, String>,
     pub traits: BTreeMap<String, BTreeSet<String>>,
     pub aggregates: BTreeMap<String, BTreeSet<String>>,
+    /// Sharing providers (`MISC_SHARES_VIA_AGGREGATE`) among those found,
+    /// with the roots of the trees they serve.
+    pub anchors: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Facts {
-    fn member(&self, p: &str, clauses: &[Vec<String>]) -> bool {
-        let root = self.root.get(p).map(String::as_str).unwrap_or(p);
+    /// Whether `p`, serving the tree of `root`, is in an aggregate of
+    /// each clause (itself or through that root).
+    fn member_at(&self, p: &str, root: &str, clauses: &[Vec<String>]) -> bool {
         let none = BTreeSet::new();
         let mine = self.aggregates.get(p).unwrap_or(&none);
         let roots = self.aggregates.get(root).unwrap_or(&none);
@@ -119,14 +127,30 @@ impl Facts {
             .all(|any| any.iter().any(|a| mine.contains(a) || roots.contains(a)))
     }
 
-    /// Whether `p` or its root is in any of `aggs`.
-    fn in_any(&self, p: &str, aggs: &BTreeSet<String>) -> bool {
-        let root = self.root.get(p).map(String::as_str).unwrap_or(p);
+    /// Whether `p` or the root it serves is in any of `aggs`.
+    fn in_any_at(&self, p: &str, root: &str, aggs: &BTreeSet<String>) -> bool {
         [p, root].iter().any(|x| {
             self.aggregates
                 .get(*x)
                 .is_some_and(|mine| mine.iter().any(|a| aggs.contains(a)))
         })
+    }
+
+    /// The roots whose trees `p` can serve: its own, and for a sharing
+    /// provider those of its aggregates' members.
+    pub(crate) fn roots_of<'a>(&'a self, p: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let own = self.root.get(p).map(String::as_str).unwrap_or(p);
+        let shared = self
+            .anchors
+            .get(p)
+            .into_iter()
+            .flatten()
+            .map(String::as_str);
+        std::iter::once(own).chain(shared.filter(move |r| *r != own))
+    }
+
+    pub(crate) fn is_sharing(&self, p: &str) -> bool {
+        self.anchors.contains_key(p)
     }
 
     /// Whether `a` is `p` or one of its ancestors.
@@ -233,13 +257,25 @@ pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Err
     for p in db::providers(db, &found).await? {
         facts.root.insert(p.uuid, p.root_uuid);
     }
+    let sharing = db::sharing(db, &found).await?;
+    if !sharing.is_empty() {
+        facts.anchors = db::anchors(db, &sharing).await?;
+    }
     let mut with_roots: BTreeSet<String> = found.iter().cloned().collect();
     with_roots.extend(facts.root.values().cloned());
+    with_roots.extend(facts.anchors.values().flatten().cloned());
     // A resourceless group (1.36) may be served by any provider of the
     // trees found, and `same_subtree` needs their shape: read them whole.
     let whole_trees = !req.same_subtree.is_empty();
     if whole_trees {
-        let roots: Vec<String> = facts.root.values().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let roots: Vec<String> = facts
+            .root
+            .values()
+            .chain(facts.anchors.values().flatten())
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         for p in db::trees(db, &roots).await? {
             if let Some(parent) = p.parent_uuid {
                 facts.parent.insert(p.uuid.clone(), parent);

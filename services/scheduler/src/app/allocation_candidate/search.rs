@@ -70,23 +70,31 @@ fn slots<'a>(
 ) -> Vec<Slot<'a>> {
     let mut out = Vec::new();
     for (i, (g, per)) in req.groups.iter().zip(fits).enumerate() {
-        let usable = |p: &str| {
-            let root = facts.root.get(p).map(String::as_str).unwrap_or(p);
-            facts.member(p, &g.member_of)
-                && !facts.in_any(p, &g.not_member_of)
-                && g.in_tree.as_deref().is_none_or(|t| t == root)
+        // Whether `p` may serve this group in the tree of `root`. A
+        // sharing provider serves its aggregates' trees, except when the
+        // group names its tree (`in_tree`).
+        let usable = |p: &str, root: &str| {
+            let own = facts.root.get(p).map(String::as_str).unwrap_or(p);
+            facts.member_at(p, root, &g.member_of)
+                && !facts.in_any_at(p, root, &g.not_member_of)
+                && g.in_tree.as_deref().is_none_or(|t| t == own && t == root)
         };
-        let spread = g.suffix.is_empty() && req.nested;
+        // The unnumbered group spreads over a tree from 1.29, and over a
+        // provider and sharing providers always (Placement 1.10's shared
+        // storage).
+        let spread = g.suffix.is_empty() && (req.nested || !facts.anchors.is_empty());
         let mut parts: Vec<(Classes, BTreeSet<&str>)> = Vec::new();
         if g.resources.is_empty() {
             // 1.36: one provider of the trees found with the group's
             // traits and aggregates; it takes nothing.
             let ps = facts.root.keys().map(String::as_str);
-            let ps = ps.filter(|p| usable(p) && facts.traits_ok(&[p], g));
-            parts.push((Vec::new(), ps.collect()));
+            parts.push((
+                Vec::new(),
+                ps.filter(|p| facts.traits_ok(&[p], g)).collect(),
+            ));
         } else if spread {
             for (class, amount) in &g.resources {
-                let ps = per[class].iter().map(String::as_str).filter(|p| usable(p));
+                let ps = per[class].iter().map(String::as_str);
                 parts.push((vec![(class.as_str(), *amount)], ps.collect()));
             }
         } else {
@@ -98,18 +106,16 @@ fn slots<'a>(
                     Some(a) => a.intersection(&here).copied().collect(),
                 });
             }
-            let ps = all
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|p| usable(p) && facts.traits_ok(&[p], g));
+            let ps = all.unwrap_or_default().into_iter();
             let classes = g.resources.iter().map(|(c, n)| (c.as_str(), *n)).collect();
-            parts.push((classes, ps.collect()));
+            parts.push((classes, ps.filter(|p| facts.traits_ok(&[p], g)).collect()));
         }
         for (classes, providers) in parts {
             let mut options: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
             for p in providers {
-                let root = facts.root.get(p).map(String::as_str).unwrap_or(p);
-                options.entry(root).or_default().push(p);
+                for root in facts.roots_of(p).filter(|r| usable(p, r)) {
+                    options.entry(root).or_default().push(p);
+                }
             }
             out.push(Slot {
                 group: i,
@@ -197,6 +203,14 @@ impl<'a> Search<'a> {
                 .map(|(p, _)| *p)
                 .collect();
             if !spread.is_empty() && !self.facts.traits_ok(&spread, g) {
+                return;
+            }
+            // Before 1.29 a tree gives one provider (sharing ones aside).
+            let local: BTreeSet<&&str> = spread
+                .iter()
+                .filter(|p| !self.facts.is_sharing(p))
+                .collect();
+            if !self.req.nested && local.len() > 1 {
                 return;
             }
         }
@@ -304,8 +318,11 @@ mod tests {
     }
 
     fn run_(req: &Request) -> Vec<Vec<(String, String, i64)>> {
-        let f = facts();
-        run(req, &fits(req, &f), &f)
+        run_on(&facts(), req)
+    }
+
+    fn run_on(f: &Facts, req: &Request) -> Vec<Vec<(String, String, i64)>> {
+        run(req, &fits(req, f), f)
             .into_iter()
             .map(|(a, _)| {
                 a.into_iter()
@@ -433,6 +450,64 @@ mod tests {
         assert!(run_(&req).is_empty(), "every member_of must hold");
     }
 
+    #[test]
+    fn sharing_providers_serve_their_aggregates_trees() {
+        // `ss`, shared storage, is in the aggregate of the site and the
+        // lone box (the anchors the database gives).
+        let mut f = facts();
+        f.root.insert("ss".into(), "ss".into());
+        f.free.insert(("ss".into(), "DISK_GB".into()), 100);
+        let served = ["s", "lone", "ss"].map(String::from);
+        f.anchors.insert("ss".into(), served.into());
+        let both = group("", &[("VCPU", 1), ("DISK_GB", 10)], &[]);
+        let flat = Request {
+            groups: vec![both.clone()],
+            ..Request::default()
+        };
+        let want = vec![
+            vec![t("lone", "VCPU", 1), t("ss", "DISK_GB", 10)],
+            vec![t("n1", "VCPU", 1), t("ss", "DISK_GB", 10)],
+            vec![t("n2", "VCPU", 1), t("ss", "DISK_GB", 10)],
+        ];
+        assert_eq!(run_on(&f, &flat), want, "before 1.29 too");
+        let nested = Request {
+            groups: vec![both],
+            nested: true,
+            ..Request::default()
+        };
+        assert_eq!(run_on(&f, &nested), want);
+        let disk = Request {
+            groups: vec![group("1", &[("DISK_GB", 10)], &[])],
+            ..Request::default()
+        };
+        assert_eq!(
+            run_on(&f, &disk),
+            vec![vec![t("ss", "DISK_GB", 10)]],
+            "one candidate, however many trees it serves"
+        );
+        let mut tree = group("", &[("VCPU", 1), ("DISK_GB", 10)], &[]);
+        tree.in_tree = Some("lone".into());
+        let in_tree = Request {
+            groups: vec![tree],
+            ..Request::default()
+        };
+        assert!(
+            run_on(&f, &in_tree).is_empty(),
+            "in_tree leaves sharing providers out"
+        );
+        let mut agg = group("", &[("VCPU", 1), ("DISK_GB", 10)], &[]);
+        agg.member_of = vec![vec!["site-agg".into()]];
+        let member = Request {
+            groups: vec![agg],
+            ..Request::default()
+        };
+        assert_eq!(
+            run_on(&f, &member).len(),
+            2,
+            "n1 and n2 through their root; ss serving the site's tree counts as the site's"
+        );
+    }
+
     /// A compute node `cn` with two NUMA cells (4 VCPU each, the
     /// `HW_NUMA_ROOT` trait); `numa1` has an FPGA `fpga`.
     fn numa() -> Facts {
@@ -443,11 +518,16 @@ mod tests {
         for p in ["cn", "numa0", "numa1", "fpga"] {
             f.root.insert(p.into(), "cn".into());
         }
-        for (p, c, n) in [("numa0", "VCPU", 4), ("numa1", "VCPU", 4), ("fpga", "FPGA", 1)] {
+        for (p, c, n) in [
+            ("numa0", "VCPU", 4),
+            ("numa1", "VCPU", 4),
+            ("fpga", "FPGA", 1),
+        ] {
             f.free.insert((p.into(), c.into()), n);
         }
         for p in ["numa0", "numa1"] {
-            f.traits.insert(p.into(), ["HW_NUMA_ROOT".to_string()].into());
+            f.traits
+                .insert(p.into(), ["HW_NUMA_ROOT".to_string()].into());
         }
         f
     }
@@ -461,7 +541,10 @@ mod tests {
                 g.resources
                     .iter()
                     .map(|(c, n)| {
-                        let ps = f.free.iter().filter(|((_, fc), free)| fc == c && *free >= n);
+                        let ps = f
+                            .free
+                            .iter()
+                            .filter(|((_, fc), free)| fc == c && *free >= n);
                         (c.clone(), ps.map(|((p, _), _)| p.clone()).collect())
                     })
                     .collect()

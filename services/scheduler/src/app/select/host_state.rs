@@ -56,7 +56,10 @@ impl Need {
             .iter()
             .map(|(c, n)| Name::find(c).map(|c| (c, *n)))
             .collect::<Option<_>>()?;
-        let required = required.iter().map(|t| Name::find(t)).collect::<Option<_>>()?;
+        let required = required
+            .iter()
+            .map(|t| Name::find(t))
+            .collect::<Option<_>>()?;
         let forbidden = forbidden.iter().filter_map(|t| Name::find(t)).collect();
         Some(Need {
             resources,
@@ -199,13 +202,20 @@ impl Snapshot {
         }
         let mut traits: HashMap<String, Vec<String>> = HashMap::new();
         for t in provider_trait::all(&txn).await? {
-            traits.entry(t.provider_uuid).or_default().push(t.trait_name);
+            traits
+                .entry(t.provider_uuid)
+                .or_default()
+                .push(t.trait_name);
         }
         txn.commit().await.map_err(Error::internal)?;
         let mut facts: HashMap<String, Provider> = providers
             .iter()
             .map(|p| {
-                let ts = traits.get(&p.uuid).into_iter().flatten().map(String::as_str);
+                let ts = traits
+                    .get(&p.uuid)
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str);
                 let is = invs.get(&p.uuid).into_iter().flatten();
                 let is = is.map(|i| (i.resource_class.as_str(), Inventory::of(i), i.used));
                 (p.uuid.clone(), Provider::new(&p.uuid, ts, is))

@@ -182,8 +182,8 @@ pub fn allocation(spec: &Spec, host: &Host) -> Allocation {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::names::Name;
+    use super::*;
     use crate::app::inventory::Inventory;
 
     fn provider(uuid: &str, class: &str, total: i64, used: i64, traits: &[&str]) -> Provider {

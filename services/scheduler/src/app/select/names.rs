@@ -63,7 +63,11 @@ mod tests {
         assert_eq!(Name::of("CUSTOM_NAMES_TEST_A"), a);
         assert_ne!(Name::of("CUSTOM_NAMES_TEST_B"), a);
         assert_eq!(Name::find("CUSTOM_NAMES_TEST_NEVER"), None);
-        let s = sorted(["CUSTOM_NAMES_TEST_B", "CUSTOM_NAMES_TEST_A", "CUSTOM_NAMES_TEST_B"]);
+        let s = sorted([
+            "CUSTOM_NAMES_TEST_B",
+            "CUSTOM_NAMES_TEST_A",
+            "CUSTOM_NAMES_TEST_B",
+        ]);
         assert_eq!(s.len(), 2);
         assert!(s[0] < s[1]);
     }
