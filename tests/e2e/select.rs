@@ -2,8 +2,9 @@
 //! small edge: sites in Paris, Berlin and Tokyo with nodes of both
 //! arches and a GPU. Covers the service-role rule, latency budgets,
 //! traits, devices under their node, image locality, group policies,
-//! health, the "no valid node" report, and claims that expire unless
-//! confirmed.
+//! health, the "no valid node" report, claims that expire unless
+//! confirmed, and concurrent selects written together without
+//! over-committing.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use virga_tests::Cloud;
 
 use super::resource_provider::placement;
 
-crate::on_both_backends!(with &[("VIRGA_SCHEDULER__CLAIM_TTL_SECS", "2")]; scheduling);
+crate::on_both_backends!(with &[("VIRGA_SCHEDULER__CLAIM_TTL_SECS", "2")]; scheduling, concurrent_claims);
 
 const P1: &str = "d1000000-0000-4000-8000-000000000001";
 const P2: &str = "d1000000-0000-4000-8000-000000000002";
@@ -404,4 +405,97 @@ async fn scheduling(cloud: &Cloud) {
     .await;
     assert_eq!((s, nodes_of(&r)), (200, vec![P2.to_owned()]), "{r}");
     release(&[20]).await;
+}
+
+/// Selects racing for the last room of one node: claims are written in
+/// batches, and still exactly as many fit as there is room; a consumer
+/// claims once, however many selects name it at once.
+async fn concurrent_claims(cloud: &Cloud) {
+    const NODE: &str = "d4000000-0000-4000-8000-000000000001";
+    let admin = cloud.admin_token().await;
+    let (svc, _) = super::image::with_role(cloud, &admin, "service", "service").await;
+    let b = json!({"site": {"name": "lyon", "kind": "mec", "region": "eu"}});
+    let (s, site, _) = placement(
+        cloud,
+        &admin,
+        "1.29",
+        Method::POST,
+        "/scheduler/v1/sites",
+        Some(b),
+    )
+    .await;
+    assert_eq!(s, 201, "{site}");
+    let site = site["site"]["uuid"].as_str().unwrap().to_owned();
+    let path = format!("/scheduler/v1/nodes/{NODE}");
+    let body = node_body(&site, "l1", "x86_64", 8, json!([]));
+    let (s, n, _) = placement(cloud, &admin, "1.29", Method::PUT, &path, Some(body)).await;
+    assert_eq!(s, 200, "{n}");
+    let select = |consumer: String| {
+        let token = svc.token.clone();
+        async move {
+            let b = json!({"consumers": [consumer], "project_id": "proj", "user_id": "user",
+                "resources": {"VCPU": 1, "MEMORY_MB": 256}});
+            let (s, body, _) = placement(
+                cloud,
+                &token,
+                "1.29",
+                Method::POST,
+                "/scheduler/v1/select",
+                Some(b),
+            )
+            .await;
+            (s, body)
+        }
+    };
+    let racing = (100..112).map(|n| select(consumer(n)));
+    let answers = futures::future::join_all(racing).await;
+    let won = answers.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(won, 8, "8 VCPU, 12 selects of one: {answers:?}");
+    for (s, body) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(*s, 409, "{body}");
+        assert!(body.to_string().contains("No valid node"), "{body}");
+    }
+    let (_, u, _) = placement(
+        cloud,
+        &admin,
+        "1.29",
+        Method::GET,
+        &format!("/resource_providers/{NODE}/usages"),
+        None,
+    )
+    .await;
+    assert_eq!(u["usages"]["VCPU"], 8, "{u}");
+    let winner = (100..112)
+        .zip(&answers)
+        .find(|(_, (s, _))| *s == 200)
+        .map(|(n, _)| consumer(n))
+        .unwrap();
+    let (_, a, _) = placement(
+        cloud,
+        &admin,
+        "1.38",
+        Method::GET,
+        &format!("/allocations/{winner}"),
+        None,
+    )
+    .await;
+    assert_eq!(a["consumer_type"], "INSTANCE", "{a}");
+
+    // Room again, and two selects for one consumer at once: one claim.
+    let release = json!({"consumers": [winner]});
+    let (s, r, _) = placement(
+        cloud,
+        &svc.token,
+        "1.29",
+        Method::POST,
+        "/scheduler/v1/release",
+        Some(release),
+    )
+    .await;
+    assert!(s == 200 || s == 204, "{s} {r}");
+    let twice = futures::future::join_all([select(consumer(200)), select(consumer(200))]).await;
+    let codes: Vec<u16> = twice.iter().map(|(s, _)| *s).collect();
+    assert!(codes.contains(&200) && codes.contains(&409), "{twice:?}");
+    let (s, again) = select(consumer(200)).await;
+    assert_eq!(s, 409, "it holds its claim already: {again}");
 }

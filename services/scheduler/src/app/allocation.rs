@@ -97,7 +97,18 @@ fn show(g: Option<i64>) -> String {
 /// SQLite has one writer at a time and makes the others poll for the
 /// lock with growing sleeps; claims of one process queue here instead.
 #[derive(Default)]
-struct SqliteWriter(tokio::sync::Mutex<()>);
+pub(crate) struct SqliteWriter(tokio::sync::Mutex<()>);
+
+/// On SQLite, this process's turn to write (held until dropped).
+pub(crate) async fn sqlite_turn<'w>(
+    db: &virga_db::sea_orm::DatabaseConnection,
+    writer: &'w SqliteWriter,
+) -> Option<tokio::sync::MutexGuard<'w, ()>> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => Some(writer.0.lock().await),
+        _ => None,
+    }
+}
 
 async fn attempt(ctx: &ServiceContext, claims: &[Claim], with: With<'_>) -> Result<Attempt, Error> {
     let db = ctx.db();
@@ -158,10 +169,7 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim], with: With<'_>) -> Resu
         }
     }
     let writer = ctx.local::<SqliteWriter>();
-    let _turn = match db.get_database_backend() {
-        DbBackend::Sqlite => Some(writer.0.lock().await),
-        _ => None,
-    };
+    let _turn = sqlite_turn(db, &writer).await;
     let txn = db.begin().await.map_err(Error::internal)?;
     for (p, g) in &seen {
         if !provider::bump(&txn, p, *g).await? {
@@ -182,7 +190,7 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim], with: With<'_>) -> Resu
 }
 
 /// What a committed change did to usage: provider → class → amount.
-fn delta(old: &[db::Model], claims: &[Claim]) -> Wanted {
+pub(crate) fn delta(old: &[db::Model], claims: &[Claim]) -> Wanted {
     let mut out = Wanted::new();
     for a in old {
         *out.entry(a.provider_uuid.clone())
@@ -228,7 +236,7 @@ pub(crate) async fn write(
     Ok(ok)
 }
 
-fn allocation_rows(c: &Claim) -> Vec<db::Model> {
+pub(crate) fn allocation_rows(c: &Claim) -> Vec<db::Model> {
     c.wanted
         .iter()
         .flat_map(|(p, amounts)| {

@@ -40,17 +40,20 @@ pub async fn find(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<Model>
         .map_err(internal)
 }
 
-/// Inserts a new consumer at generation 0; false when it appeared
-/// meanwhile.
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    uuid: &str,
-    project: &str,
-    user: &str,
-    kind: Option<&str>,
-) -> Result<bool, Error> {
+/// Which of these consumers exist.
+pub async fn existing(db: &impl ConnectionTrait, uuids: &[&str]) -> Result<Vec<String>, Error> {
+    let rows = Entity::find()
+        .filter(Column::Uuid.is_in(uuids.iter().copied()))
+        .all(db)
+        .await
+        .map_err(internal)?;
+    Ok(rows.into_iter().map(|r| r.uuid).collect())
+}
+
+/// A new consumer's row, as `insert` writes it.
+pub fn new_row(uuid: &str, project: &str, user: &str, kind: Option<&str>) -> Model {
     let at = now();
-    let row = Model {
+    Model {
         uuid: uuid.to_owned(),
         project_id: project.to_owned(),
         user_id: user.to_owned(),
@@ -60,7 +63,28 @@ pub async fn insert(
         consumer_type: kind.map(str::to_owned),
         created_at: at,
         updated_at: at,
-    };
+    }
+}
+
+/// Inserts new consumers in one statement (an error if any exists).
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<(), Error> {
+    Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
+        .exec_without_returning(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Inserts a new consumer at generation 0; false when it appeared
+/// meanwhile.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+    project: &str,
+    user: &str,
+    kind: Option<&str>,
+) -> Result<bool, Error> {
+    let row = new_row(uuid, project, user, kind);
     match row.into_active_model().insert(db).await {
         Ok(_) => Ok(true),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(false),

@@ -153,6 +153,28 @@ pub async fn bump(db: &impl ConnectionTrait, uuid: &str, seen: i64) -> Result<bo
     Ok(r.rows_affected == 1)
 }
 
+/// Bumps each provider's generation if it is still the one seen, in one
+/// statement; false (and the caller rolls back) unless all were.
+pub async fn bump_many(db: &impl ConnectionTrait, seen: &[(String, i64)]) -> Result<bool, Error> {
+    use virga_db::sea_orm::Condition;
+    let mut still = Condition::any();
+    for (uuid, g) in seen {
+        still = still.add(
+            Column::Uuid
+                .eq(uuid.as_str())
+                .and(Column::Generation.eq(*g)),
+        );
+    }
+    let r = Entity::update_many()
+        .col_expr(Column::Generation, Expr::col(Column::Generation).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now()))
+        .filter(still)
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(r.rows_affected == seen.len() as u64)
+}
+
 pub async fn delete(db: &impl ConnectionTrait, uuid: &str) -> Result<(), Error> {
     Entity::delete_by_id(uuid.to_owned())
         .exec(db)

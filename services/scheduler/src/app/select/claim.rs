@@ -44,15 +44,26 @@ pub async fn claim(
         consumer_type: Some(spec.consumer_type.clone()),
         wanted: wanted.clone(),
     };
+    Ok(super::batch::claim(ctx, c, held).await?.then_some(expires))
+}
+
+/// Writes one claim and its reservation on their own: whether it was
+/// made (false: the room went to a concurrent claim).
+pub(super) async fn one(
+    ctx: &ServiceContext,
+    c: &Claim,
+    held: &reservation::Model,
+) -> Result<bool, Error> {
     let reserve: allocation::With<'_> = &|txn| {
         let held = held.clone();
         Box::pin(async move { reservation::insert(txn, held).await })
     };
-    match allocation::set_with(ctx, &[c], reserve).await {
-        Ok(()) => Ok(Some(expires)),
+    match allocation::set_with(ctx, std::slice::from_ref(c), reserve).await {
+        Ok(()) => Ok(true),
         Err(Error::CodedConflict { message, .. }) if message.contains("consumer generation") => {
             Err(Error::Conflict(format!(
-                "Consumer {consumer} already holds allocations; release it first."
+                "Consumer {} already holds allocations; release it first.",
+                c.consumer
             )))
         }
         Err(
@@ -62,7 +73,7 @@ pub async fn claim(
             },
         ) => Err(e),
         // The room went to a concurrent claim: the next node, then.
-        Err(Error::Conflict(_) | Error::CodedConflict { .. }) => Ok(None),
+        Err(Error::Conflict(_) | Error::CodedConflict { .. }) => Ok(false),
         Err(e) => Err(e),
     }
 }

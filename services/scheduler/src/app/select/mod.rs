@@ -7,6 +7,7 @@
 //! still fits (a lost race moves to the next), as a reservation that
 //! expires unless confirmed (`claim`).
 
+pub mod batch;
 pub mod cache;
 pub mod claim;
 pub mod filters;
