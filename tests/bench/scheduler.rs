@@ -1,7 +1,8 @@
 //! Scheduler benchmark: a whole Virga (embedded on SQLite, or distributed
 //! on PostgreSQL + RabbitMQ from the test kit), `--sites` sites of
 //! `--nodes` nodes each registered by agents' bus calls, then `--selects`
-//! `POST /scheduler/v1/select` calls (each claiming 1 VCPU and 512 MB)
+//! `POST /scheduler/v1/select` calls (each claiming 1 VCPU and 512 MB;
+//! `--rounds` times, each round printed)
 //! from `--callers` concurrent callers, then `GET /allocation_candidates`
 //! calls. Prints throughput and latency percentiles for
 //! docs/benchmarks.md. Run it with `scripts/bench-scheduler.sh`.
@@ -20,6 +21,7 @@ struct Args {
     selects: usize,
     callers: usize,
     candidates: usize,
+    rounds: usize,
 }
 
 fn args() -> Args {
@@ -30,6 +32,7 @@ fn args() -> Args {
         selects: 2000,
         callers: 8,
         candidates: 100,
+        rounds: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -45,6 +48,7 @@ fn args() -> Args {
             "--selects" => a.selects = n(),
             "--callers" => a.callers = n(),
             "--candidates" => a.candidates = n(),
+            "--rounds" => a.rounds = n(),
             _ => panic!("unknown option {k}"),
         }
     }
@@ -113,7 +117,8 @@ async fn seed(cloud: &Cloud, a: &Args) {
     );
 }
 
-async fn selects(cloud: &Cloud, token: &str, a: &Args) {
+/// One round of selects; `round` keeps each round's consumers new.
+async fn selects(cloud: &Cloud, token: &str, a: &Args, round: usize) {
     let url = format!("{}/scheduler/v1/select", cloud.url("scheduler"));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -123,7 +128,7 @@ async fn selects(cloud: &Cloud, token: &str, a: &Args) {
             let http = reqwest::Client::new();
             let mut lat = Vec::new();
             for i in 0..n {
-                let body = json!({"consumers": [format!("c0000000-0000-4000-8000-{:04}{:08}", c, i)],
+                let body = json!({"consumers": [format!("c0000000-0000-4{round:03}-8000-{:04}{:08}", c, i)],
                     "project_id": "p", "user_id": "u", "resources": {"VCPU": 1, "MEMORY_MB": 512}});
                 let t = Instant::now();
                 let r = http.post(&url).header("X-Auth-Token", &token).json(&body).send().await.unwrap();
@@ -216,7 +221,9 @@ async fn main() {
         a.backend, a.sites, a.nodes
     );
     seed(&cloud, &a).await;
-    selects(&cloud, &token, &a).await;
+    for round in 0..a.rounds {
+        selects(&cloud, &token, &a, round).await;
+    }
     candidates(&cloud, &token, &a).await;
     cloud.stop().await;
 }

@@ -116,18 +116,22 @@ pub async fn trees(
 }
 
 /// Which of these providers share their resources with their aggregates'
-/// trees (the `MISC_SHARES_VIA_AGGREGATE` trait).
+/// trees (the `MISC_SHARES_VIA_AGGREGATE` trait). A cloud has few, so
+/// all are read and the list is not sent (it may be every node).
 pub async fn sharing(
     db: &impl ConnectionTrait,
-    providers: &[String],
+    providers: &BTreeSet<&str>,
 ) -> Result<Vec<String>, Error> {
     let rows = provider_trait::Entity::find()
         .filter(provider_trait::Column::TraitName.eq(SHARES))
-        .filter(provider_trait::Column::ProviderUuid.is_in(providers.iter().map(String::as_str)))
         .all(db)
         .await
         .map_err(internal)?;
-    Ok(rows.into_iter().map(|r| r.provider_uuid).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| r.provider_uuid)
+        .filter(|p| providers.contains(p.as_str()))
+        .collect())
 }
 
 /// The trait that makes a provider's inventory usable by every tree of

@@ -161,7 +161,7 @@ fn parse(q: &[(String, String)], v: Microversion) -> Result<Request, Error> {
     if v.at_least(36) {
         resourceless(&groups, &req.same_subtree)?;
     } else {
-        for g in groups.values().filter(|g| g.resources.is_empty()) {
+        if let Some(g) = groups.values().find(|g| g.resources.is_empty()) {
             let which = if g.suffix.is_empty() {
                 "resources".to_owned()
             } else {

@@ -257,7 +257,7 @@ pub async fn find(ctx: &ServiceContext, req: &Request) -> Result<Candidates, Err
     for p in db::providers(db, &found).await? {
         facts.root.insert(p.uuid, p.root_uuid);
     }
-    let sharing = db::sharing(db, &found).await?;
+    let sharing = db::sharing(db, &found.iter().map(String::as_str).collect()).await?;
     if !sharing.is_empty() {
         facts.anchors = db::anchors(db, &sharing).await?;
     }

@@ -532,7 +532,10 @@ mod tests {
         f
     }
 
-    fn mapped(req: &Request) -> Vec<(Vec<(String, String, i64)>, Vec<(String, String)>)> {
+    /// A candidate as (provider, class, amount) and (group, provider) lists.
+    type Flat = (Vec<(String, String, i64)>, Vec<(String, String)>);
+
+    fn mapped(req: &Request) -> Vec<Flat> {
         let f = numa();
         let fits = req
             .groups

@@ -10,7 +10,7 @@
 //! a claim raced too often) is written claim by claim the careful way.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -25,6 +25,11 @@ use crate::db::{allocation as allocs, candidate, consumer, inventory, reservatio
 
 /// Claims written in one transaction at most.
 const MAX_BATCH: usize = 64;
+
+/// Writers taking batches from the queue: while one waits on the
+/// database, the next batch is being read and written by another. Two
+/// batches touching one provider race like any two writers: one retries.
+const WRITERS: usize = 2;
 
 /// Retries of a batch that lost a race before it goes claim by claim.
 const TRIES: u32 = 3;
@@ -56,7 +61,7 @@ pub async fn claim(
         .map_err(|_| Error::internal(std::io::Error::other("the claim writer stopped")))?
 }
 
-/// The writer's queue, starting the writer if it is not running.
+/// The writers' queue, starting them if they are not running.
 fn sender(ctx: &ServiceContext) -> mpsc::UnboundedSender<Job> {
     let q = ctx.local::<Queue>();
     let mut slot = q.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -64,27 +69,36 @@ fn sender(ctx: &ServiceContext) -> mpsc::UnboundedSender<Job> {
         return tx.clone();
     }
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(writer(ctx.clone(), rx));
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    for _ in 0..WRITERS {
+        tokio::spawn(writer(ctx.clone(), rx.clone()));
+    }
     *slot = Some(tx.clone());
     tx
 }
 
-async fn writer(ctx: ServiceContext, mut rx: mpsc::UnboundedReceiver<Job>) {
+/// The next batch: the first claim to come, and whatever queued behind it.
+async fn next(rx: &tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>) -> Option<Vec<Job>> {
+    let mut rx = rx.lock().await;
+    let mut jobs = vec![rx.recv().await?];
+    while jobs.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
+
+async fn writer(ctx: ServiceContext, rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>>) {
     loop {
-        let first = tokio::select! {
+        let jobs = tokio::select! {
             _ = ctx.shutdown().cancelled() => return,
-            job = rx.recv() => match job {
+            jobs = next(&rx) => match jobs {
                 Some(j) => j,
                 None => return,
             },
         };
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
         let results = write(&ctx, &jobs).await;
         for (j, r) in jobs.into_iter().zip(results) {
             let _ = j.reply.send(r);

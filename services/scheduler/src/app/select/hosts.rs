@@ -53,8 +53,8 @@ pub fn find(
         let h = Host {
             node: n.node.clone(),
             site: n.site.clone(),
-            images: n.images.clone(),
-            layers: n.layers.clone(),
+            images: spec.image_id.as_ref().map(|_| n.images.clone()),
+            layers: (!spec.layers.is_empty()).then(|| n.layers.clone()),
             devices,
             free_share: n.own.free_share(&needs.node),
             site_has_image: holding.contains(n.site.uuid.as_str()),

@@ -70,9 +70,10 @@ pub struct Spec {
 pub struct Host {
     pub node: Arc<node::Model>,
     pub site: Arc<site::Model>,
-    /// Image ids and layer digests the node's cache holds.
-    pub images: Arc<BTreeSet<String>>,
-    pub layers: Arc<BTreeSet<String>>,
+    /// Image ids and layer digests the node's cache holds (only when the
+    /// spec names an image, or layers: sharing them costs every host).
+    pub images: Option<Arc<BTreeSet<String>>>,
+    pub layers: Option<Arc<BTreeSet<String>>>,
     /// The device provider chosen for each of the spec's devices.
     pub devices: Vec<String>,
     /// The node's own free share after this placement, 0..1 (VCPU and

@@ -24,15 +24,15 @@ impl Weigher for ImageLocality {
         let whole = spec
             .image_id
             .as_ref()
-            .is_some_and(|i| host.images.contains(i));
+            .is_some_and(|i| host.images.as_ref().is_some_and(|h| h.contains(i)));
         if whole {
             return 1.0;
         }
         let layers = if spec.layers.is_empty() {
             0.0
         } else {
-            let held = &host.layers;
-            let n = spec.layers.iter().filter(|l| held.contains(*l)).count();
+            let held = |l: &String| host.layers.as_ref().is_some_and(|h| h.contains(l));
+            let n = spec.layers.iter().filter(|l| held(l)).count();
             n as f64 / spec.layers.len() as f64
         };
         let site = if host.site_has_image { 0.5 } else { 0.0 };
@@ -61,13 +61,13 @@ mod tests {
         assert_eq!(ImageLocality.score(&spec, &h), 0.0);
         h.site_has_image = true;
         assert_eq!(ImageLocality.score(&spec, &h), 0.5, "at the site");
-        h.layers = std::sync::Arc::new(
+        h.layers = Some(std::sync::Arc::new(
             ["sha256:a", "sha256:b", "sha256:c"]
                 .map(String::from)
                 .into(),
-        );
+        ));
         assert_eq!(ImageLocality.score(&spec, &h), 0.75, "3 of 4 layers");
-        h.images = std::sync::Arc::new(["img".to_string()].into());
+        h.images = Some(std::sync::Arc::new(["img".to_string()].into()));
         assert_eq!(ImageLocality.score(&spec, &h), 1.0);
         assert_eq!(ImageLocality.score(&Spec::default(), &host("n2")), 0.0);
     }
