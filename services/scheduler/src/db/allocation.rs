@@ -85,11 +85,5 @@ pub async fn replace(
             .await
             .map_err(internal)?;
     }
-    if !rows.is_empty() {
-        Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
-            .exec_without_returning(db)
-            .await
-            .map_err(internal)?;
-    }
-    Ok(())
+    insert_many(db, rows).await
 }

@@ -537,23 +537,7 @@ mod tests {
 
     fn mapped(req: &Request) -> Vec<Flat> {
         let f = numa();
-        let fits = req
-            .groups
-            .iter()
-            .map(|g| {
-                g.resources
-                    .iter()
-                    .map(|(c, n)| {
-                        let ps = f
-                            .free
-                            .iter()
-                            .filter(|((_, fc), free)| fc == c && *free >= n);
-                        (c.clone(), ps.map(|((p, _), _)| p.clone()).collect())
-                    })
-                    .collect()
-            })
-            .collect::<Vec<_>>();
-        run(req, &fits, &f)
+        run(req, &fits(req, &f), &f)
             .into_iter()
             .map(|(a, m)| {
                 let a = a
