@@ -59,17 +59,6 @@ pub async fn usage(
     Ok(out)
 }
 
-/// Inserts allocations of new consumers in one statement.
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<(), Error> {
-    if !rows.is_empty() {
-        Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
-            .exec_without_returning(db)
-            .await
-            .map_err(internal)?;
-    }
-    Ok(())
-}
-
 /// Replaces a consumer's allocations with `rows` (`had`: whether it
 /// may have any now).
 pub async fn replace(
@@ -85,5 +74,6 @@ pub async fn replace(
             .await
             .map_err(internal)?;
     }
-    insert_many(db, rows).await
+    let rows = rows.into_iter().map(IntoActiveModel::into_active_model);
+    super::insert_all(db, rows.collect()).await
 }

@@ -66,17 +66,7 @@ pub fn new_row(uuid: &str, project: &str, user: &str, kind: Option<&str>) -> Mod
     }
 }
 
-/// Inserts new consumers in one statement (an error if any exists).
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<(), Error> {
-    Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
-        .exec_without_returning(db)
-        .await
-        .map_err(internal)?;
-    Ok(())
-}
-
-/// Inserts a new consumer at generation 0; false when it appeared
-/// meanwhile.
+/// Inserts a new consumer (`new_row`); false when it appeared meanwhile.
 pub async fn insert(
     db: &impl ConnectionTrait,
     uuid: &str,

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use virga_common::Error;
-use virga_db::sea_orm::DbErr;
+use virga_db::sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait};
 
 pub mod aggregate;
 pub mod allocation;
@@ -26,4 +26,19 @@ pub fn now() -> DateTime<Utc> {
 
 pub(crate) fn internal(e: DbErr) -> Error {
     Error::internal(e)
+}
+
+/// Inserts rows of one table in one statement (nothing for none): a
+/// claim batch's consumers, allocations and reservations.
+pub async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), Error>
+where
+    A: ActiveModelTrait + Send,
+{
+    if !rows.is_empty() {
+        A::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await
+            .map_err(internal)?;
+    }
+    Ok(())
 }

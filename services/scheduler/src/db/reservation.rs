@@ -46,15 +46,6 @@ pub async fn insert(db: &impl ConnectionTrait, m: Model) -> Result<(), Error> {
     }
 }
 
-/// Records claims in one statement (an error if any consumer has one).
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<(), Error> {
-    Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
-        .exec_without_returning(db)
-        .await
-        .map_err(internal)?;
-    Ok(())
-}
-
 pub async fn find(db: &impl ConnectionTrait, consumer: &str) -> Result<Option<Model>, Error> {
     Entity::find_by_id(consumer.to_owned())
         .one(db)

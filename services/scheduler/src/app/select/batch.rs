@@ -1,6 +1,6 @@
 //! Group commit for `select`'s claims: the claims of concurrent selects
-//! queue here and one writer task writes whatever has queued in one
-//! transaction, with a statement per kind of row instead of a round of
+//! queue here, and each of the writer tasks takes whatever has queued and
+//! writes it in one transaction, with a statement per kind of row instead of a round of
 //! statements per claim. Each claim is still checked on its own (one
 //! without room is answered "no room" and its select tries the next
 //! node), and the providers' generations are still bumped
@@ -15,13 +15,14 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use virga_common::Error;
+use virga_db::sea_orm::IntoActiveModel;
 use virga_service::ServiceContext;
 
 use super::cache::HostCache;
 use crate::app::allocation::{self, Claim};
 use crate::app::capacity;
 use crate::app::inventory::Inventory;
-use crate::db::{allocation as allocs, candidate, consumer, inventory, reservation};
+use crate::db::{self, candidate, consumer, inventory, reservation};
 
 /// Claims written in one transaction at most.
 const MAX_BATCH: usize = 64;
@@ -219,14 +220,19 @@ async fn attempt(
             c.consumer_type.as_deref(),
         )
     });
-    consumer::insert_many(&txn, consumers.collect()).await?;
+    db::insert_all(
+        &txn,
+        consumers.map(IntoActiveModel::into_active_model).collect(),
+    )
+    .await?;
     let rows = accepted
         .iter()
         .flat_map(|j| allocation::allocation_rows(&j.claim));
-    allocs::insert_many(&txn, rows.collect()).await?;
+    db::insert_all(&txn, rows.map(IntoActiveModel::into_active_model).collect()).await?;
     let mine: Vec<String> = mine.into_iter().cloned().collect();
     inventory::recount(&txn, &mine).await?;
-    reservation::insert_many(&txn, accepted.iter().map(|j| j.held.clone()).collect()).await?;
+    let held = accepted.iter().map(|j| j.held.clone().into_active_model());
+    db::insert_all(&txn, held.collect()).await?;
     txn.commit().await.map_err(Error::internal)?;
     let claims: Vec<Claim> = accepted.iter().map(|j| j.claim.clone()).collect();
     HostCache::of(ctx).apply_usage(&allocation::delta(&[], &claims));
