@@ -14,6 +14,7 @@ mod image_import;
 mod image_location;
 mod image_oci;
 mod image_stores;
+mod network;
 mod node_report;
 mod openapi;
 mod reshaper;

@@ -18,6 +18,7 @@ impl Service for Network {
     const TITLE: &'static str = "Virga Network API (Neutron v2.0 compatible)";
     type State = ServiceContext;
     type Migrator = migrations::Migrator;
+    const POLICY: &'static str = include_str!("../policy.yaml");
 
     fn api() -> utoipa_axum::router::OpenApiRouter<ServiceContext> {
         http::api()

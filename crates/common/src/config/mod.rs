@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 mod agent;
 mod auth;
 mod image;
+mod network;
 mod scheduler;
 pub use agent::AgentConfig;
 pub use auth::AuthConfig;
@@ -22,6 +23,7 @@ pub use image::{
     IMPORT_METHODS, ImageConfig, ImageQuotaConfig, ImageStoreConfig, S3StoreConfig,
     SiteStoreConfig, WebDownloadConfig,
 };
+pub use network::NetworkConfig;
 pub use scheduler::{SchedulerConfig, WeightsConfig};
 
 /// The services a Virga deployment runs, in start order.
@@ -60,6 +62,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub image: ImageConfig,
+    pub network: NetworkConfig,
     pub scheduler: SchedulerConfig,
     pub agent: AgentConfig,
     pub services: ServicesConfig,
@@ -170,6 +173,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
             image: ImageConfig::default(),
+            network: NetworkConfig::default(),
             scheduler: SchedulerConfig::default(),
             agent: AgentConfig::default(),
             services: ServicesConfig::default(),
@@ -345,6 +349,7 @@ impl Config {
     fn validate(&self) -> Result<(), (String, String)> {
         self.auth.validate()?;
         self.image.validate()?;
+        self.network.validate()?;
         self.scheduler.validate()?;
         self.agent.validate()?;
         let bus = &self.bus.url;

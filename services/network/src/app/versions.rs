@@ -29,10 +29,13 @@ pub fn v2(base_url: &str) -> Version {
     }
 }
 
-/// The collections this service implements, by (name, collection). Empty
-/// until the network issue adds networks, subnets and ports: a client must
-/// not be told of a collection that answers 404.
-const RESOURCES: &[(&str, &str)] = &[];
+/// The collections this service implements, by (name, collection): only
+/// those, since a client must not be told of a collection that answers 404.
+const RESOURCES: &[(&str, &str)] = &[
+    ("network", "networks"),
+    ("subnet", "subnets"),
+    ("port", "ports"),
+];
 
 pub fn resources(base_url: &str) -> Vec<Resource> {
     RESOURCES

@@ -5,11 +5,18 @@ use serde_json::{Value, json};
 use virga_common::{ErrorReport, RequestId};
 
 /// Neutron names the exception class in `type`: `<Resource>NotFound` for a
-/// missing resource, otherwise the generic class for the status.
+/// missing resource, the code of a coded conflict (`NetworkInUse`), otherwise
+/// the generic class for the status.
 fn error_type(report: &ErrorReport) -> String {
+    if let Some(code) = report.code {
+        return code.to_owned();
+    }
     match (report.status.as_u16(), report.resource) {
         (404, Some(resource)) => format!("{}NotFound", resource.replace(' ', "")),
-        (400, _) => "BadRequest".into(),
+        (400, _) if report.message.starts_with("Invalid input for operation") => {
+            "InvalidInput".into()
+        }
+        (400, _) => "HTTPBadRequest".into(),
         (401, _) => "NotAuthorized".into(),
         (403, _) => "PolicyNotAuthorized".into(),
         (404, None) => "HTTPNotFound".into(),

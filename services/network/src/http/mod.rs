@@ -1,14 +1,45 @@
 //! Network's HTTP layer: thin handlers, one module per resource.
 
+pub mod body;
 pub mod error;
+pub mod extension;
+pub mod network;
+pub mod port;
+pub mod query;
+pub mod subnet;
 pub mod versions;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use virga_service::ServiceContext;
 
+/// Neutron's timestamps: seconds and a `Z`.
+pub fn neutron_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 pub fn api() -> OpenApiRouter<ServiceContext> {
     OpenApiRouter::new()
         .routes(routes!(versions::list_versions))
         .routes(routes!(versions::list_resources))
+        .routes(routes!(extension::list_extensions))
+        .routes(routes!(extension::show_extension))
+        .routes(routes!(network::list_networks, network::create_network))
+        .routes(routes!(
+            network::show_network,
+            network::update_network,
+            network::delete_network
+        ))
+        .routes(routes!(subnet::list_subnets, subnet::create_subnet))
+        .routes(routes!(
+            subnet::show_subnet,
+            subnet::update_subnet,
+            subnet::delete_subnet
+        ))
+        .routes(routes!(port::list_ports, port::create_port))
+        .routes(routes!(
+            port::show_port,
+            port::update_port,
+            port::delete_port
+        ))
 }

@@ -1,0 +1,437 @@
+//! Ports: who may see, make and change which (the port's project, or the
+//! owner of its network); creation with a MAC and addresses in one
+//! transaction; updates that move addresses; deletion, which frees them.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+use virga_common::Error;
+use virga_db::sea_orm::{ColumnTrait, Condition, ConnectionTrait, TransactionTrait};
+use virga_policy::Target;
+use virga_service::ServiceContext;
+use virga_service::auth::Auth;
+
+use super::fixed_ips::{self, IpRequest};
+use super::listing::{self, ListQuery};
+
+mod attrs;
+use crate::db::listing::Kind;
+use crate::db::port::{self, Column, Entity, Model};
+use crate::db::{ip_allocation, network, now};
+use attrs::{check_vnic, enforce_attrs, pairs_json, port_security_needed, random_mac, restricted};
+pub use attrs::{parse_mac, show_mac};
+
+const KIND: &str = "Port";
+
+/// An allowed address pair as asked: an address or CIDR, and a MAC
+/// (the port's when none).
+pub type AddressPair = (String, Option<String>);
+
+/// A port with its addresses, (subnet id, address), IPv4 first.
+#[derive(Debug, Clone)]
+pub struct PortDoc {
+    pub model: Model,
+    pub fixed_ips: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewPort {
+    pub project_id: Option<String>,
+    pub network_id: String,
+    pub name: String,
+    pub description: String,
+    pub admin_state_up: bool,
+    pub mac_address: Option<String>,
+    pub fixed_ips: Option<Vec<IpRequest>>,
+    pub device_id: String,
+    pub device_owner: String,
+    pub port_security_enabled: Option<bool>,
+    pub binding_host_id: Option<String>,
+    pub binding_vnic_type: Option<String>,
+    pub binding_profile: Option<Value>,
+    pub allowed_address_pairs: Option<Vec<AddressPair>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PortChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub admin_state_up: Option<bool>,
+    pub mac_address: Option<String>,
+    pub fixed_ips: Option<Vec<IpRequest>>,
+    pub device_id: Option<String>,
+    pub device_owner: Option<String>,
+    pub port_security_enabled: Option<bool>,
+    pub binding_host_id: Option<String>,
+    pub binding_vnic_type: Option<String>,
+    pub binding_profile: Option<Value>,
+    pub allowed_address_pairs: Option<Vec<AddressPair>>,
+}
+
+pub const VNIC_TYPES: &[&str] = &[
+    "normal",
+    "direct",
+    "macvtap",
+    "baremetal",
+    "direct-physical",
+    "virtio-forwarder",
+    "smart-nic",
+    "remote-managed",
+];
+
+fn target(port_project: &str, net: &network::Model) -> Target {
+    Target::new()
+        .with("project_id", port_project.to_owned())
+        .with("network_project_id", net.project_id.clone())
+        .with("network_shared", if net.shared { "True" } else { "False" })
+}
+
+/// Whether ports of other projects than the network's are on it (then it
+/// cannot stop being shared).
+pub async fn others_on(db: &impl ConnectionTrait, net: &network::Model) -> Result<bool, Error> {
+    Ok(port::projects_on(db, &net.id)
+        .await?
+        .iter()
+        .any(|p| p != &net.project_id))
+}
+
+/// The port, if the caller may see it; else 404.
+pub async fn visible(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    id: &str,
+) -> Result<(Model, network::Model), Error> {
+    let m = port::find(ctx.db(), id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, id))?;
+    let net = network::find(ctx.db(), &m.network_id)
+        .await?
+        .ok_or_else(|| Error::not_found(KIND, id))?;
+    auth.enforce_visible("network:get_port", &target(&m.project_id, &net), KIND, id)?;
+    Ok((m, net))
+}
+
+pub async fn get(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<PortDoc, Error> {
+    let (m, _) = visible(ctx, auth, id).await?;
+    Ok(docs(ctx.db(), vec![m]).await?.remove(0))
+}
+
+fn ip_key(ip: &str) -> (bool, u128) {
+    match ip.parse::<IpAddr>() {
+        Ok(a) => (a.is_ipv6(), super::ipam::to_int(a)),
+        Err(_) => (true, u128::MAX),
+    }
+}
+
+async fn docs(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<Vec<PortDoc>, Error> {
+    let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
+    let mut ips = ip_allocation::of_ports(db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|model| {
+            let mut fixed: Vec<(String, String)> = ips
+                .remove(&model.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| (a.subnet_id, a.ip_address))
+                .collect();
+            fixed.sort_by_key(|(_, ip)| ip_key(ip));
+            PortDoc {
+                model,
+                fixed_ips: fixed,
+            }
+        })
+        .collect())
+}
+
+fn columns(attr: &str) -> Option<(Column, Kind)> {
+    Some(match attr {
+        "id" => (Column::Id, Kind::Text),
+        "name" => (Column::Name, Kind::Text),
+        "description" => (Column::Description, Kind::Text),
+        "project_id" | "tenant_id" => (Column::ProjectId, Kind::Text),
+        "network_id" => (Column::NetworkId, Kind::Text),
+        "mac_address" => (Column::MacAddress, Kind::Text),
+        "admin_state_up" => (Column::AdminStateUp, Kind::Bool),
+        "status" => (Column::Status, Kind::Text),
+        "device_id" => (Column::DeviceId, Kind::Text),
+        "device_owner" => (Column::DeviceOwner, Kind::Text),
+        "port_security_enabled" => (Column::PortSecurityEnabled, Kind::Bool),
+        "binding:host_id" => (Column::BindingHostId, Kind::Text),
+        "binding:vnic_type" => (Column::BindingVnicType, Kind::Text),
+        "created_at" => (Column::CreatedAt, Kind::Text),
+        "updated_at" => (Column::UpdatedAt, Kind::Text),
+        "revision_number" => (Column::RevisionNumber, Kind::Int),
+        _ => return None,
+    })
+}
+
+pub const FILTERS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "project_id",
+    "tenant_id",
+    "network_id",
+    "mac_address",
+    "admin_state_up",
+    "status",
+    "device_id",
+    "device_owner",
+    "binding:host_id",
+    "revision_number",
+    "fixed_ips",
+];
+
+pub const SORT_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "project_id",
+    "tenant_id",
+    "network_id",
+    "mac_address",
+    "admin_state_up",
+    "status",
+    "device_id",
+    "device_owner",
+];
+
+/// `fixed_ips=ip_address=A` / `fixed_ips=subnet_id=S`: the ports holding
+/// one address matching every part given.
+async fn fixed_ips_filter(
+    db: &impl ConnectionTrait,
+    values: &[String],
+) -> Result<Condition, Error> {
+    let mut subnets = Vec::new();
+    let mut ips = Vec::new();
+    for v in values {
+        match v.split_once('=') {
+            Some(("subnet_id", s)) => subnets.push(s.to_owned()),
+            Some(("ip_address", a)) => ips.push(a.to_owned()),
+            _ => {
+                return Err(Error::BadRequest(format!(
+                    "Invalid input for fixed_ips. Reason: '{v}' is not ip_address=<address> or subnet_id=<id>."
+                )));
+            }
+        }
+    }
+    let ports = ip_allocation::ports_matching(db, &subnets, &ips).await?;
+    Ok(Condition::all().add(Column::Id.is_in(ports)))
+}
+
+pub async fn list(ctx: &ServiceContext, auth: &Auth, q: &ListQuery) -> Result<Vec<PortDoc>, Error> {
+    let mut scope = if super::network::is_admin(auth) {
+        Condition::all()
+    } else {
+        let project = auth.claims().project_id().unwrap_or_default().to_owned();
+        let owned = network::ids_of_project(ctx.db(), &project).await?;
+        Condition::any()
+            .add(Column::ProjectId.eq(project))
+            .add(Column::NetworkId.is_in(owned))
+    };
+    if let Some(values) = q.filter("fixed_ips") {
+        scope = Condition::all()
+            .add(scope)
+            .add(fixed_ips_filter(ctx.db(), values).await?);
+    }
+    // An unknown marker is 404, as Neutron answers for ports.
+    let marker = match &q.marker {
+        Some(id) => Some(visible(ctx, auth, id).await?.0),
+        None => None,
+    };
+    let spec = listing::spec::<Entity>(q, scope, columns, marker)?;
+    let rows = crate::db::listing::list(ctx.db(), Column::Id, spec).await?;
+    docs(ctx.db(), rows).await
+}
+
+pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<PortDoc, Error> {
+    let net = super::network::visible(ctx, auth, &new.network_id).await?;
+    let project = super::project_of(auth, new.project_id.as_deref())?;
+    let t = target(&project, &net);
+    auth.enforce("network:create_port", &t)?;
+    let attrs = restricted(
+        new.mac_address.is_some(),
+        new.fixed_ips.as_deref(),
+        new.binding_host_id.is_some(),
+        new.binding_profile.is_some(),
+        Some(&new.device_owner),
+        new.port_security_enabled.is_some(),
+        new.allowed_address_pairs.is_some(),
+    );
+    enforce_attrs(auth, "network:create_port", &t, &attrs)?;
+    let vnic = new.binding_vnic_type.unwrap_or_else(|| "normal".into());
+    check_vnic(&vnic)?;
+    let security = new
+        .port_security_enabled
+        .unwrap_or(net.port_security_enabled);
+    let given_mac = new.mac_address.as_deref().map(parse_mac).transpose()?;
+    let at = now();
+    let mut m = Model {
+        id: uuid::Uuid::new_v4().to_string(),
+        project_id: project,
+        name: new.name,
+        description: new.description,
+        created_at: at,
+        updated_at: at,
+        revision_number: 0,
+        network_id: net.id.clone(),
+        mac_address: String::new(),
+        admin_state_up: new.admin_state_up,
+        status: "DOWN".into(),
+        device_id: new.device_id,
+        device_owner: new.device_owner,
+        port_security_enabled: security,
+        binding_host_id: new.binding_host_id.unwrap_or_default(),
+        binding_vnic_type: vnic,
+        binding_profile: new
+            .binding_profile
+            .unwrap_or_else(|| Value::Object(Default::default()))
+            .to_string(),
+        allowed_address_pairs: "[]".into(),
+    };
+    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let mut mac = [0u8; 6];
+    for attempt in 0.. {
+        mac = match given_mac {
+            Some(g) => g,
+            None => random_mac(&ctx.config().network.base_mac)?,
+        };
+        m.mac_address = show_mac(mac);
+        if let Some(pairs) = &new.allowed_address_pairs {
+            if !security && !pairs.is_empty() {
+                return Err(port_security_needed());
+            }
+            m.allowed_address_pairs = pairs_json(pairs, &m.mac_address)?;
+        }
+        match port::insert(&txn, m.clone()).await? {
+            port::Inserted::Yes => break,
+            port::Inserted::NoNetwork => return Err(Error::not_found("Network", &net.id)),
+            port::Inserted::MacTaken if given_mac.is_none() && attempt < 16 => continue,
+            port::Inserted::MacTaken => {
+                return Err(super::coded(
+                    "MacAddressInUse",
+                    format!(
+                        "Unable to complete operation for network {}. The mac address {} is in use.",
+                        net.id, m.mac_address
+                    ),
+                ));
+            }
+        }
+    }
+    let router = m.device_owner.starts_with("network:router");
+    let ips = fixed_ips::take(
+        &txn,
+        &net.id,
+        &m.id,
+        mac,
+        new.fixed_ips.as_deref(),
+        &[],
+        router,
+    )
+    .await?;
+    txn.commit().await.map_err(Error::internal)?;
+    tracing::info!(port = %m.id, network = %m.network_id, ips = ?ips, "port created");
+    let mut doc = PortDoc {
+        model: m,
+        fixed_ips: ips,
+    };
+    doc.fixed_ips.sort_by_key(|(_, ip)| ip_key(ip));
+    Ok(doc)
+}
+
+pub async fn update(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    id: &str,
+    ch: PortChanges,
+) -> Result<PortDoc, Error> {
+    let (mut m, net) = visible(ctx, auth, id).await?;
+    let t = target(&m.project_id, &net);
+    auth.enforce("network:update_port", &t)?;
+    let attrs = restricted(
+        ch.mac_address.is_some(),
+        ch.fixed_ips.as_deref(),
+        ch.binding_host_id.is_some(),
+        ch.binding_profile.is_some(),
+        ch.device_owner.as_deref(),
+        ch.port_security_enabled.is_some(),
+        ch.allowed_address_pairs.is_some(),
+    );
+    enforce_attrs(auth, "network:update_port", &t, &attrs)?;
+    if let Some(v) = &ch.binding_vnic_type {
+        check_vnic(v)?;
+    }
+    if let Some(raw) = &ch.mac_address {
+        if !m.binding_host_id.is_empty() {
+            return Err(super::coded(
+                "PortBound",
+                format!(
+                    "Unable to complete operation on port {id}, port is already bound, port type: bridge, old_mac {}, new_mac {raw}.",
+                    m.mac_address
+                ),
+            ));
+        }
+        m.mac_address = show_mac(parse_mac(raw)?);
+    }
+    let security = ch.port_security_enabled.unwrap_or(m.port_security_enabled);
+    if let Some(pairs) = &ch.allowed_address_pairs {
+        m.allowed_address_pairs = pairs_json(pairs, &m.mac_address)?;
+    }
+    if !security && m.allowed_address_pairs != "[]" {
+        return Err(port_security_needed());
+    }
+    m.port_security_enabled = security;
+    m.name = ch.name.unwrap_or(m.name);
+    m.description = ch.description.unwrap_or(m.description);
+    m.admin_state_up = ch.admin_state_up.unwrap_or(m.admin_state_up);
+    m.device_id = ch.device_id.unwrap_or(m.device_id);
+    m.device_owner = ch.device_owner.unwrap_or(m.device_owner);
+    m.binding_host_id = ch.binding_host_id.unwrap_or(m.binding_host_id);
+    m.binding_vnic_type = ch.binding_vnic_type.unwrap_or(m.binding_vnic_type);
+    if let Some(p) = ch.binding_profile {
+        m.binding_profile = p.to_string();
+    }
+    m.revision_number += 1;
+    m.updated_at = now();
+    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    if !port::update(&txn, m.clone()).await? {
+        return Err(super::coded(
+            "MacAddressInUse",
+            format!(
+                "Unable to complete operation for network {}. The mac address {} is in use.",
+                net.id, m.mac_address
+            ),
+        ));
+    }
+    let held: Vec<(String, String)> = ip_allocation::of_ports(&txn, std::slice::from_ref(&m.id))
+        .await?
+        .remove(&m.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| (a.subnet_id, a.ip_address))
+        .collect();
+    if let Some(requests) = &ch.fixed_ips {
+        let mac = parse_mac(&m.mac_address)?;
+        let router = m.device_owner.starts_with("network:router");
+        // Addresses no longer asked for go back first, so an address can
+        // move to another entry of the same request.
+        let kept = fixed_ips::kept(&held, requests);
+        let gone: Vec<(String, String)> =
+            held.iter().filter(|h| !kept.contains(h)).cloned().collect();
+        ip_allocation::release(&txn, &m.id, &gone).await?;
+        fixed_ips::take(&txn, &net.id, &m.id, mac, Some(requests), &kept, router).await?;
+    }
+    txn.commit().await.map_err(Error::internal)?;
+    Ok(docs(ctx.db(), vec![m]).await?.remove(0))
+}
+
+/// Deletes the port; its addresses are free at once.
+pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), Error> {
+    let (m, net) = visible(ctx, auth, id).await?;
+    auth.enforce("network:delete_port", &target(&m.project_id, &net))?;
+    if !port::delete(ctx.db(), id).await? {
+        return Err(Error::not_found(KIND, id));
+    }
+    tracing::info!(port = %id, "port deleted");
+    Ok(())
+}
