@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use virga_tests::Cloud;
 
-crate::on_both_backends!(networks, subnets, ports, listing);
+crate::on_both_backends!(networks, subnets, ports, listing, security_groups);
 
 pub(crate) async fn neutron(
     cloud: &Cloud,
@@ -51,7 +51,10 @@ impl Net<'_> {
     /// Creates and returns the object, asserting 201.
     pub async fn create(&self, kind: &str, body: Value) -> Value {
         let (s, v) = self
-            .post(&format!("/v2.0/{kind}s"), json!({ kind: body }))
+            .post(
+                &format!("/v2.0/{}s", kind.replace('_', "-")),
+                json!({ kind: body }),
+            )
             .await;
         assert_eq!(s, 201, "create {kind}: {v}");
         v[kind].clone()
@@ -319,17 +322,18 @@ async fn networks(cloud: &Cloud) {
         "binding",
         "port-security",
         "filter-validation",
+        "security-group",
     ] {
         assert!(aliases.contains(&a), "{a} in {aliases:?}");
     }
-    for a in ["router", "security-group", "quotas", "standard-attr-tag"] {
+    for a in ["router", "quotas", "standard-attr-tag"] {
         assert!(!aliases.contains(&a), "{a} not yet implemented");
     }
     let (s, _) = alpha.get("/v2.0/extensions/router").await;
     assert_eq!(s, 404);
     let (s, res) = alpha.get("/v2.0/").await;
     assert_eq!(s, 200);
-    assert_eq!(res["resources"].as_array().unwrap().len(), 3, "{res}");
+    assert_eq!(res["resources"].as_array().unwrap().len(), 5, "{res}");
 }
 
 async fn subnets(cloud: &Cloud) {
@@ -930,4 +934,295 @@ async fn listing(cloud: &Cloud) {
         .get(&format!("/v2.0/ports/{}?fields=mac_address", id(&p)))
         .await;
     assert_eq!(v["port"].as_object().unwrap().len(), 1, "{v}");
+}
+
+fn rule_key(r: &Value) -> String {
+    format!(
+        "{} {} {}",
+        r["direction"].as_str().unwrap(),
+        r["ethertype"].as_str().unwrap(),
+        r["remote_group_id"]
+    )
+}
+
+async fn security_groups(cloud: &Cloud) {
+    let admin_token = cloud.admin_token().await;
+    let (t, _) = cloud.user_with_role(&admin_token, "alpha", "member").await;
+    let alpha = Net { cloud, token: t };
+    let (t, _) = cloud.user_with_role(&admin_token, "beta", "member").await;
+    let beta = Net { cloud, token: t };
+    let net = alpha.create("network", json!({"name": "n"})).await;
+    let nid = id(&net);
+    alpha
+        .create(
+            "subnet",
+            json!({"network_id": nid, "ip_version": 4, "cidr": "10.70.0.0/24"}),
+        )
+        .await;
+
+    // The project's default group (made with its first network): every
+    // port without groups is in it.
+    let made = futures::future::join_all(
+        (0..5).map(|_| alpha.post("/v2.0/ports", json!({"port": {"network_id": nid}}))),
+    )
+    .await;
+    let mut groups: Vec<Value> = made
+        .iter()
+        .map(|(s, p)| {
+            assert_eq!(*s, 201, "{p}");
+            p["port"]["security_groups"].clone()
+        })
+        .collect();
+    groups.dedup();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let default_id = groups[0][0].as_str().unwrap().to_owned();
+    let (_, list) = alpha.get("/v2.0/security-groups").await;
+    let sgs = list["security_groups"].as_array().unwrap();
+    assert_eq!(sgs.len(), 1, "{list}");
+    let def = &sgs[0];
+    assert_eq!(
+        (def["id"].as_str(), def["name"].as_str()),
+        (Some(default_id.as_str()), Some("default"))
+    );
+    // Egress anywhere, ingress from members, for IPv4 and IPv6.
+    let mut rules: Vec<String> = def["security_group_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(rule_key)
+        .collect();
+    rules.sort();
+    let own = format!("\"{default_id}\"");
+    assert_eq!(
+        rules,
+        [
+            "egress IPv4 null".to_owned(),
+            "egress IPv6 null".to_owned(),
+            format!("ingress IPv4 {own}"),
+            format!("ingress IPv6 {own}"),
+        ]
+    );
+    // Concurrent first uses by a new project agree on one default group.
+    let (t, _) = cloud.user_with_role(&admin_token, "gamma", "member").await;
+    let gamma = Net { cloud, token: t };
+    let lists = futures::future::join_all((0..4).map(|_| gamma.get("/v2.0/security-groups"))).await;
+    let ids: Vec<&Value> = lists
+        .iter()
+        .map(|(_, l)| &l["security_groups"][0]["id"])
+        .collect();
+    assert!(
+        ids.iter().all(|i| *i == ids[0] && i.is_string()),
+        "{lists:?}"
+    );
+    let (_, l) = gamma.get("/v2.0/security-groups").await;
+    assert_eq!(l["security_groups"].as_array().unwrap().len(), 1, "{l}");
+
+    // A group of one's own: only egress, until rules are added.
+    let web = alpha
+        .create(
+            "security_group",
+            json!({"name": "web", "description": "http"}),
+        )
+        .await;
+    let wid = id(&web);
+    let web_rules = web["security_group_rules"].as_array().unwrap();
+    assert_eq!(web_rules.len(), 2);
+    assert!(web_rules.iter().all(|r| r["direction"] == "egress"));
+    let rule = alpha
+        .create("security_group_rule", json!({"security_group_id": wid, "direction": "ingress",
+            "protocol": "tcp", "port_range_min": 80, "port_range_max": 80, "remote_group_id": default_id}))
+        .await;
+    assert_eq!(
+        (rule["ethertype"].as_str(), rule["protocol"].as_str()),
+        (Some("IPv4"), Some("tcp"))
+    );
+    let (s, e) = alpha
+        .post(
+            "/v2.0/security-group-rules",
+            json!({"security_group_rule": {"security_group_id": wid,
+            "direction": "ingress", "protocol": "6", "port_range_min": 80, "port_range_max": 80,
+            "remote_group_id": default_id}}),
+        )
+        .await;
+    assert_eq!((s, err_type(&e)), (409, "SecurityGroupRuleExists"), "{e}");
+    assert!(message(&e).contains(&id(&rule)), "{e}");
+    let icmp = alpha
+        .create(
+            "security_group_rule",
+            json!({"security_group_id": wid, "direction": "ingress",
+            "ethertype": "IPv6", "protocol": "icmp", "remote_ip_prefix": "fd00::/8"}),
+        )
+        .await;
+    assert_eq!(icmp["protocol"], "ipv6-icmp");
+    for (body, needle) in [
+        (
+            json!({"direction": "ingress", "protocol": "tcp", "port_range_min": 90, "port_range_max": 80}),
+            "port_range_min must be <= port_range_max",
+        ),
+        (
+            json!({"direction": "ingress", "protocol": "bogus"}),
+            "protocol bogus not supported",
+        ),
+        (
+            json!({"direction": "ingress", "protocol": "gre", "port_range_min": 1, "port_range_max": 2}),
+            "Ports cannot be specified",
+        ),
+        (
+            json!({"direction": "ingress", "port_range_min": 22, "port_range_max": 22}),
+            "Must also specify protocol",
+        ),
+        (
+            json!({"direction": "sideways"}),
+            "sideways is not in valid_values",
+        ),
+        (
+            json!({"direction": "ingress", "remote_ip_prefix": "fd00::/8"}),
+            "Conflicting value ethertype IPv4",
+        ),
+        (
+            json!({"direction": "ingress", "remote_ip_prefix": "10.0.0.0/8", "remote_group_id": default_id}),
+            "Only one of remote_ip_prefix",
+        ),
+    ] {
+        let mut b = body.clone();
+        b["security_group_id"] = json!(wid);
+        let (s, e) = alpha
+            .post(
+                "/v2.0/security-group-rules",
+                json!({ "security_group_rule": b }),
+            )
+            .await;
+        assert_eq!(s, 400, "{body}: {e}");
+        assert!(message(&e).contains(needle), "{body}: {e}");
+    }
+    let (_, rules) = alpha
+        .get(&format!(
+            "/v2.0/security-group-rules?security_group_id={wid}"
+        ))
+        .await;
+    assert_eq!(
+        rules["security_group_rules"].as_array().unwrap().len(),
+        4,
+        "{rules}"
+    );
+
+    // Ports in chosen groups; another project's group is not there.
+    let p = alpha
+        .create("port", json!({"network_id": nid, "security_groups": [wid]}))
+        .await;
+    assert_eq!(p["security_groups"], json!([wid]));
+    let (_, by_group) = alpha
+        .get(&format!("/v2.0/ports?security_groups={wid}&fields=id"))
+        .await;
+    assert_eq!(by_group["ports"], json!([{"id": id(&p)}]));
+    let (s, e) = alpha
+        .post("/v2.0/ports", json!({"port": {"network_id": nid, "port_security_enabled": false, "security_groups": [wid]}}))
+        .await;
+    assert_eq!(s, 400, "{e}");
+    let (s, e) = alpha
+        .put(
+            &format!("/v2.0/ports/{}", id(&p)),
+            json!({"port": {"port_security_enabled": false}}),
+        )
+        .await;
+    assert_eq!(
+        (s, err_type(&e)),
+        (409, "PortSecurityPortHasSecurityGroup"),
+        "{e}"
+    );
+    let (s, up) = alpha
+        .put(
+            &format!("/v2.0/ports/{}", id(&p)),
+            json!({"port": {"security_groups": [], "port_security_enabled": false}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{up}");
+    assert_eq!(up["port"]["security_groups"], json!([]));
+    let bnet = beta.create("network", json!({"name": "b"})).await;
+    let (s, e) = beta
+        .post(
+            "/v2.0/ports",
+            json!({"port": {"network_id": id(&bnet), "security_groups": [wid]}}),
+        )
+        .await;
+    assert_eq!((s, err_type(&e)), (404, "SecurityGroupNotFound"), "{e}");
+    let (s, _) = beta.get(&format!("/v2.0/security-groups/{wid}")).await;
+    assert_eq!(s, 404);
+    let (_, blist) = beta.get("/v2.0/security-groups").await;
+    let names: Vec<&str> = blist["security_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default"], "beta sees only its own: {blist}");
+
+    // The default group: not renamed, not deleted by a member, no second
+    // one; a group ports are in is not deleted.
+    let (s, e) = alpha
+        .put(
+            &format!("/v2.0/security-groups/{default_id}"),
+            json!({"security_group": {"name": "other"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, err_type(&e)),
+        (409, "SecurityGroupCannotUpdateDefault"),
+        "{e}"
+    );
+    let (s, e) = alpha
+        .post(
+            "/v2.0/security-groups",
+            json!({"security_group": {"name": "Default"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, err_type(&e)),
+        (409, "SecurityGroupDefaultAlreadyExists"),
+        "{e}"
+    );
+    let (s, e) = neutron(
+        cloud,
+        &alpha.token,
+        Method::DELETE,
+        &format!("/v2.0/security-groups/{default_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, err_type(&e)),
+        (409, "SecurityGroupCannotRemoveDefault"),
+        "{e}"
+    );
+    let (s, _) = alpha
+        .put(
+            &format!("/v2.0/ports/{}", id(&p)),
+            json!({"port": {"port_security_enabled": true, "security_groups": [wid]}}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, e) = neutron(
+        cloud,
+        &alpha.token,
+        Method::DELETE,
+        &format!("/v2.0/security-groups/{wid}"),
+        None,
+    )
+    .await;
+    assert_eq!((s, err_type(&e)), (409, "SecurityGroupInUse"), "{e}");
+    assert_eq!(alpha.delete(&format!("/v2.0/ports/{}", id(&p))).await, 204);
+    assert_eq!(
+        alpha
+            .delete(&format!("/v2.0/security-group-rules/{}", id(&icmp)))
+            .await,
+        204
+    );
+    assert_eq!(
+        alpha.delete(&format!("/v2.0/security-groups/{wid}")).await,
+        204
+    );
+    let (s, _) = alpha
+        .get(&format!("/v2.0/security-group-rules/{}", id(&rule)))
+        .await;
+    assert_eq!(s, 404, "rules go with their group");
 }

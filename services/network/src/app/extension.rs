@@ -84,6 +84,18 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "2012-09-07T10:00:00-00:00",
     ),
     (
+        "port-security-groups-filtering",
+        "Port filtering on security groups",
+        "Provides security groups filtering when listing ports",
+        "2018-01-09T09:00:00-00:00",
+    ),
+    (
+        "security-group",
+        "security-group",
+        "The security groups extension.",
+        "2012-10-05T10:00:00-00:00",
+    ),
+    (
         "sorting",
         "Sorting support",
         "Extension that indicates that sorting is enabled.",
@@ -94,6 +106,12 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "Sort keys validation",
         "Provides validation on sort keys.",
         "2018-07-04T10:00:00-00:00",
+    ),
+    (
+        "stateful-security-group",
+        "Stateful security group",
+        "Indicates if the security group is stateful or not",
+        "2019-11-26T09:00:00-00:00",
     ),
     (
         "standard-attr-description",

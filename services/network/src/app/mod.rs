@@ -6,6 +6,8 @@ pub mod ipam;
 pub mod listing;
 pub mod network;
 pub mod port;
+pub mod security_group;
+pub mod security_group_rule;
 pub mod segment;
 pub mod subnet;
 pub mod versions;

@@ -209,6 +209,8 @@ pub async fn create(
     }
     let cfg = &ctx.config().network;
     let seg = super::segment::resolve(cfg, new.segment.as_ref())?;
+    // As Neutron does, a project's first network brings its default group.
+    super::security_group::ensure_default(ctx, &project).await?;
     let max_mtu = super::segment::mtu(cfg, &seg.network_type);
     let mtu = match new.mtu {
         Some(m) if m > max_mtu => {

@@ -17,7 +17,7 @@ use super::listing::{self, ListQuery};
 mod attrs;
 use crate::db::listing::Kind;
 use crate::db::port::{self, Column, Entity, Model};
-use crate::db::{ip_allocation, network, now};
+use crate::db::{ip_allocation, network, now, security_group};
 use attrs::{check_vnic, enforce_attrs, pairs_json, port_security_needed, random_mac, restricted};
 pub use attrs::{parse_mac, show_mac};
 
@@ -32,6 +32,7 @@ pub type AddressPair = (String, Option<String>);
 pub struct PortDoc {
     pub model: Model,
     pub fixed_ips: Vec<(String, String)>,
+    pub security_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,7 @@ pub struct NewPort {
     pub binding_vnic_type: Option<String>,
     pub binding_profile: Option<Value>,
     pub allowed_address_pairs: Option<Vec<AddressPair>>,
+    pub security_groups: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -66,6 +68,7 @@ pub struct PortChanges {
     pub binding_vnic_type: Option<String>,
     pub binding_profile: Option<Value>,
     pub allowed_address_pairs: Option<Vec<AddressPair>>,
+    pub security_groups: Option<Vec<String>>,
 }
 
 pub const VNIC_TYPES: &[&str] = &[
@@ -116,6 +119,12 @@ pub async fn get(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<PortDoc,
     Ok(docs(ctx.db(), vec![m]).await?.remove(0))
 }
 
+fn security_needs_port_security() -> Error {
+    Error::BadRequest(
+        "Invalid input for operation: Port security must be enabled and port must have an IP address in order to use security groups.".into(),
+    )
+}
+
 fn ip_key(ip: &str) -> (bool, u128) {
     match ip.parse::<IpAddr>() {
         Ok(a) => (a.is_ipv6(), super::ipam::to_int(a)),
@@ -126,6 +135,7 @@ fn ip_key(ip: &str) -> (bool, u128) {
 async fn docs(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<Vec<PortDoc>, Error> {
     let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
     let mut ips = ip_allocation::of_ports(db, &ids).await?;
+    let mut groups = security_group::of_ports(db, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|model| {
@@ -137,6 +147,7 @@ async fn docs(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<Vec<PortDoc
                 .collect();
             fixed.sort_by_key(|(_, ip)| ip_key(ip));
             PortDoc {
+                security_groups: groups.remove(&model.id).unwrap_or_default(),
                 model,
                 fixed_ips: fixed,
             }
@@ -181,6 +192,7 @@ pub const FILTERS: &[&str] = &[
     "binding:host_id",
     "revision_number",
     "fixed_ips",
+    "security_groups",
 ];
 
 pub const SORT_KEYS: &[&str] = &[
@@ -229,6 +241,10 @@ pub async fn list(ctx: &ServiceContext, auth: &Auth, q: &ListQuery) -> Result<Ve
             .add(Column::ProjectId.eq(project))
             .add(Column::NetworkId.is_in(owned))
     };
+    if let Some(groups) = q.filter("security_groups") {
+        let ports = security_group::ports_in_any(ctx.db(), groups).await?;
+        scope = Condition::all().add(scope).add(Column::Id.is_in(ports));
+    }
     if let Some(values) = q.filter("fixed_ips") {
         scope = Condition::all()
             .add(scope)
@@ -265,6 +281,16 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<P
         .port_security_enabled
         .unwrap_or(net.port_security_enabled);
     let given_mac = new.mac_address.as_deref().map(parse_mac).transpose()?;
+    let groups = match &new.security_groups {
+        Some(list) if !list.is_empty() && !security => return Err(security_needs_port_security()),
+        Some(list) => super::security_group::check_for_port(ctx, auth, &project, list).await?,
+        // A port with port security is in its project's default group
+        // unless it names others; network-owned ports are in none.
+        None if security && !new.device_owner.starts_with("network:") => {
+            vec![super::security_group::ensure_default(ctx, &project).await?]
+        }
+        None => Vec::new(),
+    };
     let at = now();
     let mut m = Model {
         id: uuid::Uuid::new_v4().to_string(),
@@ -329,11 +355,18 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<P
         router,
     )
     .await?;
+    if !security_group::set_port_groups(&txn, &m.id, &groups).await? {
+        return Err(Error::not_found(
+            super::security_group::KIND,
+            groups.join(", "),
+        ));
+    }
     txn.commit().await.map_err(Error::internal)?;
     tracing::info!(port = %m.id, network = %m.network_id, ips = ?ips, "port created");
     let mut doc = PortDoc {
         model: m,
         fixed_ips: ips,
+        security_groups: groups,
     };
     doc.fixed_ips.sort_by_key(|(_, ip)| ip_key(ip));
     Ok(doc)
@@ -380,6 +413,24 @@ pub async fn update(
     if !security && m.allowed_address_pairs != "[]" {
         return Err(port_security_needed());
     }
+    let groups = match &ch.security_groups {
+        Some(list) => {
+            Some(super::security_group::check_for_port(ctx, auth, &m.project_id, list).await?)
+        }
+        None => None,
+    };
+    let in_groups = match &groups {
+        Some(g) => !g.is_empty(),
+        None => security_group::of_ports(ctx.db(), std::slice::from_ref(&m.id))
+            .await?
+            .contains_key(&m.id),
+    };
+    if !security && in_groups {
+        return Err(super::coded(
+            "PortSecurityPortHasSecurityGroup",
+            "Port has security group associated. Cannot disable port security or IP address until security group is removed.".into(),
+        ));
+    }
     m.port_security_enabled = security;
     m.name = ch.name.unwrap_or(m.name);
     m.description = ch.description.unwrap_or(m.description);
@@ -420,6 +471,14 @@ pub async fn update(
             held.iter().filter(|h| !kept.contains(h)).cloned().collect();
         ip_allocation::release(&txn, &m.id, &gone).await?;
         fixed_ips::take(&txn, &net.id, &m.id, mac, Some(requests), &kept, router).await?;
+    }
+    if let Some(groups) = &groups
+        && !security_group::set_port_groups(&txn, &m.id, groups).await?
+    {
+        return Err(Error::not_found(
+            super::security_group::KIND,
+            groups.join(", "),
+        ));
     }
     txn.commit().await.map_err(Error::internal)?;
     Ok(docs(ctx.db(), vec![m]).await?.remove(0))

@@ -35,6 +35,8 @@ const RESOURCES: &[(&str, &str)] = &[
     ("network", "networks"),
     ("subnet", "subnets"),
     ("port", "ports"),
+    ("security_group", "security-groups"),
+    ("security_group_rule", "security-group-rules"),
 ];
 
 pub fn resources(base_url: &str) -> Vec<Resource> {

@@ -10,6 +10,8 @@ pub mod ip_allocation;
 pub mod listing;
 pub mod network;
 pub mod port;
+pub mod security_group;
+pub mod security_group_rule;
 pub mod subnet;
 
 /// Now, cut to microseconds as PostgreSQL keeps it.

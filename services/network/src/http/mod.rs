@@ -6,6 +6,8 @@ pub mod extension;
 pub mod network;
 pub mod port;
 pub mod query;
+pub mod security_group;
+pub mod security_group_rule;
 pub mod subnet;
 pub mod versions;
 
@@ -41,5 +43,22 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             port::show_port,
             port::update_port,
             port::delete_port
+        ))
+        .routes(routes!(
+            security_group::list_security_groups,
+            security_group::create_security_group
+        ))
+        .routes(routes!(
+            security_group::show_security_group,
+            security_group::update_security_group,
+            security_group::delete_security_group
+        ))
+        .routes(routes!(
+            security_group_rule::list_security_group_rules,
+            security_group_rule::create_security_group_rule
+        ))
+        .routes(routes!(
+            security_group_rule::show_security_group_rule,
+            security_group_rule::delete_security_group_rule
         ))
 }

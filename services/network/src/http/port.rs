@@ -29,6 +29,7 @@ const POST: &[&str] = &[
     "binding:vnic_type",
     "binding:profile",
     "allowed_address_pairs",
+    "security_groups",
     "tenant_id",
     "project_id",
 ];
@@ -45,6 +46,7 @@ const PUT: &[&str] = &[
     "binding:vnic_type",
     "binding:profile",
     "allowed_address_pairs",
+    "security_groups",
 ];
 const READ_ONLY: &[&str] = &[
     "id",
@@ -72,6 +74,7 @@ pub fn view(d: &PortDoc, binding: bool) -> Value {
         "device_id": m.device_id, "device_owner": m.device_owner, "fixed_ips": fixed,
         "allowed_address_pairs": serde_json::from_str::<Value>(&m.allowed_address_pairs).unwrap_or(json!([])),
         "port_security_enabled": m.port_security_enabled,
+        "security_groups": d.security_groups,
         "created_at": neutron_time(&m.created_at), "updated_at": neutron_time(&m.updated_at),
         "revision_number": m.revision_number,
     });
@@ -210,6 +213,7 @@ pub async fn create_port(
         binding_vnic_type: b.string("binding:vnic_type", 32)?,
         binding_profile: profile(&b)?,
         allowed_address_pairs: pairs(&b)?,
+        security_groups: b.strings("security_groups")?,
     };
     let d = app::create(&ctx, &auth, new).await?;
     Ok((
@@ -268,6 +272,7 @@ pub async fn update_port(
         binding_vnic_type: b.string("binding:vnic_type", 32)?,
         binding_profile: profile(&b)?,
         allowed_address_pairs: pairs(&b)?,
+        security_groups: b.strings("security_groups")?,
     };
     let d = app::update(&ctx, &auth, &id, ch).await?;
     Ok(Json(json!({"port": view(&d, sees_binding(&auth))})))

@@ -7,11 +7,15 @@
 use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261207_000001_create_networks;
+mod m20261207_000002_create_security_groups;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261207_000001_create_networks::Migration)]
+        vec![
+            Box::new(m20261207_000001_create_networks::Migration),
+            Box::new(m20261207_000002_create_security_groups::Migration),
+        ]
     }
 }
