@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+#[path = "openstack/network.rs"]
+mod network;
+
 const SERVICES: [&str; 6] = [
     "identity",
     "compute",
@@ -81,6 +84,25 @@ fn start(dir: &std::path::Path) -> (Up, BTreeMap<String, String>) {
 /// Runs `openstack <args> -f json` with `env` and returns the parsed output.
 fn openstack(env: &[(&str, &str)], args: &[&str]) -> Value {
     run(env, args, true)
+}
+
+/// For a command that must fail: its error output.
+fn openstack_fails(env: &[(&str, &str)], args: &[&str]) -> String {
+    let mut cmd = Command::new(client());
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the client runs");
+    assert!(
+        !out.status.success(),
+        "openstack {} succeeded",
+        args.join(" ")
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// For commands that print nothing (`role add`).
@@ -209,6 +231,7 @@ fn the_openstack_client_works_against_virga_up() {
     federated_login(&env, &auth_url, dir.path(), &project);
     images(&env, &alice_env, &project, dir.path());
     placement(&env);
+    network::network(&env, &alice_env);
 
     Command::new("kill")
         .args(["-TERM", &up.0.id().to_string()])
