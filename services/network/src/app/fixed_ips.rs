@@ -222,9 +222,12 @@ fn exhausted(network_id: &str) -> Error {
     )
 }
 
-/// Small pools are read whole; in big ones a few random addresses are
-/// probed first (concurrent creators then rarely reach for the same one),
-/// and only when those keep failing is the whole subnet read.
+/// Small pools are read whole; in big ones random addresses are tried
+/// first (concurrent creators then rarely reach for the same one), and
+/// only when those keep failing is the whole subnet read. A try is the
+/// insert itself: reading which candidates are free first would be a
+/// second query per port, and one whose cached plan PostgreSQL may keep
+/// from when the table was empty.
 const SMALL_POOL: u128 = 1024;
 const PROBES: usize = 16;
 
@@ -243,16 +246,10 @@ pub async fn allocate(
         .map(ipam::Pool::size)
         .fold(0, u128::saturating_add);
     if total > SMALL_POOL {
-        for _ in 0..4 {
-            let candidates: Vec<String> = ipam::random_candidates(&pools, PROBES)
-                .into_iter()
-                .map(|a| ipam::from_int(a, v).to_string())
-                .collect();
-            let held = ip_allocation::held_among(db, &s.id, &candidates).await?;
-            for c in candidates.iter().filter(|c| !held.contains(*c)) {
-                if ip_allocation::take(db, network_id, &s.id, c, port_id).await? {
-                    return Ok(Some(c.clone()));
-                }
+        for a in ipam::random_candidates(&pools, PROBES) {
+            let c = ipam::from_int(a, v).to_string();
+            if ip_allocation::take(db, network_id, &s.id, &c, port_id).await? {
+                return Ok(Some(c));
             }
         }
     }

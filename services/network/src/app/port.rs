@@ -355,7 +355,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<P
         router,
     )
     .await?;
-    if !security_group::set_port_groups(&txn, &m.id, &groups).await? {
+    if !security_group::add_port_groups(&txn, &m.id, &groups).await? {
         return Err(Error::not_found(
             super::security_group::KIND,
             groups.join(", "),

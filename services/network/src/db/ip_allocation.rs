@@ -1,7 +1,7 @@
 //! The addresses ports hold: one row per (subnet, address), the key that
 //! makes an address impossible to hand out twice.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use virga_common::Error;
 use virga_db::sea_orm;
@@ -52,24 +52,6 @@ pub async fn take(
         .await
         .map_err(internal)?;
     Ok(n == 1)
-}
-
-/// Which of `ips` the subnet already hands out.
-pub async fn held_among(
-    db: &impl ConnectionTrait,
-    subnet_id: &str,
-    ips: &[String],
-) -> Result<HashSet<String>, Error> {
-    let rows: Vec<String> = Entity::find()
-        .select_only()
-        .column(Column::IpAddress)
-        .filter(Column::SubnetId.eq(subnet_id))
-        .filter(Column::IpAddress.is_in(ips.iter().cloned()))
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(internal)?;
-    Ok(rows.into_iter().collect())
 }
 
 /// Every address the subnet hands out.

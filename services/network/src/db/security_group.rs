@@ -204,6 +204,16 @@ pub async fn set_port_groups(
         .exec(db)
         .await
         .map_err(internal)?;
+    add_port_groups(db, port_id, groups).await
+}
+
+/// Puts a new port in these groups; false when one of them was deleted
+/// meanwhile.
+pub async fn add_port_groups(
+    db: &impl ConnectionTrait,
+    port_id: &str,
+    groups: &[String],
+) -> Result<bool, Error> {
     if groups.is_empty() {
         return Ok(true);
     }
