@@ -110,9 +110,18 @@ async fn main() {
     };
     let cloud = Cloud::start(backend).await;
     let admin = cloud.admin_token().await;
-    let (token, _) = cloud.user_with_role(&admin, "bench", "member").await;
+    let (token, project) = cloud.user_with_role(&admin, "bench", "member").await;
     let base = cloud.url("network").to_owned();
     let http = reqwest::Client::new();
+    // More ports than the default quota: the project's is lifted.
+    let r = http
+        .put(format!("{base}/v2.0/quotas/{project}"))
+        .header("X-Auth-Token", &admin)
+        .json(&json!({"quota": {"port": -1}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
     let (s, net) = post(
         &http,
         &format!("{base}/v2.0/networks"),

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use virga_tests::Cloud;
 
-crate::on_both_backends!(networks, subnets, ports, listing, security_groups);
+crate::on_both_backends!(networks, subnets, ports, listing, security_groups, quotas);
 
 pub(crate) async fn neutron(
     cloud: &Cloud,
@@ -326,7 +326,7 @@ async fn networks(cloud: &Cloud) {
     ] {
         assert!(aliases.contains(&a), "{a} in {aliases:?}");
     }
-    for a in ["router", "quotas", "standard-attr-tag"] {
+    for a in ["router", "standard-attr-tag"] {
         assert!(!aliases.contains(&a), "{a} not yet implemented");
     }
     let (s, _) = alpha.get("/v2.0/extensions/router").await;
@@ -1225,4 +1225,124 @@ async fn security_groups(cloud: &Cloud) {
         .get(&format!("/v2.0/security-group-rules/{}", id(&rule)))
         .await;
     assert_eq!(s, 404, "rules go with their group");
+}
+
+async fn quotas(cloud: &Cloud) {
+    let admin_token = cloud.admin_token().await;
+    let admin = Net {
+        cloud,
+        token: admin_token.clone(),
+    };
+    let (t, alpha_project) = cloud.user_with_role(&admin_token, "alpha", "member").await;
+    let alpha = Net { cloud, token: t };
+    let (t, beta_project) = cloud.user_with_role(&admin_token, "beta", "member").await;
+    let beta = Net { cloud, token: t };
+
+    // Defaults, read by the project itself; not by another, not changed
+    // by a member.
+    let (s, q) = alpha.get(&format!("/v2.0/quotas/{alpha_project}")).await;
+    assert_eq!(s, 200, "{q}");
+    assert_eq!(
+        (q["quota"]["network"].as_i64(), q["quota"]["port"].as_i64()),
+        (Some(100), Some(500))
+    );
+    assert_eq!(
+        beta.get(&format!("/v2.0/quotas/{alpha_project}")).await.0,
+        403
+    );
+    let (s, _) = alpha
+        .put(
+            &format!("/v2.0/quotas/{alpha_project}"),
+            json!({"quota": {"port": 1000}}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    for (body, needle) in [
+        (
+            json!({"quota": {"colour": 1}}),
+            "Unrecognized attribute(s) 'colour'",
+        ),
+        (
+            json!({"quota": {"port": -5}}),
+            "should be greater than or equal to -1",
+        ),
+        (json!({"quota": {"port": "many"}}), "is not an integer"),
+    ] {
+        let (s, e) = admin
+            .put(&format!("/v2.0/quotas/{alpha_project}"), body.clone())
+            .await;
+        assert_eq!(s, 400, "{body}: {e}");
+        assert!(message(&e).contains(needle), "{body}: {e}");
+    }
+    let (s, q) = admin
+        .put(
+            &format!("/v2.0/quotas/{alpha_project}"),
+            json!({"quota": {"network": 1, "port": 3}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{q}");
+    assert_eq!(
+        (
+            q["quota"]["network"].as_i64(),
+            q["quota"]["subnet"].as_i64()
+        ),
+        (Some(1), Some(100))
+    );
+    let (_, all) = admin.get("/v2.0/quotas").await;
+    assert!(
+        all["quotas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["project_id"] == alpha_project.as_str() && q["port"] == 3),
+        "{all}"
+    );
+
+    // The limits hold, under concurrency too.
+    let net = alpha.create("network", json!({"name": "only"})).await;
+    let (s, e) = alpha
+        .post("/v2.0/networks", json!({"network": {"name": "second"}}))
+        .await;
+    assert_eq!((s, err_type(&e)), (409, "OverQuota"), "{e}");
+    assert_eq!(message(&e), "Quota exceeded for resources: ['network'].");
+    alpha
+        .create(
+            "subnet",
+            json!({"network_id": id(&net), "ip_version": 4, "cidr": "10.80.0.0/24"}),
+        )
+        .await;
+    let made = futures::future::join_all(
+        (0..6).map(|_| alpha.post("/v2.0/ports", json!({"port": {"network_id": id(&net)}}))),
+    )
+    .await;
+    let ok = made.iter().filter(|(s, _)| *s == 201).count();
+    let over = made
+        .iter()
+        .filter(|(s, v)| *s == 409 && err_type(v) == "OverQuota")
+        .count();
+    assert_eq!((ok, over), (3, 3), "{made:?}");
+    let (_, d) = alpha
+        .get(&format!("/v2.0/quotas/{alpha_project}/details"))
+        .await;
+    assert_eq!(
+        d["quota"]["port"],
+        json!({"limit": 3, "used": 3, "reserved": 0}),
+        "{d}"
+    );
+    // Another project is not held by alpha's limits.
+    let bnet = beta.create("network", json!({"name": "b1"})).await;
+    beta.create("network", json!({"name": "b2"})).await;
+    assert!(bnet["id"].is_string());
+    let _ = beta_project;
+
+    // Reset: the defaults apply again.
+    assert_eq!(
+        admin.delete(&format!("/v2.0/quotas/{alpha_project}")).await,
+        204
+    );
+    alpha.create("network", json!({"name": "second"})).await;
+    let (_, dflt) = alpha
+        .get(&format!("/v2.0/quotas/{alpha_project}/default"))
+        .await;
+    assert_eq!(dflt["quota"]["security_group"], 10, "{dflt}");
 }

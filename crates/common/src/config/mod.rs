@@ -23,7 +23,7 @@ pub use image::{
     IMPORT_METHODS, ImageConfig, ImageQuotaConfig, ImageStoreConfig, S3StoreConfig,
     SiteStoreConfig, WebDownloadConfig,
 };
-pub use network::NetworkConfig;
+pub use network::{NetworkConfig, NetworkQuotaConfig};
 pub use scheduler::{SchedulerConfig, WeightsConfig};
 
 /// The services a Virga deployment runs, in start order.

@@ -21,6 +21,31 @@ pub struct NetworkConfig {
     pub max_subnet_host_routes: usize,
     /// The first three bytes of the MACs ports are given.
     pub base_mac: String,
+    /// What a project may own when no admin set its quota; -1 unlimited.
+    pub quota: NetworkQuotaConfig,
+}
+
+/// Neutron's default quotas.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkQuotaConfig {
+    pub network: i64,
+    pub subnet: i64,
+    pub port: i64,
+    pub security_group: i64,
+    pub security_group_rule: i64,
+}
+
+impl Default for NetworkQuotaConfig {
+    fn default() -> Self {
+        NetworkQuotaConfig {
+            network: 100,
+            subnet: 100,
+            port: 500,
+            security_group: 10,
+            security_group_rule: 100,
+        }
+    }
 }
 
 impl Default for NetworkConfig {
@@ -33,6 +58,7 @@ impl Default for NetworkConfig {
             max_dns_nameservers: 5,
             max_subnet_host_routes: 20,
             base_mac: "fa:16:3e".into(),
+            quota: NetworkQuotaConfig::default(),
         }
     }
 }
@@ -67,6 +93,21 @@ impl NetworkConfig {
                 "network.base_mac".into(),
                 "must be a unicast prefix (the first byte even)".into(),
             ));
+        }
+        let q = &self.quota;
+        for (k, v) in [
+            ("network", q.network),
+            ("subnet", q.subnet),
+            ("port", q.port),
+            ("security_group", q.security_group),
+            ("security_group_rule", q.security_group_rule),
+        ] {
+            if v < -1 {
+                return Err((
+                    format!("network.quota.{k}"),
+                    "must be -1 (unlimited) or more".into(),
+                ));
+            }
         }
         if let Some(bad) = self
             .physical_networks

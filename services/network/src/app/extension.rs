@@ -90,6 +90,18 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "2018-01-09T09:00:00-00:00",
     ),
     (
+        "quota_details",
+        "Quota details management support",
+        "Expose functions for quotas usage statistics per project",
+        "2017-02-10T10:00:00-00:00",
+    ),
+    (
+        "quotas",
+        "Quota management support",
+        "Expose functions for quotas management per project",
+        "2012-07-29T10:00:00-00:00",
+    ),
+    (
         "security-group",
         "security-group",
         "The security groups extension.",

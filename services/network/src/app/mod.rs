@@ -6,6 +6,7 @@ pub mod ipam;
 pub mod listing;
 pub mod network;
 pub mod port;
+pub mod quota;
 pub mod security_group;
 pub mod security_group_rule;
 pub mod segment;

@@ -247,14 +247,19 @@ pub async fn create(
     };
     // A given segment is taken or refused; one given out is retried, as
     // another network may have taken it meanwhile.
+    let quota = super::quota::Limit::read(ctx, &m.project_id, "network").await?;
     for attempt in 0.. {
         m.segmentation_id = match seg.segmentation_id {
             Some(id) => id,
             None => super::segment::pick_vni(ctx.db(), cfg, attempt).await?,
         };
-        if network::insert(ctx.db(), m.clone()).await? {
+        let txn = ctx.db().begin().await.map_err(Error::internal)?;
+        quota.check(&txn, 1).await?;
+        if network::insert(&txn, m.clone()).await? {
+            txn.commit().await.map_err(Error::internal)?;
             break;
         }
+        drop(txn);
         if seg.segmentation_id.is_some() || attempt >= 16 {
             return Err(super::segment::in_use(&m));
         }

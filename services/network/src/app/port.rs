@@ -315,7 +315,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<P
             .to_string(),
         allowed_address_pairs: "[]".into(),
     };
+    let quota = super::quota::Limit::read(ctx, &m.project_id, "port").await?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    quota.check(&txn, 1).await?;
     let mut mac = [0u8; 6];
     for attempt in 0.. {
         mac = match given_mac {

@@ -208,7 +208,11 @@ pub async fn create(
         template(&g, "egress", "IPv4", None),
         template(&g, "egress", "IPv6", None),
     ];
+    let groups = super::quota::Limit::read(ctx, &project, "security_group").await?;
+    let rule_limit = super::quota::Limit::read(ctx, &project, "security_group_rule").await?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    groups.check(&txn, 1).await?;
+    rule_limit.check(&txn, rules.len() as u64).await?;
     let g = security_group::insert(&txn, g).await?;
     for r in &rules {
         security_group_rule::insert(&txn, r.clone()).await?;

@@ -257,10 +257,12 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewSubnet) -> Result
         dns_nameservers: lists.dns,
         host_routes: lists.routes,
     };
+    let quota = super::quota::Limit::read(ctx, &m.project_id, "subnet").await?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
     if !network::touch(&txn, &net_row.id).await? {
         return Err(Error::not_found("Network", &net_row.id));
     }
+    quota.check(&txn, 1).await?;
     for other in subnet::of_network(&txn, &net_row.id).await? {
         let o = net_of(&other)?;
         if o.contains(&net.network()) || net.contains(&o.network()) {

@@ -10,6 +10,7 @@ pub mod ip_allocation;
 pub mod listing;
 pub mod network;
 pub mod port;
+pub mod quota;
 pub mod security_group;
 pub mod security_group_rule;
 pub mod subnet;

@@ -4,7 +4,7 @@
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
+use virga_db::sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use virga_db::sea_orm::{IntoActiveModel, QuerySelect};
 
 use super::internal;
@@ -36,13 +36,23 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Inserts it; `Ok(false)` when its segment is taken.
+/// Inserts it; `Ok(false)` when its segment is taken (which inserts
+/// nothing and fails no statement, so the transaction lives on).
 pub async fn insert(db: &impl ConnectionTrait, m: Model) -> Result<bool, Error> {
-    match m.into_active_model().insert(db).await {
-        Ok(_) => Ok(true),
-        Err(e) if super::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(internal(e)),
-    }
+    let n = Entity::insert(m.into_active_model())
+        .on_conflict(
+            OnConflict::columns([
+                Column::NetworkType,
+                Column::PhysicalNetwork,
+                Column::SegmentationId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map_err(internal)?;
+    Ok(n == 1)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Model>, Error> {

@@ -6,6 +6,7 @@ pub mod extension;
 pub mod network;
 pub mod port;
 pub mod query;
+pub mod quota;
 pub mod security_group;
 pub mod security_group_rule;
 pub mod subnet;
@@ -61,4 +62,12 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             security_group_rule::show_security_group_rule,
             security_group_rule::delete_security_group_rule
         ))
+        .routes(routes!(quota::list_quotas))
+        .routes(routes!(
+            quota::show_quota,
+            quota::update_quota,
+            quota::delete_quota
+        ))
+        .routes(routes!(quota::show_default_quota))
+        .routes(routes!(quota::show_quota_details))
 }

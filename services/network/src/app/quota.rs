@@ -1,0 +1,163 @@
+//! Neutron's quotas: a limit per project and resource (the configured
+//! default unless an admin set one; -1 unlimited), checked when a
+//! resource is made. Under a limit, creations of one resource in one
+//! project take a lock row first and count after it, so concurrent ones
+//! cannot both take the last unit; unlimited ones take no lock.
+
+use std::collections::BTreeMap;
+
+use virga_common::Error;
+use virga_common::config::NetworkQuotaConfig;
+use virga_db::sea_orm::{ConnectionTrait, TransactionTrait};
+use virga_policy::Target;
+use virga_service::ServiceContext;
+use virga_service::auth::Auth;
+
+use crate::db::quota;
+
+/// The resources with quotas, in the order Neutron lists them.
+pub const RESOURCES: &[&str] = &[
+    "network",
+    "port",
+    "security_group",
+    "security_group_rule",
+    "subnet",
+];
+
+pub fn defaults(cfg: &NetworkQuotaConfig) -> BTreeMap<String, i64> {
+    [
+        ("network", cfg.network),
+        ("port", cfg.port),
+        ("security_group", cfg.security_group),
+        ("security_group_rule", cfg.security_group_rule),
+        ("subnet", cfg.subnet),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The project's limits: the defaults, with what an admin set over them.
+pub async fn limits(
+    db: &impl ConnectionTrait,
+    cfg: &NetworkQuotaConfig,
+    project: &str,
+) -> Result<BTreeMap<String, i64>, Error> {
+    let mut out = defaults(cfg);
+    out.extend(quota::of_project(db, project).await?);
+    Ok(out)
+}
+
+/// A project's limit on a resource, read before the creating
+/// transaction begins: the transaction's first statement must be a write
+/// (SQLite refuses a reader that later writes after another writer
+/// committed), and it must not wait for a second pooled connection while
+/// holding one. A limit changed meanwhile is as good as one changed just
+/// before.
+pub struct Limit {
+    project: String,
+    resource: &'static str,
+    limit: i64,
+}
+
+impl Limit {
+    pub async fn read(
+        ctx: &ServiceContext,
+        project: &str,
+        resource: &'static str,
+    ) -> Result<Limit, Error> {
+        let limit = match quota::of_project(ctx.db(), project).await?.get(resource) {
+            Some(l) => *l,
+            None => defaults(&ctx.config().network.quota)[resource],
+        };
+        Ok(Limit {
+            project: project.to_owned(),
+            resource,
+            limit,
+        })
+    }
+
+    /// Inside the creating transaction: room for `n` more, or 409
+    /// OverQuota in Neutron's words.
+    pub async fn check(&self, db: &impl ConnectionTrait, n: u64) -> Result<(), Error> {
+        if self.limit < 0 {
+            return Ok(());
+        }
+        quota::take_lock(db, &self.project, self.resource).await?;
+        let used = quota::count(db, self.resource, &self.project).await?;
+        if used + n > self.limit as u64 {
+            return Err(super::coded(
+                "OverQuota",
+                format!("Quota exceeded for resources: ['{}'].", self.resource),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn target(project: &str) -> Target {
+    Target::new().with("project_id", project.to_owned())
+}
+
+pub async fn show(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    project: &str,
+) -> Result<BTreeMap<String, i64>, Error> {
+    auth.enforce("network:get_quota", &target(project))?;
+    limits(ctx.db(), &ctx.config().network.quota, project).await
+}
+
+/// Each resource's limit, use and reservations (none are held apart).
+pub async fn details(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    project: &str,
+) -> Result<BTreeMap<String, (i64, u64)>, Error> {
+    auth.enforce("network:get_quota", &target(project))?;
+    let limits = limits(ctx.db(), &ctx.config().network.quota, project).await?;
+    let mut out = BTreeMap::new();
+    for (resource, limit) in limits {
+        let used = quota::count(ctx.db(), &resource, project).await?;
+        out.insert(resource, (limit, used));
+    }
+    Ok(out)
+}
+
+pub async fn list(
+    ctx: &ServiceContext,
+    auth: &Auth,
+) -> Result<Vec<(String, BTreeMap<String, i64>)>, Error> {
+    auth.enforce("network:get_quota", &Target::new().with("project_id", ""))?;
+    let cfg = &ctx.config().network.quota;
+    Ok(quota::all(ctx.db())
+        .await?
+        .into_iter()
+        .map(|(p, set)| {
+            let mut l = defaults(cfg);
+            l.extend(set);
+            (p, l)
+        })
+        .collect())
+}
+
+pub async fn update(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    project: &str,
+    changes: BTreeMap<String, i64>,
+) -> Result<BTreeMap<String, i64>, Error> {
+    auth.enforce("network:update_quota", &target(project))?;
+    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    for (resource, limit) in &changes {
+        quota::set(&txn, project, resource, *limit).await?;
+    }
+    txn.commit().await.map_err(Error::internal)?;
+    tracing::info!(project, ?changes, "quota set");
+    limits(ctx.db(), &ctx.config().network.quota, project).await
+}
+
+pub async fn reset(ctx: &ServiceContext, auth: &Auth, project: &str) -> Result<(), Error> {
+    auth.enforce("network:delete_quota", &target(project))?;
+    quota::reset(ctx.db(), project).await
+}
