@@ -6,7 +6,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use virga_tests::Cloud;
 
-crate::on_both_backends!(networks, subnets, ports, listing, security_groups, quotas);
+crate::on_both_backends!(
+    networks,
+    subnets,
+    ports,
+    listing,
+    security_groups,
+    quotas,
+    routers
+);
 
 pub(crate) async fn neutron(
     cloud: &Cloud,
@@ -326,14 +334,14 @@ async fn networks(cloud: &Cloud) {
     ] {
         assert!(aliases.contains(&a), "{a} in {aliases:?}");
     }
-    for a in ["router", "standard-attr-tag"] {
+    for a in ["standard-attr-tag", "dns-integration"] {
         assert!(!aliases.contains(&a), "{a} not yet implemented");
     }
-    let (s, _) = alpha.get("/v2.0/extensions/router").await;
+    let (s, _) = alpha.get("/v2.0/extensions/dns-integration").await;
     assert_eq!(s, 404);
     let (s, res) = alpha.get("/v2.0/").await;
     assert_eq!(s, 200);
-    assert_eq!(res["resources"].as_array().unwrap().len(), 5, "{res}");
+    assert_eq!(res["resources"].as_array().unwrap().len(), 7, "{res}");
 }
 
 async fn subnets(cloud: &Cloud) {
@@ -1345,4 +1353,241 @@ async fn quotas(cloud: &Cloud) {
         .get(&format!("/v2.0/quotas/{alpha_project}/default"))
         .await;
     assert_eq!(dflt["quota"]["security_group"], 10, "{dflt}");
+}
+
+async fn routers(cloud: &Cloud) {
+    let admin_token = cloud.admin_token().await;
+    let admin = Net {
+        cloud,
+        token: admin_token.clone(),
+    };
+    let (t, _) = cloud.user_with_role(&admin_token, "alpha", "member").await;
+    let alpha = Net { cloud, token: t };
+    let (t, _) = cloud.user_with_role(&admin_token, "beta", "member").await;
+    let beta = Net { cloud, token: t };
+
+    // An external network (addresses from TEST-NET-3: nothing is sent).
+    let public = admin
+        .create(
+            "network",
+            json!({"name": "public", "router:external": true,
+            "provider:network_type": "flat", "provider:physical_network": "physnet1"}),
+        )
+        .await;
+    let pub_id = id(&public);
+    admin
+        .create("subnet", json!({"network_id": pub_id, "ip_version": 4, "cidr": "203.0.113.0/24", "enable_dhcp": false}))
+        .await;
+    let net = alpha.create("network", json!({"name": "inside"})).await;
+    let sub = alpha
+        .create(
+            "subnet",
+            json!({"network_id": id(&net), "ip_version": 4, "cidr": "10.90.0.0/24"}),
+        )
+        .await;
+    let sid = id(&sub);
+
+    // A router with a gateway: SNAT on, an external address.
+    let r = alpha
+        .create(
+            "router",
+            json!({"name": "r1", "external_gateway_info": {"network_id": pub_id}}),
+        )
+        .await;
+    let rid = id(&r);
+    let gw = &r["external_gateway_info"];
+    assert_eq!(
+        (gw["network_id"].as_str(), gw["enable_snat"].as_bool()),
+        (Some(pub_id.as_str()), Some(true)),
+        "{r}"
+    );
+    let ext_ip = gw["external_fixed_ips"][0]["ip_address"].as_str().unwrap();
+    assert!(ext_ip.starts_with("203.0.113."), "{r}");
+    let (s, e) = alpha
+        .post("/v2.0/routers", json!({"router": {"external_gateway_info": {"network_id": pub_id, "enable_snat": false}}}))
+        .await;
+    assert_eq!(s, 403, "SNAT is the admin's to turn off: {e}");
+    let (s, e) = alpha
+        .post(
+            "/v2.0/routers",
+            json!({"router": {"external_gateway_info": {"network_id": id(&net)}}}),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        message(&e).contains("is not a valid external network"),
+        "{e}"
+    );
+    let (s, _) = beta.get(&format!("/v2.0/routers/{rid}")).await;
+    assert_eq!(s, 404);
+
+    // Interfaces: the subnet's gateway address; once per subnet; no
+    // overlap; a subnet without gateway refused.
+    let put = |path: &str, body: Value| {
+        let path = format!("/v2.0/routers/{rid}/{path}");
+        let alpha = &alpha;
+        async move { alpha.put(&path, body).await }
+    };
+    let (s, i) = put("add_router_interface", json!({"subnet_id": sid})).await;
+    assert_eq!(s, 200, "{i}");
+    assert_eq!(
+        (i["id"].as_str(), i["subnet_id"].as_str()),
+        (Some(rid.as_str()), Some(sid.as_str()))
+    );
+    let iface = i["port_id"].as_str().unwrap().to_owned();
+    let (_, p) = alpha.get(&format!("/v2.0/ports/{iface}")).await;
+    assert_eq!(p["port"]["fixed_ips"][0]["ip_address"], "10.90.0.1", "{p}");
+    assert_eq!(p["port"]["device_owner"], "network:router_interface");
+    assert_eq!(p["port"]["device_id"], rid.as_str());
+    let (s, e) = put("add_router_interface", json!({"subnet_id": sid})).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(message(&e).contains("already has a port on subnet"), "{e}");
+    let other = alpha.create("network", json!({"name": "other"})).await;
+    let over = alpha
+        .create(
+            "subnet",
+            json!({"network_id": id(&other), "ip_version": 4, "cidr": "10.90.0.0/25"}),
+        )
+        .await;
+    let (s, e) = put("add_router_interface", json!({"subnet_id": id(&over)})).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(message(&e).contains("overlaps with cidr"), "{e}");
+    let nogw = alpha
+        .create("subnet", json!({"network_id": id(&other), "ip_version": 4, "cidr": "10.91.0.0/24", "gateway_ip": null}))
+        .await;
+    let (s, e) = put("add_router_interface", json!({"subnet_id": id(&nogw)})).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(message(&e).contains("must have a gateway IP"), "{e}");
+    // Router-owned ports and the subnet stay while the interface does.
+    let (s, e) = neutron(
+        cloud,
+        &alpha.token,
+        Method::DELETE,
+        &format!("/v2.0/ports/{iface}"),
+        None,
+    )
+    .await;
+    assert_eq!((s, err_type(&e)), (409, "ServicePortInUse"), "{e}");
+    let (s, e) = neutron(
+        cloud,
+        &alpha.token,
+        Method::DELETE,
+        &format!("/v2.0/subnets/{sid}"),
+        None,
+    )
+    .await;
+    assert_eq!((s, err_type(&e)), (409, "SubnetInUse"), "{e}");
+    let (s, e) = neutron(
+        cloud,
+        &alpha.token,
+        Method::DELETE,
+        &format!("/v2.0/routers/{rid}"),
+        None,
+    )
+    .await;
+    assert_eq!((s, err_type(&e)), (409, "RouterInUse"), "{e}");
+
+    // Floating IPs: mapped to a port's address through the router.
+    let vm = alpha.create("port", json!({"network_id": id(&net)})).await;
+    let fixed = vm["fixed_ips"][0]["ip_address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fip = alpha
+        .create(
+            "floatingip",
+            json!({"floating_network_id": pub_id, "port_id": id(&vm)}),
+        )
+        .await;
+    assert_eq!(
+        (fip["router_id"].as_str(), fip["fixed_ip_address"].as_str()),
+        (Some(rid.as_str()), Some(fixed.as_str())),
+        "{fip}"
+    );
+    assert!(
+        fip["floating_ip_address"]
+            .as_str()
+            .unwrap()
+            .starts_with("203.0.113.")
+    );
+    assert_ne!(fip["floating_ip_address"].as_str(), Some(ext_ip));
+    let (s, e) = alpha
+        .post(
+            "/v2.0/floatingips",
+            json!({"floatingip": {"floating_network_id": pub_id, "port_id": id(&vm)}}),
+        )
+        .await;
+    assert_eq!(
+        (s, err_type(&e)),
+        (409, "FloatingIPPortAlreadyAssociated"),
+        "{e}"
+    );
+    let stray = alpha
+        .create(
+            "port",
+            json!({"network_id": id(&other), "fixed_ips": [{"subnet_id": id(&nogw)}]}),
+        )
+        .await;
+    let (s, e) = alpha
+        .post(
+            "/v2.0/floatingips",
+            json!({"floatingip": {"floating_network_id": pub_id, "port_id": id(&stray)}}),
+        )
+        .await;
+    assert_eq!(s, 404, "no router reaches that subnet: {e}");
+    let (s, e) = alpha
+        .post("/v2.0/floatingips", json!({"floatingip": {"floating_network_id": pub_id, "floating_ip_address": "203.0.113.77"}}))
+        .await;
+    assert_eq!(s, 403, "choosing the address is the admin's: {e}");
+    // What floating IPs route through stays.
+    let (s, e) = put("remove_router_interface", json!({"subnet_id": sid})).await;
+    assert_eq!(
+        (s, err_type(&e)),
+        (409, "RouterInterfaceInUseByFloatingIP"),
+        "{e}"
+    );
+    let (s, e) = alpha
+        .put(
+            &format!("/v2.0/routers/{rid}"),
+            json!({"router": {"external_gateway_info": null}}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    // Disassociate, then everything comes apart.
+    let fid = id(&fip);
+    let (s, f) = alpha
+        .put(
+            &format!("/v2.0/floatingips/{fid}"),
+            json!({"floatingip": {"port_id": null}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{f}");
+    assert_eq!(
+        (
+            f["floatingip"]["router_id"].clone(),
+            f["floatingip"]["port_id"].clone()
+        ),
+        (Value::Null, Value::Null)
+    );
+    let (s, f) = alpha
+        .put(
+            &format!("/v2.0/floatingips/{fid}"),
+            json!({"floatingip": {"port_id": id(&vm)}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{f}");
+    // Deleting the port leaves the floating IP, unassociated.
+    assert_eq!(alpha.delete(&format!("/v2.0/ports/{}", id(&vm))).await, 204);
+    let (_, f) = alpha.get(&format!("/v2.0/floatingips/{fid}")).await;
+    assert_eq!(f["floatingip"]["port_id"], Value::Null, "{f}");
+    let (s, i) = put("remove_router_interface", json!({"subnet_id": sid})).await;
+    assert_eq!(s, 200, "{i}");
+    assert_eq!(i["port_id"].as_str(), Some(iface.as_str()));
+    let (s, _) = alpha.get(&format!("/v2.0/ports/{iface}")).await;
+    assert_eq!(s, 404, "the interface's port goes with it");
+    assert_eq!(alpha.delete(&format!("/v2.0/floatingips/{fid}")).await, 204);
+    assert_eq!(alpha.delete(&format!("/v2.0/routers/{rid}")).await, 204);
+    // The external addresses are free again.
+    let (_, left) = admin.get(&format!("/v2.0/ports?network_id={pub_id}")).await;
+    assert!(left["ports"].as_array().unwrap().is_empty(), "{left}");
 }

@@ -34,6 +34,8 @@ pub struct NetworkQuotaConfig {
     pub port: i64,
     pub security_group: i64,
     pub security_group_rule: i64,
+    pub router: i64,
+    pub floatingip: i64,
 }
 
 impl Default for NetworkQuotaConfig {
@@ -44,6 +46,8 @@ impl Default for NetworkQuotaConfig {
             port: 500,
             security_group: 10,
             security_group_rule: 100,
+            router: 10,
+            floatingip: 50,
         }
     }
 }
@@ -101,6 +105,8 @@ impl NetworkConfig {
             ("port", q.port),
             ("security_group", q.security_group),
             ("security_group_rule", q.security_group_rule),
+            ("router", q.router),
+            ("floatingip", q.floatingip),
         ] {
             if v < -1 {
                 return Err((

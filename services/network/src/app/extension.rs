@@ -36,6 +36,12 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "2018-05-01T10:00:00-00:00",
     ),
     (
+        "ext-gw-mode",
+        "Neutron L3 Configurable external gateway mode",
+        "Extension of the router abstraction for specifying whether SNAT should occur on the external gateway",
+        "2013-03-28T10:00:00-00:00",
+    ),
+    (
         "external-net",
         "Neutron external network",
         "Adds external network attribute to network resource.",
@@ -100,6 +106,12 @@ const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
         "Quota management support",
         "Expose functions for quotas management per project",
         "2012-07-29T10:00:00-00:00",
+    ),
+    (
+        "router",
+        "Neutron L3 Router",
+        "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.",
+        "2012-07-20T10:00:00-00:00",
     ),
     (
         "security-group",

@@ -2,11 +2,14 @@
 
 pub mod extension;
 pub mod fixed_ips;
+pub mod floating_ip;
 pub mod ipam;
 pub mod listing;
 pub mod network;
 pub mod port;
 pub mod quota;
+pub mod router;
+pub mod router_interface;
 pub mod security_group;
 pub mod security_group_rule;
 pub mod segment;

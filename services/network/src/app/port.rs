@@ -374,6 +374,84 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<P
     Ok(doc)
 }
 
+/// A port a router or a floating IP owns, made inside the caller's
+/// transaction (which checked what needs checking): no security groups,
+/// no port security, no quota of the project's own.
+pub(crate) async fn create_owned(
+    db: &impl ConnectionTrait,
+    ctx: &ServiceContext,
+    network_id: &str,
+    project: &str,
+    device_owner: &str,
+    device_id: &str,
+    requests: Option<&[IpRequest]>,
+) -> Result<PortDoc, Error> {
+    let at = now();
+    let mut m = Model {
+        id: uuid::Uuid::new_v4().to_string(),
+        project_id: project.to_owned(),
+        name: String::new(),
+        description: String::new(),
+        created_at: at,
+        updated_at: at,
+        revision_number: 0,
+        network_id: network_id.to_owned(),
+        mac_address: String::new(),
+        admin_state_up: true,
+        status: "DOWN".into(),
+        device_id: device_id.to_owned(),
+        device_owner: device_owner.to_owned(),
+        port_security_enabled: false,
+        binding_host_id: String::new(),
+        binding_vnic_type: "normal".into(),
+        binding_profile: "{}".into(),
+        allowed_address_pairs: "[]".into(),
+    };
+    let mut mac = [0u8; 6];
+    for attempt in 0.. {
+        mac = random_mac(&ctx.config().network.base_mac)?;
+        m.mac_address = show_mac(mac);
+        match port::insert(db, m.clone()).await? {
+            port::Inserted::Yes => break,
+            port::Inserted::NoNetwork => return Err(Error::not_found("Network", network_id)),
+            port::Inserted::MacTaken if attempt < 16 => continue,
+            port::Inserted::MacTaken => {
+                return Err(Error::Unavailable("No free MAC address was found.".into()));
+            }
+        }
+    }
+    let router = device_owner.starts_with("network:router");
+    let mut ips = fixed_ips::take(db, network_id, &m.id, mac, requests, &[], router).await?;
+    ips.sort_by_key(|(_, ip)| ip_key(ip));
+    Ok(PortDoc {
+        model: m,
+        fixed_ips: ips,
+        security_groups: Vec::new(),
+    })
+}
+
+/// The ports by id, with their addresses (for routers' and floating IPs'
+/// views).
+pub(crate) async fn docs_of(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<Vec<PortDoc>, Error> {
+    let mut rows = Vec::new();
+    for id in ids {
+        if let Some(m) = port::find(db, id).await? {
+            rows.push(m);
+        }
+    }
+    docs(db, rows).await
+}
+
+/// Owners whose ports only their owner's API changes.
+pub const SERVICE_OWNERS: &[&str] = &[
+    crate::db::router::INTERFACE,
+    crate::db::router::GATEWAY,
+    "network:floatingip",
+];
+
 pub async fn update(
     ctx: &ServiceContext,
     auth: &Auth,
@@ -490,9 +568,22 @@ pub async fn update(
 pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), Error> {
     let (m, net) = visible(ctx, auth, id).await?;
     auth.enforce("network:delete_port", &target(&m.project_id, &net))?;
-    if !port::delete(ctx.db(), id).await? {
+    if SERVICE_OWNERS.contains(&m.device_owner.as_str()) {
+        return Err(super::coded(
+            "ServicePortInUse",
+            format!(
+                "Port {id} cannot be deleted directly via the port API: has device owner {}.",
+                m.device_owner
+            ),
+        ));
+    }
+    // Its floating IPs stay, unassociated.
+    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    crate::db::floating_ip::disassociate_port(&txn, id).await?;
+    if !port::delete(&txn, id).await? {
         return Err(Error::not_found(KIND, id));
     }
+    txn.commit().await.map_err(Error::internal)?;
     tracing::info!(port = %id, "port deleted");
     Ok(())
 }

@@ -17,8 +17,10 @@ use crate::db::quota;
 
 /// The resources with quotas, in the order Neutron lists them.
 pub const RESOURCES: &[&str] = &[
+    "floatingip",
     "network",
     "port",
+    "router",
     "security_group",
     "security_group_rule",
     "subnet",
@@ -26,8 +28,10 @@ pub const RESOURCES: &[&str] = &[
 
 pub fn defaults(cfg: &NetworkQuotaConfig) -> BTreeMap<String, i64> {
     [
+        ("floatingip", cfg.floatingip),
         ("network", cfg.network),
         ("port", cfg.port),
+        ("router", cfg.router),
         ("security_group", cfg.security_group),
         ("security_group_rule", cfg.security_group_rule),
         ("subnet", cfg.subnet),

@@ -37,6 +37,8 @@ const RESOURCES: &[(&str, &str)] = &[
     ("port", "ports"),
     ("security_group", "security-groups"),
     ("security_group_rule", "security-group-rules"),
+    ("router", "routers"),
+    ("floatingip", "floatingips"),
 ];
 
 pub fn resources(base_url: &str) -> Vec<Resource> {

@@ -6,11 +6,13 @@ use chrono::{DateTime, SubsecRound, Utc};
 use virga_common::Error;
 use virga_db::sea_orm::DbErr;
 
+pub mod floating_ip;
 pub mod ip_allocation;
 pub mod listing;
 pub mod network;
 pub mod port;
 pub mod quota;
+pub mod router;
 pub mod security_group;
 pub mod security_group_rule;
 pub mod subnet;

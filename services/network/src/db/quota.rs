@@ -139,8 +139,20 @@ pub async fn take_lock(
 
 /// How many of the resource the project owns.
 pub async fn count(db: &impl ConnectionTrait, resource: &str, project: &str) -> Result<u64, Error> {
-    use super::{network, port, security_group, security_group_rule, subnet};
+    use super::{floating_ip, network, port, router, security_group, security_group_rule, subnet};
     let n = match resource {
+        "router" => {
+            router::Entity::find()
+                .filter(router::Column::ProjectId.eq(project))
+                .count(db)
+                .await
+        }
+        "floatingip" => {
+            floating_ip::Entity::find()
+                .filter(floating_ip::Column::ProjectId.eq(project))
+                .count(db)
+                .await
+        }
         "network" => {
             network::Entity::find()
                 .filter(network::Column::ProjectId.eq(project))

@@ -3,10 +3,12 @@
 pub mod body;
 pub mod error;
 pub mod extension;
+pub mod floating_ip;
 pub mod network;
 pub mod port;
 pub mod query;
 pub mod quota;
+pub mod router;
 pub mod security_group;
 pub mod security_group_rule;
 pub mod subnet;
@@ -70,4 +72,21 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         ))
         .routes(routes!(quota::show_default_quota))
         .routes(routes!(quota::show_quota_details))
+        .routes(routes!(router::list_routers, router::create_router))
+        .routes(routes!(
+            router::show_router,
+            router::update_router,
+            router::delete_router
+        ))
+        .routes(routes!(router::add_router_interface))
+        .routes(routes!(router::remove_router_interface))
+        .routes(routes!(
+            floating_ip::list_floating_ips,
+            floating_ip::create_floating_ip
+        ))
+        .routes(routes!(
+            floating_ip::show_floating_ip,
+            floating_ip::update_floating_ip,
+            floating_ip::delete_floating_ip
+        ))
 }

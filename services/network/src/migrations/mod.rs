@@ -9,6 +9,7 @@ use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261207_000001_create_networks;
 mod m20261207_000002_create_security_groups;
 mod m20261207_000003_create_quotas;
+mod m20261207_000004_create_routers;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_create_networks::Migration),
             Box::new(m20261207_000002_create_security_groups::Migration),
             Box::new(m20261207_000003_create_quotas::Migration),
+            Box::new(m20261207_000004_create_routers::Migration),
         ]
     }
 }
