@@ -155,6 +155,69 @@ pub fn network(admin: &[(&str, &str)], alice: &[(&str, &str)]) {
     let err = openstack_fails(alice, &["network", "show", "admin-net"]);
     assert!(err.contains("admin-net"), "{err}");
 
+    // A router to an external network and a floating IP through it
+    // (TEST-NET-3 addresses: nothing is sent anywhere).
+    openstack(
+        admin,
+        &[
+            "network",
+            "create",
+            "public",
+            "--external",
+            "--share",
+            "--provider-network-type",
+            "flat",
+            "--provider-physical-network",
+            "physnet1",
+        ],
+    );
+    openstack(
+        admin,
+        &[
+            "subnet",
+            "create",
+            "public-v4",
+            "--network",
+            "public",
+            "--no-dhcp",
+            "--subnet-range",
+            "203.0.113.0/24",
+        ],
+    );
+    let router = openstack(alice, &["router", "create", "r1"]);
+    assert_eq!(router["name"], "r1", "{router}");
+    openstack_quiet(
+        alice,
+        &["router", "set", "r1", "--external-gateway", "public"],
+    );
+    openstack_quiet(alice, &["router", "add", "subnet", "r1", "s4"]);
+    let shown = openstack(alice, &["router", "show", "r1"]);
+    let gw = shown["external_gateway_info"].to_string();
+    assert!(gw.contains("203.0.113."), "{shown}");
+    let fip = openstack(
+        alice,
+        &["floating", "ip", "create", "public", "--port", "p1"],
+    );
+    let address = fip["floating_ip_address"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(address.starts_with("203.0.113."), "{fip}");
+    assert_eq!(fip["fixed_ip_address"], "10.0.0.50", "{fip}");
+    let fips = openstack(alice, &["floating", "ip", "list"]);
+    assert!(
+        fips.as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["Floating IP Address"] == address.as_str()),
+        "{fips}"
+    );
+    let err = openstack_fails(alice, &["router", "delete", "r1"]);
+    assert!(err.contains("still has ports"), "{err}");
+    openstack_quiet(alice, &["floating", "ip", "delete", &address]);
+    openstack_quiet(alice, &["router", "remove", "subnet", "r1", "s4"]);
+    openstack_quiet(alice, &["router", "delete", "r1"]);
+
     // A network with a port cannot be deleted; without, it goes with its
     // subnets.
     let err = openstack_fails(alice, &["network", "delete", "net1"]);
@@ -165,6 +228,13 @@ pub fn network(admin: &[(&str, &str)], alice: &[(&str, &str)]) {
     openstack_quiet(alice, &["port", "delete", "p1"]);
     openstack_quiet(alice, &["security", "group", "delete", "web"]);
     openstack_quiet(alice, &["network", "delete", "net1"]);
+    // Only the shared external network is left in alice's view.
     let mine = openstack(alice, &["network", "list"]);
-    assert!(mine.as_array().unwrap().is_empty(), "{mine}");
+    let names: Vec<&str> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["Name"].as_str())
+        .collect();
+    assert_eq!(names, ["public"], "{mine}");
 }
