@@ -6,20 +6,23 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 use virga_common::Error;
-use virga_db::sea_orm::{ColumnTrait, Condition, ConnectionTrait, TransactionTrait};
+use virga_db::sea_orm::{ConnectionTrait, TransactionTrait};
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
 use super::fixed_ips::{self, IpRequest};
-use super::listing::{self, ListQuery};
 
 mod attrs;
-use crate::db::listing::Kind;
-use crate::db::port::{self, Column, Entity, Model};
+mod list;
+mod owned;
+use crate::db::port::{self, Model};
 use crate::db::{ip_allocation, network, now, security_group};
 use attrs::{check_vnic, enforce_attrs, pairs_json, port_security_needed, random_mac, restricted};
 pub use attrs::{parse_mac, show_mac};
+pub use list::{FILTERS, SORT_KEYS, list};
+pub use owned::SERVICE_OWNERS;
+pub(crate) use owned::{create_owned, docs_of};
 
 const KIND: &str = "Port";
 
@@ -125,14 +128,17 @@ fn security_needs_port_security() -> Error {
     )
 }
 
-fn ip_key(ip: &str) -> (bool, u128) {
+pub(super) fn ip_key(ip: &str) -> (bool, u128) {
     match ip.parse::<IpAddr>() {
         Ok(a) => (a.is_ipv6(), super::ipam::to_int(a)),
         Err(_) => (true, u128::MAX),
     }
 }
 
-async fn docs(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<Vec<PortDoc>, Error> {
+pub(super) async fn docs(
+    db: &impl ConnectionTrait,
+    rows: Vec<Model>,
+) -> Result<Vec<PortDoc>, Error> {
     let ids: Vec<String> = rows.iter().map(|m| m.id.clone()).collect();
     let mut ips = ip_allocation::of_ports(db, &ids).await?;
     let mut groups = security_group::of_ports(db, &ids).await?;
@@ -153,111 +159,6 @@ async fn docs(db: &impl ConnectionTrait, rows: Vec<Model>) -> Result<Vec<PortDoc
             }
         })
         .collect())
-}
-
-fn columns(attr: &str) -> Option<(Column, Kind)> {
-    Some(match attr {
-        "id" => (Column::Id, Kind::Text),
-        "name" => (Column::Name, Kind::Text),
-        "description" => (Column::Description, Kind::Text),
-        "project_id" | "tenant_id" => (Column::ProjectId, Kind::Text),
-        "network_id" => (Column::NetworkId, Kind::Text),
-        "mac_address" => (Column::MacAddress, Kind::Text),
-        "admin_state_up" => (Column::AdminStateUp, Kind::Bool),
-        "status" => (Column::Status, Kind::Text),
-        "device_id" => (Column::DeviceId, Kind::Text),
-        "device_owner" => (Column::DeviceOwner, Kind::Text),
-        "port_security_enabled" => (Column::PortSecurityEnabled, Kind::Bool),
-        "binding:host_id" => (Column::BindingHostId, Kind::Text),
-        "binding:vnic_type" => (Column::BindingVnicType, Kind::Text),
-        "created_at" => (Column::CreatedAt, Kind::Text),
-        "updated_at" => (Column::UpdatedAt, Kind::Text),
-        "revision_number" => (Column::RevisionNumber, Kind::Int),
-        _ => return None,
-    })
-}
-
-pub const FILTERS: &[&str] = &[
-    "id",
-    "name",
-    "description",
-    "project_id",
-    "tenant_id",
-    "network_id",
-    "mac_address",
-    "admin_state_up",
-    "status",
-    "device_id",
-    "device_owner",
-    "binding:host_id",
-    "revision_number",
-    "fixed_ips",
-    "security_groups",
-];
-
-pub const SORT_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "project_id",
-    "tenant_id",
-    "network_id",
-    "mac_address",
-    "admin_state_up",
-    "status",
-    "device_id",
-    "device_owner",
-];
-
-/// `fixed_ips=ip_address=A` / `fixed_ips=subnet_id=S`: the ports holding
-/// one address matching every part given.
-async fn fixed_ips_filter(
-    db: &impl ConnectionTrait,
-    values: &[String],
-) -> Result<Condition, Error> {
-    let mut subnets = Vec::new();
-    let mut ips = Vec::new();
-    for v in values {
-        match v.split_once('=') {
-            Some(("subnet_id", s)) => subnets.push(s.to_owned()),
-            Some(("ip_address", a)) => ips.push(a.to_owned()),
-            _ => {
-                return Err(Error::BadRequest(format!(
-                    "Invalid input for fixed_ips. Reason: '{v}' is not ip_address=<address> or subnet_id=<id>."
-                )));
-            }
-        }
-    }
-    let ports = ip_allocation::ports_matching(db, &subnets, &ips).await?;
-    Ok(Condition::all().add(Column::Id.is_in(ports)))
-}
-
-pub async fn list(ctx: &ServiceContext, auth: &Auth, q: &ListQuery) -> Result<Vec<PortDoc>, Error> {
-    let mut scope = if super::network::is_admin(auth) {
-        Condition::all()
-    } else {
-        let project = auth.claims().project_id().unwrap_or_default().to_owned();
-        let owned = network::ids_of_project(ctx.db(), &project).await?;
-        Condition::any()
-            .add(Column::ProjectId.eq(project))
-            .add(Column::NetworkId.is_in(owned))
-    };
-    if let Some(groups) = q.filter("security_groups") {
-        let ports = security_group::ports_in_any(ctx.db(), groups).await?;
-        scope = Condition::all().add(scope).add(Column::Id.is_in(ports));
-    }
-    if let Some(values) = q.filter("fixed_ips") {
-        scope = Condition::all()
-            .add(scope)
-            .add(fixed_ips_filter(ctx.db(), values).await?);
-    }
-    // An unknown marker is 404, as Neutron answers for ports.
-    let marker = match &q.marker {
-        Some(id) => Some(visible(ctx, auth, id).await?.0),
-        None => None,
-    };
-    let spec = listing::spec::<Entity>(q, scope, columns, marker)?;
-    let rows = crate::db::listing::list(ctx.db(), Column::Id, spec).await?;
-    docs(ctx.db(), rows).await
 }
 
 pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<PortDoc, Error> {
@@ -373,84 +274,6 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<P
     doc.fixed_ips.sort_by_key(|(_, ip)| ip_key(ip));
     Ok(doc)
 }
-
-/// A port a router or a floating IP owns, made inside the caller's
-/// transaction (which checked what needs checking): no security groups,
-/// no port security, no quota of the project's own.
-pub(crate) async fn create_owned(
-    db: &impl ConnectionTrait,
-    ctx: &ServiceContext,
-    network_id: &str,
-    project: &str,
-    device_owner: &str,
-    device_id: &str,
-    requests: Option<&[IpRequest]>,
-) -> Result<PortDoc, Error> {
-    let at = now();
-    let mut m = Model {
-        id: uuid::Uuid::new_v4().to_string(),
-        project_id: project.to_owned(),
-        name: String::new(),
-        description: String::new(),
-        created_at: at,
-        updated_at: at,
-        revision_number: 0,
-        network_id: network_id.to_owned(),
-        mac_address: String::new(),
-        admin_state_up: true,
-        status: "DOWN".into(),
-        device_id: device_id.to_owned(),
-        device_owner: device_owner.to_owned(),
-        port_security_enabled: false,
-        binding_host_id: String::new(),
-        binding_vnic_type: "normal".into(),
-        binding_profile: "{}".into(),
-        allowed_address_pairs: "[]".into(),
-    };
-    let mut mac = [0u8; 6];
-    for attempt in 0.. {
-        mac = random_mac(&ctx.config().network.base_mac)?;
-        m.mac_address = show_mac(mac);
-        match port::insert(db, m.clone()).await? {
-            port::Inserted::Yes => break,
-            port::Inserted::NoNetwork => return Err(Error::not_found("Network", network_id)),
-            port::Inserted::MacTaken if attempt < 16 => continue,
-            port::Inserted::MacTaken => {
-                return Err(Error::Unavailable("No free MAC address was found.".into()));
-            }
-        }
-    }
-    let router = device_owner.starts_with("network:router");
-    let mut ips = fixed_ips::take(db, network_id, &m.id, mac, requests, &[], router).await?;
-    ips.sort_by_key(|(_, ip)| ip_key(ip));
-    Ok(PortDoc {
-        model: m,
-        fixed_ips: ips,
-        security_groups: Vec::new(),
-    })
-}
-
-/// The ports by id, with their addresses (for routers' and floating IPs'
-/// views).
-pub(crate) async fn docs_of(
-    db: &impl ConnectionTrait,
-    ids: &[String],
-) -> Result<Vec<PortDoc>, Error> {
-    let mut rows = Vec::new();
-    for id in ids {
-        if let Some(m) = port::find(db, id).await? {
-            rows.push(m);
-        }
-    }
-    docs(db, rows).await
-}
-
-/// Owners whose ports only their owner's API changes.
-pub const SERVICE_OWNERS: &[&str] = &[
-    crate::db::router::INTERFACE,
-    crate::db::router::GATEWAY,
-    "network:floatingip",
-];
 
 pub async fn update(
     ctx: &ServiceContext,
