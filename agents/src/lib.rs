@@ -18,6 +18,7 @@ pub mod driver;
 pub mod images;
 pub mod ledger;
 mod link;
+pub mod netplane;
 pub mod outbox;
 pub mod reconcile;
 pub mod registration;

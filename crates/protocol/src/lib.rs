@@ -9,6 +9,7 @@
 
 pub mod agent;
 pub mod identity;
+pub mod network;
 pub mod scheduler;
 pub mod service;
 

@@ -1,0 +1,348 @@
+//! The security-group ruleset: what it says, and that the kernel takes it
+//! (loaded twice into a network namespace of the test's own).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use virga_protocol::network::{AddressPair, Direction, Ethertype, FilterRule, PortFilter};
+
+use super::nft::{RulesetError, ruleset};
+
+fn rule(
+    direction: Direction,
+    protocol: Option<u8>,
+    ports: (Option<u16>, Option<u16>),
+    remote: Option<Vec<&str>>,
+) -> FilterRule {
+    FilterRule {
+        direction,
+        ethertype: Ethertype::IPv4,
+        protocol,
+        port_min: ports.0,
+        port_max: ports.1,
+        any_remote: remote.is_none(),
+        remote_prefixes: remote
+            .unwrap_or_default()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+fn web_port() -> PortFilter {
+    PortFilter {
+        port_id: "5f0c6c4e-7a0e-4b4e-9a59-6f1c2d3e4f50".into(),
+        device: "tap5f0c6c4e-7a".into(),
+        mac: "fa:16:3e:12:34:56".into(),
+        fixed_ips: vec!["10.0.0.5".parse().unwrap(), "fd00::5".parse().unwrap()],
+        allowed_address_pairs: vec![AddressPair {
+            ip: "10.0.0.100/32".into(),
+            mac: "fa:16:3e:00:00:99".into(),
+        }],
+        port_security: true,
+        rules: vec![
+            rule(Direction::Egress, None, (None, None), None),
+            rule(
+                Direction::Ingress,
+                Some(6),
+                (Some(80), Some(80)),
+                Some(vec!["10.0.0.0/24"]),
+            ),
+            rule(Direction::Ingress, Some(6), (Some(8000), Some(8080)), None),
+            rule(Direction::Ingress, Some(1), (Some(8), Some(0)), None),
+            // A remote group with no members admits nobody.
+            rule(
+                Direction::Ingress,
+                Some(17),
+                (Some(53), Some(53)),
+                Some(vec![]),
+            ),
+            FilterRule {
+                ethertype: Ethertype::IPv6,
+                ..rule(Direction::Ingress, Some(58), (None, None), None)
+            },
+        ],
+    }
+}
+
+#[test]
+fn a_port_gets_anti_spoofing_and_its_rules() {
+    let r = ruleset(&[web_port()]).unwrap();
+    let id = "5f0c6c4e_7a0e_4b4e_9a59_6f1c2d3e4f50";
+    for want in [
+        "iifname \"tap5f0c6c4e-7a\" meta mark set meta mark & 0x0000ffff | 0x00010000".to_owned(),
+        "oifname \"tap5f0c6c4e-7a\" meta mark set meta mark & 0xffff0000 | 0x00000001".into(),
+        format!("iifname \"tap5f0c6c4e-7a\" jump spoof_{id}"),
+        format!("meta mark & 0xffff0000 == 0x00010000 jump from_{id}"),
+        format!("meta mark & 0x0000ffff == 0x00000001 jump to_{id}"),
+        "ether saddr != { fa:16:3e:12:34:56, fa:16:3e:00:00:99 } drop".into(),
+        "ether type ip ip saddr != { 10.0.0.5, 10.0.0.100/32 } drop".into(),
+        "ether type ip6 ip6 saddr != { ::, fe80::f816:3eff:fe12:3456, fd00::5 } drop".into(),
+        "meta nfproto ipv4 ip saddr { 10.0.0.0/24 } meta l4proto 6 th dport 80 accept".into(),
+        "meta nfproto ipv4 meta l4proto 6 th dport 8000-8080 accept".into(),
+        "meta nfproto ipv4 meta l4proto 1 icmp type 8 icmp code 0 accept".into(),
+        "meta nfproto ipv6 meta l4proto 58 accept".into(),
+        "ct state established,related accept".into(),
+    ] {
+        assert!(r.contains(&want), "missing {want:?} in\n{r}");
+    }
+    assert!(
+        !r.contains("th dport 53"),
+        "an empty remote group admits nobody:\n{r}"
+    );
+    // Egress rules return from the from-chain (the receiver decides).
+    let from_chain = &r
+        [r.find(&format!("chain from_{id}")).unwrap()..r.find(&format!("chain to_{id}")).unwrap()];
+    assert!(
+        from_chain.contains("meta nfproto ipv4 return"),
+        "{from_chain}"
+    );
+    assert!(!from_chain.contains("th dport 80"));
+}
+
+#[test]
+fn a_port_without_port_security_is_not_filtered() {
+    let mut p = web_port();
+    p.port_security = false;
+    let r = ruleset(&[p]).unwrap();
+    assert!(!r.contains("jump"), "{r}");
+    assert!(r.contains("policy accept"));
+}
+
+#[test]
+fn a_bad_device_name_is_refused() {
+    let mut p = web_port();
+    p.device = "tap\"; flush ruleset".into();
+    assert_eq!(
+        ruleset(&[p.clone()]),
+        Err(RulesetError::BadDevice {
+            port_id: p.port_id.clone(),
+            device: p.device.clone()
+        })
+    );
+}
+
+/// A network namespace of the test's own, removed when dropped.
+struct Netns(String);
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let name = format!("virga-{tag}-{}", std::process::id());
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .expect("ip runs");
+        assert!(ok.success(), "ip netns add {name}");
+        Netns(name)
+    }
+
+    fn nft(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.0, "nft"]).args(args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .expect("nft runs (scripts/test.sh installs nftables)");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "nft {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            stdin.unwrap_or_default()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+#[test]
+fn the_kernel_takes_the_ruleset_and_a_second_apply_changes_nothing() {
+    let ns = Netns::new("nft");
+    let mut other = web_port();
+    other.port_id = "0a1b2c3d-0000-4000-8000-000000000001".into();
+    other.device = "tap0a1b2c3d-00".into();
+    other.fixed_ips = vec!["10.0.0.6".parse().unwrap()];
+    other.allowed_address_pairs.clear();
+    let r = ruleset(&[web_port(), other]).unwrap();
+    ns.nft(&["-f", "-"], Some(&r));
+    let first = ns.nft(&["list", "ruleset"], None);
+    ns.nft(&["-f", "-"], Some(&r));
+    let second = ns.nft(&["list", "ruleset"], None);
+    assert_eq!(first, second);
+    assert!(
+        first.contains("chain from_5f0c6c4e_7a0e_4b4e_9a59_6f1c2d3e4f50"),
+        "{first}"
+    );
+    assert!(
+        first.contains("chain to_0a1b2c3d_0000_4000_8000_000000000001"),
+        "{first}"
+    );
+    // With no ports left, the table is empty of port chains.
+    ns.nft(&["-f", "-"], Some(&ruleset(&[]).unwrap()));
+    let empty = ns.nft(&["list", "ruleset"], None);
+    assert!(
+        !empty.contains("chain from_") && !empty.contains("chain spoof_"),
+        "{empty}"
+    );
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip runs");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs a short Python program in a namespace; true when it exits 0.
+fn python_in(ns: &Netns, program: &str) -> bool {
+    Command::new("ip")
+        .args(["netns", "exec", &ns.0, "python3", "-c", program])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("python3 runs")
+        .success()
+}
+
+/// A TCP connection from `ns` (from `source`) to `to:port` within 2 s.
+fn connects(ns: &Netns, source: &str, to: &str, port: u16) -> bool {
+    python_in(
+        ns,
+        &format!(
+            "import socket; socket.create_connection(('{to}', {port}), timeout=2, source_address=('{source}', 0)).close()"
+        ),
+    )
+}
+
+/// Two guests (namespaces) on a bridge in a third, standing for a node:
+/// the ruleset lets B reach A's port 80 and nothing else in; replies pass;
+/// a guest sending from an address that is not its own is dropped. All
+/// addresses are TEST-NET-1, inside the test's namespaces.
+#[test]
+fn security_groups_filter_traffic_between_guests_on_a_bridge() {
+    let node = Netns::new("node");
+    let a = Netns::new("ga");
+    let b = Netns::new("gb");
+    ip(&["-n", &node.0, "link", "add", "br0", "type", "bridge"]);
+    ip(&["-n", &node.0, "link", "set", "br0", "up"]);
+    for (guest, tap, addr) in [(&a, "tapa", "192.0.2.1/24"), (&b, "tapb", "192.0.2.2/24")] {
+        ip(&[
+            "link", "add", "eth0", "netns", &guest.0, "type", "veth", "peer", "name", tap, "netns",
+            &node.0,
+        ]);
+        ip(&["-n", &node.0, "link", "set", tap, "master", "br0"]);
+        ip(&["-n", &node.0, "link", "set", tap, "up"]);
+        ip(&["-n", &guest.0, "addr", "add", addr, "dev", "eth0"]);
+        ip(&["-n", &guest.0, "link", "set", "eth0", "up"]);
+        ip(&["-n", &guest.0, "link", "set", "lo", "up"]);
+    }
+    let mac = |ns: &Netns| {
+        let out = Command::new("ip")
+            .args(["-n", &ns.0, "-br", "link", "show", "eth0"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .to_owned()
+    };
+    let status = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &node.0,
+            "sysctl",
+            "-q",
+            "-w",
+            "net.bridge.bridge-nf-call-iptables=1",
+        ])
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "br_netfilter is needed for stateful filtering"
+    );
+    let egress = rule(Direction::Egress, None, (None, None), None);
+    let guest_a = PortFilter {
+        port_id: "aaaaaaaa-0000-4000-8000-000000000001".into(),
+        device: "tapa".into(),
+        mac: mac(&a),
+        fixed_ips: vec!["192.0.2.1".parse().unwrap()],
+        allowed_address_pairs: vec![],
+        port_security: true,
+        rules: vec![
+            egress.clone(),
+            rule(
+                Direction::Ingress,
+                Some(6),
+                (Some(80), Some(80)),
+                Some(vec!["192.0.2.2/32"]),
+            ),
+        ],
+    };
+    let guest_b = PortFilter {
+        port_id: "bbbbbbbb-0000-4000-8000-000000000002".into(),
+        device: "tapb".into(),
+        mac: mac(&b),
+        fixed_ips: vec!["192.0.2.2".parse().unwrap()],
+        allowed_address_pairs: vec![],
+        port_security: true,
+        rules: vec![egress],
+    };
+    node.nft(&["-f", "-"], Some(&ruleset(&[guest_a, guest_b]).unwrap()));
+    // Listeners on 80 and 81 in both guests, for as long as the test runs.
+    let serve = |ns: &Netns| {
+        Command::new("ip")
+            .args(["netns", "exec", &ns.0, "timeout", "30", "python3", "-c",
+                "import socket,threading\n\
+def serve(p):\n    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', p)); s.listen(16)\n    while True:\n        c,_=s.accept(); c.close()\n\
+[threading.Thread(target=serve, args=(p,), daemon=True).start() for p in (80, 81)]\n\
+threading.Event().wait()"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut servers = [serve(&a), serve(&b)];
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(
+        connects(&b, "192.0.2.2", "192.0.2.1", 80),
+        "B may reach A's port 80"
+    );
+    assert!(
+        !connects(&b, "192.0.2.2", "192.0.2.1", 81),
+        "nothing opens A's port 81"
+    );
+    assert!(
+        !connects(&a, "192.0.2.1", "192.0.2.2", 80),
+        "B admits nothing in"
+    );
+    // B borrows an address that is not its own: dropped before A.
+    ip(&["-n", &b.0, "addr", "add", "192.0.2.99/24", "dev", "eth0"]);
+    assert!(
+        !connects(&b, "192.0.2.99", "192.0.2.1", 80),
+        "a spoofed source is dropped"
+    );
+    for s in &mut servers {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+}

@@ -1,0 +1,76 @@
+//! The data plane's desired state for a node's ports, as the network
+//! service computes it and the agent applies it: each port's addresses and
+//! the security group rules that filter it, with remote groups already
+//! resolved to their members' addresses (the agent knows nothing of
+//! groups, only of packets).
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// Which way a rule filters, seen from the port's guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Into the guest.
+    Ingress,
+    /// Out of the guest.
+    Egress,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Ethertype {
+    IPv4,
+    IPv6,
+}
+
+/// One allowing rule (security groups only allow; what no rule allows is
+/// dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterRule {
+    pub direction: Direction,
+    pub ethertype: Ethertype,
+    /// The IP protocol number; `None` is any.
+    #[serde(default)]
+    pub protocol: Option<u8>,
+    /// TCP/UDP/SCTP/DCCP: the port range. ICMP: `port_min` is the type,
+    /// `port_max` the code.
+    #[serde(default)]
+    pub port_min: Option<u16>,
+    #[serde(default)]
+    pub port_max: Option<u16>,
+    /// Whom the rule admits: prefixes (`10.0.0.0/24`), or, for a remote
+    /// group, its members' addresses. Empty with `any_remote` false admits
+    /// nobody (a remote group with no members).
+    #[serde(default)]
+    pub remote_prefixes: Vec<String>,
+    #[serde(default = "yes")]
+    pub any_remote: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An address (or prefix) and MAC a port may also send from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressPair {
+    pub ip: String,
+    pub mac: String,
+}
+
+/// A port on this node, as its filter needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortFilter {
+    pub port_id: String,
+    /// The host-side interface of the port (the guest's tap or veth).
+    pub device: String,
+    pub mac: String,
+    pub fixed_ips: Vec<IpAddr>,
+    #[serde(default)]
+    pub allowed_address_pairs: Vec<AddressPair>,
+    /// Without port security nothing is filtered or checked.
+    pub port_security: bool,
+    #[serde(default)]
+    pub rules: Vec<FilterRule>,
+}
