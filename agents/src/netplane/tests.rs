@@ -231,8 +231,26 @@ fn connects(ns: &Netns, source: &str, to: &str, port: u16) -> bool {
     )
 }
 
+/// An ICMP echo from `ns` to `to` answered within 2 s (a raw socket:
+/// the test runs as root).
+fn pings(ns: &Netns, to: &str) -> bool {
+    python_in(
+        ns,
+        &format!(
+            "import socket,struct,time\n\
+def csum(b):\n    s=sum(struct.unpack('!%dH' % (len(b)//2), b)); s=(s>>16)+(s&0xffff); s+=s>>16; return ~s & 0xffff\n\
+h=struct.pack('!BBHHH',8,0,0,0x1234,1)+b'virga-ping'; h=h[:2]+struct.pack('!H',csum(h))+h[4:]\n\
+s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP); s.settimeout(2); s.sendto(h,('{to}',0))\n\
+end=time.time()+2\n\
+while time.time()<end:\n    d,a=s.recvfrom(1500)\n    if a[0]=='{to}' and d[20]==0: raise SystemExit(0)\n\
+raise SystemExit(1)"
+        ),
+    )
+}
+
 /// Two guests (namespaces) on a bridge in a third, standing for a node:
-/// the ruleset lets B reach A's port 80 and nothing else in; replies pass;
+/// the ruleset lets B reach A's port 80 and anyone ping A, nothing else
+/// in; replies pass;
 /// a guest sending from an address that is not its own is dropped. All
 /// addresses are TEST-NET-1, inside the test's namespaces.
 #[test]
@@ -296,6 +314,8 @@ fn security_groups_filter_traffic_between_guests_on_a_bridge() {
                 (Some(80), Some(80)),
                 Some(vec!["192.0.2.2/32"]),
             ),
+            // Echo requests (type 8) from anywhere.
+            rule(Direction::Ingress, Some(1), (Some(8), None), None),
         ],
     };
     let guest_b = PortFilter {
@@ -335,6 +355,8 @@ threading.Event().wait()"])
         !connects(&a, "192.0.2.1", "192.0.2.2", 80),
         "B admits nothing in"
     );
+    assert!(pings(&b, "192.0.2.1"), "A answers echo requests");
+    assert!(!pings(&a, "192.0.2.2"), "B admits no echo requests");
     // B borrows an address that is not its own: dropped before A.
     ip(&["-n", &b.0, "addr", "add", "192.0.2.99/24", "dev", "eth0"]);
     assert!(
