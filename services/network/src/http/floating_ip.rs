@@ -60,23 +60,14 @@ pub async fn list_floating_ips(
 ) -> Result<Json<Value>, Error> {
     let q = query::parse(&pairs, app::FILTERS, app::SORT_KEYS)?;
     let rows = app::list(&ctx, &auth, &q).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|m| query::select_fields(view(m), &q.fields))
-        .collect();
-    let mut out = json!({ "floatingips": items });
-    let links = query::links(
+    let items = rows.iter().map(|m| (m.id.clone(), view(m))).collect();
+    Ok(Json(query::page(
+        "floatingips",
         "/v2.0/floatingips",
         &pairs,
         &q,
-        rows.first().map(|m| m.id.as_str()),
-        rows.last().map(|m| m.id.as_str()),
-        rows.len(),
-    );
-    if !links.is_empty() {
-        out["floatingips_links"] = Value::Array(links);
-    }
-    Ok(Json(out))
+        items,
+    )))
 }
 
 /// Takes an address of an external network (an admin may name it) and,

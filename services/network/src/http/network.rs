@@ -99,23 +99,17 @@ pub async fn list_networks(
     let q = query::parse(&pairs, app::FILTERS, app::SORT_KEYS)?;
     let docs = app::list(&ctx, &auth, &q).await?;
     let provider = sees_provider(&auth);
-    let items: Vec<Value> = docs
+    let items = docs
         .iter()
-        .map(|d| query::select_fields(view(d, provider), &q.fields))
+        .map(|d| (d.model.id.clone(), view(d, provider)))
         .collect();
-    let mut out = json!({ "networks": items });
-    let links = query::links(
+    Ok(Json(query::page(
+        "networks",
         "/v2.0/networks",
         &pairs,
         &q,
-        docs.first().map(|d| d.model.id.as_str()),
-        docs.last().map(|d| d.model.id.as_str()),
-        docs.len(),
-    );
-    if !links.is_empty() {
-        out["networks_links"] = Value::Array(links);
-    }
-    Ok(Json(out))
+        items,
+    )))
 }
 
 /// Creates a network in the caller's project (an admin may name another

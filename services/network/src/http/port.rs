@@ -157,23 +157,11 @@ pub async fn list_ports(
     let q = query::parse(&pairs, app::FILTERS, app::SORT_KEYS)?;
     let docs = app::list(&ctx, &auth, &q).await?;
     let binding = sees_binding(&auth);
-    let items: Vec<Value> = docs
+    let items = docs
         .iter()
-        .map(|d| query::select_fields(view(d, binding), &q.fields))
+        .map(|d| (d.model.id.clone(), view(d, binding)))
         .collect();
-    let mut out = json!({ "ports": items });
-    let links = query::links(
-        "/v2.0/ports",
-        &pairs,
-        &q,
-        docs.first().map(|d| d.model.id.as_str()),
-        docs.last().map(|d| d.model.id.as_str()),
-        docs.len(),
-    );
-    if !links.is_empty() {
-        out["ports_links"] = Value::Array(links);
-    }
-    Ok(Json(out))
+    Ok(Json(query::page("ports", "/v2.0/ports", &pairs, &q, items)))
 }
 
 /// Creates a port on a network the caller owns, or on a shared one. With

@@ -155,3 +155,31 @@ pub fn fields_only(pairs: &[(String, String)]) -> Vec<String> {
         .flat_map(|(_, v)| v.split(',').map(str::to_owned))
         .collect()
 }
+
+/// A list answer: `{"<collection>": [...], "<collection>_links": [...]}`
+/// from (id, full view) pairs, each cut to the asked `fields`.
+pub fn page(
+    collection: &str,
+    path: &str,
+    pairs: &[(String, String)],
+    q: &ListQuery,
+    items: Vec<(String, Value)>,
+) -> Value {
+    let links = links(
+        path,
+        pairs,
+        q,
+        items.first().map(|(id, _)| id.as_str()),
+        items.last().map(|(id, _)| id.as_str()),
+        items.len(),
+    );
+    let views: Vec<Value> = items
+        .into_iter()
+        .map(|(_, v)| select_fields(v, &q.fields))
+        .collect();
+    let mut out = json!({ collection: views });
+    if !links.is_empty() {
+        out[format!("{collection}_links")] = Value::Array(links);
+    }
+    out
+}

@@ -126,23 +126,14 @@ pub async fn list_routers(
 ) -> Result<Json<Value>, Error> {
     let q = query::parse(&pairs, app::FILTERS, app::SORT_KEYS)?;
     let docs = app::list(&ctx, &auth, &q).await?;
-    let items: Vec<Value> = docs
-        .iter()
-        .map(|d| query::select_fields(view(d), &q.fields))
-        .collect();
-    let mut out = json!({ "routers": items });
-    let links = query::links(
+    let items = docs.iter().map(|d| (d.model.id.clone(), view(d))).collect();
+    Ok(Json(query::page(
+        "routers",
         "/v2.0/routers",
         &pairs,
         &q,
-        docs.first().map(|d| d.model.id.as_str()),
-        docs.last().map(|d| d.model.id.as_str()),
-        docs.len(),
-    );
-    if !links.is_empty() {
-        out["routers_links"] = Value::Array(links);
-    }
-    Ok(Json(out))
+        items,
+    )))
 }
 
 /// Creates a router, with an external gateway (a port on an external

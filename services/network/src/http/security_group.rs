@@ -51,23 +51,14 @@ pub async fn list_security_groups(
 ) -> Result<Json<Value>, Error> {
     let q = query::parse(&pairs, app::FILTERS, app::SORT_KEYS)?;
     let docs = app::list(&ctx, &auth, &q).await?;
-    let items: Vec<Value> = docs
-        .iter()
-        .map(|d| query::select_fields(view(d), &q.fields))
-        .collect();
-    let mut out = json!({ "security_groups": items });
-    let links = query::links(
+    let items = docs.iter().map(|d| (d.model.id.clone(), view(d))).collect();
+    Ok(Json(query::page(
+        "security_groups",
         "/v2.0/security-groups",
         &pairs,
         &q,
-        docs.first().map(|d| d.model.id.as_str()),
-        docs.last().map(|d| d.model.id.as_str()),
-        docs.len(),
-    );
-    if !links.is_empty() {
-        out["security_groups_links"] = Value::Array(links);
-    }
-    Ok(Json(out))
+        items,
+    )))
 }
 
 /// Creates a security group allowing all egress (IPv4 and IPv6) and no

@@ -57,23 +57,14 @@ pub async fn list_security_group_rules(
 ) -> Result<Json<Value>, Error> {
     let q = query::parse(&pairs, app::FILTERS, app::SORT_KEYS)?;
     let rows = app::list(&ctx, &auth, &q).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|m| query::select_fields(view(m), &q.fields))
-        .collect();
-    let mut out = json!({ "security_group_rules": items });
-    let links = query::links(
+    let items = rows.iter().map(|m| (m.id.clone(), view(m))).collect();
+    Ok(Json(query::page(
+        "security_group_rules",
         "/v2.0/security-group-rules",
         &pairs,
         &q,
-        rows.first().map(|m| m.id.as_str()),
-        rows.last().map(|m| m.id.as_str()),
-        rows.len(),
-    );
-    if !links.is_empty() {
-        out["security_group_rules_links"] = Value::Array(links);
-    }
-    Ok(Json(out))
+        items,
+    )))
 }
 
 /// Adds a rule to a group: direction, ethertype, protocol (name or

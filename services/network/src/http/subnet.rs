@@ -120,23 +120,14 @@ pub async fn list_subnets(
 ) -> Result<Json<Value>, Error> {
     let q = query::parse(&pairs, app::FILTERS, app::SORT_KEYS)?;
     let rows = app::list(&ctx, &auth, &q).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|m| query::select_fields(view(m), &q.fields))
-        .collect();
-    let mut out = json!({ "subnets": items });
-    let links = query::links(
+    let items = rows.iter().map(|m| (m.id.clone(), view(m))).collect();
+    Ok(Json(query::page(
+        "subnets",
         "/v2.0/subnets",
         &pairs,
         &q,
-        rows.first().map(|m| m.id.as_str()),
-        rows.last().map(|m| m.id.as_str()),
-        rows.len(),
-    );
-    if !links.is_empty() {
-        out["subnets_links"] = Value::Array(links);
-    }
-    Ok(Json(out))
+        items,
+    )))
 }
 
 /// Creates a subnet on a network the caller owns (or, admin, any). The
