@@ -65,6 +65,13 @@ const OWNED_BY_PROJECT: &[&str] = &[
     "user_id",
     "application_credential_id",
     "image_id",
+    "network_id",
+    "subnet_id",
+    "port_id",
+    "security_group_id",
+    "rule_id",
+    "router_id",
+    "floatingip_id",
 ];
 
 struct World {
@@ -200,6 +207,7 @@ async fn world(cloud: &Cloud) -> World {
     let (idp, mapping, protocol) = federation(&db).await;
     let shared = [
         ("tag", "fixture-tag".to_string()),
+        ("alias", "security-group".to_string()),
         ("member_id", "fixture-member".to_string()),
         ("store_id", "central".to_string()),
         ("uuid", "0f0e0d0c-0b0a-4908-8706-050403020100".to_string()),
@@ -399,6 +407,95 @@ async fn call(
     req.send().await.unwrap().status().as_u16()
 }
 
+async fn neutron_create(cloud: &Cloud, token: &str, collection: &str, body: Value) -> String {
+    let kind = collection.trim_end_matches('s').replace('-', "_");
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v2.0/{collection}", cloud.url("network")))
+        .header("X-Auth-Token", token)
+        .json(&serde_json::json!({ kind.as_str(): body }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "create {collection}");
+    let v: Value = resp.json().await.unwrap();
+    v[kind.as_str()]["id"].as_str().unwrap().to_owned()
+}
+
+/// An external network (the admin's) floating IPs come from.
+async fn external_network(cloud: &Cloud) -> String {
+    let admin = cloud.admin_token().await;
+    let net = neutron_create(
+        cloud,
+        &admin,
+        "networks",
+        serde_json::json!({"name": "ext", "router:external": true}),
+    )
+    .await;
+    neutron_create(
+        cloud,
+        &admin,
+        "subnets",
+        serde_json::json!({"network_id": net, "ip_version": 4, "cidr": "203.0.113.0/24"}),
+    )
+    .await;
+    net
+}
+
+/// A project's network resources, one of each kind, for the network
+/// service's path parameters.
+async fn network_fixtures(
+    cloud: &Cloud,
+    token: &str,
+    external: &str,
+) -> Vec<(&'static str, String)> {
+    let net = neutron_create(cloud, token, "networks", serde_json::json!({"name": "n"})).await;
+    let subnet = neutron_create(
+        cloud,
+        token,
+        "subnets",
+        serde_json::json!({"network_id": net, "ip_version": 4, "cidr": "10.0.0.0/24"}),
+    )
+    .await;
+    let port = neutron_create(
+        cloud,
+        token,
+        "ports",
+        serde_json::json!({"network_id": net}),
+    )
+    .await;
+    let group = neutron_create(
+        cloud,
+        token,
+        "security-groups",
+        serde_json::json!({"name": "g"}),
+    )
+    .await;
+    let rule = neutron_create(
+        cloud,
+        token,
+        "security-group-rules",
+        serde_json::json!({"security_group_id": group, "direction": "ingress", "protocol": "tcp"}),
+    )
+    .await;
+    let router = neutron_create(cloud, token, "routers", serde_json::json!({"name": "r"})).await;
+    let fip = neutron_create(
+        cloud,
+        token,
+        "floatingips",
+        serde_json::json!({"floating_network_id": external}),
+    )
+    .await;
+    vec![
+        ("network_id", net),
+        ("subnet_id", subnet),
+        ("port_id", port),
+        ("security_group_id", group),
+        ("rule_id", rule),
+        ("router_id", router),
+        ("floatingip_id", fip),
+    ]
+}
+
 fn listed(list: &[(&str, &str)], method: &str, path: &str) -> bool {
     list.iter().any(|(m, p)| *m == method && *p == path)
 }
@@ -421,6 +518,11 @@ async fn every_operation_is_authorized() {
         .insert("image_id", private_image(&cloud, &member).await);
     w.theirs
         .insert("image_id", private_image(&cloud, &other).await);
+    let external = external_network(&cloud).await;
+    w.mine
+        .extend(network_fixtures(&cloud, &member, &external).await);
+    w.theirs
+        .extend(network_fixtures(&cloud, &other, &external).await);
     let mut failures = Vec::new();
     let ops = operations();
     assert!(

@@ -1256,7 +1256,7 @@ async fn quotas(cloud: &Cloud) {
     );
     assert_eq!(
         beta.get(&format!("/v2.0/quotas/{alpha_project}")).await.0,
-        403
+        404
     );
     let (s, _) = alpha
         .put(

@@ -103,12 +103,22 @@ fn target(project: &str) -> Target {
     Target::new().with("project_id", project.to_owned())
 }
 
+/// Another project's quotas are not there for the caller (404, as for any
+/// other project's resource), unless it is an admin.
+fn visible(auth: &Auth, project: &str) -> Result<(), Error> {
+    auth.enforce_visible("network:get_quota", &target(project), "Project", project)
+}
+
+pub fn check_visible(auth: &Auth, project: &str) -> Result<(), Error> {
+    visible(auth, project)
+}
+
 pub async fn show(
     ctx: &ServiceContext,
     auth: &Auth,
     project: &str,
 ) -> Result<BTreeMap<String, i64>, Error> {
-    auth.enforce("network:get_quota", &target(project))?;
+    visible(auth, project)?;
     limits(ctx.db(), &ctx.config().network.quota, project).await
 }
 
@@ -118,7 +128,7 @@ pub async fn details(
     auth: &Auth,
     project: &str,
 ) -> Result<BTreeMap<String, (i64, u64)>, Error> {
-    auth.enforce("network:get_quota", &target(project))?;
+    visible(auth, project)?;
     let limits = limits(ctx.db(), &ctx.config().network.quota, project).await?;
     let mut out = BTreeMap::new();
     for (resource, limit) in limits {
@@ -151,6 +161,7 @@ pub async fn update(
     project: &str,
     changes: BTreeMap<String, i64>,
 ) -> Result<BTreeMap<String, i64>, Error> {
+    visible(auth, project)?;
     auth.enforce("network:update_quota", &target(project))?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
     for (resource, limit) in &changes {
@@ -162,6 +173,7 @@ pub async fn update(
 }
 
 pub async fn reset(ctx: &ServiceContext, auth: &Auth, project: &str) -> Result<(), Error> {
+    visible(auth, project)?;
     auth.enforce("network:delete_quota", &target(project))?;
     quota::reset(ctx.db(), project).await
 }

@@ -46,7 +46,7 @@ pub async fn list_quotas(
     params(("project_id" = String, Path, description = "The project")),
     security(("token" = [])),
     responses((status = 200, description = "The limits", body = Object),
-              (status = 403, description = "Another project's, not an admin")))]
+              (status = 404, description = "Another project's, not an admin")))]
 pub async fn show_quota(
     auth: Auth,
     State(ctx): State<ServiceContext>,
@@ -61,13 +61,17 @@ pub async fn show_quota(
 #[utoipa::path(get, path = "/v2.0/quotas/{project_id}/default", tag = "quotas",
     params(("project_id" = String, Path, description = "The project")),
     security(("token" = [])),
-    responses((status = 200, description = "The defaults", body = Object)))]
+    responses((status = 200, description = "The defaults", body = Object),
+              (status = 404, description = "Another project's, not an admin")))]
 pub async fn show_default_quota(
-    _auth: Auth,
+    auth: Auth,
     State(ctx): State<ServiceContext>,
-    Path(_project): Path<String>,
-) -> Json<Value> {
-    Json(json!({"quota": view(&app::defaults(&ctx.config().network.quota))}))
+    Path(project): Path<String>,
+) -> Result<Json<Value>, Error> {
+    app::check_visible(&auth, &project)?;
+    Ok(Json(
+        json!({"quota": view(&app::defaults(&ctx.config().network.quota))}),
+    ))
 }
 
 /// Shows each limit with what the project uses of it.
@@ -75,7 +79,7 @@ pub async fn show_default_quota(
     params(("project_id" = String, Path, description = "The project")),
     security(("token" = [])),
     responses((status = 200, description = "Limits and use", body = Object),
-              (status = 403, description = "Another project's, not an admin")))]
+              (status = 404, description = "Another project's, not an admin")))]
 pub async fn show_quota_details(
     auth: Auth,
     State(ctx): State<ServiceContext>,
@@ -103,6 +107,8 @@ pub async fn update_quota(
     Path(project): Path<String>,
     Json(raw): Json<Value>,
 ) -> Result<Json<Value>, Error> {
+    // Another project's quotas are 404 before the body is read.
+    app::check_visible(&auth, &project)?;
     let b = Body::new(raw, "quota", "PUT", RESOURCES, &[])?;
     let mut changes = BTreeMap::new();
     for r in RESOURCES {

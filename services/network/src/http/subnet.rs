@@ -208,6 +208,8 @@ pub async fn update_subnet(
     Path(id): Path<String>,
     Json(raw): Json<Value>,
 ) -> Result<Json<Value>, Error> {
+    // Another project's resource is 404 before its body is read.
+    app::visible(&ctx, &auth, &id).await?;
     let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
     let b = Body::new(raw, "subnet", "PUT", PUT, &known)?;
     let ch = SubnetChanges {
