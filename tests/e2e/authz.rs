@@ -407,18 +407,16 @@ async fn call(
     req.send().await.unwrap().status().as_u16()
 }
 
-async fn neutron_create(cloud: &Cloud, token: &str, collection: &str, body: Value) -> String {
-    let kind = collection.trim_end_matches('s').replace('-', "_");
-    let resp = reqwest::Client::new()
-        .post(format!("{}/v2.0/{collection}", cloud.url("network")))
-        .header("X-Auth-Token", token)
-        .json(&serde_json::json!({ kind.as_str(): body }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201, "create {collection}");
-    let v: Value = resp.json().await.unwrap();
-    v[kind.as_str()]["id"].as_str().unwrap().to_owned()
+/// Creates one network resource and gives its id.
+async fn neutron_create(cloud: &Cloud, token: &str, kind: &str, body: Value) -> String {
+    let net = crate::network::Net {
+        cloud,
+        token: token.to_owned(),
+    };
+    net.create(kind, body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// An external network (the admin's) floating IPs come from.
@@ -427,14 +425,14 @@ async fn external_network(cloud: &Cloud) -> String {
     let net = neutron_create(
         cloud,
         &admin,
-        "networks",
+        "network",
         serde_json::json!({"name": "ext", "router:external": true}),
     )
     .await;
     neutron_create(
         cloud,
         &admin,
-        "subnets",
+        "subnet",
         serde_json::json!({"network_id": net, "ip_version": 4, "cidr": "203.0.113.0/24"}),
     )
     .await;
@@ -448,40 +446,34 @@ async fn network_fixtures(
     token: &str,
     external: &str,
 ) -> Vec<(&'static str, String)> {
-    let net = neutron_create(cloud, token, "networks", serde_json::json!({"name": "n"})).await;
+    let net = neutron_create(cloud, token, "network", serde_json::json!({"name": "n"})).await;
     let subnet = neutron_create(
         cloud,
         token,
-        "subnets",
+        "subnet",
         serde_json::json!({"network_id": net, "ip_version": 4, "cidr": "10.0.0.0/24"}),
     )
     .await;
-    let port = neutron_create(
-        cloud,
-        token,
-        "ports",
-        serde_json::json!({"network_id": net}),
-    )
-    .await;
+    let port = neutron_create(cloud, token, "port", serde_json::json!({"network_id": net})).await;
     let group = neutron_create(
         cloud,
         token,
-        "security-groups",
+        "security_group",
         serde_json::json!({"name": "g"}),
     )
     .await;
     let rule = neutron_create(
         cloud,
         token,
-        "security-group-rules",
+        "security_group_rule",
         serde_json::json!({"security_group_id": group, "direction": "ingress", "protocol": "tcp"}),
     )
     .await;
-    let router = neutron_create(cloud, token, "routers", serde_json::json!({"name": "r"})).await;
+    let router = neutron_create(cloud, token, "router", serde_json::json!({"name": "r"})).await;
     let fip = neutron_create(
         cloud,
         token,
-        "floatingips",
+        "floatingip",
         serde_json::json!({"floating_network_id": external}),
     )
     .await;

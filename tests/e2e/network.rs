@@ -51,6 +51,10 @@ impl Net<'_> {
     pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
         neutron(self.cloud, &self.token, Method::PUT, path, Some(body)).await
     }
+    /// A delete's status and error body (for the refused ones).
+    pub async fn delete_answer(&self, path: &str) -> (u16, Value) {
+        neutron(self.cloud, &self.token, Method::DELETE, path, None).await
+    }
     pub async fn delete(&self, path: &str) -> u16 {
         neutron(self.cloud, &self.token, Method::DELETE, path, None)
             .await
@@ -294,14 +298,7 @@ async fn networks(cloud: &Cloud) {
     assert_eq!(s, 409, "{e}");
     // Delete: refused while ports remain, naming them; then it goes with
     // its subnets.
-    let (s, e) = neutron(
-        cloud,
-        &alpha.token,
-        Method::DELETE,
-        &format!("/v2.0/networks/{nid}"),
-        None,
-    )
-    .await;
+    let (s, e) = alpha.delete_answer(&format!("/v2.0/networks/{nid}")).await;
     assert_eq!((s, err_type(&e)), (409, "NetworkInUse"), "{e}");
     assert!(message(&e).contains(&id(&bport)), "{e}");
     assert_eq!(
@@ -527,14 +524,7 @@ async fn subnets(cloud: &Cloud) {
             json!({"network_id": nid, "fixed_ips": [{"subnet_id": sid}]}),
         )
         .await;
-    let (s, e) = neutron(
-        cloud,
-        &alpha.token,
-        Method::DELETE,
-        &format!("/v2.0/subnets/{sid}"),
-        None,
-    )
-    .await;
+    let (s, e) = alpha.delete_answer(&format!("/v2.0/subnets/{sid}")).await;
     assert_eq!((s, err_type(&e)), (409, "SubnetInUse"), "{e}");
     assert_eq!(
         alpha.delete(&format!("/v2.0/ports/{}", id(&port))).await,
@@ -1189,14 +1179,9 @@ async fn security_groups(cloud: &Cloud) {
         (409, "SecurityGroupDefaultAlreadyExists"),
         "{e}"
     );
-    let (s, e) = neutron(
-        cloud,
-        &alpha.token,
-        Method::DELETE,
-        &format!("/v2.0/security-groups/{default_id}"),
-        None,
-    )
-    .await;
+    let (s, e) = alpha
+        .delete_answer(&format!("/v2.0/security-groups/{default_id}"))
+        .await;
     assert_eq!(
         (s, err_type(&e)),
         (409, "SecurityGroupCannotRemoveDefault"),
@@ -1209,14 +1194,9 @@ async fn security_groups(cloud: &Cloud) {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, e) = neutron(
-        cloud,
-        &alpha.token,
-        Method::DELETE,
-        &format!("/v2.0/security-groups/{wid}"),
-        None,
-    )
-    .await;
+    let (s, e) = alpha
+        .delete_answer(&format!("/v2.0/security-groups/{wid}"))
+        .await;
     assert_eq!((s, err_type(&e)), (409, "SecurityGroupInUse"), "{e}");
     assert_eq!(alpha.delete(&format!("/v2.0/ports/{}", id(&p))).await, 204);
     assert_eq!(
@@ -1459,32 +1439,11 @@ async fn routers(cloud: &Cloud) {
     assert_eq!(s, 400, "{e}");
     assert!(message(&e).contains("must have a gateway IP"), "{e}");
     // Router-owned ports and the subnet stay while the interface does.
-    let (s, e) = neutron(
-        cloud,
-        &alpha.token,
-        Method::DELETE,
-        &format!("/v2.0/ports/{iface}"),
-        None,
-    )
-    .await;
+    let (s, e) = alpha.delete_answer(&format!("/v2.0/ports/{iface}")).await;
     assert_eq!((s, err_type(&e)), (409, "ServicePortInUse"), "{e}");
-    let (s, e) = neutron(
-        cloud,
-        &alpha.token,
-        Method::DELETE,
-        &format!("/v2.0/subnets/{sid}"),
-        None,
-    )
-    .await;
+    let (s, e) = alpha.delete_answer(&format!("/v2.0/subnets/{sid}")).await;
     assert_eq!((s, err_type(&e)), (409, "SubnetInUse"), "{e}");
-    let (s, e) = neutron(
-        cloud,
-        &alpha.token,
-        Method::DELETE,
-        &format!("/v2.0/routers/{rid}"),
-        None,
-    )
-    .await;
+    let (s, e) = alpha.delete_answer(&format!("/v2.0/routers/{rid}")).await;
     assert_eq!((s, err_type(&e)), (409, "RouterInUse"), "{e}");
 
     // Floating IPs: mapped to a port's address through the router.

@@ -47,23 +47,9 @@ fn device(name: &str) -> Option<String> {
 
 /// The IPv6 link-local address a MAC gives (RFC 4291).
 fn link_local(mac: &str) -> Option<IpAddr> {
-    let b: Vec<u8> = mac
-        .split(':')
-        .map(|p| u8::from_str_radix(p, 16))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    if b.len() != 6 {
-        return None;
-    }
-    Some(IpAddr::V6(Ipv6Addr::new(
-        0xfe80,
-        0,
-        0,
-        0,
-        (((b[0] ^ 2) as u16) << 8) | b[1] as u16,
-        ((b[2] as u16) << 8) | 0xff,
-        0xfe00 | b[3] as u16,
-        ((b[4] as u16) << 8) | b[5] as u16,
+    let iid = virga_common::mac::eui64_interface_id(virga_common::mac::parse(mac)?);
+    Some(IpAddr::V6(Ipv6Addr::from(
+        (0xfe80u128 << 112) | iid as u128,
     )))
 }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod ids;
 pub mod links;
 pub mod logging;
+pub mod mac;
 pub mod pagination;
 pub mod request_id;
 

@@ -218,9 +218,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewFloatingIp) -> Re
     } else {
         None
     };
-    let quota = super::quota::Limit::read(ctx, &project, "floatingip").await?;
+    let quota = super::quota::Limits::read(ctx, &project).await?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
-    quota.check(&txn, 1).await?;
+    quota.check(&txn, "floatingip", 1).await?;
     let ext =
         super::port::create_owned(&txn, ctx, &net.id, "", OWNER, &id, request.as_deref()).await?;
     let Some((_, address)) = ext
@@ -269,9 +269,11 @@ pub async fn update(
     ctx: &ServiceContext,
     auth: &Auth,
     id: &str,
-    ch: FloatingIpChanges,
+    ch: Result<FloatingIpChanges, Error>,
 ) -> Result<Model, Error> {
     let mut m = visible(ctx, auth, id).await?;
+    // Only now its body's errors: another project's resource is 404.
+    let ch = ch?;
     auth.enforce("network:update_floatingip", &target(&m.project_id))?;
     let tenant = match &ch.port_id {
         Some(Some(p)) => Some(tenant_port(ctx, auth, &m.project_id, p).await?),

@@ -178,16 +178,7 @@ pub fn check_pools(net: &IpNet, pools: &[Pool], gateway: Option<IpAddr>) -> Resu
 
 /// The SLAAC address of a MAC in a /64 (modified EUI-64, RFC 4291).
 pub fn eui64(net: &IpNet, mac: [u8; 6]) -> IpAddr {
-    let iid = u64::from_be_bytes([
-        mac[0] ^ 0x02,
-        mac[1],
-        mac[2],
-        0xff,
-        0xfe,
-        mac[3],
-        mac[4],
-        mac[5],
-    ]);
+    let iid = virga_common::mac::eui64_interface_id(mac);
     let prefix = to_int(net.network()) & !(u64::MAX as u128);
     from_int(prefix | iid as u128, 6)
 }

@@ -247,14 +247,14 @@ pub async fn create(
     };
     // A given segment is taken or refused; one given out is retried, as
     // another network may have taken it meanwhile.
-    let quota = super::quota::Limit::read(ctx, &m.project_id, "network").await?;
+    let quota = super::quota::Limits::read(ctx, &m.project_id).await?;
     for attempt in 0.. {
         m.segmentation_id = match seg.segmentation_id {
             Some(id) => id,
             None => super::segment::pick_vni(ctx.db(), cfg, attempt).await?,
         };
         let txn = ctx.db().begin().await.map_err(Error::internal)?;
-        quota.check(&txn, 1).await?;
+        quota.check(&txn, "network", 1).await?;
         if network::insert(&txn, m.clone()).await? {
             txn.commit().await.map_err(Error::internal)?;
             break;
@@ -275,9 +275,11 @@ pub async fn update(
     ctx: &ServiceContext,
     auth: &Auth,
     id: &str,
-    ch: NetworkChanges,
+    ch: Result<NetworkChanges, Error>,
 ) -> Result<NetworkDoc, Error> {
     let mut m = visible(ctx, auth, id).await?;
+    // Only now its body's errors: another project's resource is 404.
+    let ch = ch?;
     let t = target(&m);
     auth.enforce("network:update_network", &t)?;
     if ch.shared.is_some() {

@@ -216,9 +216,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<P
             .to_string(),
         allowed_address_pairs: "[]".into(),
     };
-    let quota = super::quota::Limit::read(ctx, &m.project_id, "port").await?;
+    let quota = super::quota::Limits::read(ctx, &m.project_id).await?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
-    quota.check(&txn, 1).await?;
+    quota.check(&txn, "port", 1).await?;
     let mut mac = [0u8; 6];
     for attempt in 0.. {
         mac = match given_mac {
@@ -279,9 +279,11 @@ pub async fn update(
     ctx: &ServiceContext,
     auth: &Auth,
     id: &str,
-    ch: PortChanges,
+    ch: Result<PortChanges, Error>,
 ) -> Result<PortDoc, Error> {
     let (mut m, net) = visible(ctx, auth, id).await?;
+    // Only now its body's errors: another project's resource is 404.
+    let ch = ch?;
     let t = target(&m.project_id, &net);
     auth.enforce("network:update_port", &t)?;
     let attrs = restricted(

@@ -52,47 +52,42 @@ pub async fn limits(
     Ok(out)
 }
 
-/// A project's limit on a resource, read before the creating
-/// transaction begins: the transaction's first statement must be a write
-/// (SQLite refuses a reader that later writes after another writer
-/// committed), and it must not wait for a second pooled connection while
-/// holding one. A limit changed meanwhile is as good as one changed just
-/// before.
-pub struct Limit {
+/// A project's limits, read before the creating transaction begins: the
+/// transaction's first statement must be a write (SQLite refuses a reader
+/// that later writes after another writer committed), and it must not
+/// wait for a second pooled connection while holding one. A limit changed
+/// meanwhile is as good as one changed just before.
+pub struct Limits {
     project: String,
-    resource: &'static str,
-    limit: i64,
+    limits: BTreeMap<String, i64>,
 }
 
-impl Limit {
-    pub async fn read(
-        ctx: &ServiceContext,
-        project: &str,
-        resource: &'static str,
-    ) -> Result<Limit, Error> {
-        let limit = match quota::of_project(ctx.db(), project).await?.get(resource) {
-            Some(l) => *l,
-            None => defaults(&ctx.config().network.quota)[resource],
-        };
-        Ok(Limit {
+impl Limits {
+    pub async fn read(ctx: &ServiceContext, project: &str) -> Result<Limits, Error> {
+        Ok(Limits {
             project: project.to_owned(),
-            resource,
-            limit,
+            limits: limits(ctx.db(), &ctx.config().network.quota, project).await?,
         })
     }
 
-    /// Inside the creating transaction: room for `n` more, or 409
-    /// OverQuota in Neutron's words.
-    pub async fn check(&self, db: &impl ConnectionTrait, n: u64) -> Result<(), Error> {
-        if self.limit < 0 {
+    /// Inside the creating transaction: room for `n` more of `resource`,
+    /// or 409 OverQuota in Neutron's words.
+    pub async fn check(
+        &self,
+        db: &impl ConnectionTrait,
+        resource: &str,
+        n: u64,
+    ) -> Result<(), Error> {
+        let limit = self.limits.get(resource).copied().unwrap_or(-1);
+        if limit < 0 {
             return Ok(());
         }
-        quota::take_lock(db, &self.project, self.resource).await?;
-        let used = quota::count(db, self.resource, &self.project).await?;
-        if used + n > self.limit as u64 {
+        quota::take_lock(db, &self.project, resource).await?;
+        let used = quota::count(db, resource, &self.project).await?;
+        if used + n > limit as u64 {
             return Err(super::coded(
                 "OverQuota",
-                format!("Quota exceeded for resources: ['{}'].", self.resource),
+                format!("Quota exceeded for resources: ['{resource}']."),
             ));
         }
         Ok(())

@@ -229,9 +229,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewRouter) -> Result
             .and_then(|g| g.enable_snat)
             .unwrap_or(true),
     };
-    let quota = super::quota::Limit::read(ctx, &m.project_id, "router").await?;
+    let quota = super::quota::Limits::read(ctx, &m.project_id).await?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
-    quota.check(&txn, 1).await?;
+    quota.check(&txn, "router", 1).await?;
     let m = router::insert(&txn, m).await?;
     if let Some(g) = &new.gateway {
         add_gateway(&txn, ctx, &m.id, g).await?;
@@ -245,9 +245,11 @@ pub async fn update(
     ctx: &ServiceContext,
     auth: &Auth,
     id: &str,
-    ch: RouterChanges,
+    ch: Result<RouterChanges, Error>,
 ) -> Result<RouterDoc, Error> {
     let mut m = visible(ctx, auth, id).await?;
+    // Only now its body's errors: another project's resource is 404.
+    let ch = ch?;
     let t = target(&m);
     auth.enforce("network:update_router", &t)?;
     if let Some(Some(g)) = &ch.gateway {

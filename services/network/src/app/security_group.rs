@@ -208,11 +208,12 @@ pub async fn create(
         template(&g, "egress", "IPv4", None),
         template(&g, "egress", "IPv6", None),
     ];
-    let groups = super::quota::Limit::read(ctx, &project, "security_group").await?;
-    let rule_limit = super::quota::Limit::read(ctx, &project, "security_group_rule").await?;
+    let quota = super::quota::Limits::read(ctx, &project).await?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
-    groups.check(&txn, 1).await?;
-    rule_limit.check(&txn, rules.len() as u64).await?;
+    quota.check(&txn, "security_group", 1).await?;
+    quota
+        .check(&txn, "security_group_rule", rules.len() as u64)
+        .await?;
     let g = security_group::insert(&txn, g).await?;
     for r in &rules {
         security_group_rule::insert(&txn, r.clone()).await?;
@@ -226,9 +227,11 @@ pub async fn update(
     ctx: &ServiceContext,
     auth: &Auth,
     id: &str,
-    ch: GroupChanges,
+    ch: Result<GroupChanges, Error>,
 ) -> Result<GroupDoc, Error> {
     let mut m = visible(ctx, auth, id).await?;
+    // Only now its body's errors: another project's resource is 404.
+    let ch = ch?;
     auth.enforce("network:update_security_group", &target(&m))?;
     let is_default = security_group::is_default(ctx.db(), id).await?;
     if let Some(name) = &ch.name {

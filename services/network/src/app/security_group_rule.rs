@@ -81,12 +81,12 @@ pub async fn create(
         updated_at: at,
         revision_number: 0,
     };
-    let quota = super::quota::Limit::read(ctx, &group.project_id, "security_group_rule").await?;
+    let quota = super::quota::Limits::read(ctx, &group.project_id).await?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
     if !security_group::touch(&txn, &group.id).await? {
         return Err(Error::not_found(super::security_group::KIND, &group.id));
     }
-    quota.check(&txn, 1).await?;
+    quota.check(&txn, "security_group_rule", 1).await?;
     let existing = security_group_rule::of_groups(&txn, std::slice::from_ref(&group.id))
         .await?
         .remove(&group.id)

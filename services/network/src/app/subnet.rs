@@ -257,12 +257,12 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewSubnet) -> Result
         dns_nameservers: lists.dns,
         host_routes: lists.routes,
     };
-    let quota = super::quota::Limit::read(ctx, &m.project_id, "subnet").await?;
+    let quota = super::quota::Limits::read(ctx, &m.project_id).await?;
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
     if !network::touch(&txn, &net_row.id).await? {
         return Err(Error::not_found("Network", &net_row.id));
     }
-    quota.check(&txn, 1).await?;
+    quota.check(&txn, "subnet", 1).await?;
     for other in subnet::of_network(&txn, &net_row.id).await? {
         let o = net_of(&other)?;
         if o.contains(&net.network()) || net.contains(&o.network()) {
@@ -282,9 +282,11 @@ pub async fn update(
     ctx: &ServiceContext,
     auth: &Auth,
     id: &str,
-    ch: SubnetChanges,
+    ch: Result<SubnetChanges, Error>,
 ) -> Result<Model, Error> {
     let (mut m, net_row) = visible(ctx, auth, id).await?;
+    // Only now its body's errors: another project's resource is 404.
+    let ch = ch?;
     auth.enforce("network:update_subnet", &target(&net_row, &m.project_id))?;
     let net = net_of(&m)?;
     let v = m.ip_version as u8;

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use virga_common::Error;
-use virga_db::sea_orm::DbErr;
+use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
+use virga_db::sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 pub mod floating_ip;
 pub mod ip_allocation;
@@ -43,4 +44,24 @@ pub(crate) fn is_fk_violation(e: &DbErr) -> bool {
         e.sql_err(),
         Some(virga_db::sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
     )
+}
+
+/// Bumps a row's revision and `updated_at`. Being a write, it also makes
+/// the rest of the transaction the row's only writer: on SQLite it takes
+/// the write lock before anything is read, on PostgreSQL it locks the
+/// row. False when there is no such row.
+pub(crate) async fn touch<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id: (E::Column, &str),
+    revision: E::Column,
+    updated_at: E::Column,
+) -> Result<bool, Error> {
+    let r = E::update_many()
+        .col_expr(revision, Expr::col(revision).add(1))
+        .col_expr(updated_at, Expr::value(now()))
+        .filter(id.0.eq(id.1))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(r.rows_affected == 1)
 }

@@ -4,7 +4,7 @@
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use virga_db::sea_orm::sea_query::OnConflict;
 use virga_db::sea_orm::{IntoActiveModel, QuerySelect};
 
 use super::internal;
@@ -99,22 +99,16 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, Error> 
     }
 }
 
-/// Bumps the revision (a subnet came or went) and, being a write, makes
-/// the rest of the transaction the network's only writer: on SQLite it
-/// takes the write lock before anything is read, on PostgreSQL it locks
-/// the row. False when there is no such network.
+/// Bumps the revision (a subnet came or went), making the transaction
+/// the network's only writer (see `super::touch`).
 pub async fn touch(db: &impl ConnectionTrait, id: &str) -> Result<bool, Error> {
-    let r = Entity::update_many()
-        .col_expr(
-            Column::RevisionNumber,
-            Expr::col(Column::RevisionNumber).add(1),
-        )
-        .col_expr(Column::UpdatedAt, Expr::value(super::now()))
-        .filter(Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map_err(internal)?;
-    Ok(r.rows_affected == 1)
+    super::touch::<Entity>(
+        db,
+        (Column::Id, id),
+        Column::RevisionNumber,
+        Column::UpdatedAt,
+    )
+    .await
 }
 
 /// The ids of the networks matching `c`.

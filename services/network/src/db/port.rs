@@ -84,6 +84,17 @@ pub async fn projects_on(
         .map_err(internal)
 }
 
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[String]) -> Result<Vec<Model>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::find()
+        .filter(Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await
+        .map_err(internal)
+}
+
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Model>, Error> {
     Entity::find_by_id(id.to_owned())
         .one(db)

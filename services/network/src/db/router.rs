@@ -3,7 +3,6 @@
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
 use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder};
 
 use super::internal;
@@ -70,19 +69,15 @@ pub async fn update(db: &impl ConnectionTrait, m: Model) -> Result<Model, Error>
 }
 
 /// Bumps the revision and, being a write, makes the transaction the
-/// router's only writer (see `network::touch`).
+/// router's only writer (see `super::touch`).
 pub async fn touch(db: &impl ConnectionTrait, id: &str) -> Result<bool, Error> {
-    let r = Entity::update_many()
-        .col_expr(
-            Column::RevisionNumber,
-            Expr::col(Column::RevisionNumber).add(1),
-        )
-        .col_expr(Column::UpdatedAt, Expr::value(super::now()))
-        .filter(Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map_err(internal)?;
-    Ok(r.rows_affected == 1)
+    super::touch::<Entity>(
+        db,
+        (Column::Id, id),
+        Column::RevisionNumber,
+        Column::UpdatedAt,
+    )
+    .await
 }
 
 pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<(), Error> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use virga_db::sea_orm::sea_query::OnConflict;
 use virga_db::sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder, QuerySelect};
 
 use super::internal;
@@ -135,19 +135,15 @@ pub async fn update(db: &impl ConnectionTrait, m: Model) -> Result<Model, Error>
 }
 
 /// Bumps the revision: a rule came or went. Being a write, it also makes
-/// the transaction the group's only writer (see `network::touch`).
+/// the transaction the group's only writer (see `super::touch`).
 pub async fn touch(db: &impl ConnectionTrait, id: &str) -> Result<bool, Error> {
-    let r = Entity::update_many()
-        .col_expr(
-            Column::RevisionNumber,
-            Expr::col(Column::RevisionNumber).add(1),
-        )
-        .col_expr(Column::UpdatedAt, Expr::value(super::now()))
-        .filter(Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map_err(internal)?;
-    Ok(r.rows_affected == 1)
+    super::touch::<Entity>(
+        db,
+        (Column::Id, id),
+        Column::RevisionNumber,
+        Column::UpdatedAt,
+    )
+    .await
 }
 
 /// Deletes it; `Ok(false)` when a port is in it (or joined meanwhile).

@@ -117,7 +117,7 @@ pub async fn show_floating_ip(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
     let m = app::visible(&ctx, &auth, &id).await?;
-    let v = query::select_fields(view(&m), &query::fields_only(&pairs));
+    let v = query::shown(view(&m), &pairs);
     Ok(Json(json!({ "floatingip": v })))
 }
 
@@ -137,15 +137,9 @@ pub async fn update_floating_ip(
     Path(id): Path<String>,
     Json(raw): Json<Value>,
 ) -> Result<Json<Value>, Error> {
-    // Another project's resource is 404 before its body is read.
-    app::visible(&ctx, &auth, &id).await?;
-    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
-    let b = Body::new(raw, "floatingip", "PUT", PUT, &known)?;
-    let ch = FloatingIpChanges {
-        port_id: b.nullable_string("port_id", 36)?,
-        fixed_ip_address: b.nullable_string("fixed_ip_address", 64)?.flatten(),
-        description: b.string("description", 255)?,
-    };
+    // The app finds the resource first: another project's is 404
+    // whatever its body says.
+    let ch = changes(raw);
     let m = app::update(&ctx, &auth, &id, ch).await?;
     Ok(Json(json!({ "floatingip": view(&m) })))
 }
@@ -163,4 +157,15 @@ pub async fn delete_floating_ip(
 ) -> Result<StatusCode, Error> {
     app::delete(&ctx, &auth, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An update's body, read into the changes it asks for.
+fn changes(raw: Value) -> Result<FloatingIpChanges, Error> {
+    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
+    let b = Body::new(raw, "floatingip", "PUT", PUT, &known)?;
+    Ok(FloatingIpChanges {
+        port_id: b.nullable_string("port_id", 36)?,
+        fixed_ip_address: b.nullable_string("fixed_ip_address", 64)?.flatten(),
+        description: b.string("description", 255)?,
+    })
 }

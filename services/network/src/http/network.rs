@@ -185,9 +185,8 @@ pub async fn show_network(
     Path(id): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
-    let fields = query::fields_only(&pairs);
     let d = app::get(&ctx, &auth, &id).await?;
-    let v = query::select_fields(view(&d, sees_provider(&auth)), &fields);
+    let v = query::shown(view(&d, sees_provider(&auth)), &pairs);
     Ok(Json(json!({ "network": v })))
 }
 
@@ -209,19 +208,9 @@ pub async fn update_network(
     Path(id): Path<String>,
     Json(raw): Json<Value>,
 ) -> Result<Json<Value>, Error> {
-    // Another project's resource is 404 before its body is read.
-    app::visible(&ctx, &auth, &id).await?;
-    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
-    let b = Body::new(raw, "network", "PUT", PUT, &known)?;
-    let ch = NetworkChanges {
-        name: b.string("name", 255)?,
-        description: b.string("description", 255)?,
-        admin_state_up: b.bool("admin_state_up")?,
-        shared: b.bool("shared")?,
-        external: b.bool("router:external")?,
-        mtu: b.int("mtu")?.map(|m| m.clamp(0, i32::MAX as i64) as i32),
-        port_security_enabled: b.bool("port_security_enabled")?,
-    };
+    // The app finds the resource first: another project's is 404
+    // whatever its body says.
+    let ch = changes(raw);
     let d = app::update(&ctx, &auth, &id, ch).await?;
     Ok(Json(json!({"network": view(&d, sees_provider(&auth))})))
 }
@@ -240,4 +229,19 @@ pub async fn delete_network(
 ) -> Result<StatusCode, Error> {
     app::delete(&ctx, &auth, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An update's body, read into the changes it asks for.
+fn changes(raw: Value) -> Result<NetworkChanges, Error> {
+    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
+    let b = Body::new(raw, "network", "PUT", PUT, &known)?;
+    Ok(NetworkChanges {
+        name: b.string("name", 255)?,
+        description: b.string("description", 255)?,
+        admin_state_up: b.bool("admin_state_up")?,
+        shared: b.bool("shared")?,
+        external: b.bool("router:external")?,
+        mtu: b.int("mtu")?.map(|m| m.clamp(0, i32::MAX as i64) as i32),
+        port_security_enabled: b.bool("port_security_enabled")?,
+    })
 }

@@ -224,7 +224,7 @@ pub async fn show_port(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
     let d = app::get(&ctx, &auth, &id).await?;
-    let v = query::select_fields(view(&d, sees_binding(&auth)), &query::fields_only(&pairs));
+    let v = query::shown(view(&d, sees_binding(&auth)), &pairs);
     Ok(Json(json!({ "port": v })))
 }
 
@@ -245,25 +245,9 @@ pub async fn update_port(
     Path(id): Path<String>,
     Json(raw): Json<Value>,
 ) -> Result<Json<Value>, Error> {
-    // Another project's resource is 404 before its body is read.
-    app::visible(&ctx, &auth, &id).await?;
-    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
-    let b = Body::new(raw, "port", "PUT", PUT, &known)?;
-    let ch = PortChanges {
-        name: b.string("name", 255)?,
-        description: b.string("description", 255)?,
-        admin_state_up: b.bool("admin_state_up")?,
-        mac_address: b.string("mac_address", 32)?,
-        fixed_ips: fixed_ips(&b)?,
-        device_id: b.string("device_id", 255)?,
-        device_owner: b.string("device_owner", 255)?,
-        port_security_enabled: b.bool("port_security_enabled")?,
-        binding_host_id: b.string("binding:host_id", 255)?,
-        binding_vnic_type: b.string("binding:vnic_type", 32)?,
-        binding_profile: profile(&b)?,
-        allowed_address_pairs: pairs(&b)?,
-        security_groups: b.strings("security_groups")?,
-    };
+    // The app finds the resource first: another project's is 404
+    // whatever its body says.
+    let ch = changes(raw);
     let d = app::update(&ctx, &auth, &id, ch).await?;
     Ok(Json(json!({"port": view(&d, sees_binding(&auth))})))
 }
@@ -281,4 +265,25 @@ pub async fn delete_port(
 ) -> Result<StatusCode, Error> {
     app::delete(&ctx, &auth, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An update's body, read into the changes it asks for.
+fn changes(raw: Value) -> Result<PortChanges, Error> {
+    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
+    let b = Body::new(raw, "port", "PUT", PUT, &known)?;
+    Ok(PortChanges {
+        name: b.string("name", 255)?,
+        description: b.string("description", 255)?,
+        admin_state_up: b.bool("admin_state_up")?,
+        mac_address: b.string("mac_address", 32)?,
+        fixed_ips: fixed_ips(&b)?,
+        device_id: b.string("device_id", 255)?,
+        device_owner: b.string("device_owner", 255)?,
+        port_security_enabled: b.bool("port_security_enabled")?,
+        binding_host_id: b.string("binding:host_id", 255)?,
+        binding_vnic_type: b.string("binding:vnic_type", 32)?,
+        binding_profile: profile(&b)?,
+        allowed_address_pairs: pairs(&b)?,
+        security_groups: b.strings("security_groups")?,
+    })
 }

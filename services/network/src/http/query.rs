@@ -108,7 +108,7 @@ pub fn select_fields(mut item: Value, fields: &[String]) -> Value {
 }
 
 /// The `<collection>_links` of a page, when a limit is in effect.
-pub fn links(
+fn links(
     base: &str,
     pairs: &[(String, String)],
     q: &ListQuery,
@@ -148,7 +148,7 @@ pub fn links(
 }
 
 /// The `fields` of a show request (other parameters are ignored there).
-pub fn fields_only(pairs: &[(String, String)]) -> Vec<String> {
+fn fields_only(pairs: &[(String, String)]) -> Vec<String> {
     pairs
         .iter()
         .filter(|(k, _)| k == "fields")
@@ -182,4 +182,9 @@ pub fn page(
         out[format!("{collection}_links")] = Value::Array(links);
     }
     out
+}
+
+/// A shown item cut to the `fields` of a show request.
+pub fn shown(item: Value, pairs: &[(String, String)]) -> Value {
+    select_fields(item, &fields_only(pairs))
 }

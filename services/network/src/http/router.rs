@@ -175,7 +175,7 @@ pub async fn show_router(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
     let d = app::get(&ctx, &auth, &id).await?;
-    let v = query::select_fields(view(&d), &query::fields_only(&pairs));
+    let v = query::shown(view(&d), &pairs);
     Ok(Json(json!({ "router": v })))
 }
 
@@ -195,16 +195,9 @@ pub async fn update_router(
     Path(id): Path<String>,
     Json(raw): Json<Value>,
 ) -> Result<Json<Value>, Error> {
-    // Another project's resource is 404 before its body is read.
-    app::visible(&ctx, &auth, &id).await?;
-    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
-    let b = Body::new(raw, "router", "PUT", PUT, &known)?;
-    let ch = RouterChanges {
-        name: b.string("name", 255)?,
-        description: b.string("description", 255)?,
-        admin_state_up: b.bool("admin_state_up")?,
-        gateway: gateway(&b)?,
-    };
+    // The app finds the resource first: another project's is 404
+    // whatever its body says.
+    let ch = changes(raw);
     let d = app::update(&ctx, &auth, &id, ch).await?;
     Ok(Json(json!({ "router": view(&d) })))
 }
@@ -288,4 +281,16 @@ pub async fn remove_router_interface(
     let (subnet, port) = interface_body(raw)?;
     let i = router_interface::remove(&ctx, &auth, &id, subnet, port).await?;
     Ok(Json(interface_view(&i)))
+}
+
+/// An update's body, read into the changes it asks for.
+fn changes(raw: Value) -> Result<RouterChanges, Error> {
+    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
+    let b = Body::new(raw, "router", "PUT", PUT, &known)?;
+    Ok(RouterChanges {
+        name: b.string("name", 255)?,
+        description: b.string("description", 255)?,
+        admin_state_up: b.bool("admin_state_up")?,
+        gateway: gateway(&b)?,
+    })
 }

@@ -104,7 +104,7 @@ pub async fn show_security_group(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
     let d = app::get(&ctx, &auth, &id).await?;
-    let v = query::select_fields(view(&d), &query::fields_only(&pairs));
+    let v = query::shown(view(&d), &pairs);
     Ok(Json(json!({ "security_group": v })))
 }
 
@@ -124,15 +124,9 @@ pub async fn update_security_group(
     Path(id): Path<String>,
     Json(raw): Json<Value>,
 ) -> Result<Json<Value>, Error> {
-    // Another project's resource is 404 before its body is read.
-    app::visible(&ctx, &auth, &id).await?;
-    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
-    let b = Body::new(raw, "security_group", "PUT", PUT, &known)?;
-    let ch = GroupChanges {
-        name: b.string("name", 255)?,
-        description: b.string("description", 255)?,
-        stateful: b.bool("stateful")?,
-    };
+    // The app finds the resource first: another project's is 404
+    // whatever its body says.
+    let ch = changes(raw);
     let d = app::update(&ctx, &auth, &id, ch).await?;
     Ok(Json(json!({ "security_group": view(&d) })))
 }
@@ -152,4 +146,15 @@ pub async fn delete_security_group(
 ) -> Result<StatusCode, Error> {
     app::delete(&ctx, &auth, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An update's body, read into the changes it asks for.
+fn changes(raw: Value) -> Result<GroupChanges, Error> {
+    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
+    let b = Body::new(raw, "security_group", "PUT", PUT, &known)?;
+    Ok(GroupChanges {
+        name: b.string("name", 255)?,
+        description: b.string("description", 255)?,
+        stateful: b.bool("stateful")?,
+    })
 }

@@ -127,7 +127,7 @@ pub async fn show_security_group_rule(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
     let m = app::visible(&ctx, &auth, &id).await?;
-    let v = query::select_fields(view(&m), &query::fields_only(&pairs));
+    let v = query::shown(view(&m), &pairs);
     Ok(Json(json!({ "security_group_rule": v })))
 }
 

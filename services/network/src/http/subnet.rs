@@ -188,7 +188,7 @@ pub async fn show_subnet(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
     let (m, _) = app::visible(&ctx, &auth, &id).await?;
-    let v = query::select_fields(view(&m), &query::fields_only(&pairs));
+    let v = query::shown(view(&m), &pairs);
     Ok(Json(json!({ "subnet": v })))
 }
 
@@ -208,19 +208,9 @@ pub async fn update_subnet(
     Path(id): Path<String>,
     Json(raw): Json<Value>,
 ) -> Result<Json<Value>, Error> {
-    // Another project's resource is 404 before its body is read.
-    app::visible(&ctx, &auth, &id).await?;
-    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
-    let b = Body::new(raw, "subnet", "PUT", PUT, &known)?;
-    let ch = SubnetChanges {
-        name: b.string("name", 255)?,
-        description: b.string("description", 255)?,
-        gateway_ip: gateway(&b)?,
-        allocation_pools: pools(&b)?,
-        dns_nameservers: b.strings("dns_nameservers")?,
-        host_routes: routes(&b)?,
-        enable_dhcp: b.bool("enable_dhcp")?,
-    };
+    // The app finds the resource first: another project's is 404
+    // whatever its body says.
+    let ch = changes(raw);
     let m = app::update(&ctx, &auth, &id, ch).await?;
     Ok(Json(json!({ "subnet": view(&m) })))
 }
@@ -239,4 +229,19 @@ pub async fn delete_subnet(
 ) -> Result<StatusCode, Error> {
     app::delete(&ctx, &auth, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An update's body, read into the changes it asks for.
+fn changes(raw: Value) -> Result<SubnetChanges, Error> {
+    let known: Vec<&str> = READ_ONLY.iter().chain(POST).copied().collect();
+    let b = Body::new(raw, "subnet", "PUT", PUT, &known)?;
+    Ok(SubnetChanges {
+        name: b.string("name", 255)?,
+        description: b.string("description", 255)?,
+        gateway_ip: gateway(&b)?,
+        allocation_pools: pools(&b)?,
+        dns_nameservers: b.strings("dns_nameservers")?,
+        host_routes: routes(&b)?,
+        enable_dhcp: b.bool("enable_dhcp")?,
+    })
 }

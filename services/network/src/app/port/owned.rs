@@ -73,13 +73,7 @@ pub(crate) async fn docs_of(
     db: &impl ConnectionTrait,
     ids: &[String],
 ) -> Result<Vec<PortDoc>, Error> {
-    let mut rows = Vec::new();
-    for id in ids {
-        if let Some(m) = port::find(db, id).await? {
-            rows.push(m);
-        }
-    }
-    docs(db, rows).await
+    docs(db, port::find_many(db, ids).await?).await
 }
 
 /// Owners whose ports only their owner's API changes.
