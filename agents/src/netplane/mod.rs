@@ -1,9 +1,50 @@
-//! The node's network data plane. For now: the nftables ruleset that
-//! filters the node's ports by their security groups (`nft`), built from
-//! the desired state the network service sends
-//! (`virga_protocol::network::PortFilter`).
+//! The node's network data plane, applied whole from the network
+//! service's plan for the node (`virga_protocol::network::NodeNetwork`):
+//! a bridge per network with its VXLAN / VLAN / flat segment (`bridge`),
+//! a DHCP server per served network (`dhcp`, `dnsmasq`), routers with NAT
+//! (`router`), and the ports' security groups (`nft`). Applying is
+//! idempotent: what already matches the plan is left alone, what differs
+//! is changed, what the plan no longer holds is removed.
 
+pub mod bridge;
+pub mod dhcp;
+pub mod dnsmasq;
+pub mod host;
+pub mod names;
 pub mod nft;
+pub mod router;
+pub mod veth;
 
 #[cfg(test)]
 mod tests;
+
+use virga_protocol::network::NodeNetwork;
+
+pub use host::{Host, NetplaneError};
+
+/// Applies `plan` on the node. Each part is applied even when another
+/// fails; the errors say what is not as planned (the next pass retries).
+pub fn apply(host: &Host, plan: &NodeNetwork) -> Vec<NetplaneError> {
+    let mut errors = Vec::new();
+    // Bridged IP traffic goes through the IP hooks, where the security
+    // groups' stateful filter is.
+    for key in [
+        "net.bridge.bridge-nf-call-iptables=1",
+        "net.bridge.bridge-nf-call-ip6tables=1",
+    ] {
+        if let Err(e) = host.run_in(None, "sysctl", &["-q", "-w", key], None) {
+            errors.push(e);
+        }
+    }
+    let results = [
+        bridge::apply(host, &plan.networks, &plan.ports, &mut errors),
+        dhcp::apply(host, &plan.networks, &mut errors),
+        router::apply(host, &plan.routers, &plan.networks, &mut errors),
+        nft::ruleset(&plan.ports)
+            .map_err(NetplaneError::from)
+            .and_then(|rules| host.run_in(None, "nft", &["-f", "-"], Some(&rules)))
+            .map(|_| ()),
+    ];
+    errors.extend(results.into_iter().filter_map(Result::err));
+    errors
+}

@@ -1,8 +1,6 @@
-//! The data plane's desired state for a node's ports, as the network
-//! service computes it and the agent applies it: each port's addresses and
-//! the security group rules that filter it, with remote groups already
-//! resolved to their members' addresses (the agent knows nothing of
-//! groups, only of packets).
+//! Security-group filters of a node's ports: each port's addresses and
+//! the rules that filter it, with remote groups already resolved to their
+//! members' addresses (the agent knows nothing of groups, only of packets).
 
 use std::net::IpAddr;
 
@@ -65,6 +63,10 @@ pub struct PortFilter {
     pub port_id: String,
     /// The host-side interface of the port (the guest's tap or veth).
     pub device: String,
+    /// The network whose bridge the device belongs on (the agent plugs an
+    /// existing device that is not on it; empty leaves it where it is).
+    #[serde(default)]
+    pub network_id: String,
     pub mac: String,
     pub fixed_ips: Vec<IpAddr>,
     #[serde(default)]

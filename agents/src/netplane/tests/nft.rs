@@ -1,12 +1,12 @@
 //! The security-group ruleset: what it says, and that the kernel takes it
 //! (loaded twice into a network namespace of the test's own).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use virga_protocol::network::{AddressPair, Direction, Ethertype, FilterRule, PortFilter};
 
-use super::nft::{RulesetError, ruleset};
+use super::super::nft::{RulesetError, ruleset};
+use super::{Netns, connects, ip, pings};
 
 fn rule(
     direction: Direction,
@@ -33,6 +33,7 @@ fn web_port() -> PortFilter {
     PortFilter {
         port_id: "5f0c6c4e-7a0e-4b4e-9a59-6f1c2d3e4f50".into(),
         device: "tap5f0c6c4e-7a".into(),
+        network_id: String::new(),
         mac: "fa:16:3e:12:34:56".into(),
         fixed_ips: vec!["10.0.0.5".parse().unwrap(), "fd00::5".parse().unwrap()],
         allowed_address_pairs: vec![AddressPair {
@@ -122,54 +123,6 @@ fn a_bad_device_name_is_refused() {
     );
 }
 
-/// A network namespace of the test's own, removed when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("virga-{tag}-{}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .expect("ip runs");
-        assert!(ok.success(), "ip netns add {name}");
-        Netns(name)
-    }
-
-    fn nft(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.0, "nft"]).args(args);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .expect("nft runs (scripts/test.sh installs nftables)");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "nft {args:?}: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            stdin.unwrap_or_default()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 #[test]
 fn the_kernel_takes_the_ruleset_and_a_second_apply_changes_nothing() {
     let ns = Netns::new("nft");
@@ -199,53 +152,6 @@ fn the_kernel_takes_the_ruleset_and_a_second_apply_changes_nothing() {
         !empty.contains("chain from_") && !empty.contains("chain spoof_"),
         "{empty}"
     );
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("ip runs");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Runs a short Python program in a namespace; true when it exits 0.
-fn python_in(ns: &Netns, program: &str) -> bool {
-    Command::new("ip")
-        .args(["netns", "exec", &ns.0, "python3", "-c", program])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("python3 runs")
-        .success()
-}
-
-/// A TCP connection from `ns` (from `source`) to `to:port` within 2 s.
-fn connects(ns: &Netns, source: &str, to: &str, port: u16) -> bool {
-    python_in(
-        ns,
-        &format!(
-            "import socket; socket.create_connection(('{to}', {port}), timeout=2, source_address=('{source}', 0)).close()"
-        ),
-    )
-}
-
-/// An ICMP echo from `ns` to `to` answered within 2 s (a raw socket:
-/// the test runs as root).
-fn pings(ns: &Netns, to: &str) -> bool {
-    python_in(
-        ns,
-        &format!(
-            "import socket,struct,time\n\
-def csum(b):\n    s=sum(struct.unpack('!%dH' % (len(b)//2), b)); s=(s>>16)+(s&0xffff); s+=s>>16; return ~s & 0xffff\n\
-h=struct.pack('!BBHHH',8,0,0,0x1234,1)+b'virga-ping'; h=h[:2]+struct.pack('!H',csum(h))+h[4:]\n\
-s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP); s.settimeout(2); s.sendto(h,('{to}',0))\n\
-end=time.time()+2\n\
-while time.time()<end:\n    d,a=s.recvfrom(1500)\n    if a[0]=='{to}' and d[20]==0: raise SystemExit(0)\n\
-raise SystemExit(1)"
-        ),
-    )
 }
 
 /// Two guests (namespaces) on a bridge in a third, standing for a node:
@@ -302,6 +208,7 @@ fn security_groups_filter_traffic_between_guests_on_a_bridge() {
     let guest_a = PortFilter {
         port_id: "aaaaaaaa-0000-4000-8000-000000000001".into(),
         device: "tapa".into(),
+        network_id: String::new(),
         mac: mac(&a),
         fixed_ips: vec!["192.0.2.1".parse().unwrap()],
         allowed_address_pairs: vec![],
@@ -321,6 +228,7 @@ fn security_groups_filter_traffic_between_guests_on_a_bridge() {
     let guest_b = PortFilter {
         port_id: "bbbbbbbb-0000-4000-8000-000000000002".into(),
         device: "tapb".into(),
+        network_id: String::new(),
         mac: mac(&b),
         fixed_ips: vec!["192.0.2.2".parse().unwrap()],
         allowed_address_pairs: vec![],
@@ -329,20 +237,7 @@ fn security_groups_filter_traffic_between_guests_on_a_bridge() {
     };
     node.nft(&["-f", "-"], Some(&ruleset(&[guest_a, guest_b]).unwrap()));
     // Listeners on 80 and 81 in both guests, for as long as the test runs.
-    let serve = |ns: &Netns| {
-        Command::new("ip")
-            .args(["netns", "exec", &ns.0, "timeout", "30", "python3", "-c",
-                "import socket,threading\n\
-def serve(p):\n    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', p)); s.listen(16)\n    while True:\n        c,_=s.accept(); c.close()\n\
-[threading.Thread(target=serve, args=(p,), daemon=True).start() for p in (80, 81)]\n\
-threading.Event().wait()"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let mut servers = [serve(&a), serve(&b)];
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    let mut servers = [super::serve(&a), super::serve(&b)];
     assert!(
         connects(&b, "192.0.2.2", "192.0.2.1", 80),
         "B may reach A's port 80"

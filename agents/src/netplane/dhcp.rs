@@ -1,0 +1,165 @@
+//! A DHCP server per network that this node serves: a namespace of its own
+//! holding the DHCP port (a veth whose other end is on the network's
+//! bridge) and a dnsmasq bound to it. The server is started when missing,
+//! restarted when its configuration changes and told to reread its hosts
+//! (SIGHUP) when only they change; servers of networks no longer planned
+//! are stopped and their namespaces removed.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use virga_protocol::network::{DhcpPlan, NetworkPlan};
+
+use super::dnsmasq;
+use super::host::{Host, NetplaneError};
+use super::names;
+use super::veth::{self, Leg};
+
+/// Applies the DHCP servers of `networks` and removes the others.
+pub fn apply(
+    host: &Host,
+    networks: &[NetworkPlan],
+    errors: &mut Vec<NetplaneError>,
+) -> Result<(), NetplaneError> {
+    let mut keep = BTreeSet::new();
+    for n in networks {
+        let Some(plan) = &n.dhcp else { continue };
+        if let Ok(ns) = names::dhcp_namespace(&host.ns_prefix, &n.network_id) {
+            keep.insert(ns);
+        }
+        if let Err(e) = server(host, n, plan) {
+            errors.push(e);
+        }
+    }
+    let prefix = format!("{}dhcp-", host.ns_prefix);
+    for ns in host.namespaces(&prefix)? {
+        if keep.contains(&ns) {
+            continue;
+        }
+        let dir = dir(host, &ns[prefix.len()..]);
+        stop(&dir);
+        if let Err(e) = host.remove_namespace(&ns) {
+            errors.push(e);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+fn dir(host: &Host, network_id: &str) -> PathBuf {
+    host.state_dir.join("dhcp").join(network_id)
+}
+
+/// An address with its subnet's prefix length (`10.0.0.2/24`).
+fn with_prefix(ip: IpAddr, cidr: &str) -> Option<String> {
+    let len: u8 = cidr.split_once('/')?.1.parse().ok()?;
+    Some(format!("{ip}/{len}"))
+}
+
+fn server(host: &Host, n: &NetworkPlan, plan: &DhcpPlan) -> Result<(), NetplaneError> {
+    let ns = names::dhcp_namespace(&host.ns_prefix, &n.network_id)?;
+    let inner = names::dhcp_inner(&plan.port_id)?;
+    host.ensure_namespace(&ns)?;
+    // The namespace holds one DHCP port: another port's leftovers go.
+    veth::prune(host, &ns, "ns-", &BTreeSet::from([inner.clone()]))?;
+    let want: BTreeSet<String> = plan
+        .subnets
+        .iter()
+        .filter_map(|s| with_prefix(s.address, &s.cidr))
+        .collect();
+    let leg = Leg {
+        ns: &ns,
+        outer: &names::dhcp_outer(&plan.port_id)?,
+        inner: &inner,
+        bridge: &names::bridge(&n.network_id)?,
+        mac: &plan.mac,
+        mtu: n.mtu,
+    };
+    veth::plug(host, &leg, &want)?;
+    let dir = dir(host, &n.network_id);
+    std::fs::create_dir_all(&dir).map_err(|source| NetplaneError::File {
+        path: dir.clone(),
+        source,
+    })?;
+    let conf = dnsmasq::config(&dir, &inner, plan, n.mtu);
+    let conf_changed = write(&dir.join("dnsmasq.conf"), &conf)?;
+    let hosts_changed = write(&dir.join("hosts"), &dnsmasq::hosts(plan))?;
+    match running(&dir) {
+        Some(pid) if conf_changed => {
+            stop_pid(pid);
+            start(host, &ns, &dir)
+        }
+        Some(pid) if hosts_changed => {
+            let _ = kill(pid, Signal::SIGHUP);
+            Ok(())
+        }
+        Some(_) => Ok(()),
+        None => start(host, &ns, &dir),
+    }
+}
+
+/// Writes `text` unless the file already holds it; true when it changed.
+fn write(path: &Path, text: &str) -> Result<bool, NetplaneError> {
+    if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
+        return Ok(false);
+    }
+    std::fs::write(path, text).map_err(|source| NetplaneError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(true)
+}
+
+/// The server's process, if the pid file names a live dnsmasq of this
+/// directory (a reused pid is someone else's).
+fn running(dir: &Path) -> Option<Pid> {
+    let pid: i32 = std::fs::read_to_string(dir.join("pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    if !alive(pid) {
+        return None;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    (cmdline.contains("dnsmasq") && cmdline.contains(&dir.display().to_string()))
+        .then_some(Pid::from_raw(pid))
+}
+
+fn start(host: &Host, ns: &str, dir: &Path) -> Result<(), NetplaneError> {
+    let conf = format!("--conf-file={}", dir.join("dnsmasq.conf").display());
+    let pid = format!("--pid-file={}", dir.join("pid").display());
+    // dnsmasq forks into the background once it is serving.
+    host.run_in(Some(ns), "dnsmasq", &[&conf, &pid], None)
+        .map(|_| ())
+}
+
+fn stop(dir: &Path) {
+    if let Some(pid) = running(dir) {
+        stop_pid(pid);
+    }
+}
+
+/// Terminates the server and waits (briefly) until it is gone, so a
+/// successor can bind the same address.
+fn stop_pid(pid: Pid) {
+    let _ = kill(pid, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while alive(pid.as_raw()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether the process exists and is not a zombie (an orphaned server is
+/// reaped by whoever is pid 1, maybe never).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
