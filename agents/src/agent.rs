@@ -151,6 +151,7 @@ pub async fn start(
         images: images.clone(),
         outbox: Arc::new(Outbox::default()),
         stop_timeout: Duration::from_secs(opts.config.stop_timeout_secs),
+        network: crate::netplane::reconcile::Plane::new(network_host(&opts.config, &opts.data_dir)),
     };
     tracing::info!(%node, hostname = %host.hostname, arch = %host.arch, cpus = host.cpu.count,
         memory_mb = host.memory_mb, disk_gb = host.disk_gb, accelerators = host.accelerators.len(),
@@ -160,6 +161,7 @@ pub async fn start(
         rc.clone(),
         kick_rx,
         Duration::from_secs(opts.config.reconcile_secs),
+        Duration::from_secs(opts.config.network.reconcile_secs),
         shutdown.clone(),
     ));
     let registration = crate::registration::register(
@@ -185,6 +187,18 @@ pub async fn start(
         node,
         host,
         tasks: vec![reconcile, link],
+    })
+}
+
+/// The node's data plane as configured; `None` when it is off.
+fn network_host(config: &AgentConfig, data_dir: &Path) -> Option<crate::netplane::Host> {
+    let n = &config.network;
+    n.dataplane.then(|| crate::netplane::Host {
+        netns: n.netns.clone(),
+        ns_prefix: n.namespace_prefix.clone(),
+        physical: n.physical_interfaces.clone(),
+        tunnel_ip: n.tunnel_ip,
+        state_dir: data_dir.join("agent/network"),
     })
 }
 
@@ -221,12 +235,16 @@ async fn reconcile_loop(
     rc: Reconciler,
     mut kicks: mpsc::UnboundedReceiver<Kick>,
     every: Duration,
+    network_every: Duration,
     shutdown: CancellationToken,
 ) {
     let log = |e: LedgerError| tracing::error!(error = %chain(&e), "reconcile failed");
     // The first pass restores what should run (after an agent or host
     // restart) before anything else, bus or not.
     if let Err(e) = rc.all(true).await {
+        log(e);
+    }
+    if let Err(e) = rc.network(None).await {
         log(e);
     }
     match rc.report().await {
@@ -236,12 +254,18 @@ async fn reconcile_loop(
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
+    let mut network_tick = tokio::time::interval(network_every);
+    network_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    network_tick.tick().await;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             kick = kicks.recv() => match kick {
                 Some(Kick::Instance(id)) => {
                     if let Err(e) = rc.instance(&id).await { log(e) }
+                }
+                Some(Kick::Network(request_id)) => {
+                    if let Err(e) = rc.network(request_id).await { log(e) }
                 }
                 Some(Kick::Report) => match rc.report().await {
                     Ok(r) => rc.outbox.push(r),
@@ -253,6 +277,9 @@ async fn reconcile_loop(
                 if let Err(e) = rc.all(false).await { log(e) }
                 let old = Utc::now() - chrono::Duration::days(TOMBSTONE_DAYS);
                 if let Err(e) = rc.ledger.purge_deleted(old).await { log(e) }
+            }
+            _ = network_tick.tick() => {
+                if let Err(e) = rc.network(None).await { log(e) }
             }
         }
     }

@@ -18,6 +18,8 @@ use crate::reconcile::Reconciler;
 pub enum Kick {
     Instance(String),
     Report,
+    /// Apply the network plan; the id of the command that changed it.
+    Network(Option<String>),
 }
 
 /// Handles one command; the reply value for a call.
@@ -118,6 +120,27 @@ pub async fn handle(
                 .await
                 .map_err(db)?;
             (instance, generation, request_id, applied)
+        }
+        AgentCommand::EnsureNetwork {
+            request_id,
+            generation,
+            state,
+        } => {
+            match rc
+                .ledger
+                .set_network(generation, &state, &request_id)
+                .await
+                .map_err(db)?
+            {
+                Ok(()) => {
+                    let _ = kicks.send(Kick::Network(Some(request_id)));
+                }
+                Err(have) => {
+                    tracing::info!(%request_id, generation, have,
+                        "network plan older than the ledger's ignored");
+                }
+            }
+            return Ok(Value::Null);
         }
         AgentCommand::Report { .. } => {
             let _ = kicks.send(Kick::Report);

@@ -38,6 +38,8 @@ pub struct Reconciler {
     pub images: Arc<dyn Images>,
     pub outbox: Arc<Outbox>,
     pub stop_timeout: Duration,
+    /// The node's network data plane (`crate::netplane::reconcile`).
+    pub network: Arc<crate::netplane::reconcile::Plane>,
 }
 
 fn observed(g: Option<GuestState>) -> InstanceState {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the services running together.
 
 mod agent;
+mod agent_network;
 mod allocation_candidate;
 mod authz;
 mod bus;

@@ -47,3 +47,26 @@ pub mod meta {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod node_network {
+    use virga_db::sea_orm;
+    use virga_db::sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "node_network")]
+    pub struct Model {
+        /// Always 1: a node has one plan.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub generation: i64,
+        /// The `NodeNetwork` as JSON.
+        pub state: String,
+        pub request_id: Option<String>,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -15,6 +15,7 @@
 
 mod entity;
 mod migration;
+mod network;
 mod record;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use virga_db::sea_orm::{
     IntoActiveModel, QueryFilter, Statement, TransactionTrait,
 };
 
+pub use network::NetworkRecord;
 pub use record::{Desired, RebootKind, Record};
 
 use entity::{instance, meta};

@@ -119,3 +119,36 @@ async fn a_damaged_ledger_is_refused() {
     let err = Ledger::open(&path).await.err().expect("refused");
     assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn the_network_plan_takes_only_newer_generations_and_survives_reopening() {
+    use virga_protocol::network::{NetworkPlan, NodeNetwork, Segment};
+    let dir = tempfile::tempdir().unwrap();
+    let l = ledger(&dir).await;
+    assert_eq!(l.network().await.unwrap(), None);
+    let plan = NodeNetwork {
+        networks: vec![NetworkPlan {
+            network_id: "n".into(),
+            segment: Segment::Vxlan {
+                vni: 7,
+                peers: vec![],
+            },
+            mtu: 1450,
+            dhcp: None,
+        }],
+        ..NodeNetwork::default()
+    };
+    assert_eq!(l.set_network(3, &plan, "r3").await.unwrap(), Ok(()));
+    let empty = NodeNetwork::default();
+    assert_eq!(l.set_network(3, &empty, "again").await.unwrap(), Err(3));
+    assert_eq!(l.set_network(2, &empty, "late").await.unwrap(), Err(3));
+    l.close().await.unwrap();
+    let l = ledger(&dir).await;
+    let kept = l.network().await.unwrap().unwrap();
+    assert_eq!(
+        (kept.generation, kept.state, kept.request_id.as_deref()),
+        (3, plan, Some("r3"))
+    );
+    assert_eq!(l.set_network(4, &empty, "r4").await.unwrap(), Ok(()));
+    assert_eq!(l.network().await.unwrap().unwrap().state, empty);
+}

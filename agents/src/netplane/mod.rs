@@ -12,6 +12,7 @@ pub mod dnsmasq;
 pub mod host;
 pub mod names;
 pub mod nft;
+pub mod reconcile;
 pub mod router;
 pub mod veth;
 

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Message;
+use crate::network::NodeNetwork;
 
 /// The durable queue of one node's agent: `agent.<node uuid>`.
 pub fn topic(node: &str) -> String {
@@ -170,6 +171,15 @@ pub enum AgentCommand {
     /// A cast: fetch the image into the node's cache before any instance
     /// needs it (pre-fetch); answered by [`AgentEvent::Image`].
     FetchImage { request_id: String, image: ImageRef },
+    /// A cast: the node's whole network data plane (bridges and segments,
+    /// DHCP servers, routers, port filters) should be `state`; kept in the
+    /// ledger and applied when `generation` is newer than the one held,
+    /// answered by [`AgentEvent::Network`].
+    EnsureNetwork {
+        request_id: String,
+        generation: u64,
+        state: Box<NodeNetwork>,
+    },
     /// A call: the tail of the instance's serial console log, answered with
     /// [`ConsoleLog`].
     ConsoleLog {
@@ -188,6 +198,7 @@ impl Message for AgentCommand {
             AgentCommand::Delete { .. } => "delete",
             AgentCommand::Report { .. } => "report",
             AgentCommand::FetchImage { .. } => "fetch_image",
+            AgentCommand::EnsureNetwork { .. } => "ensure_network",
             AgentCommand::ConsoleLog { .. } => "console_log",
         }
     }
@@ -250,6 +261,20 @@ pub enum AgentEvent {
         request_id: String,
         at: DateTime<Utc>,
     },
+    /// How applying the network plan of `generation` went: after an
+    /// [`AgentCommand::EnsureNetwork`] (with its `request_id`), and when a
+    /// reconcile pass's outcome differs from the last one reported.
+    /// `errors` is empty when the node matches the plan.
+    #[serde(rename = "agent.network")]
+    Network {
+        node: String,
+        generation: u64,
+        #[serde(default)]
+        errors: Vec<String>,
+        #[serde(default)]
+        request_id: Option<String>,
+        at: DateTime<Utc>,
+    },
 }
 
 impl Message for AgentEvent {
@@ -258,6 +283,7 @@ impl Message for AgentEvent {
             AgentEvent::InstanceState { .. } => "agent.instance.state",
             AgentEvent::Report { .. } => "agent.report",
             AgentEvent::Image { .. } => "agent.image",
+            AgentEvent::Network { .. } => "agent.network",
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The `[agent]` section: who this node is (its site, kind and labels),
-//! which hypervisor driver runs its instances, and the agent's rhythms.
+//! which hypervisor driver runs its instances, how it carries networks,
+//! and the agent's rhythms.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +64,45 @@ pub struct AgentConfig {
     /// copies dropped (hours; 0 never). Images are also verified before
     /// every build.
     pub image_scrub_hours: u64,
+    /// The node's network data plane (`[agent.network]`).
+    pub network: AgentNetworkConfig,
+}
+
+/// `[agent.network]`: how this node carries tenant networks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentNetworkConfig {
+    /// Whether the agent applies the network plans the network service
+    /// sends (bridges, VXLAN, DHCP servers, routers, nftables). Off, plans
+    /// are kept in the ledger and reported as not applied.
+    pub dataplane: bool,
+    /// The node's address for VXLAN tunnels to other nodes.
+    pub tunnel_ip: Option<IpAddr>,
+    /// Physical network name → this node's interface on it, for flat and
+    /// VLAN networks.
+    pub physical_interfaces: BTreeMap<String, String>,
+    /// A named network namespace to build the data plane in instead of the
+    /// agent's own (a node that keeps tenant networks apart from its host
+    /// networking; tests).
+    pub netns: Option<String>,
+    /// The prefix of the namespaces made for DHCP servers and routers.
+    pub namespace_prefix: String,
+    /// How often the plan is re-applied, repairing what changed behind
+    /// the agent's back.
+    pub reconcile_secs: u64,
+}
+
+impl Default for AgentNetworkConfig {
+    fn default() -> Self {
+        AgentNetworkConfig {
+            dataplane: true,
+            tunnel_ip: None,
+            physical_interfaces: BTreeMap::new(),
+            netns: None,
+            namespace_prefix: "virga-".into(),
+            reconcile_secs: 30,
+        }
+    }
 }
 
 impl Default for AgentConfig {
@@ -87,6 +128,7 @@ impl Default for AgentConfig {
             cpu_allocation_ratio: 4.0,
             image_cache_gb: 0,
             image_scrub_hours: 24,
+            network: AgentNetworkConfig::default(),
         }
     }
 }
@@ -120,6 +162,32 @@ impl AgentConfig {
         }
         if !(self.cpu_allocation_ratio.is_finite() && self.cpu_allocation_ratio > 0.0) {
             return fail("cpu_allocation_ratio", "must be a positive number");
+        }
+        let n = &self.network;
+        if n.reconcile_secs < 1 {
+            return fail("network.reconcile_secs", "must be at least 1");
+        }
+        let name_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        if !name_ok(&n.namespace_prefix) || n.namespace_prefix.len() > 40 {
+            return fail(
+                "network.namespace_prefix",
+                "must be 1 to 40 letters, digits, '-', '_' or '.'",
+            );
+        }
+        if n.netns.as_deref().is_some_and(|ns| !name_ok(ns)) {
+            return fail("network.netns", "must be a namespace name");
+        }
+        for (physical, iface) in &n.physical_interfaces {
+            if !name_ok(iface) || iface.len() > 15 {
+                return fail(
+                    &format!("network.physical_interfaces.{physical}"),
+                    "must be an interface name (at most 15 characters)",
+                );
+            }
         }
         if self.reserved_memory_mb < 0 || self.reserved_disk_gb < 0 {
             return fail("reserved_memory_mb", "reservations must not be negative");

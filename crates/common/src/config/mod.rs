@@ -17,7 +17,7 @@ mod auth;
 mod image;
 mod network;
 mod scheduler;
-pub use agent::AgentConfig;
+pub use agent::{AgentConfig, AgentNetworkConfig};
 pub use auth::AuthConfig;
 pub use image::{
     IMPORT_METHODS, ImageConfig, ImageQuotaConfig, ImageStoreConfig, S3StoreConfig,

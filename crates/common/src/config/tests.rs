@@ -174,3 +174,34 @@ fn trusted_dashboards_must_be_http_urls() {
         ["https://console.example/auth/websso/"]
     );
 }
+
+#[test]
+fn the_agent_network_section_is_validated() {
+    let (_d, path) = write(
+        "[agent.network]\ntunnel_ip = \"198.51.100.7\"\nphysical_interfaces = { public = \"eth1\" }\n",
+    );
+    let c = Config::load(Some(&path), env(&[])).unwrap();
+    assert_eq!(
+        c.agent.network.tunnel_ip,
+        Some("198.51.100.7".parse().unwrap())
+    );
+    assert_eq!(c.agent.network.physical_interfaces["public"], "eth1");
+    assert!(c.agent.network.dataplane);
+    for (text, key) in [
+        ("tunnel_ip = \"not-an-address\"", "tunnel_ip"),
+        (
+            "namespace_prefix = \"a b\"",
+            "agent.network.namespace_prefix",
+        ),
+        ("netns = \"../x\"", "agent.network.netns"),
+        (
+            "physical_interfaces = { public = \"a-very-long-interface\" }",
+            "agent.network.physical_interfaces.public",
+        ),
+        ("reconcile_secs = 0", "agent.network.reconcile_secs"),
+    ] {
+        let (_d, path) = write(&format!("[agent.network]\n{text}\n"));
+        let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains(key), "{text}: {err}");
+    }
+}

@@ -144,3 +144,48 @@ pub struct RouterPlan {
     #[serde(default)]
     pub floating_ips: Vec<FloatingNat>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::AgentCommand;
+    use crate::{from_parts, to_parts};
+
+    #[test]
+    fn a_plan_travels_in_ensure_network_and_omitted_lists_default() {
+        let state = NodeNetwork {
+            networks: vec![NetworkPlan {
+                network_id: "n".into(),
+                segment: Segment::Vlan {
+                    physical_network: "physnet1".into(),
+                    vlan_id: 100,
+                },
+                mtu: 1500,
+                dhcp: None,
+            }],
+            ..NodeNetwork::default()
+        };
+        let cmd = AgentCommand::EnsureNetwork {
+            request_id: "r".into(),
+            generation: 9,
+            state: Box::new(state),
+        };
+        let (method, args) = to_parts(&cmd);
+        assert_eq!(method, "ensure_network");
+        assert_eq!(args["state"]["networks"][0]["segment"]["type"], "vlan");
+        assert_eq!(from_parts::<AgentCommand>(&method, args).unwrap(), cmd);
+        let bare: NodeNetwork = serde_json::from_value(serde_json::json!({
+            "networks": [{"network_id": "n", "mtu": 1450,
+                          "segment": {"type": "vxlan", "vni": 5}}]
+        }))
+        .unwrap();
+        assert_eq!(
+            bare.networks[0].segment,
+            Segment::Vxlan {
+                vni: 5,
+                peers: vec![]
+            }
+        );
+        assert!(bare.ports.is_empty() && bare.routers.is_empty());
+    }
+}

@@ -1,0 +1,77 @@
+//! The network plan's reconcile step: apply the ledger's plan to the node
+//! (on the agent's first pass, after each `ensure_network`, and on every
+//! tick, which repairs what was changed behind the agent's back) and tell
+//! the centre how it went: after a command always, otherwise when the
+//! outcome changed. A node that never got a plan is left alone.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use virga_protocol::agent::AgentEvent;
+
+use super::Host;
+use crate::ledger::LedgerError;
+use crate::reconcile::Reconciler;
+
+/// The node's data plane and the last outcome reported.
+pub struct Plane {
+    /// `None`: the data plane is off on this node (plans are kept, not
+    /// applied).
+    pub host: Option<Host>,
+    reported: Mutex<Option<(u64, Vec<String>)>>,
+}
+
+impl Plane {
+    pub fn new(host: Option<Host>) -> Arc<Plane> {
+        Arc::new(Plane {
+            host,
+            reported: Mutex::new(None),
+        })
+    }
+}
+
+impl Reconciler {
+    /// Applies the ledger's network plan; `request_id` when a command asked.
+    pub async fn network(&self, request_id: Option<String>) -> Result<(), LedgerError> {
+        let Some(record) = self.ledger.network().await? else {
+            return Ok(());
+        };
+        let plane = self.network.clone();
+        let errors = match plane.host.clone() {
+            Some(host) => {
+                let state = record.state;
+                tokio::task::spawn_blocking(move || super::apply(&host, &state))
+                    .await
+                    .map(|errs| {
+                        errs.iter()
+                            .map(|e| virga_common::error::chain(e))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_else(|e| vec![format!("applying the network plan panicked: {e}")])
+            }
+            None => {
+                vec!["the network data plane is off on this node (agent.network.dataplane)".into()]
+            }
+        };
+        for e in &errors {
+            tracing::warn!(generation = record.generation, error = %e, "network plan not fully applied");
+        }
+        let outcome = (record.generation, errors.clone());
+        let changed = {
+            let mut last = plane.reported.lock().unwrap_or_else(|p| p.into_inner());
+            let changed = last.as_ref() != Some(&outcome);
+            *last = Some(outcome);
+            changed
+        };
+        if request_id.is_some() || changed {
+            self.outbox.push(AgentEvent::Network {
+                node: self.node.clone(),
+                generation: record.generation,
+                errors,
+                request_id,
+                at: Utc::now(),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,257 @@
+//! The agent's network plan over the bus, on both backends: an
+//! `ensure_network` is kept in the ledger, applied (in a namespace the test
+//! makes, standing for the node) and answered with an `agent.network`
+//! event; a stale one changes nothing; after a node "reboot" (its devices
+//! and DHCP server gone) a restarted agent rebuilds them from its ledger
+//! before hearing from the centre; an empty plan removes everything.
+
+use std::process::Command;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use virga_agent::BusSource;
+use virga_agent::driver::simulated::{SimConfig, Simulated};
+use virga_protocol::agent::{AgentCommand, AgentEvent};
+use virga_protocol::network::{
+    DhcpHost, DhcpPlan, DhcpSubnet, NetworkPlan, NodeNetwork, PortFilter, Segment,
+};
+use virga_tests::Cloud;
+
+use super::agent::{TestAgent, agent_config, events, registered, send};
+
+crate::on_both_backends!(network_plans_are_applied_kept_and_restored);
+
+const NET: &str = "5a5a5a5a-0000-4000-8000-000000000001";
+
+fn sh(args: &[&str]) -> String {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The test's "node": a namespace with a device for the guest's port,
+/// removed with what the agent made for it when dropped.
+struct Node {
+    ns: String,
+    prefix: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = Command::new("pkill")
+            .args(["-f", &format!("{}/", self.ns)])
+            .status();
+        let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        for line in String::from_utf8_lossy(&list.stdout).lines() {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            if name.starts_with(&self.prefix) || name == self.ns {
+                let _ = Command::new("ip").args(["netns", "del", name]).status();
+            }
+        }
+    }
+}
+
+fn plan(with_dhcp: bool) -> NodeNetwork {
+    let dhcp = with_dhcp.then(|| DhcpPlan {
+        port_id: "d0d0d0d0-0000-4000-8000-000000000001".into(),
+        mac: "fa:16:3e:00:00:d0".into(),
+        subnets: vec![DhcpSubnet {
+            subnet_id: "s".into(),
+            cidr: "192.0.2.0/24".into(),
+            address: "192.0.2.2".parse().unwrap(),
+            gateway: Some("192.0.2.1".parse().unwrap()),
+            dns_nameservers: vec![],
+            host_routes: vec![],
+            ipv6_mode: None,
+        }],
+        hosts: vec![DhcpHost {
+            mac: "fa:16:3e:00:00:01".into(),
+            ips: vec!["192.0.2.10".parse().unwrap()],
+            hostname: None,
+        }],
+    });
+    NodeNetwork {
+        networks: vec![NetworkPlan {
+            network_id: NET.into(),
+            segment: Segment::Vxlan {
+                vni: 4242,
+                peers: vec!["198.51.100.2".parse().unwrap()],
+            },
+            mtu: 1450,
+            dhcp,
+        }],
+        ports: vec![PortFilter {
+            port_id: "b0b0b0b0-0000-4000-8000-000000000001".into(),
+            device: "tapguest".into(),
+            network_id: NET.into(),
+            mac: "fa:16:3e:00:00:01".into(),
+            fixed_ips: vec!["192.0.2.10".parse().unwrap()],
+            allowed_address_pairs: vec![],
+            port_security: true,
+            rules: vec![],
+        }],
+        routers: vec![],
+    }
+}
+
+fn ensure(generation: u64, state: NodeNetwork) -> AgentCommand {
+    AgentCommand::EnsureNetwork {
+        request_id: format!("net-{generation}"),
+        generation,
+        state: Box::new(state),
+    }
+}
+
+/// The next `agent.network` event of `node`: its generation, errors and
+/// request id.
+async fn outcome(
+    rx: &mut mpsc::UnboundedReceiver<AgentEvent>,
+    node: &str,
+) -> (u64, Vec<String>, Option<String>) {
+    let wait = async {
+        loop {
+            if let AgentEvent::Network {
+                node: n,
+                generation,
+                errors,
+                request_id,
+                ..
+            } = rx.recv().await.expect("events keep coming")
+                && n == node
+            {
+                return (generation, errors, request_id);
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("the agent reports its network")
+}
+
+fn links(node: &Node) -> String {
+    sh(&["ip", "-n", &node.ns, "-br", "link"])
+}
+
+fn dhcp_running(node: &Node) -> bool {
+    let ps = Command::new("pgrep")
+        .args(["-f", &format!("{}/agent/network/dhcp/{NET}/", node.ns)])
+        .output()
+        .unwrap();
+    ps.status.success()
+}
+
+async fn network_plans_are_applied_kept_and_restored(cloud: &Cloud) {
+    let dir = tempfile::Builder::new()
+        .prefix("virga-an")
+        .tempdir()
+        .unwrap();
+    let tag = dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let node = Node {
+        ns: tag.clone(),
+        prefix: format!("{tag}-"),
+    };
+    sh(&["ip", "netns", "add", &node.ns]);
+    for args in [
+        // No dummy devices on every kernel: veths whose peers stay idle.
+        vec![
+            "link",
+            "add",
+            "underlay",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "underlay1",
+        ],
+        vec!["addr", "add", "198.51.100.1/24", "dev", "underlay"],
+        vec!["link", "set", "underlay", "up"],
+        vec![
+            "link", "add", "tapguest", "type", "veth", "peer", "name", "guest0",
+        ],
+    ] {
+        let mut full = vec!["ip", "-n", &node.ns];
+        full.extend(args);
+        sh(&full);
+    }
+    let mut config = agent_config("netplan-site");
+    config.network.netns = Some(node.ns.clone());
+    config.network.namespace_prefix = node.prefix.clone();
+    config.network.tunnel_ip = Some("198.51.100.1".parse().unwrap());
+    // The data directory's path marks the node's dnsmasq for pgrep.
+    let data = dir.path().join(&node.ns);
+    let (_sub, mut rx) = events(&cloud.bus).await;
+    let sim = Simulated::new(SimConfig::default());
+    let start = |sim: Simulated| {
+        TestAgent::start(
+            BusSource::Ready(cloud.bus.clone()),
+            &data,
+            sim,
+            config.clone(),
+        )
+    };
+    let agent = start(sim.clone()).await;
+    let id = agent.running.node.clone();
+    registered(cloud, &id).await;
+    let bridge = format!("vbr{}", &NET[..11]);
+
+    send(&cloud.bus, &id, &ensure(2, plan(true))).await;
+    let (generation, errors, request) = outcome(&mut rx, &id).await;
+    assert_eq!((generation, request.as_deref()), (2, Some("net-2")));
+    assert!(errors.is_empty(), "{errors:?}");
+    let l = links(&node);
+    assert!(l.contains(&bridge), "{l}");
+    assert!(l.contains(&format!("vvx{}", &NET[..11])), "{l}");
+    let tap = sh(&["ip", "-n", &node.ns, "link", "show", "tapguest"]);
+    assert!(tap.contains(&format!("master {bridge}")), "{tap}");
+    assert!(dhcp_running(&node), "the DHCP server runs");
+    let rules = sh(&["ip", "netns", "exec", &node.ns, "nft", "list", "ruleset"]);
+    assert!(rules.contains("chain spoof_b0b0b0b0"), "{rules}");
+
+    // An older plan is stale: nothing is removed.
+    send(&cloud.bus, &id, &ensure(1, NodeNetwork::default())).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(links(&node).contains(&bridge));
+
+    // The node "reboots": its bridges, DHCP namespace and server are gone.
+    // The restarted agent rebuilds them from its ledger.
+    agent.stop().await;
+    let _ = Command::new("pkill")
+        .args(["-f", &format!("{}/", node.ns)])
+        .status();
+    sh(&["ip", "-n", &node.ns, "link", "del", &bridge]);
+    sh(&["ip", "netns", "del", &format!("{}dhcp-{NET}", node.prefix)]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!dhcp_running(&node));
+    let agent = start(sim.clone()).await;
+    let (generation, errors, request) = outcome(&mut rx, &id).await;
+    assert_eq!((generation, request), (2, None), "restored from the ledger");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(links(&node).contains(&bridge));
+    assert!(dhcp_running(&node), "the DHCP server is back");
+
+    // A plan without the network's DHCP server, then an empty one.
+    send(&cloud.bus, &id, &ensure(3, plan(false))).await;
+    let (generation, errors, _) = outcome(&mut rx, &id).await;
+    assert_eq!(generation, 3);
+    assert!(errors.is_empty(), "{errors:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!dhcp_running(&node), "the DHCP server stopped");
+    send(&cloud.bus, &id, &ensure(4, NodeNetwork::default())).await;
+    let (generation, errors, _) = outcome(&mut rx, &id).await;
+    assert_eq!(generation, 4);
+    assert!(errors.is_empty(), "{errors:?}");
+    let l = links(&node);
+    assert!(!l.contains("vbr") && !l.contains("vvx"), "{l}");
+    let rules = sh(&["ip", "netns", "exec", &node.ns, "nft", "list", "ruleset"]);
+    assert!(!rules.contains("spoof_"), "{rules}");
+    agent.stop().await;
+}
