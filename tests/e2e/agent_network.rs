@@ -122,6 +122,7 @@ async fn outcome(
                 ..
             } = rx.recv().await.expect("events keep coming")
                 && n == node
+                && generation > 0
             {
                 return (generation, errors, request_id);
             }

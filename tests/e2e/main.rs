@@ -16,6 +16,7 @@ mod image_location;
 mod image_oci;
 mod image_stores;
 mod network;
+mod node_plan;
 mod node_report;
 mod openapi;
 mod reshaper;

@@ -33,8 +33,13 @@ pub fn apply(host: &Host, plan: &NodeNetwork) -> Vec<NetplaneError> {
         "net.bridge.bridge-nf-call-iptables=1",
         "net.bridge.bridge-nf-call-ip6tables=1",
     ] {
-        if let Err(e) = host.run_in(None, "sysctl", &["-q", "-w", key], None) {
-            errors.push(e);
+        let set = || host.run_in(None, "sysctl", &["-q", "-w", key], None);
+        if set().is_err() {
+            // The keys exist once br_netfilter is loaded.
+            let _ = host.run_in(Some(""), "modprobe", &["br_netfilter"], None);
+            if let Err(e) = set() {
+                errors.push(e);
+            }
         }
     }
     let results = [

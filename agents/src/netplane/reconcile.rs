@@ -2,7 +2,8 @@
 //! (on the agent's first pass, after each `ensure_network`, and on every
 //! tick, which repairs what was changed behind the agent's back) and tell
 //! the centre how it went: after a command always, otherwise when the
-//! outcome changed. A node that never got a plan is left alone.
+//! outcome changed. A node that never got a plan is left alone, and says
+//! so once (generation 0), with its tunnel address and physical networks.
 
 use std::sync::{Arc, Mutex};
 
@@ -28,15 +29,40 @@ impl Plane {
             reported: Mutex::new(None),
         })
     }
+
+    fn tunnel_ip(&self) -> Option<std::net::IpAddr> {
+        self.host.as_ref().and_then(|h| h.tunnel_ip)
+    }
+
+    fn physical_networks(&self) -> Vec<String> {
+        self.host
+            .as_ref()
+            .map(|h| h.physical.keys().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 impl Reconciler {
     /// Applies the ledger's network plan; `request_id` when a command asked.
     pub async fn network(&self, request_id: Option<String>) -> Result<(), LedgerError> {
+        let plane = self.network.clone();
         let Some(record) = self.ledger.network().await? else {
+            // No plan yet: say once what the node offers.
+            let mut last = plane.reported.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_none() {
+                *last = Some((0, Vec::new()));
+                self.outbox.push(AgentEvent::Network {
+                    node: self.node.clone(),
+                    generation: 0,
+                    errors: Vec::new(),
+                    tunnel_ip: plane.tunnel_ip(),
+                    physical_networks: plane.physical_networks(),
+                    request_id,
+                    at: Utc::now(),
+                });
+            }
             return Ok(());
         };
-        let plane = self.network.clone();
         let errors = match plane.host.clone() {
             Some(host) => {
                 let state = record.state;
@@ -68,6 +94,8 @@ impl Reconciler {
                 node: self.node.clone(),
                 generation: record.generation,
                 errors,
+                tunnel_ip: plane.tunnel_ip(),
+                physical_networks: plane.physical_networks(),
                 request_id,
                 at: Utc::now(),
             });

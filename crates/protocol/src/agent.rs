@@ -263,14 +263,22 @@ pub enum AgentEvent {
     },
     /// How applying the network plan of `generation` went: after an
     /// [`AgentCommand::EnsureNetwork`] (with its `request_id`), and when a
-    /// reconcile pass's outcome differs from the last one reported.
-    /// `errors` is empty when the node matches the plan.
+    /// reconcile pass's outcome differs from the last one reported; at
+    /// start also without a plan (generation 0), so the network service
+    /// learns the node's tunnel address and physical networks. `errors` is
+    /// empty when the node matches the plan.
     #[serde(rename = "agent.network")]
     Network {
         node: String,
         generation: u64,
         #[serde(default)]
         errors: Vec<String>,
+        /// The node's VXLAN tunnel address, if it has one.
+        #[serde(default)]
+        tunnel_ip: Option<std::net::IpAddr>,
+        /// The physical networks the node has an interface on.
+        #[serde(default)]
+        physical_networks: Vec<String>,
         #[serde(default)]
         request_id: Option<String>,
         at: DateTime<Utc>,

@@ -4,6 +4,7 @@
 //! entities and queries, `migrations/` the schema.
 
 pub mod app;
+pub mod bus;
 pub mod db;
 pub mod http;
 pub mod migrations;
@@ -29,6 +30,12 @@ impl Service for Network {
     }
 
     async fn state(ctx: ServiceContext) -> Result<ServiceContext, StartError> {
+        // Nodes' network plans: reports in, plans out.
+        bus::serve(&ctx).await.map_err(|source| StartError::Bus {
+            service: Self::NAME,
+            source,
+        })?;
+        app::node_plan::spawn(ctx.clone());
         Ok(ctx)
     }
 }

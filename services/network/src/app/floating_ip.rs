@@ -261,6 +261,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewFloatingIp) -> Re
     }
     let m = floating_ip::insert(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(floating_ip = %m.id, address = %m.floating_ip_address, port = ?m.port_id, "floating IP created");
     Ok(m)
 }
@@ -300,6 +301,7 @@ pub async fn update(
     m.updated_at = now();
     let m = floating_ip::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     Ok(m)
 }
 
@@ -311,6 +313,7 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
     floating_ip::delete(&txn, id).await?;
     port::delete(&txn, &m.floating_port_id).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(floating_ip = %id, "floating IP deleted");
     Ok(())
 }

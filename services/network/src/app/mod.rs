@@ -6,6 +6,7 @@ pub mod floating_ip;
 pub mod ipam;
 pub mod listing;
 pub mod network;
+pub mod node_plan;
 pub mod port;
 pub mod quota;
 pub mod router;

@@ -257,6 +257,7 @@ pub async fn create(
         quota.check(&txn, "network", 1).await?;
         if network::insert(&txn, m.clone()).await? {
             txn.commit().await.map_err(Error::internal)?;
+            crate::app::node_plan::kick(ctx);
             break;
         }
         drop(txn);
@@ -313,10 +314,12 @@ pub async fn update(
     m.updated_at = now();
     let m = network::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     Ok(docs(ctx, vec![m]).await?.remove(0))
 }
 
-/// Deletes the network and its subnets; 409 while it has ports.
+/// Deletes the network, its subnets and DHCP ports; 409 while it has
+/// other ports.
 pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), Error> {
     let m = visible(ctx, auth, id).await?;
     auth.enforce("network:delete_network", &target(&m))?;
@@ -334,6 +337,8 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
     if !network::touch(&txn, id).await? {
         return Err(Error::not_found(KIND, id));
     }
+    // DHCP ports are the network's own (Neutron removes them too).
+    port::delete_dhcp(&txn, id, None).await?;
     let ports = port::ids_on_network(&txn, id).await?;
     if !ports.is_empty() {
         return Err(in_use(&ports));
@@ -349,6 +354,7 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
         return Err(in_use(&[]));
     }
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(network = %id, "network deleted");
     Ok(())
 }

@@ -265,6 +265,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<P
         ));
     }
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(port = %m.id, network = %m.network_id, ips = ?ips, "port created");
     let mut doc = PortDoc {
         model: m,
@@ -342,7 +343,13 @@ pub async fn update(
     m.admin_state_up = ch.admin_state_up.unwrap_or(m.admin_state_up);
     m.device_id = ch.device_id.unwrap_or(m.device_id);
     m.device_owner = ch.device_owner.unwrap_or(m.device_owner);
-    m.binding_host_id = ch.binding_host_id.unwrap_or(m.binding_host_id);
+    if let Some(host) = ch.binding_host_id
+        && host != m.binding_host_id
+    {
+        // Active again once the new node applied its plan.
+        m.binding_host_id = host;
+        m.status = "DOWN".into();
+    }
     m.binding_vnic_type = ch.binding_vnic_type.unwrap_or(m.binding_vnic_type);
     if let Some(p) = ch.binding_profile {
         m.binding_profile = p.to_string();
@@ -386,6 +393,7 @@ pub async fn update(
         ));
     }
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     Ok(docs(ctx.db(), vec![m]).await?.remove(0))
 }
 
@@ -409,6 +417,7 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
         return Err(Error::not_found(KIND, id));
     }
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(port = %id, "port deleted");
     Ok(())
 }

@@ -237,6 +237,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewRouter) -> Result
         add_gateway(&txn, ctx, &m.id, g).await?;
     }
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(router = %m.id, project = %m.project_id, "router created");
     Ok(docs(ctx.db(), vec![m]).await?.remove(0))
 }
@@ -283,6 +284,7 @@ pub async fn update(
     m.updated_at = now();
     let m = router::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     Ok(docs(ctx.db(), vec![m]).await?.remove(0))
 }
 
@@ -307,6 +309,7 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
     remove_gateway(&txn, id).await?;
     router::delete(&txn, id).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(router = %id, "router deleted");
     Ok(())
 }

@@ -147,6 +147,7 @@ pub async fn add(
     };
     router::add_port(&txn, router_id, &port_id, INTERFACE).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(router = %router_id, port = %port_id, subnets = ?subnet_ids, "router interface added");
     Ok(InterfaceInfo {
         router_id: router_id.to_owned(),
@@ -207,6 +208,7 @@ pub async fn remove(
         .unwrap_or_default();
     port::delete(&txn, &pid).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(router = %router_id, port = %pid, "router interface removed");
     Ok(InterfaceInfo {
         router_id: router_id.to_owned(),

@@ -122,6 +122,7 @@ pub async fn ensure_default(ctx: &ServiceContext, project: &str) -> Result<Strin
     }
     if security_group::claim_default(&txn, project, &g.id).await? {
         txn.commit().await.map_err(Error::internal)?;
+        crate::app::node_plan::kick(ctx);
         tracing::info!(project, group = %g.id, "default security group created");
         return Ok(g.id);
     }
@@ -219,6 +220,7 @@ pub async fn create(
         security_group_rule::insert(&txn, r.clone()).await?;
     }
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(group = %g.id, project = %g.project_id, "security group created");
     Ok(GroupDoc { model: g, rules })
 }
@@ -283,6 +285,7 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
         return Err(in_use(id));
     }
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(group = %id, "security group deleted");
     Ok(())
 }

@@ -99,6 +99,7 @@ pub async fn create(
     }
     let m = security_group_rule::insert(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(rule = %m.id, group = %m.security_group_id, "security group rule created");
     Ok(m)
 }
@@ -168,6 +169,7 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
     security_group::touch(&txn, &m.security_group_id).await?;
     security_group_rule::delete(&txn, id).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(rule = %id, "security group rule deleted");
     Ok(())
 }

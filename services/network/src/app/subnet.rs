@@ -274,6 +274,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewSubnet) -> Result
     }
     let m = subnet::insert(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(subnet = %m.id, network = %m.network_id, cidr = %m.cidr, "subnet created");
     Ok(m)
 }
@@ -338,7 +339,7 @@ pub async fn update(
     subnet::update(ctx.db(), m).await
 }
 
-/// Deletes a subnet no port has an address from; else 409.
+/// Deletes a subnet no port but DHCP ports has an address from; else 409.
 pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), Error> {
     let (m, net_row) = visible(ctx, auth, id).await?;
     auth.enforce("network:delete_subnet", &target(&net_row, &m.project_id))?;
@@ -352,10 +353,14 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
     };
     let txn = ctx.db().begin().await.map_err(Error::internal)?;
     network::touch(&txn, &m.network_id).await?;
+    // DHCP ports serving it go (the next plan sync makes them again for
+    // the network's other subnets).
+    crate::db::port::delete_dhcp(&txn, &m.network_id, Some(id)).await?;
     if ip_allocation::count_in_subnet(&txn, id).await? > 0 || !subnet::delete(&txn, id).await? {
         return Err(in_use());
     }
     txn.commit().await.map_err(Error::internal)?;
+    crate::app::node_plan::kick(ctx);
     tracing::info!(subnet = %id, "subnet deleted");
     Ok(())
 }

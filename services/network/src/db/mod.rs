@@ -11,6 +11,7 @@ pub mod floating_ip;
 pub mod ip_allocation;
 pub mod listing;
 pub mod network;
+pub mod network_node;
 pub mod port;
 pub mod quota;
 pub mod router;

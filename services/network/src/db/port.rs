@@ -137,3 +137,36 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, Error> 
         .map_err(internal)?;
     Ok(r.rows_affected == 1)
 }
+
+/// Deletes the network's DHCP ports (those holding an address on
+/// `subnet_id`, when given); the plan sync makes them again as needed.
+pub async fn delete_dhcp(
+    db: &impl ConnectionTrait,
+    network_id: &str,
+    subnet_id: Option<&str>,
+) -> Result<(), Error> {
+    let mut ids: Vec<String> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::NetworkId.eq(network_id))
+        .filter(Column::DeviceOwner.eq("network:dhcp"))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(internal)?;
+    if let Some(sid) = subnet_id {
+        let held = super::ip_allocation::of_ports(db, &ids).await?;
+        ids.retain(|id| {
+            held.get(id)
+                .is_some_and(|a| a.iter().any(|a| a.subnet_id == sid))
+        });
+    }
+    if !ids.is_empty() {
+        Entity::delete_many()
+            .filter(Column::Id.is_in(ids))
+            .exec(db)
+            .await
+            .map_err(internal)?;
+    }
+    Ok(())
+}

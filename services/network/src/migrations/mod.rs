@@ -10,6 +10,7 @@ mod m20261207_000001_create_networks;
 mod m20261207_000002_create_security_groups;
 mod m20261207_000003_create_quotas;
 mod m20261207_000004_create_routers;
+mod m20261207_000005_create_network_nodes;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_create_security_groups::Migration),
             Box::new(m20261207_000003_create_quotas::Migration),
             Box::new(m20261207_000004_create_routers::Migration),
+            Box::new(m20261207_000005_create_network_nodes::Migration),
         ]
     }
 }

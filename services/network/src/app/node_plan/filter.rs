@@ -1,0 +1,60 @@
+//! A guest port's filter: its addresses and its security groups' rules,
+//! remote groups resolved to their members' addresses.
+
+use virga_protocol::network::{AddressPair, Direction, Ethertype, FilterRule, PortFilter};
+
+use super::build::{device, ips_of};
+use super::snapshot::Snapshot;
+use crate::app::security_group_rule::check;
+use crate::db::port;
+
+pub fn of_port(s: &Snapshot, p: &port::Model) -> PortFilter {
+    let pairs: Vec<serde_json::Value> =
+        serde_json::from_str(&p.allowed_address_pairs).unwrap_or_default();
+    let mut rules = Vec::new();
+    for group in s.port_groups.get(&p.id).into_iter().flatten() {
+        for r in s.rules.get(group).into_iter().flatten() {
+            let ethertype = if r.ethertype == "IPv6" {
+                Ethertype::IPv6
+            } else {
+                Ethertype::IPv4
+            };
+            let (any_remote, remote_prefixes) = match (&r.remote_ip_prefix, &r.remote_group_id) {
+                (Some(prefix), _) => (false, vec![prefix.clone()]),
+                (None, Some(g)) => (false, s.members(g, ethertype == Ethertype::IPv6)),
+                (None, None) => (true, vec![]),
+            };
+            rules.push(FilterRule {
+                direction: if r.direction == "egress" {
+                    Direction::Egress
+                } else {
+                    Direction::Ingress
+                },
+                ethertype,
+                protocol: check::number(r.protocol.as_deref()),
+                port_min: r.port_range_min.and_then(|v| u16::try_from(v).ok()),
+                port_max: r.port_range_max.and_then(|v| u16::try_from(v).ok()),
+                remote_prefixes,
+                any_remote,
+            });
+        }
+    }
+    PortFilter {
+        port_id: p.id.clone(),
+        device: device(&p.id),
+        network_id: p.network_id.clone(),
+        mac: p.mac_address.clone(),
+        fixed_ips: ips_of(s, &p.id).into_iter().map(|(_, ip)| ip).collect(),
+        allowed_address_pairs: pairs
+            .iter()
+            .filter_map(|v| {
+                Some(AddressPair {
+                    ip: v["ip_address"].as_str()?.to_owned(),
+                    mac: v["mac_address"].as_str()?.to_owned(),
+                })
+            })
+            .collect(),
+        port_security: p.port_security_enabled,
+        rules,
+    }
+}
