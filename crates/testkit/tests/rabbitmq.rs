@@ -115,9 +115,23 @@ async fn private_node_survives_stop_and_restart() {
 
     node.restart();
     let (_conn, ch) = channel(&url).await;
-    assert_eq!(declare(&ch, "durable", FieldTable::default()).await, 1);
-    let got = ch
-        .basic_get("durable".into(), BasicGetOptions { no_ack: true })
-        .await;
-    assert_eq!(got.expect("get").expect("the message").data, b"kept");
+    // After a crash the queue's messages are recovered while the node
+    // already accepts connections (slowly on a loaded machine): the
+    // message must come, within a few seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let got = loop {
+        declare(&ch, "durable", FieldTable::default()).await;
+        let got = ch
+            .basic_get("durable".into(), BasicGetOptions { no_ack: true })
+            .await
+            .expect("get");
+        match got {
+            Some(m) => break m,
+            None if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            None => panic!("the persistent message did not survive the restart"),
+        }
+    };
+    assert_eq!(got.data, b"kept");
 }
