@@ -14,9 +14,14 @@
 //! directly in the host's cgroup hierarchies, which are shared by every
 //! daemon on the host, so domain names must be unique (`fresh_name`).
 //!
+//! The daemon (and so every QEMU it starts, and their tap devices) runs in
+//! a network namespace of its own ([`Libvirt::netns`]): tests that plug
+//! guests into bridges build them there, and nothing touches the host's
+//! networking.
+//!
 //! QEMU processes leave libvirtd's process group, so the run's watchdog
 //! destroys every domain through the daemon before stopping it, then kills
-//! any QEMU still named by a pid file.
+//! any QEMU still named by a pid file, and removes the namespace.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -59,6 +64,7 @@ pub struct Libvirt {
     uri: String,
     dir: PathBuf,
     log: PathBuf,
+    netns: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -67,6 +73,7 @@ struct State {
     pid: u32,
     dir: PathBuf,
     log: PathBuf,
+    netns: String,
 }
 
 /// Whether this machine can run the private daemon: root, libvirtd with its
@@ -93,6 +100,7 @@ pub fn shared() -> &'static Libvirt {
             uri: state.uri,
             dir: state.dir,
             log: state.log,
+            netns: state.netns,
         }
     })
 }
@@ -103,6 +111,12 @@ impl Libvirt {
     /// `qemu:///system?socket=/tmp/virga-testkit/libvirt-<pid>/gen-<id>/sock/libvirt-sock`.
     pub fn uri(&self) -> String {
         self.uri.clone()
+    }
+
+    /// The named network namespace the daemon and its guests run in
+    /// (`ip -n <netns> ...`): guests' tap devices appear there.
+    pub fn netns(&self) -> &str {
+        &self.netns
     }
 
     /// A domain name no other test (of this run or a concurrent one) uses:
@@ -142,6 +156,7 @@ fn missing() -> Vec<String> {
         missing.push("not root (a privileged libvirtd and unshare --mount need it)".to_owned());
     }
     for program in [
+        "ip",
         "libvirtd",
         "virsh",
         "qemu-system-x86_64",
@@ -239,9 +254,28 @@ fn start(generation: &Path, run_dir: &Path) -> State {
     let out_log = generation.join("libvirtd.out");
     let libvirtd = find_program("libvirtd").expect("checked by missing()");
 
-    // unshare and sh exec in place, so the child's pid is libvirtd's.
-    let mut cmd = Command::new(find_program("unshare").expect("checked by missing()"));
-    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+    // A network namespace of the daemon's own, named after the generation.
+    let netns = format!(
+        "virga-libvirt-{}",
+        generation
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let _ = Command::new("ip").args(["netns", "del", &netns]).status();
+    let made = Command::new("ip")
+        .args(["netns", "add", &netns])
+        .status()
+        .unwrap_or_else(|e| panic!("testkit: ip netns add: {e}"));
+    assert!(made.success(), "testkit: ip netns add {netns} failed");
+    let _ = Command::new("ip")
+        .args(["-n", &netns, "link", "set", "lo", "up"])
+        .status();
+    // ip, unshare and sh exec in place, so the child's pid is libvirtd's.
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &netns])
+        .arg(find_program("unshare").expect("checked by missing()"))
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
         .arg(
             "set -e; libvirtd=$1 conf=$2 pidfile=$3; shift 3
              for m in \"$@\"; do dst=${m#*=}; mkdir -p \"$dst\"; mount --bind \"${m%%=*}\" \"$dst\"; done
@@ -259,7 +293,7 @@ fn start(generation: &Path, run_dir: &Path) -> State {
     fs::write(&pgid_file, child.id().to_string()).expect("write pgid");
     // Spawned before waiting, so a daemon orphaned by a test process dying
     // mid-boot is still torn down at the end of the run.
-    watch_for_run(&uri, generation, run_dir);
+    watch_for_run(&uri, generation, run_dir, &netns);
 
     let pid = child.id().to_string();
     let ready = run::wait_until(START_TIMEOUT, Duration::from_millis(100), || {
@@ -293,6 +327,7 @@ fn start(generation: &Path, run_dir: &Path) -> State {
         pid: child.id(),
         dir: generation.to_owned(),
         log,
+        netns,
     }
 }
 
@@ -332,7 +367,7 @@ fn ensure_qemu_user() {
 /// domain through the daemon (which also removes their cgroups), stops the
 /// daemon's process group, kills any QEMU left behind (QEMU runs in its own
 /// session), and removes the run directory.
-fn watch_for_run(uri: &str, generation: &Path, run_dir: &Path) {
+fn watch_for_run(uri: &str, generation: &Path, run_dir: &Path, netns: &str) {
     let owner = std::os::unix::process::parent_id();
     let virsh = find_program("virsh").unwrap_or_else(|| "virsh".into());
     let (virsh, generation, run_dir) = (virsh.display(), generation.display(), run_dir.display());
@@ -351,6 +386,7 @@ fn watch_for_run(uri: &str, generation: &Path, run_dir: &Path) {
            p=$(cat \"$f\" 2>/dev/null) || continue
            grep -q qemu \"/proc/$p/cmdline\" 2>/dev/null && kill -KILL \"$p\" 2>/dev/null
          done
+         ip netns del '{netns}' 2>/dev/null
          rm -rf '{run_dir}'; rmdir '{BASE}' 2>/dev/null; exit 0"
     );
     // stdio must not inherit the test's pipes, or the runner would wait on

@@ -107,6 +107,10 @@ pub fn domain_xml(spec: &InstanceSpec, domain_type: &str, arch: &str, files: &Fi
         );
         if let Some(b) = &p.bridge {
             let _ = writeln!(x, "      <source bridge='{}'/>", escape(b));
+            // The tap is named after the port (as Nova names it), so the
+            // node's security group filter finds it.
+            let tap: String = p.id.chars().take(11).collect();
+            let _ = writeln!(x, "      <target dev='tap{}'/>", escape(&tap));
         }
         x.push_str("      <model type='virtio'/>\n    </interface>\n");
     }
@@ -138,7 +142,7 @@ mod tests {
             disk_gb: 1,
             image: ImageRef::held("img", "iso"),
             ports: vec![PortSpec {
-                id: "p".into(),
+                id: "5f0c6c4e-7a0e-4b4e-9a59-6f1c2d3e4f50".into(),
                 mac: "fa:16:3e:00:00:01".into(),
                 bridge: Some("br-net1".into()),
             }],
@@ -161,6 +165,7 @@ mod tests {
         assert!(x.contains("<memory unit='MiB'>256</memory>") && x.contains("<vcpu>2</vcpu>"));
         assert!(x.contains("<boot dev='cdrom'/>") && x.contains("device='cdrom'"));
         assert!(x.contains("<source bridge='br-net1'/>") && x.contains("fa:16:3e:00:00:01"));
+        assert!(x.contains("<target dev='tap5f0c6c4e-7a'/>"), "{x}");
         assert!(x.contains("<source path='/i/console.log' append='on'/>"));
         assert!(x.contains("machine='pc'"));
         assert!(
