@@ -40,18 +40,7 @@ pub fn apply(
             }
         }
     }
-    for p in ports.iter().filter(|p| !p.network_id.is_empty()) {
-        let Ok(br) = names::bridge(&p.network_id) else {
-            continue;
-        };
-        if let Some(l) = by_name.get(p.device.as_str())
-            && (l.master.as_deref() != Some(br.as_str()) || !l.is_up())
-            && keep.contains(&br)
-            && let Err(e) = host.ip(&["link", "set", "dev", &p.device, "master", &br, "up"])
-        {
-            errors.push(e);
-        }
-    }
+    plug_into(host, &by_name, &keep, ports, errors);
     for l in &links {
         let ours = ["vbr", "vvx", "vvl"]
             .iter()
@@ -64,6 +53,45 @@ pub fn apply(
         }
     }
     Ok(())
+}
+
+/// Plugs the ports' devices into their networks' bridges (the bridges
+/// the networks already have: nothing else changes).
+pub fn plug(
+    host: &Host,
+    networks: &[NetworkPlan],
+    ports: &[PortFilter],
+    errors: &mut Vec<NetplaneError>,
+) -> Result<(), NetplaneError> {
+    let links = host.links(None)?;
+    let by_name: HashMap<&str, &Link> = links.iter().map(|l| (l.ifname.as_str(), l)).collect();
+    let keep: BTreeSet<String> = networks
+        .iter()
+        .filter_map(|n| names::bridge(&n.network_id).ok())
+        .collect();
+    plug_into(host, &by_name, &keep, ports, errors);
+    Ok(())
+}
+
+fn plug_into(
+    host: &Host,
+    by_name: &HashMap<&str, &Link>,
+    keep: &BTreeSet<String>,
+    ports: &[PortFilter],
+    errors: &mut Vec<NetplaneError>,
+) {
+    for p in ports.iter().filter(|p| !p.network_id.is_empty()) {
+        let Ok(br) = names::bridge(&p.network_id) else {
+            continue;
+        };
+        if let Some(l) = by_name.get(p.device.as_str())
+            && (l.master.as_deref() != Some(br.as_str()) || !l.is_up())
+            && keep.contains(&br)
+            && let Err(e) = host.ip(&["link", "set", "dev", &p.device, "master", &br, "up"])
+        {
+            errors.push(e);
+        }
+    }
 }
 
 /// One network: its bridge and segment; returns the device names it owns.

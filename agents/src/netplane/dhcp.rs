@@ -50,6 +50,31 @@ pub fn apply(
     Ok(())
 }
 
+/// Only the hosts of running servers changed: rewrites them and tells
+/// each server to reread (a server not running is set up whole).
+pub fn hosts(
+    host: &Host,
+    networks: &[NetworkPlan],
+    errors: &mut Vec<NetplaneError>,
+) -> Result<(), NetplaneError> {
+    for n in networks {
+        let Some(plan) = &n.dhcp else { continue };
+        let dir = dir(host, &n.network_id);
+        let result = match running(&dir) {
+            Some(pid) => write(&dir.join("hosts"), &dnsmasq::hosts(plan)).map(|changed| {
+                if changed {
+                    let _ = kill(pid, Signal::SIGHUP);
+                }
+            }),
+            None => server(host, n, plan),
+        };
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    }
+    Ok(())
+}
+
 fn dir(host: &Host, network_id: &str) -> PathBuf {
     host.state_dir.join("dhcp").join(network_id)
 }

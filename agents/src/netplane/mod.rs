@@ -19,7 +19,7 @@ pub mod veth;
 #[cfg(test)]
 mod tests;
 
-use virga_protocol::network::NodeNetwork;
+use virga_protocol::network::{NetworkPlan, NodeNetwork};
 
 pub use host::{Host, NetplaneError};
 
@@ -51,6 +51,53 @@ pub fn apply(host: &Host, plan: &NodeNetwork) -> Vec<NetplaneError> {
             .and_then(|rules| host.run_in(None, "nft", &["-f", "-"], Some(&rules)))
             .map(|_| ()),
     ];
+    errors.extend(results.into_iter().filter_map(Result::err));
+    errors
+}
+
+/// The networks without their DHCP hosts (what changes when only ports
+/// come and go).
+fn without_hosts(networks: &[NetworkPlan]) -> Vec<NetworkPlan> {
+    networks
+        .iter()
+        .cloned()
+        .map(|mut n| {
+            if let Some(d) = n.dhcp.as_mut() {
+                d.hosts.clear();
+            }
+            n
+        })
+        .collect()
+}
+
+/// Applies `plan` on a node where `previous` was applied without errors:
+/// only the parts that changed. A new port on known networks costs a DHCP
+/// hosts update and the filter, not a walk over every bridge and server.
+/// Drift behind the agent's back is [`apply`]'s to repair.
+pub fn apply_changes(
+    host: &Host,
+    plan: &NodeNetwork,
+    previous: &NodeNetwork,
+) -> Vec<NetplaneError> {
+    if without_hosts(&plan.networks) != without_hosts(&previous.networks)
+        || plan.routers != previous.routers
+    {
+        return apply(host, plan);
+    }
+    let mut errors = Vec::new();
+    let mut results = Vec::new();
+    if plan.networks != previous.networks {
+        results.push(dhcp::hosts(host, &plan.networks, &mut errors));
+    }
+    if plan.ports != previous.ports {
+        results.push(bridge::plug(host, &plan.networks, &plan.ports, &mut errors));
+        results.push(
+            nft::ruleset(&plan.ports)
+                .map_err(NetplaneError::from)
+                .and_then(|rules| host.run_in(None, "nft", &["-f", "-"], Some(&rules)))
+                .map(|_| ()),
+        );
+    }
     errors.extend(results.into_iter().filter_map(Result::err));
     errors
 }

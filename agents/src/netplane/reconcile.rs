@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use virga_protocol::agent::AgentEvent;
+use virga_protocol::network::NodeNetwork;
 
 use super::Host;
 use crate::ledger::LedgerError;
@@ -20,6 +21,8 @@ pub struct Plane {
     /// applied).
     pub host: Option<Host>,
     reported: Mutex<Option<(u64, Vec<String>)>>,
+    /// The plan last applied without errors, since the agent started.
+    applied: Mutex<Option<NodeNetwork>>,
 }
 
 impl Plane {
@@ -27,6 +30,7 @@ impl Plane {
         Arc::new(Plane {
             host,
             reported: Mutex::new(None),
+            applied: Mutex::new(None),
         })
     }
 
@@ -63,17 +67,30 @@ impl Reconciler {
             }
             return Ok(());
         };
+        // A command changes what it changes; a pass (start, tick) checks
+        // and repairs everything.
+        let previous = match request_id {
+            Some(_) => plane
+                .applied
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            None => None,
+        };
         let errors = match plane.host.clone() {
             Some(host) => {
-                let state = record.state;
-                tokio::task::spawn_blocking(move || super::apply(&host, &state))
-                    .await
-                    .map(|errs| {
-                        errs.iter()
-                            .map(|e| virga_common::error::chain(e))
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_else(|e| vec![format!("applying the network plan panicked: {e}")])
+                let state = record.state.clone();
+                tokio::task::spawn_blocking(move || match previous {
+                    Some(prev) => super::apply_changes(&host, &state, &prev),
+                    None => super::apply(&host, &state),
+                })
+                .await
+                .map(|errs| {
+                    errs.iter()
+                        .map(|e| virga_common::error::chain(e))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_else(|e| vec![format!("applying the network plan panicked: {e}")])
             }
             None => {
                 vec!["the network data plane is off on this node (agent.network.dataplane)".into()]
@@ -82,6 +99,8 @@ impl Reconciler {
         for e in &errors {
             tracing::warn!(generation = record.generation, error = %e, "network plan not fully applied");
         }
+        *plane.applied.lock().unwrap_or_else(|p| p.into_inner()) =
+            errors.is_empty().then(|| record.state.clone());
         let outcome = (record.generation, errors.clone());
         let changed = {
             let mut last = plane.reported.lock().unwrap_or_else(|p| p.into_inner());

@@ -20,6 +20,8 @@ pub struct Model {
     pub physical_networks: String,
     pub generation: i64,
     pub plan_hash: String,
+    /// The last plan sent (`NodeNetwork` as JSON).
+    pub plan: String,
     pub applied_generation: i64,
     /// JSON list of messages.
     pub errors: String,
@@ -89,16 +91,18 @@ pub async fn report(db: &impl ConnectionTrait, m: Model) -> Result<Model, Error>
         .ok_or_else(|| Error::internal("a reported node vanished"))
 }
 
-/// Records a plan as sent: its generation and fingerprint.
+/// Records a plan as sent: its generation, fingerprint and JSON.
 pub async fn sent(
     db: &impl ConnectionTrait,
     node_id: &str,
     generation: i64,
     plan_hash: &str,
+    plan: &str,
 ) -> Result<(), Error> {
     Entity::update_many()
         .col_expr(Column::Generation, Expr::value(generation))
         .col_expr(Column::PlanHash, Expr::value(plan_hash))
+        .col_expr(Column::Plan, Expr::value(plan))
         .filter(Column::NodeId.eq(node_id))
         .exec(db)
         .await

@@ -25,9 +25,12 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new("tunnel_ip").string_len(64).null())
                 // JSON list of physical network names.
                 .col(ColumnDef::new("physical_networks").text().not_null())
-                // The last plan sent: its generation and fingerprint.
+                // The last plan sent: its generation, fingerprint and the
+                // plan itself (JSON; which ports it holds, what the node
+                // was told).
                 .col(ColumnDef::new("generation").big_integer().not_null())
                 .col(ColumnDef::new("plan_hash").string_len(64).not_null())
+                .col(ColumnDef::new("plan").text().not_null())
                 // What the agent last reported applying, and its errors
                 // (JSON list).
                 .col(

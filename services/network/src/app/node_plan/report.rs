@@ -2,11 +2,11 @@
 
 use virga_common::Error;
 use virga_db::sea_orm::sea_query::Expr;
-use virga_db::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use virga_db::sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use virga_service::ServiceContext;
 
-use super::build::is_guest;
 use crate::db::{internal, network_node, now, port};
+use virga_protocol::network::NodeNetwork;
 
 /// One report, as the event says it.
 pub struct Report {
@@ -20,7 +20,8 @@ pub struct Report {
 }
 
 /// Records the report; plans again for a new node or one that lost a
-/// plan; marks the node's ports `ACTIVE` once its plan applied cleanly.
+/// plan; marks the ports of the node's last plan `ACTIVE` once it applied
+/// cleanly (a port bound since is not in it yet).
 pub async fn reported(ctx: &ServiceContext, r: Report) -> Result<(), Error> {
     let row = network_node::report(
         ctx.db(),
@@ -31,6 +32,7 @@ pub async fn reported(ctx: &ServiceContext, r: Report) -> Result<(), Error> {
                 .expect("names serialize"),
             generation: 0,
             plan_hash: String::new(),
+            plan: "{}".into(),
             applied_generation: r.generation as i64,
             errors: serde_json::to_string(&r.errors).expect("messages serialize"),
             reported_at: now(),
@@ -46,24 +48,24 @@ pub async fn reported(ctx: &ServiceContext, r: Report) -> Result<(), Error> {
         super::kick(ctx);
     }
     if !behind && r.generation > 0 && r.errors.is_empty() {
-        let ids: Vec<String> = port::Entity::find()
-            .filter(port::Column::BindingHostId.eq(&r.node))
+        let plan: NodeNetwork = serde_json::from_str(&row.plan).unwrap_or_default();
+        let ids: Vec<String> = plan.ports.into_iter().map(|p| p.port_id).collect();
+        mark_active(ctx.db(), &r.node, ids).await?;
+    }
+    Ok(())
+}
+
+/// Marks these ports `ACTIVE`, if they are still bound to the node.
+async fn mark_active(db: &impl ConnectionTrait, node: &str, ids: Vec<String>) -> Result<(), Error> {
+    for chunk in ids.chunks(500) {
+        port::Entity::update_many()
+            .col_expr(port::Column::Status, Expr::value("ACTIVE"))
+            .filter(port::Column::Id.is_in(chunk.to_vec()))
+            .filter(port::Column::BindingHostId.eq(node))
             .filter(port::Column::Status.ne("ACTIVE"))
-            .all(ctx.db())
+            .exec(db)
             .await
-            .map_err(internal)?
-            .into_iter()
-            .filter(is_guest)
-            .map(|p| p.id)
-            .collect();
-        if !ids.is_empty() {
-            port::Entity::update_many()
-                .col_expr(port::Column::Status, Expr::value("ACTIVE"))
-                .filter(port::Column::Id.is_in(ids))
-                .exec(ctx.db())
-                .await
-                .map_err(internal)?;
-        }
+            .map_err(internal)?;
     }
     Ok(())
 }

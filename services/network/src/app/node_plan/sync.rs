@@ -33,13 +33,13 @@ pub async fn sync(ctx: &ServiceContext) -> Result<usize, Error> {
         if row.generation == 0 && *plan == NodeNetwork::default() {
             continue;
         }
-        let json = serde_json::to_vec(plan).expect("a plan serializes");
-        let hash = hex(&Sha256::digest(&json));
+        let json = serde_json::to_string(plan).expect("a plan serializes");
+        let hash = hex(&Sha256::digest(json.as_bytes()));
         if hash == row.plan_hash {
             continue;
         }
         let generation = row.generation.max(row.applied_generation) + 1;
-        network_node::sent(&txn, &row.node_id, generation, &hash).await?;
+        network_node::sent(&txn, &row.node_id, generation, &hash, &json).await?;
         outgoing.push((row.node_id, generation, plan.clone()));
     }
     txn.commit().await.map_err(Error::internal)?;
