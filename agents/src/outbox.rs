@@ -1,7 +1,8 @@
 //! Reports waiting for the bus. While the centre is unreachable the agent
 //! keeps working and its reports queue here; none of them is dropped, and
 //! the queue stays bounded because each instance's state changes coalesce
-//! into its latest one and full reports into the newest (metrics, which
+//! into its latest one, full reports and network outcomes into the newest
+//! (metrics, which
 //! may be dropped oldest first, arrive with the telemetry issue).
 
 use std::collections::VecDeque;
@@ -32,6 +33,8 @@ fn same_slot(a: &AgentEvent, b: &AgentEvent) -> bool {
         ) => x.instance == y.instance,
         (AgentEvent::Report { .. }, AgentEvent::Report { .. }) => true,
         (AgentEvent::Image { image: x, .. }, AgentEvent::Image { image: y, .. }) => x == y,
+        // The network's newest outcome says all the centre needs.
+        (AgentEvent::Network { .. }, AgentEvent::Network { .. }) => true,
         _ => false,
     }
 }

@@ -213,7 +213,7 @@ async fn bound_ports_reach_their_node(cloud: &Cloud) {
     eventually("the port's filter to go", async || {
         !sh(&["ip", "netns", "exec", &node_ns, "nft", "list", "ruleset"])
             .1
-            .contains(&format!("spoof_{}", &port_id[..8]))
+            .contains(&format!("chain in_{}", &port_id[..8]))
     })
     .await;
     assert_eq!(admin.delete(&format!("/v2.0/networks/{net_id}")).await, 204);

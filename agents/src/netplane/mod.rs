@@ -12,6 +12,7 @@ pub mod dnsmasq;
 pub mod host;
 pub mod names;
 pub mod nft;
+pub mod nft_delta;
 pub mod reconcile;
 pub mod router;
 pub mod veth;
@@ -26,6 +27,16 @@ pub use host::{Host, NetplaneError};
 /// Applies `plan` on the node. Each part is applied even when another
 /// fails; the errors say what is not as planned (the next pass retries).
 pub fn apply(host: &Host, plan: &NodeNetwork) -> Vec<NetplaneError> {
+    apply_keeping(host, plan, &nft::Indexes::new()).0
+}
+
+/// [`apply`], keeping the filter indexes of `indexes`; returns the
+/// indexes now.
+pub fn apply_keeping(
+    host: &Host,
+    plan: &NodeNetwork,
+    indexes: &nft::Indexes,
+) -> (Vec<NetplaneError>, nft::Indexes) {
     let mut errors = Vec::new();
     // Bridged IP traffic goes through the IP hooks, where the security
     // groups' stateful filter is.
@@ -46,13 +57,17 @@ pub fn apply(host: &Host, plan: &NodeNetwork) -> Vec<NetplaneError> {
         bridge::apply(host, &plan.networks, &plan.ports, &mut errors),
         dhcp::apply(host, &plan.networks, &mut errors),
         router::apply(host, &plan.routers, &plan.networks, &mut errors),
-        nft::ruleset(&plan.ports)
-            .map_err(NetplaneError::from)
-            .and_then(|rules| host.run_in(None, "nft", &["-f", "-"], Some(&rules)))
-            .map(|_| ()),
     ];
     errors.extend(results.into_iter().filter_map(Result::err));
-    errors
+    let mut now = indexes.clone();
+    match nft::ruleset_with(&plan.ports, indexes) {
+        Ok((rules, idx)) => match host.run_in(None, "nft", &["-f", "-"], Some(&rules)) {
+            Ok(_) => now = idx,
+            Err(e) => errors.push(e),
+        },
+        Err(e) => errors.push(e.into()),
+    }
+    (errors, now)
 }
 
 /// The networks without their DHCP hosts (what changes when only ports
@@ -78,26 +93,45 @@ pub fn apply_changes(
     host: &Host,
     plan: &NodeNetwork,
     previous: &NodeNetwork,
-) -> Vec<NetplaneError> {
+    indexes: &nft::Indexes,
+) -> (Vec<NetplaneError>, nft::Indexes) {
     if without_hosts(&plan.networks) != without_hosts(&previous.networks)
         || plan.routers != previous.routers
     {
-        return apply(host, plan);
+        return apply_keeping(host, plan, indexes);
     }
     let mut errors = Vec::new();
     let mut results = Vec::new();
     if plan.networks != previous.networks {
         results.push(dhcp::hosts(host, &plan.networks, &mut errors));
     }
+    let mut now = indexes.clone();
     if plan.ports != previous.ports {
         results.push(bridge::plug(host, &plan.networks, &plan.ports, &mut errors));
-        results.push(
-            nft::ruleset(&plan.ports)
-                .map_err(NetplaneError::from)
-                .and_then(|rules| host.run_in(None, "nft", &["-f", "-"], Some(&rules)))
-                .map(|_| ()),
-        );
+        let delta = nft_delta::changes(&previous.ports, &plan.ports, indexes)
+            .map_err(NetplaneError::from)
+            .and_then(|(script, idx)| {
+                host.run_in(None, "nft", &["-f", "-"], Some(&script))
+                    .map(|_| idx)
+            });
+        match delta {
+            Ok(idx) => now = idx,
+            // The kernel does not hold what was written last: whole.
+            Err(e) => {
+                tracing::warn!(error = %virga_common::error::chain(&e),
+                    "filter change refused; writing the filter whole");
+                match nft::ruleset_with(&plan.ports, indexes) {
+                    Ok((rules, idx)) => {
+                        match host.run_in(None, "nft", &["-f", "-"], Some(&rules)) {
+                            Ok(_) => now = idx,
+                            Err(e) => errors.push(e),
+                        }
+                    }
+                    Err(e) => errors.push(e.into()),
+                }
+            }
+        }
     }
     errors.extend(results.into_iter().filter_map(Result::err));
-    errors
+    (errors, now)
 }

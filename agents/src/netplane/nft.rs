@@ -1,22 +1,29 @@
 //! Security groups as nftables, for ports on Linux bridges.
 //!
 //! Conntrack is not available to the `bridge` family on every kernel
-//! (`nf_conntrack_bridge`), so filtering takes two tables, replaced
-//! together in one nftables transaction (applying the same state twice
-//! changes nothing; a node never runs half a ruleset):
+//! (`nf_conntrack_bridge`), so filtering takes two tables:
 //!
-//! - `bridge virga`, before bridging: marks each frame with the index of
-//!   the Virga port it comes from (high 16 bits of the packet mark) and
-//!   goes to (low 16 bits), and checks what leaves a guest statelessly:
-//!   its MACs, its addresses (ARP, IPv4, IPv6), no DHCP server or router
-//!   advertisements of its own.
+//! - `bridge virga`, before bridging: a frame from a Virga port's device
+//!   jumps (verdict map `in_ports`) to the port's `in_<port>` chain, which
+//!   marks it with the port's index (high 16 bits of the packet mark) and
+//!   checks statelessly what leaves the guest: its MACs, its addresses
+//!   (ARP, IPv4, IPv6), no DHCP server or router advertisements of its
+//!   own; a frame to a port's device jumps (`out_ports`) to `out_<port>`,
+//!   which marks the low 16 bits.
 //! - `inet virga`, on the bridged IP traffic br_netfilter hands to the IP
 //!   hooks (`net.bridge.bridge-nf-call-ip{,6}tables=1` in the bridge's
 //!   namespace): stateful. Replies to allowed traffic pass; new traffic
-//!   passes the sender's egress rules (`from_<port>`, which return when
-//!   they allow) and the receiver's ingress rules (`to_<port>`); what no
-//!   rule allows is dropped.
+//!   passes the sender's egress rules (`from_<port>`, found by its mark in
+//!   `from_marks`, returning when they allow) and the receiver's ingress
+//!   rules (`to_<port>`, by `to_marks`); what no rule allows is dropped.
+//!
+//! [`ruleset`] writes both tables whole, replacing what was there in one
+//! transaction (a node never runs half a ruleset); `super::nft_delta`
+//! changes only the ports that changed, through the maps, so a node with
+//! many ports does not re-parse them all for one more. Each port keeps its
+//! index while it exists ([`Indexes`]).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -101,29 +108,39 @@ fn rule(r: &FilterRule, verdict: &str) -> Option<String> {
     Some(out)
 }
 
-/// What one filtered port adds to each table.
-struct PortRules {
-    marks: Vec<String>,
-    spoof: String,
-    dispatch: Vec<String>,
-    chains: String,
+/// Each filtered port's index (1..=65535), kept while the port exists.
+pub type Indexes = BTreeMap<String, u32>;
+
+/// One filtered port's chains, as rule lines.
+pub struct PortChains {
+    pub index: u32,
+    /// The quoted device name.
+    pub device: String,
+    pub in_chain: String,
+    pub out_chain: String,
+    pub from_chain: String,
+    pub to_chain: String,
+    pub in_rules: Vec<String>,
+    pub out_rules: Vec<String>,
+    pub from_rules: Vec<String>,
+    pub to_rules: Vec<String>,
 }
 
-fn port(p: &PortFilter, index: u32) -> Option<PortRules> {
+impl PortChains {
+    pub fn high(&self) -> String {
+        format!("{:#010x}", self.index << 16)
+    }
+
+    pub fn low(&self) -> String {
+        format!("{:#010x}", self.index)
+    }
+}
+
+/// The chains of port `p` with index `index`; `None` when its device name
+/// is unusable.
+pub fn port_chains(p: &PortFilter, index: u32) -> Option<PortChains> {
     let dev = device(&p.device)?;
-    let from = chain("from", &p.port_id);
-    let to = chain("to", &p.port_id);
-    let spoof = chain("spoof", &p.port_id);
     let high = index << 16;
-    let marks = vec![
-        format!("iifname {dev} meta mark set meta mark & 0x0000ffff | {high:#010x}"),
-        format!("oifname {dev} meta mark set meta mark & 0xffff0000 | {index:#010x}"),
-        format!("iifname {dev} jump {spoof}"),
-    ];
-    let dispatch = vec![
-        format!("meta mark & 0xffff0000 == {high:#010x} jump {from}"),
-        format!("meta mark & 0x0000ffff == {index:#010x} jump {to}"),
-    ];
     let mut macs = vec![p.mac.to_ascii_lowercase()];
     let mut v4: Vec<String> = Vec::new();
     let mut v6: Vec<String> = vec!["::".into()];
@@ -145,78 +162,66 @@ fn port(p: &PortFilter, index: u32) -> Option<PortRules> {
             v4.push(pair.ip.clone());
         }
     }
-    // Stateless checks of what leaves the guest.
-    let mut s = String::new();
-    writeln!(s, "    chain {spoof} {{").ok()?;
-    writeln!(s, "        ether saddr != {} drop", set(&macs)).ok()?;
+    // Stateless checks of what leaves the guest, after marking it.
+    let mut in_rules = vec![
+        format!("meta mark set meta mark & 0x0000ffff | {high:#010x}"),
+        format!("ether saddr != {} drop", set(&macs)),
+    ];
     let mut arp_ok = v4.clone();
     arp_ok.push("0.0.0.0".into());
-    writeln!(
-        s,
-        "        ether type arp arp saddr ip != {} drop",
+    in_rules.push(format!(
+        "ether type arp arp saddr ip != {} drop",
         set(&arp_ok)
-    )
-    .ok()?;
-    writeln!(
-        s,
-        "        ether type ip ip saddr 0.0.0.0 udp sport 68 udp dport 67 return"
-    )
-    .ok()?;
+    ));
+    in_rules.push("ether type ip ip saddr 0.0.0.0 udp sport 68 udp dport 67 return".into());
     if v4.is_empty() {
-        writeln!(s, "        ether type ip drop").ok()?;
+        in_rules.push("ether type ip drop".into());
     } else {
-        writeln!(s, "        ether type ip ip saddr != {} drop", set(&v4)).ok()?;
+        in_rules.push(format!("ether type ip ip saddr != {} drop", set(&v4)));
     }
-    writeln!(s, "        ether type ip6 ip6 saddr != {} drop", set(&v6)).ok()?;
-    writeln!(
-        s,
-        "        ether type ip6 icmpv6 type {{ nd-router-advert, nd-redirect }} drop"
-    )
-    .ok()?;
-    writeln!(s, "        ether type ip udp sport 67 drop").ok()?;
-    writeln!(s, "        ether type ip6 udp sport 547 drop").ok()?;
-    writeln!(s, "    }}").ok()?;
+    in_rules.push(format!("ether type ip6 ip6 saddr != {} drop", set(&v6)));
+    in_rules.push("ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop".into());
+    in_rules.push("ether type ip udp sport 67 drop".into());
+    in_rules.push("ether type ip6 udp sport 547 drop".into());
+    let out_rules = vec![format!(
+        "meta mark set meta mark & 0xffff0000 | {index:#010x}"
+    )];
     // Stateful: egress rules return (the receiver decides next), ingress
     // rules accept.
-    let mut c = String::new();
-    writeln!(c, "    chain {from} {{").ok()?;
-    writeln!(
-        c,
-        "        meta nfproto ipv4 udp sport 68 udp dport 67 return"
-    )
-    .ok()?;
-    writeln!(c, "        meta nfproto ipv6 meta l4proto 58 icmpv6 type {{ nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report }} return").ok()?;
-    for r in p.rules.iter().filter(|r| r.direction == Direction::Egress) {
-        if let Some(line) = rule(r, "return") {
-            writeln!(c, "        {line}").ok()?;
-        }
-    }
-    writeln!(c, "        drop").ok()?;
-    writeln!(c, "    }}").ok()?;
-    writeln!(c, "    chain {to} {{").ok()?;
-    writeln!(
-        c,
-        "        meta nfproto ipv4 udp sport 67 udp dport 68 accept"
-    )
-    .ok()?;
-    writeln!(
-        c,
-        "        meta nfproto ipv6 udp sport 547 udp dport 546 accept"
-    )
-    .ok()?;
-    writeln!(c, "        meta nfproto ipv6 meta l4proto 58 icmpv6 type {{ nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query }} accept").ok()?;
-    for r in p.rules.iter().filter(|r| r.direction == Direction::Ingress) {
-        if let Some(line) = rule(r, "accept") {
-            writeln!(c, "        {line}").ok()?;
-        }
-    }
-    writeln!(c, "        drop").ok()?;
-    writeln!(c, "    }}").ok()?;
-    Some(PortRules {
-        marks,
-        spoof: s,
-        dispatch,
-        chains: c,
+    let mut from_rules = vec![
+        "meta nfproto ipv4 udp sport 68 udp dport 67 return".to_owned(),
+        "meta nfproto ipv6 meta l4proto 58 icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report } return".into(),
+    ];
+    from_rules.extend(
+        p.rules
+            .iter()
+            .filter(|r| r.direction == Direction::Egress)
+            .filter_map(|r| rule(r, "return")),
+    );
+    from_rules.push("drop".into());
+    let mut to_rules = vec![
+        "meta nfproto ipv4 udp sport 67 udp dport 68 accept".to_owned(),
+        "meta nfproto ipv6 udp sport 547 udp dport 546 accept".into(),
+        "meta nfproto ipv6 meta l4proto 58 icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept".into(),
+    ];
+    to_rules.extend(
+        p.rules
+            .iter()
+            .filter(|r| r.direction == Direction::Ingress)
+            .filter_map(|r| rule(r, "accept")),
+    );
+    to_rules.push("drop".into());
+    Some(PortChains {
+        index,
+        device: dev,
+        in_chain: chain("in", &p.port_id),
+        out_chain: chain("out", &p.port_id),
+        from_chain: chain("from", &p.port_id),
+        to_chain: chain("to", &p.port_id),
+        in_rules,
+        out_rules,
+        from_rules,
+        to_rules,
     })
 }
 
@@ -229,64 +234,143 @@ pub enum RulesetError {
     TooManyPorts,
 }
 
-/// Both tables for these ports, as one `nft -f` input that replaces
-/// whatever a previous run left. Ports without port security are not
-/// filtered at all.
-pub fn ruleset(ports: &[PortFilter]) -> Result<String, RulesetError> {
-    let mut filtered: Vec<&PortFilter> = ports.iter().filter(|p| p.port_security).collect();
-    filtered.sort_by(|a, b| a.port_id.cmp(&b.port_id));
-    if filtered.len() > 0xffff {
-        return Err(RulesetError::TooManyPorts);
+/// The filtered ports (those with port security), by id.
+pub fn filtered(ports: &[PortFilter]) -> BTreeMap<&str, &PortFilter> {
+    ports
+        .iter()
+        .filter(|p| p.port_security)
+        .map(|p| (p.port_id.as_str(), p))
+        .collect()
+}
+
+/// Indexes for `ports`: each keeps the one it had in `previous`, new ones
+/// take the smallest free.
+pub fn assign(ports: &[PortFilter], previous: &Indexes) -> Result<Indexes, RulesetError> {
+    let wanted = filtered(ports);
+    let mut out: Indexes = previous
+        .iter()
+        .filter(|(id, _)| wanted.contains_key(id.as_str()))
+        .map(|(id, i)| (id.clone(), *i))
+        .collect();
+    let mut used: BTreeSet<u32> = out.values().copied().collect();
+    let mut next = 1u32;
+    for id in wanted.keys() {
+        if out.contains_key(*id) {
+            continue;
+        }
+        while used.contains(&next) {
+            next += 1;
+        }
+        if next > 0xffff {
+            return Err(RulesetError::TooManyPorts);
+        }
+        used.insert(next);
+        out.insert((*id).to_owned(), next);
     }
-    let mut parts = Vec::new();
-    for (i, p) in filtered.iter().enumerate() {
-        parts.push(
-            port(p, i as u32 + 1).ok_or_else(|| RulesetError::BadDevice {
+    Ok(out)
+}
+
+/// The chains of every filtered port, with the indexes given.
+pub fn all_chains(ports: &[PortFilter], idx: &Indexes) -> Result<Vec<PortChains>, RulesetError> {
+    filtered(ports)
+        .into_values()
+        .map(|p| {
+            port_chains(p, idx[&p.port_id]).ok_or_else(|| RulesetError::BadDevice {
                 port_id: p.port_id.clone(),
                 device: p.device.clone(),
-            })?,
-        );
+            })
+        })
+        .collect()
+}
+
+fn chain_block(out: &mut String, name: &str, rules: &[String]) {
+    let _ = writeln!(out, "    chain {name} {{");
+    for r in rules {
+        let _ = writeln!(out, "        {r}");
     }
+    let _ = writeln!(out, "    }}");
+}
+
+/// Both tables for these ports, as one `nft -f` input that replaces
+/// whatever a previous run left, with fresh indexes. Ports without port
+/// security are not filtered at all.
+pub fn ruleset(ports: &[PortFilter]) -> Result<String, RulesetError> {
+    ruleset_with(ports, &Indexes::new()).map(|(r, _)| r)
+}
+
+/// [`ruleset`], keeping the indexes of `previous`; returns the indexes too.
+pub fn ruleset_with(
+    ports: &[PortFilter],
+    previous: &Indexes,
+) -> Result<(String, Indexes), RulesetError> {
+    let idx = assign(ports, previous)?;
+    let parts = all_chains(ports, &idx)?;
     let mut out = String::new();
     // Declare, delete, define: one transaction whether or not they existed.
     for family in ["bridge", "inet"] {
         let _ = writeln!(out, "table {family} {TABLE}");
         let _ = writeln!(out, "delete table {family} {TABLE}");
     }
+    let elements = |f: &dyn Fn(&PortChains) -> String| {
+        let e: Vec<String> = parts.iter().map(f).collect();
+        if e.is_empty() {
+            String::new()
+        } else {
+            format!(" elements = {{ {} }}", e.join(", "))
+        }
+    };
     let _ = writeln!(out, "table bridge {TABLE} {{");
-    for p in &parts {
-        out.push_str(&p.spoof);
-    }
-    let _ = writeln!(out, "    chain ports {{");
     let _ = writeln!(
         out,
-        "        type filter hook forward priority -300; policy accept;"
+        "    map in_ports {{ type ifname : verdict;{} }}",
+        elements(&|c| format!("{} : jump {}", c.device, c.in_chain))
     );
-    for p in &parts {
-        for m in &p.marks {
-            let _ = writeln!(out, "        {m}");
-        }
+    let _ = writeln!(
+        out,
+        "    map out_ports {{ type ifname : verdict;{} }}",
+        elements(&|c| format!("{} : jump {}", c.device, c.out_chain))
+    );
+    for c in &parts {
+        chain_block(&mut out, &c.in_chain, &c.in_rules);
+        chain_block(&mut out, &c.out_chain, &c.out_rules);
     }
-    let _ = writeln!(out, "    }}");
+    chain_block(
+        &mut out,
+        "ports",
+        &[
+            "type filter hook forward priority -300; policy accept;".into(),
+            "iifname vmap @in_ports".into(),
+            "oifname vmap @out_ports".into(),
+        ],
+    );
     let _ = writeln!(out, "}}");
     let _ = writeln!(out, "table inet {TABLE} {{");
-    for p in &parts {
-        out.push_str(&p.chains);
-    }
-    let _ = writeln!(out, "    chain forward {{");
     let _ = writeln!(
         out,
-        "        type filter hook forward priority 0; policy accept;"
+        "    map from_marks {{ type mark : verdict;{} }}",
+        elements(&|c| format!("{} : jump {}", c.high(), c.from_chain))
     );
-    let _ = writeln!(out, "        meta mark == 0 return");
-    let _ = writeln!(out, "        ct state established,related accept");
-    let _ = writeln!(out, "        ct state invalid drop");
-    for p in &parts {
-        for d in &p.dispatch {
-            let _ = writeln!(out, "        {d}");
-        }
+    let _ = writeln!(
+        out,
+        "    map to_marks {{ type mark : verdict;{} }}",
+        elements(&|c| format!("{} : jump {}", c.low(), c.to_chain))
+    );
+    for c in &parts {
+        chain_block(&mut out, &c.from_chain, &c.from_rules);
+        chain_block(&mut out, &c.to_chain, &c.to_rules);
     }
-    let _ = writeln!(out, "    }}");
+    chain_block(
+        &mut out,
+        "forward",
+        &[
+            "type filter hook forward priority 0; policy accept;".into(),
+            "meta mark == 0 return".into(),
+            "ct state established,related accept".into(),
+            "ct state invalid drop".into(),
+            "meta mark & 0xffff0000 vmap @from_marks".into(),
+            "meta mark & 0x0000ffff vmap @to_marks".into(),
+        ],
+    );
     let _ = writeln!(out, "}}");
-    Ok(out)
+    Ok((out, idx))
 }

@@ -23,6 +23,8 @@ pub struct Plane {
     reported: Mutex<Option<(u64, Vec<String>)>>,
     /// The plan last applied without errors, since the agent started.
     applied: Mutex<Option<NodeNetwork>>,
+    /// The ports' filter indexes, as last written.
+    indexes: Mutex<super::nft::Indexes>,
 }
 
 impl Plane {
@@ -31,6 +33,7 @@ impl Plane {
             host,
             reported: Mutex::new(None),
             applied: Mutex::new(None),
+            indexes: Mutex::default(),
         })
     }
 
@@ -80,9 +83,19 @@ impl Reconciler {
         let errors = match plane.host.clone() {
             Some(host) => {
                 let state = record.state.clone();
-                tokio::task::spawn_blocking(move || match previous {
-                    Some(prev) => super::apply_changes(&host, &state, &prev),
-                    None => super::apply(&host, &state),
+                let indexes = plane
+                    .indexes
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                let p = plane.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (errors, now) = match previous {
+                        Some(prev) => super::apply_changes(&host, &state, &prev, &indexes),
+                        None => super::apply_keeping(&host, &state, &indexes),
+                    };
+                    *p.indexes.lock().unwrap_or_else(|p| p.into_inner()) = now;
+                    errors
                 })
                 .await
                 .map(|errs| {

@@ -5,7 +5,8 @@ use std::process::Command;
 
 use virga_protocol::network::{AddressPair, Direction, Ethertype, FilterRule, PortFilter};
 
-use super::super::nft::{RulesetError, ruleset};
+use super::super::nft::{Indexes, RulesetError, ruleset, ruleset_with};
+use super::super::nft_delta::changes;
 use super::{Netns, connects, ip, pings};
 
 fn rule(
@@ -71,11 +72,12 @@ fn a_port_gets_anti_spoofing_and_its_rules() {
     let r = ruleset(&[web_port()]).unwrap();
     let id = "5f0c6c4e_7a0e_4b4e_9a59_6f1c2d3e4f50";
     for want in [
-        "iifname \"tap5f0c6c4e-7a\" meta mark set meta mark & 0x0000ffff | 0x00010000".to_owned(),
-        "oifname \"tap5f0c6c4e-7a\" meta mark set meta mark & 0xffff0000 | 0x00000001".into(),
-        format!("iifname \"tap5f0c6c4e-7a\" jump spoof_{id}"),
-        format!("meta mark & 0xffff0000 == 0x00010000 jump from_{id}"),
-        format!("meta mark & 0x0000ffff == 0x00000001 jump to_{id}"),
+        "meta mark set meta mark & 0x0000ffff | 0x00010000".to_owned(),
+        "meta mark set meta mark & 0xffff0000 | 0x00000001".into(),
+        format!("\"tap5f0c6c4e-7a\" : jump in_{id}"),
+        format!("\"tap5f0c6c4e-7a\" : jump out_{id}"),
+        format!("0x00010000 : jump from_{id}"),
+        format!("0x00000001 : jump to_{id}"),
         "ether saddr != { fa:16:3e:12:34:56, fa:16:3e:00:00:99 } drop".into(),
         "ether type ip ip saddr != { 10.0.0.5, 10.0.0.100/32 } drop".into(),
         "ether type ip6 ip6 saddr != { ::, fe80::f816:3eff:fe12:3456, fd00::5 } drop".into(),
@@ -149,9 +151,57 @@ fn the_kernel_takes_the_ruleset_and_a_second_apply_changes_nothing() {
     ns.nft(&["-f", "-"], Some(&ruleset(&[]).unwrap()));
     let empty = ns.nft(&["list", "ruleset"], None);
     assert!(
-        !empty.contains("chain from_") && !empty.contains("chain spoof_"),
+        !empty.contains("chain from_") && !empty.contains("chain in_"),
         "{empty}"
     );
+}
+
+/// Changes go through the maps: a port gone, one changed and one new, the
+/// untouched one keeps its index; the kernel ends up with what a whole
+/// ruleset of the new ports (same indexes) would hold.
+#[test]
+fn the_kernel_takes_changes_and_they_match_a_whole_ruleset() {
+    let ns = Netns::new("nftd");
+    let port = |id: &str, dev: &str, ip: &str| {
+        let mut p = web_port();
+        p.port_id = id.into();
+        p.device = dev.into();
+        p.fixed_ips = vec![ip.parse().unwrap()];
+        p.allowed_address_pairs.clear();
+        p
+    };
+    let (a, b, c) = (
+        port("aaaaaaaa-0000-4000-8000-000000000001", "tapa", "10.0.0.1"),
+        port("bbbbbbbb-0000-4000-8000-000000000002", "tapb", "10.0.0.2"),
+        port("cccccccc-0000-4000-8000-000000000003", "tapc", "10.0.0.3"),
+    );
+    let (full, idx) = ruleset_with(&[a.clone(), b.clone()], &Indexes::new()).unwrap();
+    ns.nft(&["-f", "-"], Some(&full));
+    // b changes (a rule less), a goes, c comes.
+    let mut b2 = b.clone();
+    b2.rules.pop();
+    let (delta, idx2) = changes(&[a.clone(), b.clone()], &[b2.clone(), c.clone()], &idx).unwrap();
+    assert!(!delta.contains("table"), "no table is replaced:\n{delta}");
+    assert_eq!(idx2[&b.port_id], idx[&b.port_id], "b keeps its index");
+    assert_eq!(idx2[&c.port_id], idx[&a.port_id], "c takes the free one");
+    ns.nft(&["-f", "-"], Some(&delta));
+    let after = ns.nft(&["list", "ruleset"], None);
+    assert!(!after.contains("chain in_aaaaaaaa"), "{after}");
+    assert!(after.contains("chain in_cccccccc"), "{after}");
+    // The same, written whole in a fresh namespace: the same chains with
+    // the same rules (listing order aside).
+    let fresh = Netns::new("nftw");
+    let (whole, _) = ruleset_with(&[b2, c], &idx2).unwrap();
+    fresh.nft(&["-f", "-"], Some(&whole));
+    let reference = fresh.nft(&["list", "ruleset"], None);
+    let mut x: Vec<&str> = after.lines().map(str::trim).collect();
+    let mut y: Vec<&str> = reference.lines().map(str::trim).collect();
+    x.sort();
+    y.sort();
+    assert_eq!(x, y, "delta:\n{after}\nwhole:\n{reference}");
+    // Nothing changed: nothing to do.
+    let (none, _) = changes(&[b.clone()], &[b], &idx2).unwrap();
+    assert!(none.is_empty(), "{none}");
 }
 
 /// Two guests (namespaces) on a bridge in a third, standing for a node:
