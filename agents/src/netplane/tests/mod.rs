@@ -104,12 +104,13 @@ raise SystemExit(1)"
 }
 
 /// Listeners on TCP 80 and 81 (IPv4 and IPv6) in `ns` for up to 60 s,
-/// accepting and closing each connection.
+/// answering each connection as an HTTP server would (`200`, body `ok`).
 pub fn serve(ns: &Netns) -> std::process::Child {
     let child = Command::new("ip")
         .args(["netns", "exec", &ns.0, "timeout", "60", "python3", "-c",
             "import socket,threading\n\
-def serve(p):\n    s=socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(('::', p)); s.listen(16)\n    while True:\n        c,_=s.accept(); c.close()\n\
+def answer(c):\n    try:\n        c.settimeout(2); c.recv(1024); c.sendall(b'HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok')\n    except OSError:\n        pass\n    c.close()\n\
+def serve(p):\n    s=socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(('::', p)); s.listen(16)\n    while True:\n        c,_=s.accept(); threading.Thread(target=answer, args=(c,), daemon=True).start()\n\
 [threading.Thread(target=serve, args=(p,), daemon=True).start() for p in (80, 81)]\n\
 threading.Event().wait()"])
         .stdout(Stdio::null())
@@ -118,4 +119,14 @@ threading.Event().wait()"])
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
     child
+}
+
+/// An HTTP GET from `ns` answered `200` with body `ok` within 3 s.
+pub fn http_get(ns: &Netns, url: &str) -> bool {
+    python_in(
+        ns,
+        &format!(
+            "import urllib.request\nr=urllib.request.urlopen('{url}', timeout=3)\nraise SystemExit(0 if r.status == 200 and r.read() == b'ok' else 1)"
+        ),
+    )
 }
