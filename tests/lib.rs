@@ -3,6 +3,7 @@
 //! (PostgreSQL + RabbitMQ from the test kit).
 
 pub mod agents;
+pub mod netns;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -8,13 +8,13 @@
 //! another. Prints latency percentiles for docs/benchmarks.md. Run it with
 //! `scripts/bench-netplane.sh`.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use virga_agent::driver::simulated::{SimConfig, Simulated};
 use virga_common::config::AgentConfig;
+use virga_tests::netns::TestNode;
 use virga_tests::{Backend, Cloud};
 
 struct Args {
@@ -109,11 +109,6 @@ async fn active(http: &reqwest::Client, base: &str, token: &str, id: &str) {
     }
 }
 
-fn ip(args: &[&str]) {
-    let ok = Command::new("ip").args(args).status().unwrap().success();
-    assert!(ok, "ip {args:?}");
-}
-
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -127,51 +122,16 @@ async fn main() {
     let base = cloud.url("network").to_owned();
     let http = reqwest::Client::new();
 
-    let dir = tempfile::Builder::new()
-        .prefix("virga-bn")
-        .tempdir()
-        .unwrap();
-    let tag = dir
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let node_ns = format!("{tag}-node");
-    ip(&["netns", "add", &node_ns]);
-    ip(&[
-        "-n",
-        &node_ns,
-        "link",
-        "add",
-        "underlay",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "underlay1",
-    ]);
-    ip(&[
-        "-n",
-        &node_ns,
-        "addr",
-        "add",
-        "198.51.100.1/24",
-        "dev",
-        "underlay",
-    ]);
-    let mut config = AgentConfig {
+    let place = TestNode::new("virga-bn");
+    let config = place.agent_config(AgentConfig {
         site: "bench-site".into(),
         heartbeat_secs: 5,
         ..AgentConfig::default()
-    };
-    config.network.netns = Some(node_ns.clone());
-    config.network.namespace_prefix = format!("{tag}-");
-    config.network.tunnel_ip = Some("198.51.100.1".parse().unwrap());
+    });
     let shutdown = CancellationToken::new();
     let agent = virga_tests::agents::simulated(
         cloud.bus.clone(),
-        dir.path().join("agent"),
+        place.data_dir(),
         config,
         Simulated::new(SimConfig::default()),
         shutdown.clone(),
@@ -235,10 +195,5 @@ async fn main() {
     shutdown.cancel();
     agent.wait().await;
     cloud.stop().await;
-    let _ = Command::new("pkill")
-        .args(["-f", &format!("{tag}/")])
-        .status();
-    for ns in [format!("{tag}-dhcp-{net_id}"), node_ns] {
-        let _ = Command::new("ip").args(["netns", "del", &ns]).status();
-    }
+    drop(place);
 }

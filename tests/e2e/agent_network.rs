@@ -16,6 +16,7 @@ use virga_protocol::network::{
     DhcpHost, DhcpPlan, DhcpSubnet, NetworkPlan, NodeNetwork, PortFilter, Segment,
 };
 use virga_tests::Cloud;
+use virga_tests::netns::TestNode;
 
 use super::agent::{TestAgent, agent_config, events, registered, send};
 
@@ -31,28 +32,6 @@ fn sh(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The test's "node": a namespace with a device for the guest's port,
-/// removed with what the agent made for it when dropped.
-struct Node {
-    ns: String,
-    prefix: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = Command::new("pkill")
-            .args(["-f", &format!("{}/", self.ns)])
-            .status();
-        let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
-        for line in String::from_utf8_lossy(&list.stdout).lines() {
-            let name = line.split_whitespace().next().unwrap_or_default();
-            if name.starts_with(&self.prefix) || name == self.ns {
-                let _ = Command::new("ip").args(["netns", "del", name]).status();
-            }
-        }
-    }
 }
 
 fn plan(with_dhcp: bool) -> NodeNetwork {
@@ -133,62 +112,26 @@ async fn outcome(
         .expect("the agent reports its network")
 }
 
-fn links(node: &Node) -> String {
+fn links(node: &TestNode) -> String {
     sh(&["ip", "-n", &node.ns, "-br", "link"])
 }
 
-fn dhcp_running(node: &Node) -> bool {
+fn dhcp_running(node: &TestNode) -> bool {
     let ps = Command::new("pgrep")
-        .args(["-f", &format!("{}/agent/network/dhcp/{NET}/", node.ns)])
+        .args(["-f", &format!("{}/agent/network/dhcp/{NET}/", node.tag)])
         .output()
         .unwrap();
     ps.status.success()
 }
 
 async fn network_plans_are_applied_kept_and_restored(cloud: &Cloud) {
-    let dir = tempfile::Builder::new()
-        .prefix("virga-an")
-        .tempdir()
-        .unwrap();
-    let tag = dir
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let node = Node {
-        ns: tag.clone(),
-        prefix: format!("{tag}-"),
-    };
-    sh(&["ip", "netns", "add", &node.ns]);
-    for args in [
-        // No dummy devices on every kernel: veths whose peers stay idle.
-        vec![
-            "link",
-            "add",
-            "underlay",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "underlay1",
-        ],
-        vec!["addr", "add", "198.51.100.1/24", "dev", "underlay"],
-        vec!["link", "set", "underlay", "up"],
-        vec![
-            "link", "add", "tapguest", "type", "veth", "peer", "name", "guest0",
-        ],
-    ] {
-        let mut full = vec!["ip", "-n", &node.ns];
-        full.extend(args);
-        sh(&full);
-    }
-    let mut config = agent_config("netplan-site");
-    config.network.netns = Some(node.ns.clone());
-    config.network.namespace_prefix = node.prefix.clone();
-    config.network.tunnel_ip = Some("198.51.100.1".parse().unwrap());
-    // The data directory's path marks the node's dnsmasq for pgrep.
-    let data = dir.path().join(&node.ns);
+    let node = TestNode::new("virga-an");
+    // The guest's port device, with an idle peer.
+    sh(&[
+        "ip", "-n", &node.ns, "link", "add", "tapguest", "type", "veth", "peer", "name", "guest0",
+    ]);
+    let config = node.agent_config(agent_config("netplan-site"));
+    let data = node.data_dir();
     let (_sub, mut rx) = events(&cloud.bus).await;
     let sim = Simulated::new(SimConfig::default());
     let start = |sim: Simulated| {
@@ -226,10 +169,10 @@ async fn network_plans_are_applied_kept_and_restored(cloud: &Cloud) {
     // The restarted agent rebuilds them from its ledger.
     agent.stop().await;
     let _ = Command::new("pkill")
-        .args(["-f", &format!("{}/", node.ns)])
+        .args(["-f", &format!("{}/", node.tag)])
         .status();
     sh(&["ip", "-n", &node.ns, "link", "del", &bridge]);
-    sh(&["ip", "netns", "del", &format!("{}dhcp-{NET}", node.prefix)]);
+    sh(&["ip", "netns", "del", &format!("{}-dhcp-{NET}", node.tag)]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!dhcp_running(&node));
     let agent = start(sim.clone()).await;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use virga_agent::BusSource;
 use virga_agent::driver::simulated::{SimConfig, Simulated};
 use virga_tests::Cloud;
+use virga_tests::netns::TestNode;
 
 use super::agent::{TestAgent, agent_config, registered};
 use super::network::Net;
@@ -37,27 +38,6 @@ fn ok(args: &[&str]) -> String {
     out
 }
 
-/// The test's namespaces (the node, the guest) and whatever the agent
-/// made with the node's prefix, removed when dropped.
-struct Namespaces {
-    tag: String,
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        let _ = Command::new("pkill")
-            .args(["-f", &format!("{}/", self.tag)])
-            .status();
-        let (_, list) = sh(&["ip", "netns", "list"]);
-        for line in list.lines() {
-            let name = line.split_whitespace().next().unwrap_or_default();
-            if name.starts_with(&self.tag) {
-                let _ = Command::new("ip").args(["netns", "del", name]).status();
-            }
-        }
-    }
-}
-
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !check().await {
@@ -67,44 +47,13 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
 }
 
 async fn bound_ports_reach_their_node(cloud: &Cloud) {
-    let dir = tempfile::Builder::new()
-        .prefix("virga-np")
-        .tempdir()
-        .unwrap();
-    let tag = dir
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
-    let spaces = Namespaces { tag: tag.clone() };
-    let node_ns = format!("{tag}-node");
-    let guest_ns = format!("{tag}-guest");
-    ok(&["ip", "netns", "add", &node_ns]);
+    let place = TestNode::new("virga-np");
+    let node_ns = place.ns.clone();
+    // The guest's namespace carries the node's tag: removed with it.
+    let guest_ns = format!("{}-guest", place.tag);
     ok(&["ip", "netns", "add", &guest_ns]);
-    for args in [
-        vec![
-            "link",
-            "add",
-            "underlay",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "underlay1",
-        ],
-        vec!["addr", "add", "198.51.100.1/24", "dev", "underlay"],
-        vec!["link", "set", "underlay", "up"],
-    ] {
-        let mut full = vec!["ip", "-n", node_ns.as_str()];
-        full.extend(args);
-        ok(&full);
-    }
-    let mut config = agent_config("plan-site");
-    config.network.netns = Some(node_ns.clone());
-    config.network.namespace_prefix = format!("{tag}-");
-    config.network.tunnel_ip = Some("198.51.100.1".parse().unwrap());
-    let data = dir.path().join(&tag);
+    let config = place.agent_config(agent_config("plan-site"));
+    let data = place.data_dir();
     let agent = TestAgent::start(
         BusSource::Ready(cloud.bus.clone()),
         &data,
@@ -173,7 +122,7 @@ async fn bound_ports_reach_their_node(cloud: &Cloud) {
     assert_eq!(dhcp_ports[0]["binding:host_id"], node.as_str());
 
     // DHCP hands the guest the port's address.
-    let script = dir.path().join("udhcpc.sh");
+    let script = place.scratch().join("udhcpc.sh");
     std::fs::write(
         &script,
         "#!/bin/sh\ncase \"$1\" in bound|renew) ip addr add \"$ip/$mask\" dev \"$interface\";; esac\nexit 0\n",
@@ -224,5 +173,5 @@ async fn bound_ports_reach_their_node(cloud: &Cloud) {
     })
     .await;
     agent.stop().await;
-    drop(spaces);
+    drop(place);
 }
