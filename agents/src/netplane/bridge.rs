@@ -155,9 +155,7 @@ fn physical<'h>(host: &'h Host, name: &str) -> Result<&'h str, NetplaneError> {
 /// The node takes no IPv6 addresses or router advertisements from tenant
 /// networks.
 fn quiet_ipv6(host: &Host, dev: &str) -> Result<(), NetplaneError> {
-    let key = format!("net.ipv6.conf.{dev}.disable_ipv6=1");
-    host.run_in(None, "sysctl", &["-q", "-w", &key], None)
-        .map(|_| ())
+    host.sysctl(None, &format!("net.ipv6.conf.{dev}.disable_ipv6=1"))
 }
 
 /// The VXLAN device with this VNI over the node's tunnel address,

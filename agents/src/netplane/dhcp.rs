@@ -81,8 +81,8 @@ fn dir(host: &Host, network_id: &str) -> PathBuf {
 
 /// An address with its subnet's prefix length (`10.0.0.2/24`).
 fn with_prefix(ip: IpAddr, cidr: &str) -> Option<String> {
-    let len: u8 = cidr.split_once('/')?.1.parse().ok()?;
-    Some(format!("{ip}/{len}"))
+    let net: ipnet::IpNet = cidr.parse().ok()?;
+    Some(format!("{ip}/{}", net.prefix_len()))
 }
 
 fn server(host: &Host, n: &NetworkPlan, plan: &DhcpPlan) -> Result<(), NetplaneError> {
@@ -90,7 +90,7 @@ fn server(host: &Host, n: &NetworkPlan, plan: &DhcpPlan) -> Result<(), NetplaneE
     let inner = names::dhcp_inner(&plan.port_id)?;
     host.ensure_namespace(&ns)?;
     // The namespace holds one DHCP port: another port's leftovers go.
-    veth::prune(host, &ns, "ns-", &BTreeSet::from([inner.clone()]))?;
+    veth::prune(host, &ns, &["ns-"], &BTreeSet::from([inner.clone()]))?;
     let want: BTreeSet<String> = plan
         .subnets
         .iter()

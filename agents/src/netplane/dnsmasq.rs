@@ -9,49 +9,19 @@ use std::fmt::Write;
 use std::net::IpAddr;
 use std::path::Path;
 
+use ipnet::IpNet;
 use virga_protocol::network::{DhcpPlan, DhcpSubnet, Ipv6Mode};
 
 /// How long a lease lasts; hosts are static, so renewals always succeed.
 const LEASE: &str = "86400s";
 
-/// A subnet's network address and prefix length.
-fn network(cidr: &str) -> Option<(IpAddr, u8)> {
-    let (addr, len) = cidr.split_once('/')?;
-    Some((addr.parse().ok()?, len.parse().ok()?))
-}
-
-fn netmask(len: u8) -> String {
-    let bits = if len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(len))
-    };
-    std::net::Ipv4Addr::from(bits).to_string()
+/// A subnet's prefix (`None` for what is not one: left out).
+fn network(cidr: &str) -> Option<IpNet> {
+    cidr.parse::<IpNet>().ok()
 }
 
 fn in_subnet(ip: IpAddr, s: &DhcpSubnet) -> bool {
-    let Some((net, len)) = network(&s.cidr) else {
-        return false;
-    };
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let m = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(len))
-            };
-            u32::from(a) & m == u32::from(n) & m
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let m = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(len))
-            };
-            u128::from(a) & m == u128::from(n) & m
-        }
-        _ => false,
-    }
+    network(&s.cidr).is_some_and(|n| n.contains(&ip))
 }
 
 /// `dnsmasq.conf` for the server on `iface`, keeping its files in `dir`.
@@ -79,16 +49,17 @@ pub fn config(dir: &Path, iface: &str, plan: &DhcpPlan, mtu: u32) -> String {
     let _ = writeln!(c, "log-facility={dir}/log");
     let mut ra = false;
     for (i, s) in plan.subnets.iter().enumerate() {
-        let Some((net, len)) = network(&s.cidr) else {
+        let Some(prefix) = network(&s.cidr) else {
             continue;
         };
+        let (net, len) = (prefix.addr(), prefix.prefix_len());
         let tag = format!("s{i}");
         match net {
             IpAddr::V4(_) => {
                 let _ = writeln!(
                     c,
                     "dhcp-range=set:{tag},{net},static,{},{LEASE}",
-                    netmask(len)
+                    prefix.netmask()
                 );
                 match s.gateway {
                     Some(gw) => {

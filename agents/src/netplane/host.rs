@@ -66,10 +66,6 @@ pub struct Link {
     #[serde(default)]
     pub master: Option<String>,
     #[serde(default)]
-    pub mtu: u32,
-    #[serde(default)]
-    pub address: Option<String>,
-    #[serde(default)]
     pub flags: Vec<String>,
     #[serde(default)]
     pub linkinfo: Option<LinkInfo>,
@@ -152,6 +148,18 @@ impl Host {
         self.run_in(Some(ns), "ip", args, None)
     }
 
+    /// Sets a sysctl (`key=value`) in namespace `ns` (`None`: the node's).
+    pub fn sysctl(&self, ns: Option<&str>, setting: &str) -> Result<(), NetplaneError> {
+        self.run_in(ns, "sysctl", &["-q", "-w", setting], None)
+            .map(|_| ())
+    }
+
+    /// Loads an nftables script (one transaction) in namespace `ns`.
+    pub fn nft_load(&self, ns: Option<&str>, script: &str) -> Result<(), NetplaneError> {
+        self.run_in(ns, "nft", &["-f", "-"], Some(script))
+            .map(|_| ())
+    }
+
     /// Parsed JSON output of a command.
     pub fn json<T: for<'de> Deserialize<'de>>(
         &self,
@@ -188,7 +196,8 @@ impl Host {
 
     /// Makes namespace `name` if it does not exist, with loopback up.
     pub fn ensure_namespace(&self, name: &str) -> Result<(), NetplaneError> {
-        if self.namespaces(name)?.iter().any(|n| n == name) {
+        // Where `ip netns` keeps its names: no listing needed.
+        if std::path::Path::new("/run/netns").join(name).exists() {
             return Ok(());
         }
         self.run_in(Some(""), "ip", &["netns", "add", name], None)?;

@@ -20,7 +20,7 @@ pub mod veth;
 #[cfg(test)]
 mod tests;
 
-use virga_protocol::network::{NetworkPlan, NodeNetwork};
+use virga_protocol::network::{NetworkPlan, NodeNetwork, PortFilter};
 
 pub use host::{Host, NetplaneError};
 
@@ -44,7 +44,7 @@ pub fn apply_keeping(
         "net.bridge.bridge-nf-call-iptables=1",
         "net.bridge.bridge-nf-call-ip6tables=1",
     ] {
-        let set = || host.run_in(None, "sysctl", &["-q", "-w", key], None);
+        let set = || host.sysctl(None, key);
         if set().is_err() {
             // The keys exist once br_netfilter is loaded.
             let _ = host.run_in(Some(""), "modprobe", &["br_netfilter"], None);
@@ -59,15 +59,28 @@ pub fn apply_keeping(
         router::apply(host, &plan.routers, &plan.networks, &mut errors),
     ];
     errors.extend(results.into_iter().filter_map(Result::err));
-    let mut now = indexes.clone();
-    match nft::ruleset_with(&plan.ports, indexes) {
-        Ok((rules, idx)) => match host.run_in(None, "nft", &["-f", "-"], Some(&rules)) {
-            Ok(_) => now = idx,
-            Err(e) => errors.push(e),
-        },
-        Err(e) => errors.push(e.into()),
-    }
+    let now = write_filter(host, &plan.ports, indexes, &mut errors);
     (errors, now)
+}
+
+/// Writes the filter of `ports` whole; returns the indexes it holds now
+/// (`indexes` unchanged when it could not be written).
+fn write_filter(
+    host: &Host,
+    ports: &[PortFilter],
+    indexes: &nft::Indexes,
+    errors: &mut Vec<NetplaneError>,
+) -> nft::Indexes {
+    match nft::ruleset_with(ports, indexes)
+        .map_err(NetplaneError::from)
+        .and_then(|(rules, idx)| host.nft_load(None, &rules).map(|_| idx))
+    {
+        Ok(idx) => idx,
+        Err(e) => {
+            errors.push(e);
+            indexes.clone()
+        }
+    }
 }
 
 /// The networks without their DHCP hosts (what changes when only ports
@@ -110,27 +123,16 @@ pub fn apply_changes(
         results.push(bridge::plug(host, &plan.networks, &plan.ports, &mut errors));
         let delta = nft_delta::changes(&previous.ports, &plan.ports, indexes)
             .map_err(NetplaneError::from)
-            .and_then(|(script, idx)| {
-                host.run_in(None, "nft", &["-f", "-"], Some(&script))
-                    .map(|_| idx)
-            });
-        match delta {
-            Ok(idx) => now = idx,
+            .and_then(|(script, idx)| host.nft_load(None, &script).map(|_| idx));
+        now = match delta {
+            Ok(idx) => idx,
             // The kernel does not hold what was written last: whole.
             Err(e) => {
                 tracing::warn!(error = %virga_common::error::chain(&e),
                     "filter change refused; writing the filter whole");
-                match nft::ruleset_with(&plan.ports, indexes) {
-                    Ok((rules, idx)) => {
-                        match host.run_in(None, "nft", &["-f", "-"], Some(&rules)) {
-                            Ok(_) => now = idx,
-                            Err(e) => errors.push(e),
-                        }
-                    }
-                    Err(e) => errors.push(e.into()),
-                }
+                write_filter(host, &plan.ports, indexes, &mut errors)
             }
-        }
+        };
     }
     errors.extend(results.into_iter().filter_map(Result::err));
     (errors, now)

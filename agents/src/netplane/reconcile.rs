@@ -37,15 +37,27 @@ impl Plane {
         })
     }
 
-    fn tunnel_ip(&self) -> Option<std::net::IpAddr> {
-        self.host.as_ref().and_then(|h| h.tunnel_ip)
-    }
-
-    fn physical_networks(&self) -> Vec<String> {
-        self.host
-            .as_ref()
-            .map(|h| h.physical.keys().cloned().collect())
-            .unwrap_or_default()
+    /// The `agent.network` event of an outcome, with what the node offers.
+    fn event(
+        &self,
+        node: &str,
+        generation: u64,
+        errors: Vec<String>,
+        request_id: Option<String>,
+    ) -> AgentEvent {
+        AgentEvent::Network {
+            node: node.to_owned(),
+            generation,
+            errors,
+            tunnel_ip: self.host.as_ref().and_then(|h| h.tunnel_ip),
+            physical_networks: self
+                .host
+                .as_ref()
+                .map(|h| h.physical.keys().cloned().collect())
+                .unwrap_or_default(),
+            request_id,
+            at: Utc::now(),
+        }
     }
 }
 
@@ -58,15 +70,8 @@ impl Reconciler {
             let mut last = plane.reported.lock().unwrap_or_else(|p| p.into_inner());
             if last.is_none() {
                 *last = Some((0, Vec::new()));
-                self.outbox.push(AgentEvent::Network {
-                    node: self.node.clone(),
-                    generation: 0,
-                    errors: Vec::new(),
-                    tunnel_ip: plane.tunnel_ip(),
-                    physical_networks: plane.physical_networks(),
-                    request_id,
-                    at: Utc::now(),
-                });
+                self.outbox
+                    .push(plane.event(&self.node, 0, Vec::new(), request_id));
             }
             return Ok(());
         };
@@ -122,15 +127,8 @@ impl Reconciler {
             changed
         };
         if request_id.is_some() || changed {
-            self.outbox.push(AgentEvent::Network {
-                node: self.node.clone(),
-                generation: record.generation,
-                errors,
-                tunnel_ip: plane.tunnel_ip(),
-                physical_networks: plane.physical_networks(),
-                request_id,
-                at: Utc::now(),
-            });
+            self.outbox
+                .push(plane.event(&self.node, record.generation, errors, request_id));
         }
         Ok(())
     }

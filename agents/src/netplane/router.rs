@@ -50,7 +50,7 @@ fn router(host: &Host, r: &RouterPlan, mtus: &HashMap<&str, u32>) -> Result<(), 
     let ns = names::router_namespace(&host.ns_prefix, &r.router_id)?;
     host.ensure_namespace(&ns)?;
     for key in ["net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"] {
-        host.run_in(Some(&ns), "sysctl", &["-q", "-w", key], None)?;
+        host.sysctl(Some(&ns), key)?;
     }
     let mut keep = BTreeSet::new();
     let gateway = r.gateway.as_ref();
@@ -78,8 +78,7 @@ fn router(host: &Host, r: &RouterPlan, mtus: &HashMap<&str, u32>) -> Result<(), 
         veth::plug(host, &plan, &addresses)?;
         keep.insert(inner);
     }
-    veth::prune(host, &ns, "qr-", &keep)?;
-    veth::prune(host, &ns, "qg-", &keep)?;
+    veth::prune(host, &ns, &["qr-", "qg-"], &keep)?;
     for v6 in [false, true] {
         let hop = gateway.and_then(|g| g.next_hops.iter().find(|h| h.is_ipv6() == v6));
         let family = if v6 { "-6" } else { "-4" };
@@ -104,8 +103,7 @@ fn router(host: &Host, r: &RouterPlan, mtus: &HashMap<&str, u32>) -> Result<(), 
         }
     }
     let rules = nat(r)?;
-    host.run_in(Some(&ns), "nft", &["-f", "-"], Some(&rules))?;
-    Ok(())
+    host.nft_load(Some(&ns), &rules)
 }
 
 /// The first IPv4 address of a leg, without its prefix length.

@@ -28,15 +28,18 @@ pub fn plug(host: &Host, leg: &Leg, addresses: &BTreeSet<String>) -> Result<(), 
     let mtu = leg.mtu.to_string();
     let inside = host.links(Some(leg.ns))?;
     if !inside.iter().any(|l| l.ifname == leg.inner) {
-        if host.links(None)?.iter().any(|l| l.ifname == leg.outer) {
+        // A node end left from an earlier leg of that name.
+        if host.ip(&["link", "show", "dev", leg.outer]).is_ok() {
             host.ip(&["link", "del", "dev", leg.outer])?;
         }
         host.ip(&[
             "link", "add", leg.outer, "type", "veth", "peer", "name", leg.inner, "netns", leg.ns,
         ])?;
         // The namespace's addresses are planned, not learnt.
-        let key = format!("net.ipv6.conf.{}.accept_ra=0", leg.inner);
-        host.run_in(Some(leg.ns), "sysctl", &["-q", "-w", &key], None)?;
+        host.sysctl(
+            Some(leg.ns),
+            &format!("net.ipv6.conf.{}.accept_ra=0", leg.inner),
+        )?;
     }
     host.ip(&[
         "link", "set", "dev", leg.outer, "mtu", &mtu, "master", leg.bridge, "up",
@@ -90,16 +93,16 @@ pub fn set_addresses(
     Ok(())
 }
 
-/// Removes the namespace's devices whose names start with `prefix` and
-/// are not in `keep`.
+/// Removes the namespace's devices whose names start with one of
+/// `prefixes` and are not in `keep`.
 pub fn prune(
     host: &Host,
     ns: &str,
-    prefix: &str,
+    prefixes: &[&str],
     keep: &BTreeSet<String>,
 ) -> Result<(), NetplaneError> {
     for l in host.links(Some(ns))? {
-        if l.ifname.starts_with(prefix) && !keep.contains(&l.ifname) {
+        if prefixes.iter().any(|p| l.ifname.starts_with(p)) && !keep.contains(&l.ifname) {
             host.ip_in(ns, &["link", "del", "dev", &l.ifname])?;
         }
     }
