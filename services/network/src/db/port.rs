@@ -138,6 +138,10 @@ pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<bool, Error> 
     Ok(r.rows_affected == 1)
 }
 
+/// The owner of the ports DHCP servers answer from (one per network and
+/// node, made by the plan sync).
+pub const DHCP_OWNER: &str = "network:dhcp";
+
 /// Deletes the network's DHCP ports (those holding an address on
 /// `subnet_id`, when given); the plan sync makes them again as needed.
 pub async fn delete_dhcp(
@@ -149,7 +153,7 @@ pub async fn delete_dhcp(
         .select_only()
         .column(Column::Id)
         .filter(Column::NetworkId.eq(network_id))
-        .filter(Column::DeviceOwner.eq("network:dhcp"))
+        .filter(Column::DeviceOwner.eq(DHCP_OWNER))
         .into_tuple()
         .all(db)
         .await

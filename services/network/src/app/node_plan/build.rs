@@ -12,9 +12,10 @@ use virga_protocol::network::{
 
 use super::snapshot::Snapshot;
 use super::{filter, router};
+use crate::app::subnet::net_of;
 use crate::db::{network, port, subnet};
 
-pub const DHCP_OWNER: &str = "network:dhcp";
+pub use crate::db::port::DHCP_OWNER;
 
 /// The host-side device of a guest's port: `tap` and the first 11
 /// characters of the port's id, as Nova names it.
@@ -30,6 +31,7 @@ pub fn is_guest(p: &port::Model) -> bool {
 /// Every known node's plan.
 pub fn plans(s: &Snapshot) -> BTreeMap<String, NodeNetwork> {
     let hosts = router::hosts(s);
+    let members = s.members();
     // Which networks each node carries.
     let mut carried: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for n in &s.nodes {
@@ -72,7 +74,7 @@ pub fn plans(s: &Snapshot) -> BTreeMap<String, NodeNetwork> {
             .iter()
             .filter(|p| is_guest(p) && p.binding_host_id == node)
         {
-            plan.ports.push(filter::of_port(s, p));
+            plan.ports.push(filter::of_port(s, &members, p));
         }
         for r in s
             .routers
@@ -125,7 +127,7 @@ pub(super) fn ips_of<'s>(s: &'s Snapshot, port_id: &str) -> Vec<(&'s subnet::Mod
 }
 
 pub(super) fn with_prefix(sub: &subnet::Model, ip: IpAddr) -> String {
-    let len = sub.cidr.split_once('/').map_or("32", |(_, l)| l);
+    let len = net_of(sub).map_or(32, |n| n.prefix_len());
     format!("{ip}/{len}")
 }
 

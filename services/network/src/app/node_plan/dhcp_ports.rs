@@ -24,19 +24,20 @@ pub async fn keep(
     s: &Snapshot,
 ) -> Result<bool, Error> {
     let nodes: BTreeSet<&str> = s.nodes.iter().map(|n| n.node_id.as_str()).collect();
+    // Each network's DHCP-enabled subnets.
+    let mut dhcp_subnets: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for sub in s.subnets.values().filter(|sub| sub.enable_dhcp) {
+        dhcp_subnets
+            .entry(sub.network_id.as_str())
+            .or_default()
+            .insert(sub.id.as_str());
+    }
     // (network, node) → the DHCP-enabled subnets it should serve.
-    let mut want: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    let mut want: BTreeMap<(&str, &str), &BTreeSet<&str>> = BTreeMap::new();
     for p in s.ports.iter().filter(|p| is_guest(p)) {
-        if !nodes.contains(p.binding_host_id.as_str()) {
-            continue;
-        }
-        let subnets: BTreeSet<&str> = s
-            .subnets
-            .values()
-            .filter(|sub| sub.network_id == p.network_id && sub.enable_dhcp)
-            .map(|sub| sub.id.as_str())
-            .collect();
-        if !subnets.is_empty() {
+        if let Some(subnets) = dhcp_subnets.get(p.network_id.as_str())
+            && nodes.contains(p.binding_host_id.as_str())
+        {
             want.insert((p.network_id.as_str(), p.binding_host_id.as_str()), subnets);
         }
     }

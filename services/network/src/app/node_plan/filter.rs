@@ -4,11 +4,11 @@
 use virga_protocol::network::{AddressPair, Direction, Ethertype, FilterRule, PortFilter};
 
 use super::build::{device, ips_of};
-use super::snapshot::Snapshot;
+use super::snapshot::{Members, Snapshot};
 use crate::app::security_group_rule::check;
 use crate::db::port;
 
-pub fn of_port(s: &Snapshot, p: &port::Model) -> PortFilter {
+pub fn of_port(s: &Snapshot, members: &Members, p: &port::Model) -> PortFilter {
     let pairs: Vec<serde_json::Value> =
         serde_json::from_str(&p.allowed_address_pairs).unwrap_or_default();
     let mut rules = Vec::new();
@@ -21,7 +21,13 @@ pub fn of_port(s: &Snapshot, p: &port::Model) -> PortFilter {
             };
             let (any_remote, remote_prefixes) = match (&r.remote_ip_prefix, &r.remote_group_id) {
                 (Some(prefix), _) => (false, vec![prefix.clone()]),
-                (None, Some(g)) => (false, s.members(g, ethertype == Ethertype::IPv6)),
+                (None, Some(g)) => (
+                    false,
+                    members
+                        .get(&(g.clone(), ethertype == Ethertype::IPv6))
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
                 (None, None) => (true, vec![]),
             };
             rules.push(FilterRule {

@@ -13,12 +13,12 @@
 //! its plan again; a node whose last plan applied cleanly has its bound
 //! ports `ACTIVE`.
 
-pub mod build;
+mod build;
 mod dhcp_ports;
 mod filter;
 pub mod report;
 mod router;
-pub mod snapshot;
+mod snapshot;
 mod sync;
 #[cfg(test)]
 mod tests;
@@ -29,7 +29,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use virga_service::ServiceContext;
 
-pub use sync::sync;
+use sync::sync;
 
 /// Wakes the sync task.
 #[derive(Default)]

@@ -6,7 +6,18 @@ use virga_db::sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use virga_service::ServiceContext;
 
 use crate::db::{internal, network_node, now, port};
-use virga_protocol::network::NodeNetwork;
+
+/// Of a stored plan, only its ports' ids (the rest is not parsed).
+#[derive(Default, serde::Deserialize)]
+struct PlannedPorts {
+    #[serde(default)]
+    ports: Vec<PlannedPort>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlannedPort {
+    port_id: String,
+}
 
 /// One report, as the event says it.
 pub struct Report {
@@ -48,7 +59,7 @@ pub async fn reported(ctx: &ServiceContext, r: Report) -> Result<(), Error> {
         super::kick(ctx);
     }
     if !behind && r.generation > 0 && r.errors.is_empty() {
-        let plan: NodeNetwork = serde_json::from_str(&row.plan).unwrap_or_default();
+        let plan: PlannedPorts = serde_json::from_str(&row.plan).unwrap_or_default();
         let ids: Vec<String> = plan.ports.into_iter().map(|p| p.port_id).collect();
         mark_active(ctx.db(), &r.node, ids).await?;
     }

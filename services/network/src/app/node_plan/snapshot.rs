@@ -7,7 +7,7 @@
 //! thousands of ports of an edge deployment; a sync per change of many
 //! thousands would want incremental plans.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use virga_common::Error;
 use virga_db::sea_orm::sea_query::ExprTrait;
@@ -17,6 +17,9 @@ use crate::db::{
     floating_ip, internal, ip_allocation, network, network_node, port, router, security_group,
     security_group_rule, subnet,
 };
+
+/// Group members' addresses by (group, IPv6?).
+pub type Members = HashMap<(String, bool), Vec<String>>;
 
 pub struct Snapshot {
     pub nodes: Vec<Node>,
@@ -65,41 +68,25 @@ impl Snapshot {
             .await
             .map_err(internal)?;
         let ids: Vec<String> = ports.iter().map(|p| p.id.clone()).collect();
-        let mut ips: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            for a in ip_allocation::Entity::find()
-                .filter(ip_allocation::Column::PortId.is_in(chunk.to_vec()))
-                .all(db)
-                .await
-                .map_err(internal)?
-            {
-                ips.entry(a.port_id)
-                    .or_default()
-                    .push((a.subnet_id, a.ip_address));
-            }
-        }
-        let mut port_groups: HashMap<String, Vec<String>> = HashMap::new();
-        for b in security_group::binding::Entity::find()
-            .all(db)
-            .await
-            .map_err(internal)?
-        {
-            port_groups
-                .entry(b.port_id)
-                .or_default()
-                .push(b.security_group_id);
-        }
-        let mut rules: HashMap<String, Vec<security_group_rule::Model>> = HashMap::new();
-        for r in security_group_rule::Entity::find()
-            .all(db)
-            .await
-            .map_err(internal)?
-        {
-            rules
-                .entry(r.security_group_id.clone())
-                .or_default()
-                .push(r);
-        }
+        let mut ips: HashMap<String, Vec<(String, String)>> = ip_allocation::of_ports(db, &ids)
+            .await?
+            .into_iter()
+            .map(|(port, held)| {
+                let pairs = held.into_iter().map(|a| (a.subnet_id, a.ip_address));
+                (port, pairs.collect())
+            })
+            .collect();
+        let port_groups: HashMap<String, Vec<String>> = security_group::of_ports(db, &ids)
+            .await?
+            .into_iter()
+            .collect();
+        let groups: BTreeSet<String> = port_groups.values().flatten().cloned().collect();
+        let groups: Vec<String> = groups.into_iter().collect();
+        let mut rules: HashMap<String, Vec<security_group_rule::Model>> =
+            security_group_rule::of_groups(db, &groups)
+                .await?
+                .into_iter()
+                .collect();
         for list in rules.values_mut() {
             list.sort_by(|a, b| a.id.cmp(&b.id));
         }
@@ -163,18 +150,24 @@ impl Snapshot {
         })
     }
 
-    /// The addresses (of one IP version) of a security group's members.
-    pub fn members(&self, group: &str, v6: bool) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .port_groups
-            .iter()
-            .filter(|(_, groups)| groups.iter().any(|g| g == group))
-            .flat_map(|(port, _)| self.ips.get(port).into_iter().flatten())
-            .map(|(_, ip)| ip.clone())
-            .filter(|ip| ip.contains(':') == v6)
-            .collect();
-        out.sort();
-        out.dedup();
+    /// Every security group's members' addresses, by group and IP
+    /// version (`true`: IPv6), sorted: made once per plan build, not once
+    /// per rule.
+    pub fn members(&self) -> Members {
+        let mut out: Members = HashMap::new();
+        for (port, groups) in &self.port_groups {
+            for (_, ip) in self.ips.get(port).into_iter().flatten() {
+                for g in groups {
+                    out.entry((g.clone(), ip.contains(':')))
+                        .or_default()
+                        .push(ip.clone());
+                }
+            }
+        }
+        for list in out.values_mut() {
+            list.sort();
+            list.dedup();
+        }
         out
     }
 }
