@@ -49,6 +49,8 @@ pub fn view(m: &Model) -> Value {
 #[utoipa::path(get, path = "/v2.0/floatingips", tag = "floatingips",
     params(("limit" = Option<u64>, Query, description = "Page size"),
            ("marker" = Option<String>, Query, description = "The last floating IP of the previous page"),
+           ("sort_key" = Option<String>, Query, description = "An attribute to sort by (repeatable)"),
+           ("sort_dir" = Option<String>, Query, description = "asc or desc, one per sort_key"),
            ("fields" = Option<String>, Query, description = "An attribute to show (repeatable)")),
     security(("token" = [])),
     responses((status = 200, description = "Floating IPs", body = Object),
@@ -106,7 +108,8 @@ pub async fn create_floating_ip(
 
 /// Shows one of the caller's floating IPs; any other is 404.
 #[utoipa::path(get, path = "/v2.0/floatingips/{floatingip_id}", tag = "floatingips",
-    params(("floatingip_id" = String, Path, description = "The floating IP")),
+    params(("floatingip_id" = String, Path, description = "The floating IP"),
+           ("fields" = Option<String>, Query, description = "An attribute to show (repeatable)")),
     security(("token" = [])),
     responses((status = 200, description = "The floating IP", body = Object),
               (status = 404, description = "No such floating IP, or not visible")))]

@@ -115,6 +115,8 @@ fn gateway(b: &Body) -> Result<Option<Option<GatewayRequest>>, Error> {
 #[utoipa::path(get, path = "/v2.0/routers", tag = "routers",
     params(("limit" = Option<u64>, Query, description = "Page size"),
            ("marker" = Option<String>, Query, description = "The last router of the previous page"),
+           ("sort_key" = Option<String>, Query, description = "An attribute to sort by (repeatable)"),
+           ("sort_dir" = Option<String>, Query, description = "asc or desc, one per sort_key"),
            ("fields" = Option<String>, Query, description = "An attribute to show (repeatable)")),
     security(("token" = [])),
     responses((status = 200, description = "Routers", body = Object),
@@ -164,7 +166,8 @@ pub async fn create_router(
 
 /// Shows one of the caller's routers; any other is 404.
 #[utoipa::path(get, path = "/v2.0/routers/{router_id}", tag = "routers",
-    params(("router_id" = String, Path, description = "The router")),
+    params(("router_id" = String, Path, description = "The router"),
+           ("fields" = Option<String>, Query, description = "An attribute to show (repeatable)")),
     security(("token" = [])),
     responses((status = 200, description = "The router", body = Object),
               (status = 404, description = "No such router, or not visible")))]

@@ -40,6 +40,8 @@ pub fn view(d: &GroupDoc) -> Value {
 #[utoipa::path(get, path = "/v2.0/security-groups", tag = "security-groups",
     params(("limit" = Option<u64>, Query, description = "Page size"),
            ("marker" = Option<String>, Query, description = "The last group of the previous page"),
+           ("sort_key" = Option<String>, Query, description = "An attribute to sort by (repeatable)"),
+           ("sort_dir" = Option<String>, Query, description = "asc or desc, one per sort_key"),
            ("fields" = Option<String>, Query, description = "An attribute to show (repeatable)")),
     security(("token" = [])),
     responses((status = 200, description = "Security groups", body = Object),

@@ -46,6 +46,8 @@ pub fn view(m: &Model) -> Value {
 #[utoipa::path(get, path = "/v2.0/security-group-rules", tag = "security-groups",
     params(("limit" = Option<u64>, Query, description = "Page size"),
            ("marker" = Option<String>, Query, description = "The last rule of the previous page"),
+           ("sort_key" = Option<String>, Query, description = "An attribute to sort by (repeatable)"),
+           ("sort_dir" = Option<String>, Query, description = "asc or desc, one per sort_key"),
            ("fields" = Option<String>, Query, description = "An attribute to show (repeatable)")),
     security(("token" = [])),
     responses((status = 200, description = "Rules", body = Object),
@@ -116,7 +118,8 @@ pub async fn create_security_group_rule(
 
 /// Shows a rule of one of the caller's groups; any other is 404.
 #[utoipa::path(get, path = "/v2.0/security-group-rules/{rule_id}", tag = "security-groups",
-    params(("rule_id" = String, Path, description = "The rule")),
+    params(("rule_id" = String, Path, description = "The rule"),
+           ("fields" = Option<String>, Query, description = "An attribute to show (repeatable)")),
     security(("token" = [])),
     responses((status = 200, description = "The rule", body = Object),
               (status = 404, description = "No such rule, or not visible")))]
