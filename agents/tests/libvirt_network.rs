@@ -46,6 +46,7 @@ fn rule(direction: Direction, port: Option<u16>) -> FilterRule {
         port_max: port,
         remote_prefixes: vec![],
         any_remote: true,
+        remote_group: None,
     }
 }
 
@@ -189,6 +190,7 @@ async fn a_real_guest_gets_its_address_by_dhcp_and_serves_through_its_security_g
             },
         ],
         routers: vec![],
+        groups: vec![],
     };
     let errors = tokio::task::block_in_place(|| apply(&host, &plan(true)));
     assert!(errors.is_empty(), "{errors:?}");

@@ -74,6 +74,7 @@ fn plan(with_dhcp: bool) -> NodeNetwork {
             rules: vec![],
         }],
         routers: vec![],
+        groups: vec![],
     }
 }
 

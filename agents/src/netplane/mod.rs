@@ -20,7 +20,7 @@ pub mod veth;
 #[cfg(test)]
 mod tests;
 
-use virga_protocol::network::{NetworkPlan, NodeNetwork, PortFilter};
+use virga_protocol::network::{NetworkPlan, NodeNetwork};
 
 pub use host::{Host, NetplaneError};
 
@@ -59,19 +59,19 @@ pub fn apply_keeping(
         router::apply(host, &plan.routers, &plan.networks, &mut errors),
     ];
     errors.extend(results.into_iter().filter_map(Result::err));
-    let now = write_filter(host, &plan.ports, indexes, &mut errors);
+    let now = write_filter(host, plan, indexes, &mut errors);
     (errors, now)
 }
 
-/// Writes the filter of `ports` whole; returns the indexes it holds now
-/// (`indexes` unchanged when it could not be written).
+/// Writes the filter of the plan's ports whole; returns the indexes it
+/// holds now (`indexes` unchanged when it could not be written).
 fn write_filter(
     host: &Host,
-    ports: &[PortFilter],
+    plan: &NodeNetwork,
     indexes: &nft::Indexes,
     errors: &mut Vec<NetplaneError>,
 ) -> nft::Indexes {
-    match nft::ruleset_with(ports, indexes)
+    match nft::ruleset_with(plan, indexes)
         .map_err(NetplaneError::from)
         .and_then(|(rules, idx)| host.nft_load(None, &rules).map(|_| idx))
     {
@@ -121,7 +121,9 @@ pub fn apply_changes(
     let mut now = indexes.clone();
     if plan.ports != previous.ports {
         results.push(bridge::plug(host, &plan.networks, &plan.ports, &mut errors));
-        let delta = nft_delta::changes(&previous.ports, &plan.ports, indexes)
+    }
+    if plan.ports != previous.ports || plan.groups != previous.groups {
+        let delta = nft_delta::changes(previous, plan, indexes)
             .map_err(NetplaneError::from)
             .and_then(|(script, idx)| host.nft_load(None, &script).map(|_| idx));
         now = match delta {
@@ -130,7 +132,7 @@ pub fn apply_changes(
             Err(e) => {
                 tracing::warn!(error = %virga_common::error::chain(&e),
                     "filter change refused; writing the filter whole");
-                write_filter(host, &plan.ports, indexes, &mut errors)
+                write_filter(host, plan, indexes, &mut errors)
             }
         };
     }

@@ -17,28 +17,75 @@
 //!   `from_marks`, returning when they allow) and the receiver's ingress
 //!   rules (`to_<port>`, by `to_marks`); what no rule allows is dropped.
 //!
+//! A rule admitting a remote group matches a named set of the group's
+//! members (`g4_<group>`, `g6_<group>` in `inet virga`), so a guest
+//! joining a group adds an element instead of rewriting every chain that
+//! admits the group.
+//!
 //! [`ruleset`] writes both tables whole, replacing what was there in one
 //! transaction (a node never runs half a ruleset); `super::nft_delta`
-//! changes only the ports that changed, through the maps, so a node with
-//! many ports does not re-parse them all for one more. Each port keeps its
-//! index while it exists ([`Indexes`]).
+//! changes only the ports and sets that changed, through the maps, so a
+//! node with many ports does not re-parse them all for one more. Each
+//! port keeps its index while it exists ([`Indexes`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv6Addr};
 
-use virga_protocol::network::{Direction, Ethertype, FilterRule, PortFilter};
+use virga_protocol::network::{Direction, Ethertype, FilterRule, NodeNetwork, PortFilter};
 
 pub const TABLE: &str = "virga";
 
-/// A chain name for a port: its id with what nft identifiers may not hold
-/// replaced.
-fn chain(prefix: &str, port_id: &str) -> String {
-    let id: String = port_id
+/// A chain or set name: a prefix and an id with what nft identifiers may
+/// not hold replaced.
+fn chain(prefix: &str, id: &str) -> String {
+    let id: String = id
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     format!("{prefix}_{id}")
+}
+
+/// The name of a remote group's set of `ethertype` addresses.
+pub fn group_set(ethertype: Ethertype, group_id: &str) -> String {
+    match ethertype {
+        Ethertype::IPv4 => chain("g4", group_id),
+        Ethertype::IPv6 => chain("g6", group_id),
+    }
+}
+
+/// A remote group's members as set elements: (IPv4, IPv6).
+pub type Members = (BTreeSet<String>, BTreeSet<String>);
+
+/// The sets of the remote groups the filtered ports' rules admit, by
+/// group id; a group the plan does not list is empty.
+pub fn group_sets(plan: &NodeNetwork) -> BTreeMap<String, Members> {
+    let mut out: BTreeMap<String, Members> = filtered(&plan.ports)
+        .values()
+        .flat_map(|p| &p.rules)
+        .filter_map(|r| r.remote_group.clone())
+        .map(|g| (g, Members::default()))
+        .collect();
+    for g in &plan.groups {
+        if let Some((v4, v6)) = out.get_mut(&g.group_id) {
+            for a in &g.addresses {
+                match a {
+                    IpAddr::V4(_) => v4.insert(a.to_string()),
+                    IpAddr::V6(_) => v6.insert(a.to_string()),
+                };
+            }
+        }
+    }
+    out
+}
+
+/// A set's declaration (its type), as written in a `set` block or after
+/// `add set`.
+pub fn set_type(ethertype: Ethertype) -> &'static str {
+    match ethertype {
+        Ethertype::IPv4 => "{ type ipv4_addr; }",
+        Ethertype::IPv6 => "{ type ipv6_addr; }",
+    }
 }
 
 /// A quoted interface name (names come from the network service; quotes
@@ -60,10 +107,6 @@ fn link_local(mac: &str) -> Option<IpAddr> {
     )))
 }
 
-fn set(items: &[String]) -> String {
-    format!("{{ {} }}", items.join(", "))
-}
-
 /// One security group rule as an nftables rule ending in `verdict`;
 /// `None` when it admits nobody (a remote group without members).
 fn rule(r: &FilterRule, verdict: &str) -> Option<String> {
@@ -72,15 +115,17 @@ fn rule(r: &FilterRule, verdict: &str) -> Option<String> {
         Ethertype::IPv6 => "ip6",
     };
     let mut out = format!("meta nfproto {}", if l3 == "ip" { "ipv4" } else { "ipv6" });
-    if !r.any_remote {
+    let side = match r.direction {
+        Direction::Ingress => "saddr",
+        Direction::Egress => "daddr",
+    };
+    if let Some(g) = &r.remote_group {
+        write!(out, " {l3} {side} @{}", group_set(r.ethertype, g)).ok()?;
+    } else if !r.any_remote {
         if r.remote_prefixes.is_empty() {
             return None;
         }
-        let side = match r.direction {
-            Direction::Ingress => "saddr",
-            Direction::Egress => "daddr",
-        };
-        write!(out, " {l3} {side} {}", set(&r.remote_prefixes)).ok()?;
+        write!(out, " {l3} {side} {}", elements(&r.remote_prefixes)).ok()?;
     }
     match (r.protocol, r.ethertype) {
         (None, _) => {}
@@ -134,6 +179,36 @@ impl PortChains {
     pub fn low(&self) -> String {
         format!("{:#010x}", self.index)
     }
+
+    /// The verdict maps, by family: (family, map).
+    pub const MAPS: [(&'static str, &'static str); 4] = [
+        ("bridge", "in_ports"),
+        ("bridge", "out_ports"),
+        ("inet", "from_marks"),
+        ("inet", "to_marks"),
+    ];
+
+    /// The port's element in each of [`Self::MAPS`]: (family, map, key,
+    /// chain).
+    pub fn map_entries(&self) -> [(&'static str, &'static str, String, &str); 4] {
+        let [a, b, c, d] = Self::MAPS;
+        [
+            (a.0, a.1, self.device.clone(), &self.in_chain),
+            (b.0, b.1, self.device.clone(), &self.out_chain),
+            (c.0, c.1, self.high(), &self.from_chain),
+            (d.0, d.1, self.low(), &self.to_chain),
+        ]
+    }
+
+    /// Every chain of the port: (family, name, rules).
+    pub fn chains(&self) -> [(&'static str, &str, &[String]); 4] {
+        [
+            ("bridge", &self.in_chain, &self.in_rules),
+            ("bridge", &self.out_chain, &self.out_rules),
+            ("inet", &self.from_chain, &self.from_rules),
+            ("inet", &self.to_chain, &self.to_rules),
+        ]
+    }
 }
 
 /// The chains of port `p` with index `index`; `None` when its device name
@@ -165,21 +240,24 @@ pub fn port_chains(p: &PortFilter, index: u32) -> Option<PortChains> {
     // Stateless checks of what leaves the guest, after marking it.
     let mut in_rules = vec![
         format!("meta mark set meta mark & 0x0000ffff | {high:#010x}"),
-        format!("ether saddr != {} drop", set(&macs)),
+        format!("ether saddr != {} drop", elements(&macs)),
     ];
     let mut arp_ok = v4.clone();
     arp_ok.push("0.0.0.0".into());
     in_rules.push(format!(
         "ether type arp arp saddr ip != {} drop",
-        set(&arp_ok)
+        elements(&arp_ok)
     ));
     in_rules.push("ether type ip ip saddr 0.0.0.0 udp sport 68 udp dport 67 return".into());
     if v4.is_empty() {
         in_rules.push("ether type ip drop".into());
     } else {
-        in_rules.push(format!("ether type ip ip saddr != {} drop", set(&v4)));
+        in_rules.push(format!("ether type ip ip saddr != {} drop", elements(&v4)));
     }
-    in_rules.push(format!("ether type ip6 ip6 saddr != {} drop", set(&v6)));
+    in_rules.push(format!(
+        "ether type ip6 ip6 saddr != {} drop",
+        elements(&v6)
+    ));
     in_rules.push("ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop".into());
     in_rules.push("ether type ip udp sport 67 drop".into());
     in_rules.push("ether type ip6 udp sport 547 drop".into());
@@ -291,86 +369,88 @@ fn chain_block(out: &mut String, name: &str, rules: &[String]) {
     let _ = writeln!(out, "    }}");
 }
 
-/// Both tables for these ports, as one `nft -f` input that replaces
+/// The elements of a set or map, as written after `elements =`.
+pub fn elements<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
+    let e: Vec<T> = items.into_iter().collect();
+    let e: Vec<&str> = e.iter().map(AsRef::as_ref).collect();
+    format!("{{ {} }}", e.join(", "))
+}
+
+/// Both tables for the plan's ports, as one `nft -f` input that replaces
 /// whatever a previous run left, with fresh indexes. Ports without port
 /// security are not filtered at all.
-pub fn ruleset(ports: &[PortFilter]) -> Result<String, RulesetError> {
-    ruleset_with(ports, &Indexes::new()).map(|(r, _)| r)
+pub fn ruleset(plan: &NodeNetwork) -> Result<String, RulesetError> {
+    ruleset_with(plan, &Indexes::new()).map(|(r, _)| r)
 }
 
 /// [`ruleset`], keeping the indexes of `previous`; returns the indexes too.
 pub fn ruleset_with(
-    ports: &[PortFilter],
+    plan: &NodeNetwork,
     previous: &Indexes,
 ) -> Result<(String, Indexes), RulesetError> {
-    let idx = assign(ports, previous)?;
-    let parts = all_chains(ports, &idx)?;
+    let idx = assign(&plan.ports, previous)?;
+    let parts = all_chains(&plan.ports, &idx)?;
     let mut out = String::new();
     // Declare, delete, define: one transaction whether or not they existed.
     for family in ["bridge", "inet"] {
         let _ = writeln!(out, "table {family} {TABLE}");
         let _ = writeln!(out, "delete table {family} {TABLE}");
     }
-    let elements = |f: &dyn Fn(&PortChains) -> String| {
-        let e: Vec<String> = parts.iter().map(f).collect();
-        if e.is_empty() {
-            String::new()
-        } else {
-            format!(" elements = {{ {} }}", e.join(", "))
+    for (family, hook) in [("bridge", "ports"), ("inet", "forward")] {
+        let _ = writeln!(out, "table {family} {TABLE} {{");
+        for (i, (map_family, map)) in PortChains::MAPS.iter().enumerate() {
+            if *map_family != family {
+                continue;
+            }
+            let key = if family == "bridge" { "ifname" } else { "mark" };
+            let _ = write!(out, "    map {map} {{ type {key} : verdict;");
+            if !parts.is_empty() {
+                let entries = parts.iter().map(|c| {
+                    let (_, _, k, chain) = &c.map_entries()[i];
+                    format!("{k} : jump {chain}")
+                });
+                let _ = write!(out, " elements = {}", elements(entries));
+            }
+            let _ = writeln!(out, " }}");
         }
-    };
-    let _ = writeln!(out, "table bridge {TABLE} {{");
-    let _ = writeln!(
-        out,
-        "    map in_ports {{ type ifname : verdict;{} }}",
-        elements(&|c| format!("{} : jump {}", c.device, c.in_chain))
-    );
-    let _ = writeln!(
-        out,
-        "    map out_ports {{ type ifname : verdict;{} }}",
-        elements(&|c| format!("{} : jump {}", c.device, c.out_chain))
-    );
-    for c in &parts {
-        chain_block(&mut out, &c.in_chain, &c.in_rules);
-        chain_block(&mut out, &c.out_chain, &c.out_rules);
+        if family == "inet" {
+            for (group, (v4, v6)) in group_sets(plan) {
+                for (ethertype, members) in [(Ethertype::IPv4, v4), (Ethertype::IPv6, v6)] {
+                    let decl = set_type(ethertype).trim_end_matches(" }");
+                    let _ = write!(out, "    set {} {decl}", group_set(ethertype, &group));
+                    if !members.is_empty() {
+                        let _ = write!(out, " elements = {};", elements(&members));
+                    }
+                    let _ = writeln!(out, " }}");
+                }
+            }
+        }
+        for c in &parts {
+            for (f, name, rules) in c.chains() {
+                if f == family {
+                    chain_block(&mut out, name, rules);
+                }
+            }
+        }
+        let base: &[&str] = if family == "bridge" {
+            &[
+                "type filter hook forward priority -300; policy accept;",
+                "iifname vmap @in_ports",
+                "oifname vmap @out_ports",
+            ]
+        } else {
+            &[
+                "type filter hook forward priority 0; policy accept;",
+                "meta mark == 0 return",
+                "ct state established,related accept",
+                "ct state invalid drop",
+                "meta mark & 0xffff0000 vmap @from_marks",
+                "meta mark & 0x0000ffff vmap @to_marks",
+            ]
+        };
+        let base: Vec<String> = base.iter().map(|r| (*r).to_owned()).collect();
+        chain_block(&mut out, hook, &base);
+        let _ = writeln!(out, "}}");
     }
-    chain_block(
-        &mut out,
-        "ports",
-        &[
-            "type filter hook forward priority -300; policy accept;".into(),
-            "iifname vmap @in_ports".into(),
-            "oifname vmap @out_ports".into(),
-        ],
-    );
-    let _ = writeln!(out, "}}");
-    let _ = writeln!(out, "table inet {TABLE} {{");
-    let _ = writeln!(
-        out,
-        "    map from_marks {{ type mark : verdict;{} }}",
-        elements(&|c| format!("{} : jump {}", c.high(), c.from_chain))
-    );
-    let _ = writeln!(
-        out,
-        "    map to_marks {{ type mark : verdict;{} }}",
-        elements(&|c| format!("{} : jump {}", c.low(), c.to_chain))
-    );
-    for c in &parts {
-        chain_block(&mut out, &c.from_chain, &c.from_rules);
-        chain_block(&mut out, &c.to_chain, &c.to_rules);
-    }
-    chain_block(
-        &mut out,
-        "forward",
-        &[
-            "type filter hook forward priority 0; policy accept;".into(),
-            "meta mark == 0 return".into(),
-            "ct state established,related accept".into(),
-            "ct state invalid drop".into(),
-            "meta mark & 0xffff0000 vmap @from_marks".into(),
-            "meta mark & 0x0000ffff vmap @to_marks".into(),
-        ],
-    );
-    let _ = writeln!(out, "}}");
     Ok((out, idx))
 }

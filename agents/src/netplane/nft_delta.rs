@@ -1,16 +1,23 @@
-//! The filter's changes between two sets of ports, as one `nft -f` input:
-//! ports gone lose their map elements and chains, ports changed have their
-//! chains flushed and written again, new ports get chains and elements.
-//! Other ports are not touched, so one more port costs the same on a node
-//! with ten ports or a thousand. It assumes the kernel holds what the
-//! previous apply wrote; if it does not, nft refuses the whole transaction
-//! and the caller writes the tables whole instead.
+//! The filter's changes between two plans, as one `nft -f` input: new
+//! remote groups get their sets and changed ones only the elements that
+//! came or went; ports gone lose their map elements and chains, ports
+//! changed have their chains flushed and written again, new ports get
+//! chains and elements; sets no rule admits any more go last. Other ports
+//! are not touched, so one more port costs the same on a node with ten
+//! ports or a thousand, and a guest joining a group adds one element on
+//! each node instead of rewriting every chain that admits the group. It
+//! assumes the kernel holds what the previous apply wrote; if it does not,
+//! nft refuses the whole transaction and the caller writes the tables
+//! whole instead.
 
 use std::fmt::Write;
 
-use virga_protocol::network::PortFilter;
+use virga_protocol::network::{Ethertype, NodeNetwork, PortFilter};
 
-use super::nft::{Indexes, PortChains, RulesetError, TABLE, assign, filtered, port_chains};
+use super::nft::{
+    Indexes, PortChains, RulesetError, TABLE, assign, elements, filtered, group_set, group_sets,
+    port_chains, set_type,
+};
 
 fn chains_of(p: &PortFilter, index: Option<&u32>) -> Result<PortChains, RulesetError> {
     index
@@ -21,59 +28,57 @@ fn chains_of(p: &PortFilter, index: Option<&u32>) -> Result<PortChains, RulesetE
         })
 }
 
-/// Every chain of a port: (family, name, rules).
-fn each(c: &PortChains) -> [(&'static str, &str, &[String]); 4] {
-    [
-        ("bridge", c.in_chain.as_str(), c.in_rules.as_slice()),
-        ("bridge", c.out_chain.as_str(), c.out_rules.as_slice()),
-        ("inet", c.from_chain.as_str(), c.from_rules.as_slice()),
-        ("inet", c.to_chain.as_str(), c.to_rules.as_slice()),
-    ]
-}
-
-/// The changes from `previous_ports` (written with `previous` indexes) to
-/// `ports`; returns the script (empty when nothing changed) and the
-/// indexes now.
+/// The changes from `previous` (written with `indexes`) to `plan`;
+/// returns the script (empty when nothing changed) and the indexes now.
 pub fn changes(
-    previous_ports: &[PortFilter],
-    ports: &[PortFilter],
-    previous: &Indexes,
+    previous: &NodeNetwork,
+    plan: &NodeNetwork,
+    indexes: &Indexes,
 ) -> Result<(String, Indexes), RulesetError> {
-    let idx = assign(ports, previous)?;
-    let old = filtered(previous_ports);
-    let new = filtered(ports);
+    let idx = assign(&plan.ports, indexes)?;
+    let old = filtered(&previous.ports);
+    let new = filtered(&plan.ports);
+    let old_sets = group_sets(previous);
+    let new_sets = group_sets(plan);
     let mut out = String::new();
+    // Sets first: the chains written below may name them.
+    for (group, (v4, v6)) in &new_sets {
+        let before = old_sets.get(group);
+        for (ethertype, now, was) in [
+            (Ethertype::IPv4, v4, before.map(|b| &b.0)),
+            (Ethertype::IPv6, v6, before.map(|b| &b.1)),
+        ] {
+            let name = group_set(ethertype, group);
+            let gone: Vec<&String> = was.into_iter().flat_map(|w| w.difference(now)).collect();
+            let came: Vec<&String> = match was {
+                Some(w) => now.difference(w).collect(),
+                None => {
+                    let _ = writeln!(out, "add set inet {TABLE} {name} {}", set_type(ethertype));
+                    now.iter().collect()
+                }
+            };
+            if !gone.is_empty() {
+                let _ = writeln!(out, "delete element inet {TABLE} {name} {}", elements(gone));
+            }
+            if !came.is_empty() {
+                let _ = writeln!(out, "add element inet {TABLE} {name} {}", elements(came));
+            }
+        }
+    }
     for (id, o) in &old {
         if new.get(id) == Some(o) {
             continue;
         }
-        let c = chains_of(o, previous.get(*id))?;
-        let _ = writeln!(
-            out,
-            "delete element bridge {TABLE} in_ports {{ {} }}",
-            c.device
-        );
-        let _ = writeln!(
-            out,
-            "delete element bridge {TABLE} out_ports {{ {} }}",
-            c.device
-        );
-        let _ = writeln!(
-            out,
-            "delete element inet {TABLE} from_marks {{ {} }}",
-            c.high()
-        );
-        let _ = writeln!(
-            out,
-            "delete element inet {TABLE} to_marks {{ {} }}",
-            c.low()
-        );
+        let c = chains_of(o, indexes.get(*id))?;
+        for (family, map, key, _) in c.map_entries() {
+            let _ = writeln!(out, "delete element {family} {TABLE} {map} {{ {key} }}");
+        }
         let verb = if new.contains_key(id) {
             "flush"
         } else {
             "delete"
         };
-        for (family, name, _) in each(&c) {
+        for (family, name, _) in c.chains() {
             let _ = writeln!(out, "{verb} chain {family} {TABLE} {name}");
         }
     }
@@ -82,7 +87,7 @@ pub fn changes(
             continue;
         }
         let c = chains_of(p, idx.get(*id))?;
-        for (family, name, rules) in each(&c) {
+        for (family, name, rules) in c.chains() {
             if !old.contains_key(id) {
                 let _ = writeln!(out, "add chain {family} {TABLE} {name}");
             }
@@ -90,28 +95,22 @@ pub fn changes(
                 let _ = writeln!(out, "add rule {family} {TABLE} {name} {r}");
             }
         }
-        let _ = writeln!(
-            out,
-            "add element bridge {TABLE} in_ports {{ {} : jump {} }}",
-            c.device, c.in_chain
-        );
-        let _ = writeln!(
-            out,
-            "add element bridge {TABLE} out_ports {{ {} : jump {} }}",
-            c.device, c.out_chain
-        );
-        let _ = writeln!(
-            out,
-            "add element inet {TABLE} from_marks {{ {} : jump {} }}",
-            c.high(),
-            c.from_chain
-        );
-        let _ = writeln!(
-            out,
-            "add element inet {TABLE} to_marks {{ {} : jump {} }}",
-            c.low(),
-            c.to_chain
-        );
+        for (family, map, key, chain) in c.map_entries() {
+            let _ = writeln!(
+                out,
+                "add element {family} {TABLE} {map} {{ {key} : jump {chain} }}"
+            );
+        }
+    }
+    // Sets last: no chain names them any more.
+    for group in old_sets.keys().filter(|g| !new_sets.contains_key(*g)) {
+        for ethertype in [Ethertype::IPv4, Ethertype::IPv6] {
+            let _ = writeln!(
+                out,
+                "delete set inet {TABLE} {}",
+                group_set(ethertype, group)
+            );
+        }
     }
     Ok((out, idx))
 }

@@ -43,6 +43,7 @@ fn any(
         port_max: port,
         remote_prefixes: vec![],
         any_remote: true,
+        remote_group: None,
     }
 }
 
@@ -301,6 +302,7 @@ fn guests_on_two_nodes_get_addresses_reach_each_other_and_the_outside() {
             ip_a,
         )],
         routers: vec![router],
+        groups: vec![],
     };
     let plan2 = NodeNetwork {
         networks: vec![tenant_net("198.51.100.1", None), other_net("198.51.100.1")],
@@ -321,6 +323,7 @@ fn guests_on_two_nodes_get_addresses_reach_each_other_and_the_outside() {
             ),
         ],
         routers: vec![],
+        groups: vec![],
     };
     for (h, plan) in [(&h1, &plan1), (&h2, &plan2)] {
         let errors = apply(h, plan);

@@ -3,7 +3,9 @@
 
 use std::process::Command;
 
-use virga_protocol::network::{AddressPair, Direction, Ethertype, FilterRule, PortFilter};
+use virga_protocol::network::{
+    AddressPair, Direction, Ethertype, FilterRule, NodeNetwork, PortFilter, RemoteGroup,
+};
 
 use super::super::nft::{Indexes, RulesetError, ruleset, ruleset_with};
 use super::super::nft_delta::changes;
@@ -22,11 +24,27 @@ fn rule(
         port_min: ports.0,
         port_max: ports.1,
         any_remote: remote.is_none(),
+        remote_group: None,
         remote_prefixes: remote
             .unwrap_or_default()
             .into_iter()
             .map(str::to_owned)
             .collect(),
+    }
+}
+
+/// A plan of these ports and remote groups (id, members).
+fn plan(ports: Vec<PortFilter>, groups: &[(&str, &[&str])]) -> NodeNetwork {
+    NodeNetwork {
+        ports,
+        groups: groups
+            .iter()
+            .map(|(g, members)| RemoteGroup {
+                group_id: (*g).into(),
+                addresses: members.iter().map(|a| a.parse().unwrap()).collect(),
+            })
+            .collect(),
+        ..NodeNetwork::default()
     }
 }
 
@@ -69,7 +87,7 @@ fn web_port() -> PortFilter {
 
 #[test]
 fn a_port_gets_anti_spoofing_and_its_rules() {
-    let r = ruleset(&[web_port()]).unwrap();
+    let r = ruleset(&plan(vec![web_port()], &[])).unwrap();
     let id = "5f0c6c4e_7a0e_4b4e_9a59_6f1c2d3e4f50";
     for want in [
         "meta mark set meta mark & 0x0000ffff | 0x00010000".to_owned(),
@@ -107,7 +125,7 @@ fn a_port_gets_anti_spoofing_and_its_rules() {
 fn a_port_without_port_security_is_not_filtered() {
     let mut p = web_port();
     p.port_security = false;
-    let r = ruleset(&[p]).unwrap();
+    let r = ruleset(&plan(vec![p], &[])).unwrap();
     assert!(!r.contains("jump"), "{r}");
     assert!(r.contains("policy accept"));
 }
@@ -117,7 +135,7 @@ fn a_bad_device_name_is_refused() {
     let mut p = web_port();
     p.device = "tap\"; flush ruleset".into();
     assert_eq!(
-        ruleset(&[p.clone()]),
+        ruleset(&plan(vec![p.clone()], &[])),
         Err(RulesetError::BadDevice {
             port_id: p.port_id.clone(),
             device: p.device.clone()
@@ -133,7 +151,7 @@ fn the_kernel_takes_the_ruleset_and_a_second_apply_changes_nothing() {
     other.device = "tap0a1b2c3d-00".into();
     other.fixed_ips = vec!["10.0.0.6".parse().unwrap()];
     other.allowed_address_pairs.clear();
-    let r = ruleset(&[web_port(), other]).unwrap();
+    let r = ruleset(&plan(vec![web_port(), other], &[])).unwrap();
     ns.nft(&["-f", "-"], Some(&r));
     let first = ns.nft(&["list", "ruleset"], None);
     ns.nft(&["-f", "-"], Some(&r));
@@ -148,7 +166,7 @@ fn the_kernel_takes_the_ruleset_and_a_second_apply_changes_nothing() {
         "{first}"
     );
     // With no ports left, the table is empty of port chains.
-    ns.nft(&["-f", "-"], Some(&ruleset(&[]).unwrap()));
+    ns.nft(&["-f", "-"], Some(&ruleset(&plan(vec![], &[])).unwrap()));
     let empty = ns.nft(&["list", "ruleset"], None);
     assert!(
         !empty.contains("chain from_") && !empty.contains("chain in_"),
@@ -156,59 +174,123 @@ fn the_kernel_takes_the_ruleset_and_a_second_apply_changes_nothing() {
     );
 }
 
-/// Changes go through the maps: a port gone, one changed and one new, the
-/// untouched one keeps its index; the kernel ends up with what a whole
-/// ruleset of the new ports (same indexes) would hold.
+/// What the kernel holds, comparable whatever order it was written in:
+/// the listing's words, sorted (set elements come in hash order).
+fn words(ns: &Netns) -> Vec<String> {
+    let listing = ns.nft(&["list", "ruleset"], None);
+    let mut w: Vec<String> = listing
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    w.sort();
+    w
+}
+
+/// Asserts `ns` holds what the whole ruleset of `p` with `idx` holds.
+fn holds_whole(ns: &Netns, p: &NodeNetwork, idx: &Indexes) {
+    let fresh = Netns::new("nftw");
+    let (whole, _) = ruleset_with(p, idx).unwrap();
+    fresh.nft(&["-f", "-"], Some(&whole));
+    assert_eq!(
+        words(ns),
+        words(&fresh),
+        "delta:\n{}\nwhole:\n{}",
+        ns.nft(&["list", "ruleset"], None),
+        fresh.nft(&["list", "ruleset"], None)
+    );
+}
+
+/// Changes go through the maps and sets: a port gone, one changed and one
+/// new, the untouched one keeps its index, a group's set gains and loses
+/// members, a group no rule admits any more loses its set; the kernel ends
+/// up with what a whole ruleset of the new plan (same indexes) would hold.
+/// A guest joining a group changes that group's set and nothing else.
 #[test]
 fn the_kernel_takes_changes_and_they_match_a_whole_ruleset() {
     let ns = Netns::new("nftd");
-    let port = |id: &str, dev: &str, ip: &str| {
+    let port = |id: &str, dev: &str, ip: &str, group: &str| {
         let mut p = web_port();
         p.port_id = id.into();
         p.device = dev.into();
         p.fixed_ips = vec![ip.parse().unwrap()];
         p.allowed_address_pairs.clear();
+        for ethertype in [Ethertype::IPv4, Ethertype::IPv6] {
+            p.rules.push(FilterRule {
+                ethertype,
+                any_remote: false,
+                remote_group: Some(group.into()),
+                ..rule(Direction::Ingress, Some(6), (Some(22), Some(22)), None)
+            });
+        }
         p
     };
     let (a, b, c) = (
-        port("aaaaaaaa-0000-4000-8000-000000000001", "tapa", "10.0.0.1"),
-        port("bbbbbbbb-0000-4000-8000-000000000002", "tapb", "10.0.0.2"),
-        port("cccccccc-0000-4000-8000-000000000003", "tapc", "10.0.0.3"),
+        port(
+            "aaaaaaaa-0000-4000-8000-000000000001",
+            "tapa",
+            "10.0.0.1",
+            "g0",
+        ),
+        port(
+            "bbbbbbbb-0000-4000-8000-000000000002",
+            "tapb",
+            "10.0.0.2",
+            "g1",
+        ),
+        port(
+            "cccccccc-0000-4000-8000-000000000003",
+            "tapc",
+            "10.0.0.3",
+            "g1",
+        ),
     );
-    let (full, idx) = ruleset_with(&[a.clone(), b.clone()], &Indexes::new()).unwrap();
+    let before = plan(
+        vec![a.clone(), b.clone()],
+        &[("g0", &["10.0.0.1"]), ("g1", &["10.0.0.1", "10.0.0.2"])],
+    );
+    let (full, idx) = ruleset_with(&before, &Indexes::new()).unwrap();
+    assert!(
+        full.contains("ip saddr @g4_g1 meta l4proto 6 th dport 22 accept")
+            && full.contains("ip6 saddr @g6_g1 meta l4proto 6 th dport 22 accept")
+            && full.contains("set g4_g1 { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2 }; }"),
+        "{full}"
+    );
     ns.nft(&["-f", "-"], Some(&full));
-    // b changes (a rule less), a goes, c comes.
+    // b changes (a rule less), a goes, c comes; g0 goes, g1 changes.
     let mut b2 = b.clone();
-    b2.rules.pop();
-    let (delta, idx2) = changes(&[a.clone(), b.clone()], &[b2.clone(), c.clone()], &idx).unwrap();
+    b2.rules.remove(0);
+    let after = plan(
+        vec![b2.clone(), c.clone()],
+        &[("g1", &["10.0.0.2", "10.0.0.3", "fd00::3"])],
+    );
+    let (delta, idx2) = changes(&before, &after, &idx).unwrap();
     assert!(!delta.contains("table"), "no table is replaced:\n{delta}");
     assert_eq!(idx2[&b.port_id], idx[&b.port_id], "b keeps its index");
     assert_eq!(idx2[&c.port_id], idx[&a.port_id], "c takes the free one");
     ns.nft(&["-f", "-"], Some(&delta));
-    let after = ns.nft(&["list", "ruleset"], None);
-    assert!(!after.contains("chain in_aaaaaaaa"), "{after}");
-    assert!(after.contains("chain in_cccccccc"), "{after}");
-    // The same, written whole in a fresh namespace: the same chains with
-    // the same rules (listing order aside).
-    let fresh = Netns::new("nftw");
-    let (whole, _) = ruleset_with(&[b2, c], &idx2).unwrap();
-    fresh.nft(&["-f", "-"], Some(&whole));
-    let reference = fresh.nft(&["list", "ruleset"], None);
-    let mut x: Vec<&str> = after.lines().map(str::trim).collect();
-    let mut y: Vec<&str> = reference.lines().map(str::trim).collect();
-    x.sort();
-    y.sort();
-    assert_eq!(x, y, "delta:\n{after}\nwhole:\n{reference}");
+    let listing = ns.nft(&["list", "ruleset"], None);
+    assert!(!listing.contains("chain in_aaaaaaaa"), "{listing}");
+    assert!(listing.contains("chain in_cccccccc"), "{listing}");
+    assert!(!listing.contains("g4_g0"), "{listing}");
+    holds_whole(&ns, &after, &idx2);
+
+    // One more member: one element, no chain.
+    let mut joined = after.clone();
+    joined.groups[0].addresses.push("10.0.0.4".parse().unwrap());
+    let (delta, idx3) = changes(&after, &joined, &idx2).unwrap();
+    assert_eq!(delta, "add element inet virga g4_g1 { 10.0.0.4 }\n");
+    ns.nft(&["-f", "-"], Some(&delta));
+    holds_whole(&ns, &joined, &idx3);
+
     // Nothing changed: nothing to do.
-    let same = std::slice::from_ref(&b);
-    let (none, _) = changes(same, same, &idx2).unwrap();
+    let (none, _) = changes(&joined, &joined, &idx3).unwrap();
     assert!(none.is_empty(), "{none}");
 }
 
 /// Two guests (namespaces) on a bridge in a third, standing for a node:
-/// the ruleset lets B reach A's port 80 and anyone ping A, nothing else
-/// in; replies pass;
-/// a guest sending from an address that is not its own is dropped. All
+/// the ruleset lets B (a member of the group A admits) reach A's port 80
+/// and anyone ping A, nothing else in; replies pass; a guest sending from an address that is not its own is dropped. All
 /// addresses are TEST-NET-1, inside the test's namespaces.
 #[test]
 fn security_groups_filter_traffic_between_guests_on_a_bridge() {
@@ -266,12 +348,12 @@ fn security_groups_filter_traffic_between_guests_on_a_bridge() {
         port_security: true,
         rules: vec![
             egress.clone(),
-            rule(
-                Direction::Ingress,
-                Some(6),
-                (Some(80), Some(80)),
-                Some(vec!["192.0.2.2/32"]),
-            ),
+            // Port 80 from members of B's group (the set holds B).
+            FilterRule {
+                any_remote: false,
+                remote_group: Some("clients".into()),
+                ..rule(Direction::Ingress, Some(6), (Some(80), Some(80)), None)
+            },
             // Echo requests (type 8) from anywhere.
             rule(Direction::Ingress, Some(1), (Some(8), None), None),
         ],
@@ -286,7 +368,8 @@ fn security_groups_filter_traffic_between_guests_on_a_bridge() {
         port_security: true,
         rules: vec![egress],
     };
-    node.nft(&["-f", "-"], Some(&ruleset(&[guest_a, guest_b]).unwrap()));
+    let filter = plan(vec![guest_a, guest_b], &[("clients", &["192.0.2.2"])]);
+    node.nft(&["-f", "-"], Some(&ruleset(&filter).unwrap()));
     // Listeners on 80 and 81 in both guests, for as long as the test runs.
     let mut servers = [super::serve(&a), super::serve(&b)];
     assert!(

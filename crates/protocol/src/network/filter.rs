@@ -1,6 +1,8 @@
 //! Security-group filters of a node's ports: each port's addresses and
-//! the rules that filter it, with remote groups already resolved to their
-//! members' addresses (the agent knows nothing of groups, only of packets).
+//! the rules that filter it. A rule admitting a remote group names the
+//! group; the group's members' addresses travel once per node
+//! ([`RemoteGroup`]), so a guest joining a group changes one list on each
+//! node, not the rules of every port that admits the group.
 
 use std::net::IpAddr;
 
@@ -37,13 +39,26 @@ pub struct FilterRule {
     pub port_min: Option<u16>,
     #[serde(default)]
     pub port_max: Option<u16>,
-    /// Whom the rule admits: prefixes (`10.0.0.0/24`), or, for a remote
-    /// group, its members' addresses. Empty with `any_remote` false admits
-    /// nobody (a remote group with no members).
+    /// Whom the rule admits: prefixes (`10.0.0.0/24`). Empty with
+    /// `any_remote` false and no `remote_group` admits nobody.
     #[serde(default)]
     pub remote_prefixes: Vec<String>,
     #[serde(default = "yes")]
     pub any_remote: bool,
+    /// A remote group: the rule admits its members' addresses of the
+    /// rule's ethertype, as listed in the plan's `groups` (a group not
+    /// listed has no members).
+    #[serde(default)]
+    pub remote_group: Option<String>,
+}
+
+/// A security group some rule on the node admits, with its members'
+/// addresses (every port in the group, on any node).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteGroup {
+    pub group_id: String,
+    #[serde(default)]
+    pub addresses: Vec<IpAddr>,
 }
 
 fn yes() -> bool {

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::PortFilter;
+use super::{PortFilter, RemoteGroup};
 
 /// Everything of the network one node carries, sent whole with a
 /// generation (`AgentCommand::EnsureNetwork`).
@@ -16,6 +16,9 @@ pub struct NodeNetwork {
     pub ports: Vec<PortFilter>,
     #[serde(default)]
     pub routers: Vec<RouterPlan>,
+    /// The remote groups the ports' rules admit, by id.
+    #[serde(default)]
+    pub groups: Vec<RemoteGroup>,
 }
 
 /// How a network's frames leave the node.

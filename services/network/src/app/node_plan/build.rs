@@ -74,8 +74,9 @@ pub fn plans(s: &Snapshot) -> BTreeMap<String, NodeNetwork> {
             .iter()
             .filter(|p| is_guest(p) && p.binding_host_id == node)
         {
-            plan.ports.push(filter::of_port(s, &members, p));
+            plan.ports.push(filter::of_port(s, p));
         }
+        plan.groups = filter::remote_groups(&members, &plan.ports);
         for r in s
             .routers
             .iter()

@@ -1,14 +1,18 @@
-//! A guest port's filter: its addresses and its security groups' rules,
-//! remote groups resolved to their members' addresses.
+//! A guest port's filter: its addresses and its security groups' rules;
+//! and the members of the remote groups those rules admit.
 
-use virga_protocol::network::{AddressPair, Direction, Ethertype, FilterRule, PortFilter};
+use std::collections::BTreeSet;
+
+use virga_protocol::network::{
+    AddressPair, Direction, Ethertype, FilterRule, PortFilter, RemoteGroup,
+};
 
 use super::build::{device, ips_of};
 use super::snapshot::{Members, Snapshot};
 use crate::app::security_group_rule::check;
 use crate::db::port;
 
-pub fn of_port(s: &Snapshot, members: &Members, p: &port::Model) -> PortFilter {
+pub fn of_port(s: &Snapshot, p: &port::Model) -> PortFilter {
     let pairs: Vec<serde_json::Value> =
         serde_json::from_str(&p.allowed_address_pairs).unwrap_or_default();
     let mut rules = Vec::new();
@@ -19,17 +23,12 @@ pub fn of_port(s: &Snapshot, members: &Members, p: &port::Model) -> PortFilter {
             } else {
                 Ethertype::IPv4
             };
-            let (any_remote, remote_prefixes) = match (&r.remote_ip_prefix, &r.remote_group_id) {
-                (Some(prefix), _) => (false, vec![prefix.clone()]),
-                (None, Some(g)) => (
-                    false,
-                    members
-                        .get(&(g.clone(), ethertype == Ethertype::IPv6))
-                        .cloned()
-                        .unwrap_or_default(),
-                ),
-                (None, None) => (true, vec![]),
-            };
+            let (any_remote, remote_prefixes, remote_group) =
+                match (&r.remote_ip_prefix, &r.remote_group_id) {
+                    (Some(prefix), _) => (false, vec![prefix.clone()], None),
+                    (None, Some(g)) => (false, vec![], Some(g.clone())),
+                    (None, None) => (true, vec![], None),
+                };
             rules.push(FilterRule {
                 direction: if r.direction == "egress" {
                     Direction::Egress
@@ -42,6 +41,7 @@ pub fn of_port(s: &Snapshot, members: &Members, p: &port::Model) -> PortFilter {
                 port_max: r.port_range_max.and_then(|v| u16::try_from(v).ok()),
                 remote_prefixes,
                 any_remote,
+                remote_group,
             });
         }
     }
@@ -63,4 +63,25 @@ pub fn of_port(s: &Snapshot, members: &Members, p: &port::Model) -> PortFilter {
         port_security: p.port_security_enabled,
         rules,
     }
+}
+
+/// The remote groups `ports`' rules admit, with their members' addresses
+/// (sorted, so the plan's hash does not depend on row order).
+pub fn remote_groups(members: &Members, ports: &[PortFilter]) -> Vec<RemoteGroup> {
+    let named: BTreeSet<&str> = ports
+        .iter()
+        .flat_map(|p| &p.rules)
+        .filter_map(|r| r.remote_group.as_deref())
+        .collect();
+    named
+        .into_iter()
+        .map(|g| RemoteGroup {
+            group_id: g.to_owned(),
+            addresses: [false, true]
+                .iter()
+                .flat_map(|v6| members.get(&(g.to_owned(), *v6)).into_iter().flatten())
+                .filter_map(|a| a.parse().ok())
+                .collect(),
+        })
+        .collect()
 }

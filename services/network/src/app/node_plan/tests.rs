@@ -214,11 +214,22 @@ fn nodes_carry_their_guests_networks_and_peer_over_vxlan() {
     let rule = &f.rules[0];
     assert_eq!(rule.direction, Direction::Ingress);
     assert_eq!((rule.protocol, rule.port_min), (Some(6), Some(80)));
-    assert!(!rule.any_remote);
+    assert!(!rule.any_remote && rule.remote_prefixes.is_empty());
+    let group = rule
+        .remote_group
+        .as_deref()
+        .expect("the rule names its group");
+    assert_eq!(n1.groups.len(), 1, "only the groups the node's rules admit");
+    assert_eq!(n1.groups[0].group_id, group);
+    let members: Vec<String> = n1.groups[0]
+        .addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
     assert_eq!(
-        rule.remote_prefixes,
+        members,
         ["10.0.0.11", "10.0.0.12", "10.0.0.13"],
-        "the remote group resolves to its members"
+        "the plan carries the group's members, from every node"
     );
 }
 
