@@ -131,7 +131,9 @@ async fn network_plans_are_applied_kept_and_restored(cloud: &Cloud) {
     sh(&[
         "ip", "-n", &node.ns, "link", "add", "tapguest", "type", "veth", "peer", "name", "guest0",
     ]);
-    let config = node.agent_config(agent_config("netplan-site"));
+    let mut config = node.agent_config(agent_config("netplan-site"));
+    // Ticks often enough to see a repair.
+    config.network.reconcile_secs = 1;
     let data = node.data_dir();
     let (_sub, mut rx) = events(&cloud.bus).await;
     let sim = Simulated::new(SimConfig::default());
@@ -182,6 +184,30 @@ async fn network_plans_are_applied_kept_and_restored(cloud: &Cloud) {
     assert!(errors.is_empty(), "{errors:?}");
     assert!(links(&node).contains(&bridge));
     assert!(dhcp_running(&node), "the DHCP server is back");
+
+    // Ticks leave an intact filter alone (a rewrite would renumber the
+    // tables' handles)...
+    let handles = || {
+        sh(&[
+            "ip", "netns", "exec", &node.ns, "nft", "-a", "list", "ruleset",
+        ])
+    };
+    let before = handles();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(before, handles(), "ticks did not rewrite the filter");
+    // ... and a filter flushed behind the agent's back is seen in their
+    // cheap check and written again.
+    sh(&["ip", "netns", "exec", &node.ns, "nft", "flush", "ruleset"]);
+    let mut repaired = false;
+    for _ in 0..100 {
+        let rules = sh(&["ip", "netns", "exec", &node.ns, "nft", "list", "ruleset"]);
+        if rules.contains("chain in_b0b0b0b0") {
+            repaired = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(repaired, "a tick writes the flushed filter again");
 
     // A plan without the network's DHCP server, then an empty one.
     send(&cloud.bus, &id, &ensure(3, plan(false))).await;

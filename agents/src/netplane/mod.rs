@@ -12,6 +12,7 @@ pub mod dnsmasq;
 pub mod host;
 pub mod names;
 pub mod nft;
+pub mod nft_check;
 pub mod nft_delta;
 pub mod reconcile;
 pub mod router;
@@ -24,10 +25,20 @@ use virga_protocol::network::{NetworkPlan, NodeNetwork};
 
 pub use host::{Host, NetplaneError};
 
+/// How a whole pass treats the security-group filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Write it whole.
+    Whole,
+    /// Write it whole only when the kernel's maps, sets or chains differ
+    /// from the plan's (`nft_check`).
+    IfDrifted,
+}
+
 /// Applies `plan` on the node. Each part is applied even when another
 /// fails; the errors say what is not as planned (the next pass retries).
 pub fn apply(host: &Host, plan: &NodeNetwork) -> Vec<NetplaneError> {
-    apply_keeping(host, plan, &nft::Indexes::new()).0
+    apply_keeping(host, plan, &nft::Indexes::new(), Filter::Whole).0
 }
 
 /// [`apply`], keeping the filter indexes of `indexes`; returns the
@@ -36,6 +47,7 @@ pub fn apply_keeping(
     host: &Host,
     plan: &NodeNetwork,
     indexes: &nft::Indexes,
+    filter: Filter,
 ) -> (Vec<NetplaneError>, nft::Indexes) {
     let mut errors = Vec::new();
     // Bridged IP traffic goes through the IP hooks, where the security
@@ -59,7 +71,11 @@ pub fn apply_keeping(
         router::apply(host, &plan.routers, &plan.networks, &mut errors),
     ];
     errors.extend(results.into_iter().filter_map(Result::err));
-    let now = write_filter(host, plan, indexes, &mut errors);
+    let now = if filter == Filter::IfDrifted && nft_check::holds(host, plan, indexes) {
+        indexes.clone()
+    } else {
+        write_filter(host, plan, indexes, &mut errors)
+    };
     (errors, now)
 }
 
@@ -111,7 +127,7 @@ pub fn apply_changes(
     if without_hosts(&plan.networks) != without_hosts(&previous.networks)
         || plan.routers != previous.routers
     {
-        return apply_keeping(host, plan, indexes);
+        return apply_keeping(host, plan, indexes, Filter::Whole);
     }
     let mut errors = Vec::new();
     let mut results = Vec::new();

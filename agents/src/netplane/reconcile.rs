@@ -4,16 +4,23 @@
 //! the centre how it went: after a command always, otherwise when the
 //! outcome changed. A node that never got a plan is left alone, and says
 //! so once (generation 0), with its tunnel address and physical networks.
+//! A tick writes the security-group filter whole only when a cheap listing
+//! shows it drifted, or when the last whole write is [`WHOLE_EVERY`] old
+//! (edits inside a chain do not show in the listing).
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use virga_protocol::agent::AgentEvent;
 use virga_protocol::network::NodeNetwork;
 
-use super::Host;
+use super::{Filter, Host};
 use crate::ledger::LedgerError;
 use crate::reconcile::Reconciler;
+
+/// How often a tick writes the filter whole even when it looks intact.
+pub const WHOLE_EVERY: Duration = Duration::from_secs(600);
 
 /// The node's data plane and the last outcome reported.
 pub struct Plane {
@@ -25,6 +32,8 @@ pub struct Plane {
     applied: Mutex<Option<NodeNetwork>>,
     /// The ports' filter indexes, as last written.
     indexes: Mutex<super::nft::Indexes>,
+    /// When a pass last wrote the filter whole.
+    whole_at: Mutex<Option<Instant>>,
 }
 
 impl Plane {
@@ -34,6 +43,7 @@ impl Plane {
             reported: Mutex::new(None),
             applied: Mutex::new(None),
             indexes: Mutex::default(),
+            whole_at: Mutex::default(),
         })
     }
 
@@ -97,7 +107,18 @@ impl Reconciler {
                 tokio::task::spawn_blocking(move || {
                     let (errors, now) = match previous {
                         Some(prev) => super::apply_changes(&host, &state, &prev, &indexes),
-                        None => super::apply_keeping(&host, &state, &indexes),
+                        None => {
+                            let mut at = p.whole_at.lock().unwrap_or_else(|p| p.into_inner());
+                            let filter = match *at {
+                                Some(t) if t.elapsed() < WHOLE_EVERY => Filter::IfDrifted,
+                                _ => {
+                                    *at = Some(Instant::now());
+                                    Filter::Whole
+                                }
+                            };
+                            drop(at);
+                            super::apply_keeping(&host, &state, &indexes, filter)
+                        }
                     };
                     *p.indexes.lock().unwrap_or_else(|p| p.into_inner()) = now;
                     errors

@@ -8,6 +8,7 @@ use virga_protocol::network::{
 };
 
 use super::super::nft::{Indexes, RulesetError, ruleset, ruleset_with};
+use super::super::nft_check::holds;
 use super::super::nft_delta::changes;
 use super::{Netns, connects, ip, pings};
 
@@ -396,4 +397,71 @@ fn security_groups_filter_traffic_between_guests_on_a_bridge() {
         let _ = s.kill();
         let _ = s.wait();
     }
+}
+
+/// The tick's cheap check: it sees the filter it wrote (whole, or changed
+/// through the maps and sets) as intact, and sees a map element, a set
+/// element or the whole table gone.
+#[test]
+fn the_drift_check_sees_what_was_written_and_what_was_removed() {
+    let ns = Netns::new("nftc");
+    let host = super::super::Host {
+        netns: Some(ns.0.clone()),
+        ns_prefix: format!("{}-", ns.0),
+        physical: Default::default(),
+        tunnel_ip: None,
+        state_dir: std::env::temp_dir(),
+    };
+    let group_rule = FilterRule {
+        ethertype: Ethertype::IPv6,
+        any_remote: false,
+        remote_group: Some("g1".into()),
+        ..rule(Direction::Ingress, None, (None, None), None)
+    };
+    let mut a = web_port();
+    a.rules.push(group_rule);
+    let p = plan(vec![a.clone()], &[("g1", &["10.0.0.5", "fd00::5"])]);
+    assert!(!holds(&host, &p, &Indexes::new()), "nothing written yet");
+    let (whole, idx) = ruleset_with(&p, &Indexes::new()).unwrap();
+    ns.nft(&["-f", "-"], Some(&whole));
+    assert!(
+        holds(&host, &p, &idx),
+        "what was written whole: {:?}\n{:?}",
+        super::super::nft_check::expected(&p, &idx),
+        super::super::nft_check::held(&host)
+    );
+
+    let mut b = a.clone();
+    b.port_id = "0b0b0b0b-0000-4000-8000-000000000002".into();
+    b.device = "tapb".into();
+    let p2 = plan(vec![a, b], &[("g1", &["fd00::5", "fd00::6"])]);
+    assert!(!holds(&host, &p2, &idx), "a new port is not there yet");
+    let (delta, idx2) = changes(&p, &p2, &idx).unwrap();
+    ns.nft(&["-f", "-"], Some(&delta));
+    assert!(holds(&host, &p2, &idx2), "what was changed");
+
+    ns.nft(
+        &["delete", "element", "inet", "virga", "g6_g1", "{ fd00::6 }"],
+        None,
+    );
+    assert!(!holds(&host, &p2, &idx2), "a member gone");
+    ns.nft(
+        &["add", "element", "inet", "virga", "g6_g1", "{ fd00::6 }"],
+        None,
+    );
+    assert!(holds(&host, &p2, &idx2));
+    ns.nft(
+        &[
+            "delete",
+            "element",
+            "bridge",
+            "virga",
+            "in_ports",
+            "{ \"tapb\" }",
+        ],
+        None,
+    );
+    assert!(!holds(&host, &p2, &idx2), "a port's map element gone");
+    ns.nft(&["flush", "ruleset"], None);
+    assert!(!holds(&host, &p2, &idx2), "the tables gone");
 }
