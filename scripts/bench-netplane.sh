@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 need_root
 need_cargo
-apt_install postgresql-15 rabbitmq-server iproute2 nftables dnsmasq-base
+apt_install postgresql-15 rabbitmq-server iproute2 nftables dnsmasq-base radvd
 ports="${1:-200}"
 shift || true
 existing=("${@:-0 500}")

@@ -9,9 +9,9 @@ need_root
 need_cargo
 # qemu-utils and xorriso write the real disk images and ISOs format tests
 # inspect; openssl makes the keys, certificates and signatures of signed images;
-# nftables, iproute2, dnsmasq and busybox (its DHCP client in test guests)
+# nftables, iproute2, dnsmasq, radvd and busybox (its DHCP client in test guests)
 # for the network data plane tests.
-apt_install ca-certificates postgresql-15 rabbitmq-server python3-venv qemu-utils xorriso openssl nftables iproute2 dnsmasq-base busybox
+apt_install ca-certificates postgresql-15 rabbitmq-server python3-venv qemu-utils xorriso openssl nftables iproute2 dnsmasq-base radvd busybox
 # QEMU boots the test images. qemu-system-x86 comes from bookworm main and
 # needs the same version of qemu-utils (a newer one may be preinstalled).
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then

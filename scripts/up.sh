@@ -9,8 +9,8 @@ need_root
 need_cargo
 # libvirtd and its QEMU driver for the edge agent; libvirt-dev and pkg-config
 # build the agent's libvirt bindings (the `virt` crate); xorriso makes config
-# drives; iproute2, nftables and dnsmasq are the agent's network data plane.
-apt_install ca-certificates libvirt-daemon libvirt-daemon-driver-qemu libvirt-dev pkg-config xorriso iproute2 nftables dnsmasq-base
+# drives; iproute2, nftables, dnsmasq and radvd are the agent's network data plane.
+apt_install ca-certificates libvirt-daemon libvirt-daemon-driver-qemu libvirt-dev pkg-config xorriso iproute2 nftables dnsmasq-base radvd
 cd "$here/.."
 cargo build --quiet -p virga
 # Small real test images, registered by `virga up` on its first start.

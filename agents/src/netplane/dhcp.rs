@@ -8,12 +8,10 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use virga_protocol::network::{DhcpPlan, NetworkPlan};
 
+use super::daemon::{self, write};
 use super::dnsmasq;
 use super::host::{Host, NetplaneError};
 use super::names;
@@ -41,7 +39,7 @@ pub fn apply(
             continue;
         }
         let dir = dir(host, &ns[prefix.len()..]);
-        stop(&dir);
+        daemon::stop(&dir, DNSMASQ);
         if let Err(e) = host.remove_namespace(&ns) {
             errors.push(e);
         }
@@ -60,10 +58,10 @@ pub fn hosts(
     for n in networks {
         let Some(plan) = &n.dhcp else { continue };
         let dir = dir(host, &n.network_id);
-        let result = match running(&dir) {
+        let result = match daemon::running(&dir, DNSMASQ) {
             Some(pid) => write(&dir.join("hosts"), &dnsmasq::hosts(plan)).map(|changed| {
                 if changed {
-                    let _ = kill(pid, Signal::SIGHUP);
+                    daemon::reload(pid);
                 }
             }),
             None => server(host, n, plan),
@@ -74,6 +72,8 @@ pub fn hosts(
     }
     Ok(())
 }
+
+const DNSMASQ: &str = "dnsmasq";
 
 fn dir(host: &Host, network_id: &str) -> PathBuf {
     host.state_dir.join("dhcp").join(network_id)
@@ -106,54 +106,22 @@ fn server(host: &Host, n: &NetworkPlan, plan: &DhcpPlan) -> Result<(), NetplaneE
     };
     veth::plug(host, &leg, &want)?;
     let dir = dir(host, &n.network_id);
-    std::fs::create_dir_all(&dir).map_err(|source| NetplaneError::File {
-        path: dir.clone(),
-        source,
-    })?;
+    daemon::ensure_dir(&dir)?;
     let conf = dnsmasq::config(&dir, &inner, plan, n.mtu);
     let conf_changed = write(&dir.join("dnsmasq.conf"), &conf)?;
     let hosts_changed = write(&dir.join("hosts"), &dnsmasq::hosts(plan))?;
-    match running(&dir) {
+    match daemon::running(&dir, DNSMASQ) {
         Some(pid) if conf_changed => {
-            stop_pid(pid);
+            daemon::stop_pid(pid);
             start(host, &ns, &dir)
         }
         Some(pid) if hosts_changed => {
-            let _ = kill(pid, Signal::SIGHUP);
+            daemon::reload(pid);
             Ok(())
         }
         Some(_) => Ok(()),
         None => start(host, &ns, &dir),
     }
-}
-
-/// Writes `text` unless the file already holds it; true when it changed.
-fn write(path: &Path, text: &str) -> Result<bool, NetplaneError> {
-    if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
-        return Ok(false);
-    }
-    std::fs::write(path, text).map_err(|source| NetplaneError::File {
-        path: path.to_owned(),
-        source,
-    })?;
-    Ok(true)
-}
-
-/// The server's process, if the pid file names a live dnsmasq of this
-/// directory (a reused pid is someone else's).
-fn running(dir: &Path) -> Option<Pid> {
-    let pid: i32 = std::fs::read_to_string(dir.join("pid"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    if !alive(pid) {
-        return None;
-    }
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let cmdline = String::from_utf8_lossy(&cmdline);
-    (cmdline.contains("dnsmasq") && cmdline.contains(&dir.display().to_string()))
-        .then_some(Pid::from_raw(pid))
 }
 
 fn start(host: &Host, ns: &str, dir: &Path) -> Result<(), NetplaneError> {
@@ -162,29 +130,4 @@ fn start(host: &Host, ns: &str, dir: &Path) -> Result<(), NetplaneError> {
     // dnsmasq forks into the background once it is serving.
     host.run_in(Some(ns), "dnsmasq", &[&conf, &pid], None)
         .map(|_| ())
-}
-
-fn stop(dir: &Path) {
-    if let Some(pid) = running(dir) {
-        stop_pid(pid);
-    }
-}
-
-/// Terminates the server and waits (briefly) until it is gone, so a
-/// successor can bind the same address.
-fn stop_pid(pid: Pid) {
-    let _ = kill(pid, Signal::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while alive(pid.as_raw()) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Whether the process exists and is not a zombie (an orphaned server is
-/// reaped by whoever is pid 1, maybe never).
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-    })
 }

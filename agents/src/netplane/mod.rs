@@ -7,6 +7,7 @@
 //! is changed, what the plan no longer holds is removed.
 
 pub mod bridge;
+pub mod daemon;
 pub mod dhcp;
 pub mod dnsmasq;
 pub mod host;
@@ -14,6 +15,7 @@ pub mod names;
 pub mod nft;
 pub mod nft_check;
 pub mod nft_delta;
+pub mod radvd;
 pub mod reconcile;
 pub mod router;
 pub mod veth;

@@ -4,7 +4,8 @@
 //! each floating IP translated both ways to its fixed address (the
 //! floating address sits on the gateway leg, so the router answers ARP
 //! for it) and, with SNAT on, everything else from inside leaving as the
-//! gateway's address. Routers no longer planned lose their namespace.
+//! gateway's address; IPv6 router advertisements on the interfaces
+//! (`super::radvd`). Routers no longer planned lose their namespace.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
@@ -14,6 +15,7 @@ use virga_protocol::network::{NetworkPlan, RouterLeg, RouterPlan};
 
 use super::host::{Host, NetplaneError};
 use super::names;
+use super::radvd;
 use super::veth::{self, Leg};
 
 /// Applies `routers` and removes the others.
@@ -36,10 +38,13 @@ pub fn apply(
             errors.push(e);
         }
     }
-    for ns in host.namespaces(&format!("{}router-", host.ns_prefix))? {
-        if !keep.contains(&ns)
-            && let Err(e) = host.remove_namespace(&ns)
-        {
+    let prefix = format!("{}router-", host.ns_prefix);
+    for ns in host.namespaces(&prefix)? {
+        if keep.contains(&ns) {
+            continue;
+        }
+        radvd::stop(&radvd::dir(host, &ns[prefix.len()..]));
+        if let Err(e) = host.remove_namespace(&ns) {
             errors.push(e);
         }
     }
@@ -103,7 +108,9 @@ fn router(host: &Host, r: &RouterPlan, mtus: &HashMap<&str, u32>) -> Result<(), 
         }
     }
     let rules = nat(r)?;
-    host.nft_load(Some(&ns), &rules)
+    host.nft_load(Some(&ns), &rules)?;
+    let conf = radvd::config(r, mtus)?;
+    radvd::apply(host, &ns, &radvd::dir(host, &r.router_id), conf.as_deref())
 }
 
 /// The first IPv4 address of a leg, without its prefix length.

@@ -1,13 +1,15 @@
-//! What the data plane writes for dnsmasq and for routers' NAT.
+//! What the data plane writes for dnsmasq, for routers' NAT and for their
+//! IPv6 router advertisements (radvd).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use virga_protocol::network::{
-    DhcpHost, DhcpPlan, DhcpSubnet, FloatingNat, HostRoute, Ipv6Mode, RouterGateway, RouterLeg,
-    RouterPlan,
+    Advertised, DhcpHost, DhcpPlan, DhcpSubnet, FloatingNat, HostRoute, Ipv6Mode, RouterGateway,
+    RouterLeg, RouterPlan,
 };
 
-use super::super::{dnsmasq, router};
+use super::super::{dnsmasq, radvd, router};
 
 fn subnet(cidr: &str, address: &str, mode: Option<Ipv6Mode>) -> DhcpSubnet {
     DhcpSubnet {
@@ -125,6 +127,7 @@ fn routers_translate_floating_ips_and_masquerade_behind_the_gateway() {
         network_id: "n".into(),
         mac: "fa:16:3e:00:00:01".into(),
         addresses: vec![addr.into()],
+        advertise: vec![],
     };
     let mut r = RouterPlan {
         router_id: "r".into(),
@@ -157,4 +160,77 @@ fn routers_translate_floating_ips_and_masquerade_behind_the_gateway() {
         !router::nat(&r).unwrap().contains("dnat"),
         "no gateway, no NAT"
     );
+}
+
+#[test]
+fn routers_advertise_themselves_on_their_ipv6_subnets_with_each_mode() {
+    let advertised = |cidr: &str, mode: Option<Ipv6Mode>| Advertised {
+        cidr: cidr.into(),
+        mode,
+        dns_nameservers: vec!["2001:db8:53::1".parse().unwrap()],
+    };
+    let leg = |id: &str, advertise: Vec<Advertised>| RouterLeg {
+        port_id: id.into(),
+        network_id: "n".into(),
+        mac: "fa:16:3e:00:00:01".into(),
+        addresses: vec!["2001:db8:1::1/64".into()],
+        advertise,
+    };
+    let mut r = RouterPlan {
+        router_id: "r".into(),
+        gateway: None,
+        interfaces: vec![
+            leg(
+                "b1b1b1b1-0000",
+                vec![advertised("2001:db8:1::/64", Some(Ipv6Mode::Slaac))],
+            ),
+            leg(
+                "b2b2b2b2-0000",
+                vec![advertised(
+                    "2001:db8:2::/64",
+                    Some(Ipv6Mode::Dhcpv6Stateful),
+                )],
+            ),
+            leg("b3b3b3b3-0000", vec![advertised("2001:db8:3::/64", None)]),
+            leg("b4b4b4b4-0000", vec![]),
+        ],
+        floating_ips: vec![],
+    };
+    let mtus = HashMap::from([("n", 1450)]);
+    let c = radvd::config(&r, &mtus).unwrap().unwrap();
+    let block = |iface: &str| {
+        let start = c
+            .find(&format!("interface {iface}\n"))
+            .unwrap_or_else(|| panic!("{iface} in\n{c}"));
+        let end = start + c[start..].find("\n};\n").unwrap();
+        c[start..end].to_owned()
+    };
+    let slaac = block("qr-b1b1b1b1-00");
+    for want in [
+        "AdvSendAdvert on;",
+        "AdvLinkMTU 1450;",
+        "AdvManagedFlag off;",
+        "AdvOtherConfigFlag off;",
+        "prefix 2001:db8:1::/64",
+        "AdvAutonomous on;",
+        "RDNSS 2001:db8:53::1",
+    ] {
+        assert!(slaac.contains(want), "missing {want:?} in\n{slaac}");
+    }
+    let stateful = block("qr-b2b2b2b2-00");
+    for want in [
+        "AdvManagedFlag on;",
+        "AdvOtherConfigFlag on;",
+        "AdvAutonomous off;",
+    ] {
+        assert!(stateful.contains(want), "missing {want:?} in\n{stateful}");
+    }
+    let route_only = block("qr-b3b3b3b3-00");
+    assert!(
+        route_only.contains("AdvSendAdvert on;") && !route_only.contains("prefix"),
+        "no ipv6_ra_mode: the route, no prefix\n{route_only}"
+    );
+    assert!(!c.contains("qr-b4b4b4b4-00"), "nothing to advertise there");
+    r.interfaces.truncate(0);
+    assert_eq!(radvd::config(&r, &mtus).unwrap(), None);
 }

@@ -12,8 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use virga_protocol::network::{
-    DhcpHost, DhcpPlan, DhcpSubnet, Direction, Ethertype, FilterRule, FloatingNat, Ipv6Mode,
-    NetworkPlan, NodeNetwork, PortFilter, RouterGateway, RouterLeg, RouterPlan, Segment,
+    Advertised, DhcpHost, DhcpPlan, DhcpSubnet, Direction, Ethertype, FilterRule, FloatingNat,
+    Ipv6Mode, NetworkPlan, NodeNetwork, PortFilter, RouterGateway, RouterLeg, RouterPlan, Segment,
 };
 
 use super::super::{Host, apply};
@@ -137,6 +137,14 @@ fn addresses(ns: &Netns) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+fn route6(ns: &Netns) -> String {
+    let out = Command::new("ip")
+        .args(["-n", &ns.0, "-6", "route", "show"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ok() {
@@ -200,10 +208,31 @@ fn guests_on_two_nodes_get_addresses_reach_each_other_and_the_outside() {
         "dev",
         "eth0",
     ]);
+    ip(&[
+        "-n",
+        &world.0,
+        "addr",
+        "add",
+        "2001:db8:ff::254/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
     for (ns, dev) in [(&node1, "u1"), (&node2, "u2"), (&world, "eth0")] {
         ip(&["-n", &ns.0, "link", "set", dev, "up"]);
         ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
     }
+    // The outside world routes the tenant's IPv6 prefix to the router.
+    ip(&[
+        "-n",
+        &world.0,
+        "-6",
+        "route",
+        "add",
+        "2001:db8::/64",
+        "via",
+        "2001:db8:ff::10",
+    ]);
     let host = |node: &Netns, tunnel: &str| Host {
         netns: Some(node.0.clone()),
         // Namespace names are machine-wide: each "node" has its own.
@@ -276,16 +305,26 @@ fn guests_on_two_nodes_get_addresses_reach_each_other_and_the_outside() {
                 port_id: "e1e1e1e1-0000-4000-8000-000000000001".into(),
                 network_id: PUBLIC.into(),
                 mac: "fa:16:3e:00:00:e1".into(),
-                addresses: vec!["203.0.113.10/24".into()],
+                addresses: vec!["203.0.113.10/24".into(), "2001:db8:ff::10/64".into()],
+                advertise: vec![],
             },
-            next_hops: vec!["203.0.113.254".parse().unwrap()],
+            next_hops: vec![
+                "203.0.113.254".parse().unwrap(),
+                "2001:db8:ff::254".parse().unwrap(),
+            ],
             snat: true,
         }),
         interfaces: vec![RouterLeg {
             port_id: "e2e2e2e2-0000-4000-8000-000000000002".into(),
             network_id: TENANT.into(),
             mac: "fa:16:3e:00:00:e2".into(),
-            addresses: vec!["192.0.2.1/24".into()],
+            addresses: vec!["192.0.2.1/24".into(), "2001:db8::1/64".into()],
+            // The router is the IPv6 subnet's default router.
+            advertise: vec![Advertised {
+                cidr: "2001:db8::/64".into(),
+                mode: Some(Ipv6Mode::Slaac),
+                dns_nameservers: vec![],
+            }],
         }],
         floating_ips: vec![FloatingNat {
             floating_ip: "203.0.113.20".parse().unwrap(),
@@ -386,6 +425,14 @@ fn guests_on_two_nodes_get_addresses_reach_each_other_and_the_outside() {
         connects(&b, "192.0.2.6", "203.0.113.254", 80),
         "B reaches the outside through the router's SNAT"
     );
+    // IPv6 is routed, not translated: B takes its default route from the
+    // router's advertisements (across VXLAN) and reaches the outside.
+    wait_for("an IPv6 default route from the router", || {
+        route6(&b).contains("default via fe80::f816:3eff:fe00:e2")
+    });
+    wait_for("IPv6 through the router", || {
+        connects(&b, &v6_b, "2001:db8:ff::254", 80)
+    });
 
     // Applying the same plans again changes nothing: the DHCP server keeps
     // running (same pid) and traffic still flows.

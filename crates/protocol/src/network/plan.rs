@@ -116,6 +116,24 @@ pub struct RouterLeg {
     pub network_id: String,
     pub mac: String,
     pub addresses: Vec<String>,
+    /// The IPv6 subnets the router advertises itself on as their default
+    /// router (an interface, not the gateway leg).
+    #[serde(default)]
+    pub advertise: Vec<Advertised>,
+}
+
+/// An IPv6 subnet on a router interface, as its router advertisements
+/// describe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advertised {
+    pub cidr: String,
+    /// The subnet's `ipv6_ra_mode`: SLAAC and stateless DHCPv6 advertise
+    /// the prefix for autoconfiguration, DHCPv6 set the managed / other
+    /// flags; none advertises only the route.
+    #[serde(default)]
+    pub mode: Option<Ipv6Mode>,
+    #[serde(default)]
+    pub dns_nameservers: Vec<IpAddr>,
 }
 
 /// The external gateway: the leg on the external network, where its

@@ -127,6 +127,25 @@ pub(super) fn ips_of<'s>(s: &'s Snapshot, port_id: &str) -> Vec<(&'s subnet::Mod
         .collect()
 }
 
+/// A subnet's `ipv6_address_mode` or `ipv6_ra_mode`.
+pub(super) fn ipv6_mode(mode: Option<&str>) -> Option<Ipv6Mode> {
+    match mode {
+        Some("slaac") => Some(Ipv6Mode::Slaac),
+        Some("dhcpv6-stateful") => Some(Ipv6Mode::Dhcpv6Stateful),
+        Some("dhcpv6-stateless") => Some(Ipv6Mode::Dhcpv6Stateless),
+        _ => None,
+    }
+}
+
+/// A subnet's DNS servers.
+pub(super) fn dns_of(sub: &subnet::Model) -> Vec<IpAddr> {
+    serde_json::from_str::<Vec<String>>(&sub.dns_nameservers)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .collect()
+}
+
 pub(super) fn with_prefix(sub: &subnet::Model, ip: IpAddr) -> String {
     let len = net_of(sub).map_or(32, |n| n.prefix_len());
     format!("{ip}/{len}")
@@ -144,11 +163,7 @@ fn dhcp(s: &Snapshot, net: &network::Model, node: &str) -> Option<DhcpPlan> {
             cidr: sub.cidr.clone(),
             address,
             gateway: sub.gateway_ip.as_deref().and_then(|g| g.parse().ok()),
-            dns_nameservers: serde_json::from_str::<Vec<String>>(&sub.dns_nameservers)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|d| d.parse().ok())
-                .collect(),
+            dns_nameservers: dns_of(sub),
             host_routes: serde_json::from_str::<Vec<serde_json::Value>>(&sub.host_routes)
                 .unwrap_or_default()
                 .iter()
@@ -159,12 +174,7 @@ fn dhcp(s: &Snapshot, net: &network::Model, node: &str) -> Option<DhcpPlan> {
                     })
                 })
                 .collect(),
-            ipv6_mode: match sub.ipv6_address_mode.as_deref() {
-                Some("slaac") => Some(Ipv6Mode::Slaac),
-                Some("dhcpv6-stateful") => Some(Ipv6Mode::Dhcpv6Stateful),
-                Some("dhcpv6-stateless") => Some(Ipv6Mode::Dhcpv6Stateless),
-                _ => None,
-            },
+            ipv6_mode: ipv6_mode(sub.ipv6_address_mode.as_deref()),
         })
         .collect();
     let hosts = s

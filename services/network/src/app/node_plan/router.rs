@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use virga_protocol::network::{FloatingNat, RouterGateway, RouterLeg, RouterPlan};
+use virga_protocol::network::{Advertised, FloatingNat, RouterGateway, RouterLeg, RouterPlan};
 
-use super::build::{ips_of, is_guest, with_prefix};
+use super::build::{dns_of, ips_of, ipv6_mode, is_guest, with_prefix};
 use super::snapshot::Snapshot;
 use crate::db::{port, router};
 
@@ -51,14 +51,22 @@ pub fn hosts(s: &Snapshot) -> BTreeMap<String, String> {
     out
 }
 
-fn leg(s: &Snapshot, p: &port::Model) -> RouterLeg {
+/// A router's leg; an interface advertises itself on its IPv6 subnets.
+fn leg(s: &Snapshot, p: &port::Model, interface: bool) -> RouterLeg {
+    let ips = ips_of(s, &p.id);
     RouterLeg {
         port_id: p.id.clone(),
         network_id: p.network_id.clone(),
         mac: p.mac_address.clone(),
-        addresses: ips_of(s, &p.id)
-            .into_iter()
-            .map(|(sub, ip)| with_prefix(sub, ip))
+        addresses: ips.iter().map(|(sub, ip)| with_prefix(sub, *ip)).collect(),
+        advertise: ips
+            .iter()
+            .filter(|(sub, ip)| interface && ip.is_ipv6() && sub.ip_version == 6)
+            .map(|(sub, _)| Advertised {
+                cidr: sub.cidr.clone(),
+                mode: ipv6_mode(sub.ipv6_ra_mode.as_deref()),
+                dns_nameservers: dns_of(sub),
+            })
             .collect(),
     }
 }
@@ -68,7 +76,7 @@ pub fn plan(s: &Snapshot, r: &router::Model) -> RouterPlan {
         .router_legs(&r.id, true)
         .find(|p| p.device_owner == router::GATEWAY)
         .map(|p| RouterGateway {
-            leg: leg(s, p),
+            leg: leg(s, p, false),
             next_hops: ips_of(s, &p.id)
                 .into_iter()
                 .filter_map(|(sub, _)| sub.gateway_ip.as_deref()?.parse().ok())
@@ -78,7 +86,10 @@ pub fn plan(s: &Snapshot, r: &router::Model) -> RouterPlan {
     RouterPlan {
         router_id: r.id.clone(),
         gateway,
-        interfaces: s.router_legs(&r.id, false).map(|p| leg(s, p)).collect(),
+        interfaces: s
+            .router_legs(&r.id, false)
+            .map(|p| leg(s, p, true))
+            .collect(),
         floating_ips: s
             .floating_ips
             .iter()

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use virga_protocol::network::{Direction, Segment};
+use virga_protocol::network::{Advertised, Direction, Ipv6Mode, Segment};
 
 use super::build::{DHCP_OWNER, plans};
 use super::snapshot::{Node, Snapshot};
@@ -256,4 +256,31 @@ fn a_router_runs_where_its_external_network_is() {
     let mut s = snapshot();
     s.nodes[1].physical_networks.clear();
     assert!(plans(&s).values().all(|p| p.routers.is_empty()));
+}
+
+#[test]
+fn a_router_advertises_itself_on_its_ipv6_interfaces() {
+    let mut s = snapshot();
+    let mut v6 = sub("s6", "t", "2001:db8::/64", "2001:db8::1");
+    v6.ip_version = 6;
+    v6.ipv6_ra_mode = Some("slaac".into());
+    v6.dns_nameservers = "[\"2001:db8:53::1\"]".into();
+    s.subnets.insert("s6".into(), v6);
+    s.ips
+        .get_mut("ri-port-0005")
+        .unwrap()
+        .push(("s6".into(), "2001:db8::1".into()));
+    let p = plans(&s);
+    let r = &p["n2"].routers[0];
+    assert_eq!(r.interfaces[0].addresses, ["10.0.0.1/24", "2001:db8::1/64"]);
+    assert_eq!(
+        r.interfaces[0].advertise,
+        [Advertised {
+            cidr: "2001:db8::/64".into(),
+            mode: Some(Ipv6Mode::Slaac),
+            dns_nameservers: vec!["2001:db8:53::1".parse().unwrap()],
+        }],
+        "the IPv6 subnet only"
+    );
+    assert!(r.gateway.as_ref().unwrap().leg.advertise.is_empty());
 }
