@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+#[path = "openstack/compute.rs"]
+mod compute;
 #[path = "openstack/network.rs"]
 mod network;
 
@@ -232,6 +234,7 @@ fn the_openstack_client_works_against_virga_up() {
     images(&env, &alice_env, &project, dir.path());
     placement(&env);
     network::network(&env, &alice_env);
+    compute::flavors(&env, &alice_env, &project);
 
     Command::new("kill")
         .args(["-TERM", &up.0.id().to_string()])

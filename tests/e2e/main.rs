@@ -8,6 +8,7 @@ mod bus;
 mod consumer;
 mod discovery;
 mod errors;
+mod flavor;
 #[macro_use]
 mod image;
 mod image_data;

@@ -122,7 +122,7 @@ impl From<virga_common::Error> for HandlerError {
             E::BadRequest(_) => "BadRequest",
             E::Unauthorized(_) => "Unauthorized",
             E::Forbidden(_) => "Forbidden",
-            E::NotFound { .. } => "NotFound",
+            E::NotFound { .. } | E::Missing { .. } => "NotFound",
             E::Conflict(_) | E::CodedConflict { .. } => "Conflict",
             E::PayloadTooLarge(_) => "PayloadTooLarge",
             E::UnsupportedMediaType(_) => "UnsupportedMediaType",

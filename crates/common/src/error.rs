@@ -27,6 +27,10 @@ pub enum Error {
     /// `kind` is the resource's type name as users see it, e.g. `Server`.
     #[error("{kind} {id} could not be found.")]
     NotFound { kind: &'static str, id: String },
+    /// A 404 in the API's own words (`Flavor 1 has no extra specs with
+    /// key k.`), for what is not simply a resource by id.
+    #[error("{message}")]
+    Missing { kind: &'static str, message: String },
     /// The resource's state or a concurrent change forbids the request.
     #[error("{0}")]
     Conflict(String),
@@ -71,7 +75,7 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::NotFound { .. } | Error::Missing { .. } => StatusCode::NOT_FOUND,
             Error::Conflict(_) | Error::CodedConflict { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -90,7 +94,9 @@ impl Error {
                 tracing::error!(error = %chain(self), "internal error");
                 (INTERNAL_MESSAGE.to_string(), None)
             }
-            Error::NotFound { kind, .. } => (self.to_string(), Some(*kind)),
+            Error::NotFound { kind, .. } | Error::Missing { kind, .. } => {
+                (self.to_string(), Some(*kind))
+            }
             Error::OverLimit(_) => (self.to_string(), Some("OverLimit")),
             _ => (self.to_string(), None),
         };

@@ -11,6 +11,7 @@ pub mod auth;
 mod bus;
 mod context;
 pub mod http;
+pub mod identity;
 mod openapi;
 mod run;
 

@@ -19,6 +19,7 @@ impl Service for Compute {
     type State = ServiceContext;
     type Migrator = migrations::Migrator;
     const REQUEST_ID_COMPAT_HEADER: Option<&'static str> = Some("x-compute-request-id");
+    const POLICY: &'static str = include_str!("../policy.yaml");
 
     fn api() -> utoipa_axum::router::OpenApiRouter<ServiceContext> {
         http::api()

@@ -1,3 +1,7 @@
 //! Compute's logic, one module per resource.
 
+pub mod flavor;
+pub mod flavor_access;
+pub mod flavor_extra_spec;
+pub mod input;
 pub mod versions;

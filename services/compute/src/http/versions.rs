@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use virga_service::ServiceContext;
 
-use crate::app::versions::{self, MAX_MICROVERSION, Version};
+use crate::app::versions::{self, Version};
 
 #[derive(Serialize, ToSchema)]
 pub struct Versions {
@@ -44,24 +44,10 @@ pub async fn list_versions(
     responses((status = 200, description = "The v2.1 API version", body = VersionShow))
 )]
 pub async fn show_v21(State(ctx): State<ServiceContext>, headers: HeaderMap) -> impl IntoResponse {
-    let body = Json(VersionShow {
+    // The microversion headers come from the negotiation layer.
+    Json(VersionShow {
         version: versions::v21(&ctx.base_url(&headers), true),
-    });
-    // Nova names the microversion it answered with on every versioned response.
-    (
-        [
-            (
-                "openstack-api-version",
-                format!("compute {MAX_MICROVERSION}"),
-            ),
-            ("x-openstack-nova-api-version", MAX_MICROVERSION.to_string()),
-            (
-                "vary",
-                "OpenStack-API-Version, X-OpenStack-Nova-API-Version".to_string(),
-            ),
-        ],
-        body,
-    )
+    })
 }
 
 /// Shows the v2.1 API version (the same document, trailing slash).

@@ -1,12 +1,17 @@
 //! The compute database schema, one migration per change, applied at start.
+//!
+//! Every migration uses only sea-query's schema builder so it runs unchanged
+//! on SQLite and PostgreSQL, creates with `IF NOT EXISTS` so a start that
+//! crashed midway can re-run it, and has a working `down`.
 
 use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20261207_000001_create_flavors;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        // The compute issue adds the first tables.
-        Vec::new()
+        vec![Box::new(m20261207_000001_create_flavors::Migration)]
     }
 }

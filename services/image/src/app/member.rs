@@ -54,25 +54,11 @@ pub async fn add(
 /// Sharing with a project that does not exist would be a silent no-op
 /// the owner never notices (a typo in an id): identity is asked.
 async fn project_exists(ctx: &ServiceContext, project: &str) -> Result<(), Error> {
-    use virga_protocol::identity::{IdentityCall, ProjectReply, TOPIC};
-    let (method, args) = virga_protocol::to_parts(&IdentityCall::GetProject {
-        id: project.to_owned(),
-    });
-    let timeout = std::time::Duration::from_secs(ctx.config().bus.call_timeout_secs);
-    let reply = ctx
-        .bus()
-        .call(TOPIC, &method, args, &virga_bus::Context::default(), timeout)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %virga_common::error::chain(&e), "identity did not answer get_project");
-            Error::Unavailable("Identity is unreachable; cannot check the member project.".into())
-        })?;
-    match serde_json::from_value::<Option<ProjectReply>>(reply) {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(Error::BadRequest(format!(
+    match virga_service::identity::project(ctx, project).await? {
+        Some(_) => Ok(()),
+        None => Err(Error::BadRequest(format!(
             "Member project {project} does not exist."
         ))),
-        Err(e) => Err(Error::internal(e)),
     }
 }
 

@@ -1,0 +1,130 @@
+//! `openstack flavor ...` (openstacksdk's compute proxy) against the
+//! compute service: flavors with properties (extra specs), a private
+//! flavor shared with a project, what a project member sees and may do.
+
+use serde_json::Value;
+
+use super::{openstack, openstack_fails, openstack_quiet};
+
+fn names(list: &Value) -> Vec<String> {
+    let mut n: Vec<String> = list
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .filter_map(|f| f["Name"].as_str().map(str::to_owned))
+        .collect();
+    n.sort();
+    n
+}
+
+/// The properties as the client prints them: a map, or `k='v', ...`.
+fn has_property(flavor: &Value, key: &str, value: &str) -> bool {
+    match &flavor["properties"] {
+        Value::Object(m) => m.get(key).and_then(Value::as_str) == Some(value),
+        Value::String(s) => s.contains(&format!("{key}='{value}'")),
+        _ => false,
+    }
+}
+
+pub fn flavors(admin: &[(&str, &str)], alice: &[(&str, &str)], project: &Value) {
+    let tiny = openstack(
+        admin,
+        &[
+            "flavor",
+            "create",
+            "--ram",
+            "512",
+            "--disk",
+            "1",
+            "--vcpus",
+            "1",
+            "--id",
+            "tiny1",
+            "--property",
+            "hw:cpu_policy=shared",
+            "m1.tiny",
+        ],
+    );
+    assert_eq!(
+        (tiny["id"].as_str(), tiny["ram"].as_i64()),
+        (Some("tiny1"), Some(512)),
+        "{tiny}"
+    );
+    assert!(has_property(&tiny, "hw:cpu_policy", "shared"), "{tiny}");
+    let private = openstack(
+        admin,
+        &[
+            "flavor",
+            "create",
+            "--ram",
+            "2048",
+            "--disk",
+            "20",
+            "--vcpus",
+            "2",
+            "--private",
+            "--project",
+            "demo",
+            "gpu.private",
+        ],
+    );
+    assert_eq!(private["os-flavor-access:is_public"], false, "{private}");
+    let shown = openstack(admin, &["flavor", "show", "gpu.private"]);
+    let access = shown["access_project_ids"].to_string();
+    assert!(
+        access.contains(project["id"].as_str().unwrap()),
+        "shared with demo: {shown}"
+    );
+
+    // alice (demo) sees both; an admin lists public, private or all.
+    assert_eq!(
+        names(&openstack(alice, &["flavor", "list"])),
+        ["gpu.private", "m1.tiny"]
+    );
+    assert_eq!(
+        names(&openstack(admin, &["flavor", "list", "--private"])),
+        ["gpu.private"]
+    );
+    assert_eq!(
+        names(&openstack(admin, &["flavor", "list", "--all"])),
+        ["gpu.private", "m1.tiny"]
+    );
+
+    openstack_quiet(
+        admin,
+        &[
+            "flavor",
+            "set",
+            "--property",
+            "trait:CUSTOM_EDGE=required",
+            "m1.tiny",
+        ],
+    );
+    openstack_quiet(
+        admin,
+        &["flavor", "unset", "--property", "hw:cpu_policy", "m1.tiny"],
+    );
+    let tiny = openstack(alice, &["flavor", "show", "m1.tiny"]);
+    assert!(
+        has_property(&tiny, "trait:CUSTOM_EDGE", "required"),
+        "{tiny}"
+    );
+    assert!(
+        !tiny["properties"].to_string().contains("hw:cpu_policy"),
+        "{tiny}"
+    );
+
+    let err = openstack_fails(
+        alice,
+        &[
+            "flavor", "create", "--ram", "1", "--disk", "0", "--vcpus", "1", "mine",
+        ],
+    );
+    assert!(err.contains("403") || err.contains("authorized"), "{err}");
+
+    openstack_quiet(admin, &["flavor", "delete", "m1.tiny", "gpu.private"]);
+    assert_eq!(
+        names(&openstack(admin, &["flavor", "list", "--all"])),
+        Vec::<String>::new()
+    );
+}
