@@ -85,20 +85,13 @@ fn start(dir: &std::path::Path) -> (Up, BTreeMap<String, String>) {
 
 /// Runs `openstack <args> -f json` with `env` and returns the parsed output.
 fn openstack(env: &[(&str, &str)], args: &[&str]) -> Value {
-    run(env, args, true)
+    let out = succeeds(env, args, true);
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
 /// For a command that must fail: its error output.
 fn openstack_fails(env: &[(&str, &str)], args: &[&str]) -> String {
-    let mut cmd = Command::new(client());
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::var("HOME").unwrap_or_default());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("the client runs");
+    let out = output(env, args, false);
     assert!(
         !out.status.success(),
         "openstack {} succeeded",
@@ -109,10 +102,16 @@ fn openstack_fails(env: &[(&str, &str)], args: &[&str]) -> String {
 
 /// For commands that print nothing (`role add`).
 fn openstack_quiet(env: &[(&str, &str)], args: &[&str]) {
-    run(env, args, false);
+    succeeds(env, args, false);
 }
 
-fn run(env: &[(&str, &str)], args: &[&str], json: bool) -> Value {
+/// For commands that print plain text (`keypair show --public-key`).
+fn openstack_text(env: &[(&str, &str)], args: &[&str]) -> String {
+    String::from_utf8_lossy(&succeeds(env, args, false).stdout).into_owned()
+}
+
+/// Runs the client with only `env` (and PATH, HOME) set.
+fn output(env: &[(&str, &str)], args: &[&str], json: bool) -> std::process::Output {
     let mut cmd = Command::new(client());
     cmd.args(args);
     if json {
@@ -124,12 +123,16 @@ fn run(env: &[(&str, &str)], args: &[&str], json: bool) -> Value {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap_or_else(|e| {
+    cmd.output().unwrap_or_else(|e| {
         panic!(
             "cannot run `{}` ({e}); scripts/test.sh installs python-openstackclient and sets VIRGA_OPENSTACK_CLIENT",
             client()
         )
-    });
+    })
+}
+
+fn succeeds(env: &[(&str, &str)], args: &[&str], json: bool) -> std::process::Output {
+    let out = output(env, args, json);
     assert!(
         out.status.success(),
         "openstack {}: {}\n{}",
@@ -137,7 +140,7 @@ fn run(env: &[(&str, &str)], args: &[&str], json: bool) -> Value {
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(&out.stdout)
     );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    out
 }
 
 #[test]
@@ -235,6 +238,7 @@ fn the_openstack_client_works_against_virga_up() {
     placement(&env);
     network::network(&env, &alice_env);
     compute::flavors(&env, &alice_env, &project);
+    compute::key_pairs(&alice_env, dir.path());
 
     Command::new("kill")
         .args(["-TERM", &up.0.id().to_string()])

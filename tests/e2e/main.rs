@@ -9,6 +9,7 @@ mod consumer;
 mod discovery;
 mod errors;
 mod flavor;
+mod key_pair;
 #[macro_use]
 mod image;
 mod image_data;
@@ -19,6 +20,7 @@ mod image_stores;
 mod network;
 mod node_plan;
 mod node_report;
+mod nova;
 mod openapi;
 mod reshaper;
 mod resource_provider;

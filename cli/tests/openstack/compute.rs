@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{openstack, openstack_fails, openstack_quiet};
+use super::{openstack, openstack_fails, openstack_quiet, openstack_text};
 
 fn names(list: &Value) -> Vec<String> {
     let mut n: Vec<String> = list
@@ -126,5 +126,64 @@ pub fn flavors(admin: &[(&str, &str)], alice: &[(&str, &str)], project: &Value) 
     assert_eq!(
         names(&openstack(admin, &["flavor", "list", "--all"])),
         Vec::<String>::new()
+    );
+}
+
+/// `openstack keypair ...`: one made by the service (the private key
+/// written where asked), its public key imported under another name,
+/// listed, shown, deleted.
+pub fn key_pairs(alice: &[(&str, &str)], dir: &std::path::Path) {
+    let private = dir.join("made.key");
+    let private_arg = private.display().to_string();
+    let made = openstack(
+        alice,
+        &["keypair", "create", "--private-key", &private_arg, "made"],
+    );
+    assert_eq!(made["name"], "made", "{made}");
+    let pem = std::fs::read_to_string(&private).unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"),
+        "{pem}"
+    );
+    let shown = openstack(alice, &["keypair", "show", "made"]);
+    let public = dir.join("made.pub");
+    let public_key = openstack_text(alice, &["keypair", "show", "--public-key", "made"])
+        .trim()
+        .to_owned();
+    assert!(public_key.starts_with("ssh-ed25519 "), "{shown}");
+    std::fs::write(&public, &public_key).unwrap();
+    let imported = openstack(
+        alice,
+        &[
+            "keypair",
+            "create",
+            "--public-key",
+            &public.display().to_string(),
+            "imported",
+        ],
+    );
+    assert_eq!(imported["fingerprint"], shown["fingerprint"], "{imported}");
+    let listed: Vec<String> = openstack(alice, &["keypair", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["Name"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(listed, ["imported", "made"]);
+    let err = openstack_fails(
+        alice,
+        &[
+            "keypair",
+            "create",
+            "--public-key",
+            &public.display().to_string(),
+            "made",
+        ],
+    );
+    assert!(err.contains("already exists"), "{err}");
+    openstack_quiet(alice, &["keypair", "delete", "made", "imported"]);
+    assert_eq!(
+        openstack(alice, &["keypair", "list"]),
+        serde_json::json!([])
     );
 }

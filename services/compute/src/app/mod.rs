@@ -4,4 +4,5 @@ pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
 pub mod input;
+pub mod key_pair;
 pub mod versions;

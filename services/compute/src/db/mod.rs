@@ -9,6 +9,7 @@ use virga_db::sea_orm::DbErr;
 pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
+pub mod key_pair;
 
 /// Now, cut to microseconds as PostgreSQL keeps it.
 pub fn now() -> DateTime<Utc> {

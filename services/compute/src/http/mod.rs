@@ -5,12 +5,19 @@ pub mod error;
 pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
+pub mod key_pair;
 pub mod microversion;
 pub mod versions;
 
+use chrono::{DateTime, Utc};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use virga_service::ServiceContext;
+
+/// A time as Nova writes it (`2026-12-07T12:00:00.000000`, UTC, no zone).
+pub fn nova_time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
 
 pub fn api() -> OpenApiRouter<ServiceContext> {
     let versioned = OpenApiRouter::new()
@@ -30,6 +37,8 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             flavor_extra_spec::update_extra_spec,
             flavor_extra_spec::delete_extra_spec
         ))
+        .routes(routes!(key_pair::list_keypairs, key_pair::create_keypair))
+        .routes(routes!(key_pair::show_keypair, key_pair::delete_keypair))
         .layer(axum::middleware::from_fn(microversion::negotiate));
     OpenApiRouter::new()
         .routes(routes!(versions::list_versions))

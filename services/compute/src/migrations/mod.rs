@@ -7,11 +7,15 @@
 use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261207_000001_create_flavors;
+mod m20261207_000002_create_key_pairs;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261207_000001_create_flavors::Migration)]
+        vec![
+            Box::new(m20261207_000001_create_flavors::Migration),
+            Box::new(m20261207_000002_create_key_pairs::Migration),
+        ]
     }
 }
