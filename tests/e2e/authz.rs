@@ -226,9 +226,18 @@ async fn world(cloud: &Cloud) -> World {
         ("region_id", cloud.config.region.clone()),
         ("service_id", service),
         ("endpoint_id", endpoint),
+        // Flavors are the cloud's, not a project's; key pairs are the
+        // caller's own, found by name.
+        ("flavor_id", "fixture-flavor".to_string()),
+        ("flavor_extra_spec_key", "fixture-key".to_string()),
+        ("keypair_name", "fixture-keypair".to_string()),
     ];
     let mut mine: BTreeMap<&str, String> = shared.clone().into_iter().collect();
     let mut theirs: BTreeMap<&str, String> = shared.into_iter().collect();
+    // Another project's quota set is 403, not 404, as in Nova: the
+    // project's existence is no secret to whoever names it.
+    mine.insert("tenant_id", a.clone());
+    theirs.insert("tenant_id", b.clone());
     mine.insert("project_id", a);
     mine.insert("user_id", reader);
     mine.insert("application_credential_id", my_cred);

@@ -22,6 +22,7 @@ mod node_plan;
 mod node_report;
 mod nova;
 mod openapi;
+mod quota_set;
 mod reshaper;
 mod resource_provider;
 mod select;

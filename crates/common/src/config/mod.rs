@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 
 mod agent;
 mod auth;
+mod compute;
 mod image;
 mod network;
 mod scheduler;
 pub use agent::{AgentConfig, AgentNetworkConfig};
 pub use auth::AuthConfig;
+pub use compute::{ComputeConfig, ComputeQuotaConfig};
 pub use image::{
     IMPORT_METHODS, ImageConfig, ImageQuotaConfig, ImageStoreConfig, S3StoreConfig,
     SiteStoreConfig, WebDownloadConfig,
@@ -63,6 +65,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub image: ImageConfig,
     pub network: NetworkConfig,
+    pub compute: ComputeConfig,
     pub scheduler: SchedulerConfig,
     pub agent: AgentConfig,
     pub services: ServicesConfig,
@@ -174,6 +177,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             image: ImageConfig::default(),
             network: NetworkConfig::default(),
+            compute: ComputeConfig::default(),
             scheduler: SchedulerConfig::default(),
             agent: AgentConfig::default(),
             services: ServicesConfig::default(),
@@ -350,6 +354,7 @@ impl Config {
         self.auth.validate()?;
         self.image.validate()?;
         self.network.validate()?;
+        self.compute.validate()?;
         self.scheduler.validate()?;
         self.agent.validate()?;
         let bus = &self.bus.url;

@@ -60,14 +60,21 @@ pub fn required<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a Valu
     })
 }
 
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// An integer given as a number or a string of digits, within
-/// `min..=i32::MAX` (Nova's `flavor_param_positive` / `_non_negative`).
+/// `min..=i32::MAX` (Nova's `flavor_param_positive` / `_non_negative`,
+/// and quota limits).
 pub fn integer(field: &str, v: &Value, min: i64) -> Result<i32, Error> {
     let n = match v {
         Value::Number(n) => n
             .as_i64()
             .ok_or_else(|| invalid(field, v, format!("{v} is not of type 'integer', 'string'")))?,
-        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+        // Digits, with a minus sign where negative numbers may come (-1
+        // for "unlimited"); the minimum below decides.
+        Value::String(s) if digits(s.strip_prefix('-').unwrap_or(s)) => {
             s.parse::<i64>().map_err(|_| {
                 invalid(
                     field,

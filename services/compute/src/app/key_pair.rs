@@ -1,6 +1,6 @@
 //! Key pairs: a user's SSH public keys, imported or made here (Ed25519,
 //! the private half returned once and never kept), with Nova's checks,
-//! messages and per-user limit.
+//! messages and per-user limit (the project's `key_pairs` quota).
 
 use md5::{Digest, Md5};
 use serde_json::Value;
@@ -11,9 +11,6 @@ use virga_service::auth::Auth;
 
 use super::input;
 use crate::db::key_pair::{self, Model};
-
-/// Nova's default `key_pairs` quota: key pairs per user.
-pub const LIMIT: u64 = 100;
 
 /// A made key pair's private half, returned with the new key pair only.
 pub struct Created {
@@ -111,7 +108,13 @@ pub async fn create(
     auth.enforce("os_compute_api:os-keypairs:create", &target(auth))?;
     check_name(name)?;
     let user = auth.claims().user_id();
-    if key_pair::count(ctx.db(), user).await? >= LIMIT {
+    // The project's `key_pairs` quota, per user (-1: unlimited).
+    let limit = match auth.claims().project_id() {
+        Some(p) => super::quota_set::limits(ctx, p).await?["key_pairs"],
+        None => ctx.config().compute.quota.key_pairs,
+    };
+    let over = |n: u64| limit >= 0 && n > limit as u64;
+    if over(key_pair::count(ctx.db(), user).await? + 1) {
         return Err(Error::OverLimit(
             "Quota exceeded, too many key pairs.".into(),
         ));
@@ -140,7 +143,7 @@ pub async fn create(
         .ok_or_else(|| Error::Conflict(format!("Key pair '{name}' already exists.")))?;
     // Concurrent creates may all have passed the count: recheck, as Nova
     // does, and take back this one if it went over.
-    if key_pair::count(ctx.db(), user).await? > LIMIT {
+    if over(key_pair::count(ctx.db(), user).await?) {
         key_pair::delete(ctx.db(), user, name).await?;
         return Err(Error::OverLimit(
             "Quota exceeded, too many key pairs.".into(),

@@ -5,4 +5,5 @@ pub mod flavor_access;
 pub mod flavor_extra_spec;
 pub mod input;
 pub mod key_pair;
+pub mod quota_set;
 pub mod versions;

@@ -10,6 +10,7 @@ pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
 pub mod key_pair;
+pub mod quota;
 
 /// Now, cut to microseconds as PostgreSQL keeps it.
 pub fn now() -> DateTime<Utc> {

@@ -7,6 +7,7 @@ pub mod flavor_access;
 pub mod flavor_extra_spec;
 pub mod key_pair;
 pub mod microversion;
+pub mod quota_set;
 pub mod versions;
 
 use chrono::{DateTime, Utc};
@@ -39,6 +40,12 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         ))
         .routes(routes!(key_pair::list_keypairs, key_pair::create_keypair))
         .routes(routes!(key_pair::show_keypair, key_pair::delete_keypair))
+        .routes(routes!(
+            quota_set::show_quota_set,
+            quota_set::update_quota_set,
+            quota_set::delete_quota_set
+        ))
+        .routes(routes!(quota_set::show_quota_defaults))
         .layer(axum::middleware::from_fn(microversion::negotiate));
     OpenApiRouter::new()
         .routes(routes!(versions::list_versions))

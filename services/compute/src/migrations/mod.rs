@@ -8,6 +8,7 @@ use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261207_000001_create_flavors;
 mod m20261207_000002_create_key_pairs;
+mod m20261207_000003_create_quotas;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261207_000001_create_flavors::Migration),
             Box::new(m20261207_000002_create_key_pairs::Migration),
+            Box::new(m20261207_000003_create_quotas::Migration),
         ]
     }
 }
