@@ -239,6 +239,7 @@ fn the_openstack_client_works_against_virga_up() {
     network::network(&env, &alice_env);
     compute::flavors(&env, &alice_env, &project);
     compute::key_pairs(&alice_env, dir.path());
+    compute::server_groups(&alice_env);
 
     Command::new("kill")
         .args(["-TERM", &up.0.id().to_string()])

@@ -72,6 +72,7 @@ const OWNED_BY_PROJECT: &[&str] = &[
     "rule_id",
     "router_id",
     "floatingip_id",
+    "server_group_id",
 ];
 
 struct World {
@@ -428,6 +429,22 @@ async fn neutron_create(cloud: &Cloud, token: &str, kind: &str, body: Value) -> 
         .to_owned()
 }
 
+/// A server group of the token's project.
+async fn server_group(cloud: &Cloud, token: &str) -> String {
+    let nova = crate::nova::Nova {
+        cloud,
+        token: token.to_owned(),
+    };
+    let (s, v) = nova
+        .post(
+            "/v2.1/os-server-groups",
+            serde_json::json!({"server_group": {"name": "g", "policies": ["affinity"]}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v["server_group"]["id"].as_str().unwrap().to_owned()
+}
+
 /// An external network (the admin's) floating IPs come from.
 async fn external_network(cloud: &Cloud) -> String {
     let admin = cloud.admin_token().await;
@@ -524,6 +541,10 @@ async fn every_operation_is_authorized() {
         .extend(network_fixtures(&cloud, &member, &external).await);
     w.theirs
         .extend(network_fixtures(&cloud, &other, &external).await);
+    w.mine
+        .insert("server_group_id", server_group(&cloud, &member).await);
+    w.theirs
+        .insert("server_group_id", server_group(&cloud, &other).await);
     let mut failures = Vec::new();
     let ops = operations();
     assert!(

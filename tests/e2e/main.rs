@@ -26,5 +26,6 @@ mod quota_set;
 mod reshaper;
 mod resource_provider;
 mod select;
+mod server_group;
 mod site;
 mod traits;

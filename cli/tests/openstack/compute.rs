@@ -187,3 +187,33 @@ pub fn key_pairs(alice: &[(&str, &str)], dir: &std::path::Path) {
         serde_json::json!([])
     );
 }
+
+/// `openstack server group ...`: one made, listed, shown, deleted.
+pub fn server_groups(alice: &[(&str, &str)]) {
+    let g = openstack(
+        alice,
+        &[
+            "server",
+            "group",
+            "create",
+            "--policy",
+            "anti-affinity",
+            "web",
+        ],
+    );
+    assert_eq!(g["name"], "web", "{g}");
+    assert!(
+        g["policy"].to_string().contains("anti-affinity")
+            || g["policies"].to_string().contains("anti-affinity"),
+        "{g}"
+    );
+    let listed = openstack(alice, &["server", "group", "list"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let shown = openstack(alice, &["server", "group", "show", "web"]);
+    assert_eq!(shown["id"], g["id"], "{shown}");
+    openstack_quiet(alice, &["server", "group", "delete", "web"]);
+    assert_eq!(
+        openstack(alice, &["server", "group", "list"]),
+        serde_json::json!([])
+    );
+}

@@ -6,4 +6,5 @@ pub mod flavor_extra_spec;
 pub mod input;
 pub mod key_pair;
 pub mod quota_set;
+pub mod server_group;
 pub mod versions;

@@ -11,6 +11,7 @@ pub mod flavor_access;
 pub mod flavor_extra_spec;
 pub mod key_pair;
 pub mod quota;
+pub mod server_group;
 
 /// Now, cut to microseconds as PostgreSQL keeps it.
 pub fn now() -> DateTime<Utc> {

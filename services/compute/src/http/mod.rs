@@ -8,6 +8,7 @@ pub mod flavor_extra_spec;
 pub mod key_pair;
 pub mod microversion;
 pub mod quota_set;
+pub mod server_group;
 pub mod versions;
 
 use chrono::{DateTime, Utc};
@@ -46,6 +47,14 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             quota_set::delete_quota_set
         ))
         .routes(routes!(quota_set::show_quota_defaults))
+        .routes(routes!(
+            server_group::list_server_groups,
+            server_group::create_server_group
+        ))
+        .routes(routes!(
+            server_group::show_server_group,
+            server_group::delete_server_group
+        ))
         .layer(axum::middleware::from_fn(microversion::negotiate));
     OpenApiRouter::new()
         .routes(routes!(versions::list_versions))

@@ -9,6 +9,7 @@ use virga_db::sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261207_000001_create_flavors;
 mod m20261207_000002_create_key_pairs;
 mod m20261207_000003_create_quotas;
+mod m20261207_000004_create_server_groups;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_create_flavors::Migration),
             Box::new(m20261207_000002_create_key_pairs::Migration),
             Box::new(m20261207_000003_create_quotas::Migration),
+            Box::new(m20261207_000004_create_server_groups::Migration),
         ]
     }
 }
