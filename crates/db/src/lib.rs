@@ -16,6 +16,21 @@ use sea_orm_migration::MigratorTrait;
 pub use sea_orm;
 pub use sea_orm_migration;
 
+/// Now, cut to microseconds: PostgreSQL keeps no more, so a model returned
+/// by a create equals the one read back later.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// Whether a database error is a unique-key violation (on either backend).
+pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
 /// Why a service could not get its database; shown as one line at start.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

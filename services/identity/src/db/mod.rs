@@ -5,7 +5,6 @@
 //! run several of them in one transaction, and return `virga_common::Error`
 //! with Keystone's wording, so handlers pass them straight on.
 
-use chrono::{DateTime, SubsecRound, Utc};
 use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
 use virga_db::sea_orm::{
@@ -45,11 +44,7 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Now, cut to microseconds: PostgreSQL keeps no more, so a model returned by
-/// a create equals the one read back later.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
+pub use virga_db::now;
 
 /// Maps a failed insert or update of a `kind`: a unique-constraint violation
 /// is Keystone's duplicate-entry conflict, a foreign-key violation a bad

@@ -2,7 +2,6 @@
 //! Store functions take `&impl ConnectionTrait` (so callers compose them
 //! in a transaction) and return `virga_common::Error`.
 
-use chrono::{DateTime, SubsecRound, Utc};
 use virga_common::Error;
 use virga_db::sea_orm::{DbErr, SqlErr};
 
@@ -13,10 +12,7 @@ pub mod location;
 pub mod member;
 pub mod task;
 
-/// Now, cut to microseconds as PostgreSQL keeps it.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
+pub use virga_db::now;
 
 pub(crate) fn internal(e: DbErr) -> Error {
     Error::internal(e)

@@ -2,7 +2,6 @@
 //! Store functions take `&impl ConnectionTrait` (so callers compose them
 //! in a transaction) and return `virga_common::Error`.
 
-use chrono::{DateTime, SubsecRound, Utc};
 use virga_common::Error;
 use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
 use virga_db::sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -19,23 +18,13 @@ pub mod security_group;
 pub mod security_group_rule;
 pub mod subnet;
 
-/// Now, cut to microseconds as PostgreSQL keeps it.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
+pub use virga_db::now;
 
 pub(crate) fn internal(e: DbErr) -> Error {
     Error::internal(e)
 }
 
-/// Whether a database error is a unique-key violation (a taken segment,
-/// MAC or address).
-pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(
-        e.sql_err(),
-        Some(virga_db::sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
-}
+pub(crate) use virga_db::is_unique_violation;
 
 /// Whether a database error is a foreign-key violation (a row another
 /// transaction made refers to the one being deleted, or the parent of a
