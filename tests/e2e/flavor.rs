@@ -7,9 +7,19 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use virga_tests::Cloud;
 
-use crate::nova::{callers, message};
+use crate::nova::{Nova, callers, message};
 
 crate::on_both_backends!(microversions, flavors, flavor_access, extra_specs);
+
+/// `GET /v2.1/flavors` with one version header.
+async fn flavors_with(
+    nova: &Nova<'_>,
+    header: &str,
+    value: &str,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    nova.call(Method::GET, "/v2.1/flavors", None, &[(header, value)])
+        .await
+}
 
 async fn microversions(cloud: &Cloud) {
     let (admin, ..) = callers(cloud).await;
@@ -18,38 +28,17 @@ async fn microversions(cloud: &Cloud) {
     assert_eq!(v["version"]["id"], "v2.1");
     assert_eq!(h["openstack-api-version"], "compute 2.1");
     assert_eq!(h["x-openstack-nova-api-version"], "2.1");
-    let (s, h, _) = admin
-        .call(
-            Method::GET,
-            "/v2.1/flavors",
-            None,
-            &[("OpenStack-API-Version", "compute latest")],
-        )
-        .await;
+    let (s, h, _) = flavors_with(&admin, "OpenStack-API-Version", "compute latest").await;
     assert_eq!(s, 200);
     assert_eq!(h["openstack-api-version"], "compute 2.1");
-    let (s, h, v) = admin
-        .call(
-            Method::GET,
-            "/v2.1/flavors",
-            None,
-            &[("OpenStack-API-Version", "compute 2.999")],
-        )
-        .await;
+    let (s, h, v) = flavors_with(&admin, "OpenStack-API-Version", "compute 2.999").await;
     assert_eq!(s, 406, "{v}");
     assert_eq!(
         v["computeFault"]["message"],
         "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is 2.1."
     );
     assert_eq!(h["x-openstack-nova-api-version"], "2.1");
-    let (s, _, v) = admin
-        .call(
-            Method::GET,
-            "/v2.1/flavors",
-            None,
-            &[("X-OpenStack-Nova-API-Version", "2.x")],
-        )
-        .await;
+    let (s, _, v) = flavors_with(&admin, "X-OpenStack-Nova-API-Version", "2.x").await;
     assert_eq!(s, 400, "{v}");
     assert_eq!(
         v["badRequest"]["message"],

@@ -98,22 +98,25 @@ pub fn limit(v: &Option<String>) -> Result<usize, Error> {
     })
 }
 
-fn compare(key: &str, a: &Model, b: &Model) -> Option<Ordering> {
+type Compare = fn(&Model, &Model) -> Ordering;
+
+/// The order a `sort_key` names; `None` for one Nova does not sort by.
+fn sort_key(key: &str) -> Option<Compare> {
     Some(match key {
-        "flavorid" => a.id.cmp(&b.id),
+        "flavorid" => |a, b| a.id.cmp(&b.id),
         // Nova's internal id: the order flavors were made in.
-        "id" | "created_at" => a.created_at.cmp(&b.created_at),
-        "updated_at" => a.updated_at.cmp(&b.updated_at),
-        "name" => a.name.cmp(&b.name),
-        "memory_mb" => a.memory_mb.cmp(&b.memory_mb),
-        "vcpus" => a.vcpus.cmp(&b.vcpus),
-        "root_gb" => a.root_gb.cmp(&b.root_gb),
-        "ephemeral_gb" => a.ephemeral_gb.cmp(&b.ephemeral_gb),
-        "swap" => a.swap.cmp(&b.swap),
-        "rxtx_factor" => a.rxtx_factor.total_cmp(&b.rxtx_factor),
-        "is_public" => a.is_public.cmp(&b.is_public),
-        "disabled" => a.disabled.cmp(&b.disabled),
-        "description" => a.description.cmp(&b.description),
+        "id" | "created_at" => |a, b| a.created_at.cmp(&b.created_at),
+        "updated_at" => |a, b| a.updated_at.cmp(&b.updated_at),
+        "name" => |a, b| a.name.cmp(&b.name),
+        "memory_mb" => |a, b| a.memory_mb.cmp(&b.memory_mb),
+        "vcpus" => |a, b| a.vcpus.cmp(&b.vcpus),
+        "root_gb" => |a, b| a.root_gb.cmp(&b.root_gb),
+        "ephemeral_gb" => |a, b| a.ephemeral_gb.cmp(&b.ephemeral_gb),
+        "swap" => |a, b| a.swap.cmp(&b.swap),
+        "rxtx_factor" => |a, b| a.rxtx_factor.total_cmp(&b.rxtx_factor),
+        "is_public" => |a, b| a.is_public.cmp(&b.is_public),
+        "disabled" => |a, b| a.disabled.cmp(&b.disabled),
+        "description" => |a, b| a.description.cmp(&b.description),
         _ => return None,
     })
 }
@@ -153,7 +156,6 @@ pub async fn list(
         min_disk: min_filter("minDisk", &q.min_disk)?,
         enabled_only,
     };
-    let key = q.sort_key.as_deref().unwrap_or("flavorid");
     let desc = match q.sort_dir.as_deref().unwrap_or("asc") {
         "asc" => false,
         "desc" => true,
@@ -163,28 +165,12 @@ pub async fn list(
             ));
         }
     };
-    let probe = Model {
-        id: String::new(),
-        name: String::new(),
-        memory_mb: 0,
-        vcpus: 0,
-        root_gb: 0,
-        ephemeral_gb: 0,
-        swap: 0,
-        rxtx_factor: 1.0,
-        is_public: true,
-        disabled: false,
-        description: None,
-        created_at: now(),
-        updated_at: now(),
-    };
-    if compare(key, &probe, &probe).is_none() {
-        return Err(Error::BadRequest("Sort key supplied is invalid.".into()));
-    }
+    let compare = sort_key(q.sort_key.as_deref().unwrap_or("flavorid"))
+        .ok_or_else(|| Error::BadRequest("Sort key supplied is invalid.".into()))?;
     let limit = limit(&q.limit)?;
     let mut rows = flavor::list(ctx.db(), &filter).await?;
     rows.sort_by(|a, b| {
-        let o = compare(key, a, b).unwrap_or(Ordering::Equal);
+        let o = compare(a, b);
         let o = if desc { o.reverse() } else { o };
         o.then_with(|| a.id.cmp(&b.id))
     });

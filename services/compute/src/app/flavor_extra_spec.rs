@@ -64,9 +64,8 @@ pub async fn list(
 pub async fn show(ctx: &ServiceContext, auth: &Auth, id: &str, key: &str) -> Result<String, Error> {
     auth.enforce("os_compute_api:os-flavor-extra-specs:show", &Target::new())?;
     flavor::visible(ctx, auth, id).await?;
-    flavor_extra_spec::of(ctx.db(), id)
+    flavor_extra_spec::get(ctx.db(), id, key)
         .await?
-        .remove(key)
         .ok_or_else(|| no_key(id, key))
 }
 

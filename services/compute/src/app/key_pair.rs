@@ -108,12 +108,9 @@ pub async fn create(
     auth.enforce("os_compute_api:os-keypairs:create", &target(auth))?;
     check_name(name)?;
     let user = auth.claims().user_id();
-    // The project's `key_pairs` quota, per user (-1: unlimited).
-    let limit = match auth.claims().project_id() {
-        Some(p) => super::quota_set::limits(ctx, p).await?["key_pairs"],
-        None => ctx.config().compute.quota.key_pairs,
-    };
-    let over = |n: u64| limit >= 0 && n > limit as u64;
+    // The project's `key_pairs` quota, per user.
+    let limit = super::quota_set::limit(ctx, auth.claims().project_id(), "key_pairs").await?;
+    let over = |n: u64| limit.is_some_and(|l| n > l);
     if over(key_pair::count(ctx.db(), user).await? + 1) {
         return Err(Error::OverLimit(
             "Quota exceeded, too many key pairs.".into(),

@@ -51,6 +51,20 @@ pub async fn limits(ctx: &ServiceContext, project: &str) -> Result<BTreeMap<Stri
     Ok(out)
 }
 
+/// A resource's limit for the project (or the default, without one);
+/// `None` is unlimited.
+pub async fn limit(
+    ctx: &ServiceContext,
+    project: Option<&str>,
+    resource: &str,
+) -> Result<Option<u64>, Error> {
+    let l = match project {
+        Some(p) => limits(ctx, p).await?[resource],
+        None => defaults(&ctx.config().compute.quota)[resource],
+    };
+    Ok(u64::try_from(l).ok())
+}
+
 fn target(project: &str) -> Target {
     Target::new().with("project_id", project.to_owned())
 }

@@ -125,8 +125,8 @@ pub async fn create(
 ) -> Result<GroupDoc, Error> {
     let project = caller_project(auth)?;
     auth.enforce("os_compute_api:os-server-groups:create", &target(&project))?;
-    let limit = quota_set::limits(ctx, &project).await?["server_groups"];
-    let over = |n: u64| limit >= 0 && n > limit as u64;
+    let limit = quota_set::limit(ctx, Some(&project), "server_groups").await?;
+    let over = |n: u64| limit.is_some_and(|l| n > l);
     let exceeded = || Error::OverLimit("Quota exceeded, too many server groups.".into());
     if over(server_group::count(ctx.db(), &project).await? + 1) {
         return Err(exceeded());

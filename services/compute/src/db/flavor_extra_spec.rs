@@ -41,6 +41,19 @@ pub async fn of(
         .collect())
 }
 
+/// One key's value, if the flavor has it.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    flavor: &str,
+    key: &str,
+) -> Result<Option<String>, Error> {
+    Ok(Entity::find_by_id((flavor.to_owned(), key.to_owned()))
+        .one(db)
+        .await
+        .map_err(internal)?
+        .map(|m| m.value))
+}
+
 /// Sets each pair (adding or replacing).
 pub async fn set(
     db: &impl ConnectionTrait,
