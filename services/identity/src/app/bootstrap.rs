@@ -10,7 +10,7 @@
 use virga_auth::hash_password;
 use virga_common::Error;
 use virga_common::pagination::PageRequest;
-use virga_db::sea_orm::{DatabaseConnection, TransactionTrait};
+use virga_db::sea_orm::DatabaseConnection;
 
 use crate::db::assignment::{self, ActorType, SYSTEM_ALL, TargetType};
 use crate::db::catalog::{self, EndpointFilter, NewEndpoint, NewService};
@@ -42,7 +42,7 @@ pub struct Bootstrapped {
 }
 
 pub async fn run(db: &DatabaseConnection, b: &Bootstrap) -> Result<Bootstrapped, Error> {
-    let txn = db.begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(db).await.map_err(Error::internal)?;
     let mut roles = Vec::new();
     for name in DEFAULT_ROLES {
         roles.push(ensure_role(&txn, name).await?);
@@ -112,7 +112,7 @@ pub async fn run(db: &DatabaseConnection, b: &Bootstrap) -> Result<Bootstrapped,
     })
 }
 
-async fn ensure_role(
+pub(crate) async fn ensure_role(
     db: &impl virga_db::sea_orm::ConnectionTrait,
     name: &str,
 ) -> Result<role::Model, Error> {

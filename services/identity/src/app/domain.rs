@@ -4,7 +4,6 @@
 use virga_auth::RevocationEvent;
 use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::auth::{Auth, unix_now_ms};
 
@@ -65,7 +64,9 @@ pub async fn update(
 pub async fn delete(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), Error> {
     get(state, auth, id).await?;
     auth.enforce("identity:delete_domain", &target(id))?;
-    let txn = state.ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(state.ctx.db())
+        .await
+        .map_err(Error::internal)?;
     domain::delete(&txn, id).await?;
     txn.commit().await.map_err(Error::internal)?;
     audit::change(state, auth, "identity:delete_domain", KIND, id).await;

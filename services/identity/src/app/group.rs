@@ -4,7 +4,6 @@
 
 use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::auth::Auth;
 
@@ -73,7 +72,9 @@ pub async fn update(
 pub async fn delete(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), Error> {
     let g = get(state, auth, id).await?;
     auth.enforce("identity:delete_group", &target(&g))?;
-    let txn = state.ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(state.ctx.db())
+        .await
+        .map_err(Error::internal)?;
     let members = group::member_ids(&txn, id).await?;
     group::delete(&txn, id).await?;
     txn.commit().await.map_err(Error::internal)?;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use virga_auth::{Jwks, KeyRing, RetiredKey, SigningKey};
 use virga_common::Error;
-use virga_db::sea_orm::{DatabaseConnection, TransactionTrait};
+use virga_db::sea_orm::DatabaseConnection;
 
 use crate::db::signing_key::{self, KeyState};
 
@@ -122,7 +122,7 @@ async fn load(db: &DatabaseConnection) -> Result<Option<KeyRing>, Error> {
 
 async fn create(db: &DatabaseConnection) -> Result<KeyRing, Error> {
     let ring = KeyRing::generate().map_err(Error::internal)?;
-    let txn = db.begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(db).await.map_err(Error::internal)?;
     let stored = async {
         for (key, state) in [
             (ring.current(), KeyState::Current),
@@ -154,7 +154,7 @@ async fn create(db: &DatabaseConnection) -> Result<KeyRing, Error> {
 async fn rotate(db: &DatabaseConnection, ring: &KeyRing) -> Result<bool, Error> {
     let fresh = SigningKey::generate().map_err(Error::internal)?;
     let pem = fresh.to_pkcs8_pem().map_err(Error::internal)?;
-    let txn = db.begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(db).await.map_err(Error::internal)?;
     let rotated = signing_key::rotate(
         &txn,
         ring.current().kid(),

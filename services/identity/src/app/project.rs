@@ -5,7 +5,6 @@
 use virga_auth::RevocationEvent;
 use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::auth::{Auth, unix_now_ms};
 
@@ -45,7 +44,9 @@ pub async fn create(
 ) -> Result<project::Model, Error> {
     let t = Target::new().with("domain_id", new.domain_id.clone());
     auth.enforce("identity:create_project", &t)?;
-    let txn = state.ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(state.ctx.db())
+        .await
+        .map_err(Error::internal)?;
     let p = project::create(&txn, new).await?;
     txn.commit().await.map_err(Error::internal)?;
     audit::change(state, auth, "identity:create_project", KIND, &p.id).await;
@@ -63,7 +64,9 @@ pub async fn update(
     let p = get(state, auth, id).await?;
     auth.enforce("identity:update_project", &target(&p))?;
     let disabling = change.enabled == Some(false) && p.enabled;
-    let txn = state.ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(state.ctx.db())
+        .await
+        .map_err(Error::internal)?;
     let p = project::update(&txn, id, change).await?;
     if let Some(tags) = tags {
         project::set_tags(&txn, id, &tags).await?;
@@ -81,7 +84,9 @@ pub async fn update(
 pub async fn delete(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), Error> {
     let p = get(state, auth, id).await?;
     auth.enforce("identity:delete_project", &target(&p))?;
-    let txn = state.ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(state.ctx.db())
+        .await
+        .map_err(Error::internal)?;
     project::set_tags(&txn, id, &[]).await?;
     project::delete(&txn, id).await?;
     txn.commit().await.map_err(Error::internal)?;

@@ -3,7 +3,6 @@
 
 use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::auth::Auth;
 
@@ -82,7 +81,7 @@ pub async fn delete(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), 
         .collect();
     users.sort();
     users.dedup();
-    let txn = db.begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(db).await.map_err(Error::internal)?;
     role::delete(&txn, id).await?;
     txn.commit().await.map_err(Error::internal)?;
     grant::revoke_users(state, users).await?;

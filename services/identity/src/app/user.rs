@@ -7,7 +7,6 @@ use std::time::Instant;
 use virga_auth::{PasswordHash, RevocationEvent, verify_dummy, verify_password};
 use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::auth::{Auth, unix_now_ms};
 
@@ -151,7 +150,9 @@ pub async fn update(
 pub async fn delete(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), Error> {
     let u = get(state, auth, id).await?;
     auth.enforce("identity:delete_user", &target(&u))?;
-    let txn = state.ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(state.ctx.db())
+        .await
+        .map_err(Error::internal)?;
     user::delete(&txn, id).await?;
     txn.commit().await.map_err(Error::internal)?;
     revoke_user_tokens(state, id).await?;

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -150,7 +149,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewImage) -> Result<
         created_at: at,
         updated_at: at,
     };
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     let m = image::create(&txn, model).await?;
     image::set_tags(&txn, &m.id, &new.tags).await?;
     image::set_properties(&txn, &m.id, &new.properties).await?;

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -83,7 +82,9 @@ pub async fn finish(
         hash: &got.sha256,
     };
     // Active data is never staged: the stage marker goes in the same step.
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if image::finish_data(&txn, id, from, &facts).await? {
         image::set_internal(&txn, id, super::stage::STAGE_HOST, None).await?;
         txn.commit().await.map_err(Error::internal)?;

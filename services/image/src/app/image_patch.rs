@@ -4,7 +4,6 @@
 //! replaced or removed only when they exist).
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -45,7 +44,9 @@ pub async fn update(
     for c in changes {
         apply(auth, &mut d, c)?;
     }
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     let model = image::save(&txn, d.model).await?;
     image::set_tags(&txn, id, &d.tags).await?;
     image::set_properties(&txn, id, &d.properties).await?;
@@ -167,7 +168,9 @@ pub async fn remove_tag(
 }
 
 async fn save_tags(ctx: &ServiceContext, d: ImageDoc) -> Result<(), Error> {
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     image::set_tags(&txn, &d.model.id, &d.tags).await?;
     image::save(&txn, d.model).await?;
     txn.commit().await.map_err(Error::internal)

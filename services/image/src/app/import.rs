@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
@@ -179,7 +178,9 @@ pub async fn start(
         created_at: at,
         updated_at: at,
     };
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     // copy-image leaves the image active: it is in use while it travels.
     let to = if *method == Method::CopyImage {
         "active"

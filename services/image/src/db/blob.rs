@@ -13,7 +13,7 @@ use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
 use virga_db::sea_orm::sea_query::{ExprTrait, OnConflict, Query};
-use virga_db::sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use virga_db::sea_orm::{ActiveValue::Set, DatabaseConnection};
 
 use super::{internal, now};
 
@@ -78,7 +78,7 @@ fn unreferenced() -> Expr {
 
 /// Records that `image_id` uses `digest` and says whether the store has it.
 pub async fn claim(db: &DatabaseConnection, image_id: &str, digest: &str) -> Result<Held, Error> {
-    let txn = db.begin().await.map_err(internal)?;
+    let txn = virga_db::begin_write(db).await.map_err(internal)?;
     usage::Entity::insert(usage::ActiveModel {
         image_id: Set(image_id.to_owned()),
         digest: Set(digest.to_owned()),

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use virga_common::Error;
-use virga_db::sea_orm::{ColumnTrait, Condition, ConnectionTrait, TransactionTrait};
+use virga_db::sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -219,7 +219,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewFloatingIp) -> Re
         None
     };
     let quota = super::quota::Limits::read(ctx, &project).await?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     quota.check(&txn, "floatingip", 1).await?;
     let ext =
         super::port::create_owned(&txn, ctx, &net.id, "", OWNER, &id, request.as_deref()).await?;
@@ -280,7 +282,9 @@ pub async fn update(
         Some(Some(p)) => Some(tenant_port(ctx, auth, &m.project_id, p).await?),
         _ => None,
     };
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     match (&ch.port_id, &tenant) {
         (Some(_), Some(p)) => {
             let a = associate(&txn, &m, p, ch.fixed_ip_address.as_deref()).await?;
@@ -309,7 +313,9 @@ pub async fn update(
 pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), Error> {
     let m = visible(ctx, auth, id).await?;
     auth.enforce("network:delete_floatingip", &target(&m.project_id))?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     floating_ip::delete(&txn, id).await?;
     port::delete(&txn, &m.floating_port_id).await?;
     txn.commit().await.map_err(Error::internal)?;

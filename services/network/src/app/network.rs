@@ -4,7 +4,7 @@
 //! an admin names), update, and deletion (refused while ports remain).
 
 use virga_common::Error;
-use virga_db::sea_orm::{ColumnTrait, Condition, TransactionTrait};
+use virga_db::sea_orm::{ColumnTrait, Condition};
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -253,7 +253,9 @@ pub async fn create(
             Some(id) => id,
             None => super::segment::pick_vni(ctx.db(), cfg, attempt).await?,
         };
-        let txn = ctx.db().begin().await.map_err(Error::internal)?;
+        let txn = virga_db::begin_write(ctx.db())
+            .await
+            .map_err(Error::internal)?;
         quota.check(&txn, "network", 1).await?;
         if network::insert(&txn, m.clone()).await? {
             txn.commit().await.map_err(Error::internal)?;
@@ -297,7 +299,9 @@ pub async fn update(
             "Requested MTU is too big, maximum is {max_mtu}"
         )));
     }
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if ch.shared == Some(false) && m.shared && super::port::others_on(&txn, &m).await? {
         return Err(Error::Conflict(format!(
             "Unable to reconfigure sharing settings for network {id}. Multiple tenants are using it."
@@ -333,7 +337,9 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
             format!("Unable to complete operation on network {id}. {reason}."),
         )
     };
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !network::touch(&txn, id).await? {
         return Err(Error::not_found(KIND, id));
     }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 use virga_common::Error;
-use virga_db::sea_orm::{ConnectionTrait, TransactionTrait};
+use virga_db::sea_orm::ConnectionTrait;
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -217,7 +217,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewPort) -> Result<P
         allowed_address_pairs: "[]".into(),
     };
     let quota = super::quota::Limits::read(ctx, &m.project_id).await?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     quota.check(&txn, "port", 1).await?;
     let mut mac = [0u8; 6];
     for attempt in 0.. {
@@ -356,7 +358,9 @@ pub async fn update(
     }
     m.revision_number += 1;
     m.updated_at = now();
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !port::update(&txn, m.clone()).await? {
         return Err(super::coded(
             "MacAddressInUse",
@@ -411,7 +415,9 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
         ));
     }
     // Its floating IPs stay, unassociated.
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     crate::db::floating_ip::disassociate_port(&txn, id).await?;
     if !port::delete(&txn, id).await? {
         return Err(Error::not_found(KIND, id));

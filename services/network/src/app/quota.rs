@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use virga_common::Error;
 use virga_common::config::NetworkQuotaConfig;
-use virga_db::sea_orm::{ConnectionTrait, TransactionTrait};
+use virga_db::sea_orm::ConnectionTrait;
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -52,11 +52,10 @@ pub async fn limits(
     Ok(out)
 }
 
-/// A project's limits, read before the creating transaction begins: the
-/// transaction's first statement must be a write (SQLite refuses a reader
-/// that later writes after another writer committed), and it must not
-/// wait for a second pooled connection while holding one. A limit changed
-/// meanwhile is as good as one changed just before.
+/// A project's limits, read before the creating transaction begins: a
+/// transaction must not wait for a second pooled connection while it holds
+/// one (on SQLite it holds the write lock, see `virga_db::begin_write`). A
+/// limit changed meanwhile is as good as one changed just before.
 pub struct Limits {
     project: String,
     limits: BTreeMap<String, i64>,
@@ -158,7 +157,9 @@ pub async fn update(
 ) -> Result<BTreeMap<String, i64>, Error> {
     visible(auth, project)?;
     auth.enforce("network:update_quota", &target(project))?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     for (resource, limit) in &changes {
         quota::set(&txn, project, resource, *limit).await?;
     }

@@ -3,7 +3,7 @@
 //! (refused while interfaces remain). Interfaces are `router_interface`.
 
 use virga_common::Error;
-use virga_db::sea_orm::{ColumnTrait, Condition, ConnectionTrait, TransactionTrait};
+use virga_db::sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -230,7 +230,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewRouter) -> Result
             .unwrap_or(true),
     };
     let quota = super::quota::Limits::read(ctx, &m.project_id).await?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     quota.check(&txn, "router", 1).await?;
     let m = router::insert(&txn, m).await?;
     if let Some(g) = &new.gateway {
@@ -256,7 +258,9 @@ pub async fn update(
     if let Some(Some(g)) = &ch.gateway {
         check_gateway(ctx, auth, "network:update_router", &t, g).await?;
     }
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !router::touch(&txn, id).await? {
         return Err(Error::not_found(KIND, id));
     }
@@ -293,7 +297,9 @@ pub async fn update(
 pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), Error> {
     let m = visible(ctx, auth, id).await?;
     auth.enforce("network:delete_router", &target(&m))?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !router::touch(&txn, id).await? {
         return Err(Error::not_found(KIND, id));
     }

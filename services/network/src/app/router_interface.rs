@@ -5,7 +5,7 @@
 
 use ipnet::IpNet;
 use virga_common::Error;
-use virga_db::sea_orm::{ConnectionTrait, TransactionTrait};
+use virga_db::sea_orm::ConnectionTrait;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
@@ -82,7 +82,9 @@ pub async fn add(
         (Some(sid), None) => Named::Subnet(super::subnet::visible(ctx, auth, &sid).await?.0),
         (None, Some(pid)) => Named::Port(super::port::visible(ctx, auth, &pid).await?.0),
     };
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !router::touch(&txn, router_id).await? {
         return Err(Error::not_found(KIND, router_id));
     }
@@ -167,7 +169,9 @@ pub async fn remove(
 ) -> Result<InterfaceInfo, Error> {
     let r = visible(ctx, auth, router_id).await?;
     auth.enforce("network:remove_router_interface", &target(&r))?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !router::touch(&txn, router_id).await? {
         return Err(Error::not_found(KIND, router_id));
     }

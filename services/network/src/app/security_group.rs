@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use virga_common::Error;
-use virga_db::sea_orm::{ColumnTrait, Condition, ConnectionTrait, TransactionTrait};
+use virga_db::sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -109,7 +109,9 @@ pub async fn ensure_default(ctx: &ServiceContext, project: &str) -> Result<Strin
         return Ok(id);
     }
     let g = new_group(project, "default", "Default security group", true);
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     let g = security_group::insert(&txn, g).await?;
     let rules = [
         template(&g, "egress", "IPv4", None),
@@ -210,7 +212,9 @@ pub async fn create(
         template(&g, "egress", "IPv6", None),
     ];
     let quota = super::quota::Limits::read(ctx, &project).await?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     quota.check(&txn, "security_group", 1).await?;
     quota
         .check(&txn, "security_group_rule", rules.len() as u64)
@@ -277,7 +281,9 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
             "Insufficient rights for removing default security group.".into(),
         ));
     }
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     security_group::touch(&txn, id).await?;
     if !security_group::ports_in(&txn, id).await?.is_empty()
         || !security_group::delete(&txn, id).await?

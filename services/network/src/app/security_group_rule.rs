@@ -5,7 +5,7 @@
 pub mod check;
 
 use virga_common::Error;
-use virga_db::sea_orm::{ColumnTrait, Condition, TransactionTrait};
+use virga_db::sea_orm::{ColumnTrait, Condition};
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -82,7 +82,9 @@ pub async fn create(
         revision_number: 0,
     };
     let quota = super::quota::Limits::read(ctx, &group.project_id).await?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !security_group::touch(&txn, &group.id).await? {
         return Err(Error::not_found(super::security_group::KIND, &group.id));
     }
@@ -165,7 +167,9 @@ pub async fn list(ctx: &ServiceContext, auth: &Auth, q: &ListQuery) -> Result<Ve
 pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), Error> {
     let m = visible(ctx, auth, id).await?;
     auth.enforce("network:delete_security_group_rule", &target(&m.project_id))?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     security_group::touch(&txn, &m.security_group_id).await?;
     security_group_rule::delete(&txn, id).await?;
     txn.commit().await.map_err(Error::internal)?;

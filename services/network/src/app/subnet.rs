@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde_json::Value;
 use virga_common::Error;
-use virga_db::sea_orm::{ColumnTrait, Condition, TransactionTrait};
+use virga_db::sea_orm::{ColumnTrait, Condition};
 use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
@@ -258,7 +258,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewSubnet) -> Result
         host_routes: lists.routes,
     };
     let quota = super::quota::Limits::read(ctx, &m.project_id).await?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !network::touch(&txn, &net_row.id).await? {
         return Err(Error::not_found("Network", &net_row.id));
     }
@@ -351,7 +353,9 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
             ),
         )
     };
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     network::touch(&txn, &m.network_id).await?;
     // DHCP ports serving it go (the next plan sync makes them again for
     // the network's other subnets).

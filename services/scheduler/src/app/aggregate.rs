@@ -2,7 +2,6 @@
 //! request can ask for providers `member_of` a site or a pool.
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_service::ServiceContext;
 
 use super::resource_provider;
@@ -24,7 +23,9 @@ pub async fn set(
     resource_provider::get(ctx, uuid).await?;
     aggs.sort();
     aggs.dedup();
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if let Some(seen) = seen
         && !crate::db::provider::bump(&txn, uuid, seen).await?
     {

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use virga_common::Error;
-use virga_db::sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
+use virga_db::sea_orm::{DatabaseTransaction, DbBackend};
 use virga_service::ServiceContext;
 
 use super::capacity;
@@ -170,7 +170,7 @@ async fn attempt(ctx: &ServiceContext, claims: &[Claim], with: With<'_>) -> Resu
     }
     let writer = ctx.local::<SqliteWriter>();
     let _turn = sqlite_turn(db, &writer).await;
-    let txn = db.begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(db).await.map_err(Error::internal)?;
     for (p, g) in &seen {
         if !provider::bump(&txn, p, *g).await? {
             return Ok(Attempt::Raced);

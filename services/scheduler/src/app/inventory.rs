@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_service::ServiceContext;
 
 use super::{resource_class, resource_provider};
@@ -149,7 +148,9 @@ pub async fn update(
         }
         inv.check(class)?;
     }
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !provider::bump(&txn, uuid, seen).await? {
         return Err(generation_conflict(uuid));
     }

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use virga_common::Error;
-use virga_db::sea_orm::{DatabaseTransaction, TransactionTrait};
+use virga_db::sea_orm::DatabaseTransaction;
 use virga_service::ServiceContext;
 
 use super::allocation::Claim;
@@ -50,7 +50,9 @@ pub async fn reshape(ctx: &ServiceContext, r: &Reshape) -> Result<(), Error> {
             inv.check(class)?;
         }
     }
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     for (uuid, (seen, invs)) in &r.inventories {
         let p = provider::find(&txn, uuid)
             .await?

@@ -3,7 +3,6 @@
 //! feed), which inventories may use once created.
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_service::ServiceContext;
 
 use crate::db::{inventory, resource_class as db};
@@ -103,7 +102,9 @@ pub async fn rename(ctx: &ServiceContext, old: &str, new: &str) -> Result<(), Er
         )));
     }
     get(ctx, old).await?;
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !db::create(&txn, new).await? {
         return Err(Error::Conflict(format!(
             "Resource class already exists: {new}"

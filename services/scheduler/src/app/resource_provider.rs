@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_service::ServiceContext;
 
 use crate::db::{now, provider as db};
@@ -177,7 +176,9 @@ pub async fn update(
 
 /// Moves `me` and its descendants under `parent` (`None`: a root).
 async fn move_to(ctx: &ServiceContext, me: &Model, parent: Option<&str>) -> Result<(), Error> {
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     let tree = db::list(
         &txn,
         &Filter {

@@ -5,7 +5,6 @@
 //! operator until then).
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_service::ServiceContext;
 
 use crate::db::{now, provider, site as db};
@@ -75,7 +74,9 @@ pub async fn list(
 pub async fn create(ctx: &ServiceContext, spec: SiteSpec) -> Result<(Model, String), Error> {
     let uuid = uuid::Uuid::new_v4().to_string();
     let at = now();
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     provider::create(
         &txn,
         provider::Model {

@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_service::ServiceContext;
 
 use super::resource_provider;
@@ -145,7 +144,9 @@ pub async fn set_for_provider(
     }
     traits.sort();
     traits.dedup();
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     if !provider::bump(&txn, uuid, seen).await? {
         return Err(super::inventory::generation_conflict(uuid));
     }

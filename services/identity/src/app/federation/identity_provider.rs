@@ -4,7 +4,6 @@
 
 use virga_common::Error;
 use virga_common::pagination::{Page, PageRequest};
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::auth::Auth;
 
@@ -84,7 +83,7 @@ pub async fn create(
         None => req.new.oidc.iter().map(|o| o.issuer.clone()).collect(),
     };
     let db = state.ctx.db();
-    let txn = db.begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(db).await.map_err(Error::internal)?;
     if req.new.domain_id.is_empty() {
         // Keystone's auto-generated domain: named by a fresh id, so it can
         // never clash with a domain someone named after the provider.
@@ -130,7 +129,9 @@ pub async fn update(
         check_oidc(o)?;
     }
     let disabling = change.update.enabled == Some(false);
-    let txn = state.ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(state.ctx.db())
+        .await
+        .map_err(Error::internal)?;
     let model = idp::update(&txn, id, change.update).await?;
     if let Some(ids) = &change.remote_ids {
         idp::set_remote_ids(&txn, id, ids).await?;
@@ -151,7 +152,9 @@ pub async fn update(
 /// tokens are revoked.
 pub async fn delete(state: &IdentityState, auth: &Auth, id: &str) -> Result<(), Error> {
     auth.enforce("identity:delete_identity_provider", &target(id))?;
-    let txn = state.ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(state.ctx.db())
+        .await
+        .map_err(Error::internal)?;
     let shadows = federated_user::user_ids_of_idp(&txn, id).await?;
     idp::delete(&txn, id).await?;
     for u in &shadows {

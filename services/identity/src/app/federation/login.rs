@@ -8,7 +8,6 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use virga_auth::Federation;
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 
 use super::mapping::rules_of;
 use super::oidc::{Claims, OidcError};
@@ -263,7 +262,7 @@ async fn shadow_user(
     }
     let domain_id = user_domain(state, entry, who).await?;
     let id = shadow_id(&domain_id, &unique_id);
-    let txn = db.begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(db).await.map_err(Error::internal)?;
     let new = user::NewUser {
         name: name.clone(),
         domain_id: domain_id.clone(),

@@ -2,7 +2,6 @@
 //! what removing one ends (the shadow users that logged in through it).
 
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_policy::Target;
 use virga_service::auth::Auth;
 
@@ -99,7 +98,9 @@ pub async fn delete(
     id: &str,
 ) -> Result<(), Error> {
     auth.enforce("identity:delete_protocol", &target(idp_id, id))?;
-    let txn = state.ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(state.ctx.db())
+        .await
+        .map_err(Error::internal)?;
     protocol::get(&txn, idp_id, id).await?;
     let shadows = federated_user::user_ids_of_protocol(&txn, idp_id, id).await?;
     protocol::delete(&txn, idp_id, id).await?;

@@ -4,7 +4,6 @@
 use sha2::{Digest, Sha256};
 use virga_bus::Context;
 use virga_common::Error;
-use virga_db::sea_orm::TransactionTrait;
 use virga_protocol::agent::{AgentCommand, topic};
 use virga_protocol::network::NodeNetwork;
 use virga_protocol::to_parts;
@@ -16,7 +15,9 @@ use crate::db::network_node;
 
 /// Brings every node's plan up to date; returns how many were sent.
 pub async fn sync(ctx: &ServiceContext) -> Result<usize, Error> {
-    let txn = ctx.db().begin().await.map_err(Error::internal)?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
     network_node::lock(&txn).await?;
     let mut snap = Snapshot::load(&txn).await?;
     if dhcp_ports::keep(&txn, ctx, &snap).await? {

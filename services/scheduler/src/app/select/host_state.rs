@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use virga_common::Error;
-use virga_db::sea_orm::{DatabaseConnection, TransactionTrait};
+use virga_db::sea_orm::DatabaseConnection;
 
 use super::names::{self, Name};
 use crate::app::capacity;
@@ -188,7 +188,7 @@ impl Snapshot {
     /// Reads every node, site, provider, inventory and trait at once.
     pub async fn load(db: &DatabaseConnection) -> Result<Snapshot, Error> {
         let started = Instant::now();
-        let txn = db.begin().await.map_err(Error::internal)?;
+        let txn = virga_db::begin_write(db).await.map_err(Error::internal)?;
         let nodes = node::list(&txn, None).await?;
         let sites: HashMap<String, Arc<site::Model>> = site::list(&txn, None, None)
             .await?
