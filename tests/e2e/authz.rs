@@ -73,6 +73,7 @@ const OWNED_BY_PROJECT: &[&str] = &[
     "router_id",
     "floatingip_id",
     "server_group_id",
+    "server_id",
 ];
 
 struct World {
@@ -445,6 +446,45 @@ async fn server_group(cloud: &Cloud, token: &str) -> String {
     v["server_group"]["id"].as_str().unwrap().to_owned()
 }
 
+/// A server of the token's project (of an active image of its own; with
+/// no node to run on it ends in ERROR, which is as good here).
+async fn server(cloud: &Cloud, token: &str, flavor: &str) -> String {
+    let http = reqwest::Client::new();
+    let image = private_image(cloud, token).await;
+    let resp = http
+        .patch(format!("{}/v2/images/{image}", cloud.url("image")))
+        .header("X-Auth-Token", token)
+        .header(
+            "Content-Type",
+            "application/openstack-images-v2.1-json-patch",
+        )
+        .json(&serde_json::json!([
+            {"op": "add", "path": "/disk_format", "value": "raw"},
+            {"op": "add", "path": "/container_format", "value": "bare"},
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let resp = http
+        .put(format!("{}/v2/images/{image}/file", cloud.url("image")))
+        .header("X-Auth-Token", token)
+        .header("Content-Type", "application/octet-stream")
+        .body(vec![1u8; 64])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let nova = crate::nova::Nova {
+        cloud,
+        token: token.to_owned(),
+    };
+    let body = serde_json::json!({"server": {"name": "s", "imageRef": image, "flavorRef": flavor}});
+    let (s, v) = nova.post("/v2.1/servers", body).await;
+    assert_eq!(s, 202, "{v}");
+    v["server"]["id"].as_str().unwrap().to_owned()
+}
+
 /// An external network (the admin's) floating IPs come from.
 async fn external_network(cloud: &Cloud) -> String {
     let admin = cloud.admin_token().await;
@@ -545,6 +585,16 @@ async fn every_operation_is_authorized() {
         .insert("server_group_id", server_group(&cloud, &member).await);
     w.theirs
         .insert("server_group_id", server_group(&cloud, &other).await);
+    let admin = crate::nova::Nova {
+        cloud: &cloud,
+        token: cloud.admin_token().await,
+    };
+    let flavor = serde_json::json!({"flavor": {"name": "fixture-server", "id": "fixture-server", "ram": 64, "vcpus": 1, "disk": 0}});
+    assert_eq!(admin.post("/v2.1/flavors", flavor).await.0, 200);
+    w.mine
+        .insert("server_id", server(&cloud, &member, "fixture-server").await);
+    w.theirs
+        .insert("server_id", server(&cloud, &other, "fixture-server").await);
     let mut failures = Vec::new();
     let ops = operations();
     assert!(

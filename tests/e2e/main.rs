@@ -26,6 +26,7 @@ mod quota_set;
 mod reshaper;
 mod resource_provider;
 mod select;
+mod server;
 mod server_group;
 mod site;
 mod traits;

@@ -14,7 +14,9 @@ async fn db() -> (tempfile::TempDir, DatabaseConnection) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/t.db", dir.path().display());
     let db = virga_db::connect(&url, 4).await.unwrap();
-    exec(&db, "CREATE TABLE t (n INTEGER NOT NULL)").await.unwrap();
+    exec(&db, "CREATE TABLE t (n INTEGER NOT NULL)")
+        .await
+        .unwrap();
     exec(&db, "INSERT INTO t (n) VALUES (0)").await.unwrap();
     (dir, db)
 }
@@ -61,7 +63,11 @@ async fn a_writing_transaction_that_reads_first_keeps_its_write() {
     let (_dir, db) = db().await;
     let txn = virga_db::begin_write(&db).await.unwrap();
     read_then_write(&db, txn).await.unwrap();
-    assert_eq!(total(&db).await, 11, "both writes landed, one after the other");
+    assert_eq!(
+        total(&db).await,
+        11,
+        "both writes landed, one after the other"
+    );
 }
 
 #[tokio::test]

@@ -25,6 +25,15 @@ pub enum IdentityCall {
     /// before sharing an image with it); answered with
     /// `Option<ProjectReply>`, null when there is no such project.
     GetProject { id: String },
+    /// A service that calls other services' REST APIs as itself (compute
+    /// asking the scheduler, the network and image services, as Nova does
+    /// with its service user): a token of the service's own user (named
+    /// after it, in project `service`, with the `service` role; made on
+    /// first use, without a password, so it cannot log in over REST) and
+    /// the catalog's public endpoints; answered with [`ServiceTokenReply`].
+    /// Whoever may publish to [`TOPIC`] may ask, so the bus is a trust
+    /// boundary: agents' bus users must not be allowed to.
+    ServiceToken { service: String },
 }
 
 impl Message for IdentityCall {
@@ -32,6 +41,7 @@ impl Message for IdentityCall {
         match self {
             IdentityCall::GetKeys {} => "get_keys",
             IdentityCall::GetProject { .. } => "get_project",
+            IdentityCall::ServiceToken { .. } => "service_token",
         }
     }
 }
@@ -56,6 +66,17 @@ pub struct ProjectReply {
     pub name: String,
     pub domain_id: String,
     pub enabled: bool,
+}
+
+/// The reply to [`IdentityCall::ServiceToken`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceTokenReply {
+    pub token: String,
+    /// When the token expires (unix seconds); ask again before.
+    pub expires_at: u64,
+    /// Service type (`placement`, `network`, `image`, ...) -> public URL in
+    /// the cloud's region.
+    pub endpoints: std::collections::BTreeMap<String, String>,
 }
 
 /// Events identity publishes (notify).

@@ -13,6 +13,7 @@ mod context;
 pub mod http;
 pub mod identity;
 mod openapi;
+pub mod peer;
 mod run;
 
 use std::future::Future;

@@ -29,7 +29,16 @@ impl Service for Compute {
         http::error::render(report, request_id)
     }
 
+    /// Starts the consumer of agents' reports and the saga sweeper, which
+    /// first resumes what a previous run left in progress.
     async fn state(ctx: ServiceContext) -> Result<ServiceContext, StartError> {
+        app::saga::events::serve(&ctx)
+            .await
+            .map_err(|source| StartError::Bus {
+                service: Self::NAME,
+                source,
+            })?;
+        app::saga::start(&ctx);
         Ok(ctx)
     }
 }

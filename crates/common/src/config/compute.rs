@@ -1,13 +1,26 @@
-//! The `[compute]` section: Nova's default quotas.
+//! The `[compute]` section: Nova's default quotas and how long a build
+//! may take.
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ComputeConfig {
     /// What a project (key pairs: a user) may have when no admin set its
     /// quota; -1 unlimited.
     pub quota: ComputeQuotaConfig,
+    /// How long a node may take to report a new server running (image
+    /// download included) before the build fails and is cleaned up.
+    pub build_timeout_secs: u64,
+}
+
+impl Default for ComputeConfig {
+    fn default() -> Self {
+        ComputeConfig {
+            quota: ComputeQuotaConfig::default(),
+            build_timeout_secs: 1800,
+        }
+    }
 }
 
 /// Nova's `[quota]` defaults.
@@ -45,6 +58,12 @@ impl Default for ComputeQuotaConfig {
 
 impl ComputeConfig {
     pub(super) fn validate(&self) -> Result<(), (String, String)> {
+        if self.build_timeout_secs == 0 {
+            return Err((
+                "compute.build_timeout_secs".into(),
+                "must be at least 1".into(),
+            ));
+        }
         let q = &self.quota;
         for (name, v) in [
             ("instances", q.instances),

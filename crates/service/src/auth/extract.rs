@@ -30,6 +30,7 @@ pub struct Auth {
     creds: Credentials,
     authenticator: Authenticator,
     request_id: Option<RequestId>,
+    token: Option<Arc<str>>,
 }
 
 impl<S> FromRequestParts<S> for Auth
@@ -54,6 +55,7 @@ where
             Ok(claims) => {
                 let mut auth = Auth::new(Arc::new(claims), authenticator);
                 auth.request_id = parts.extensions.get::<RequestId>().cloned();
+                auth.token = Some(Arc::from(token));
                 Ok(auth)
             }
             Err(VerifyError::NoKeys) => Err(Error::Unavailable(
@@ -76,7 +78,15 @@ impl Auth {
             creds,
             authenticator,
             request_id: None,
+            token: None,
         }
+    }
+
+    /// The caller's token as it came, to ask another service on the
+    /// caller's behalf (as Nova asks Glance with the user's token); None
+    /// for an `Auth` not made from a request.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     /// The request's id, for audit records.

@@ -8,6 +8,8 @@ use virga_db::sea_orm::DbErr;
 pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
+pub mod instance;
+pub mod instance_saga;
 pub mod key_pair;
 pub mod quota;
 pub mod server_group;

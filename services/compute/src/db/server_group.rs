@@ -118,3 +118,29 @@ pub async fn members(
     }
     Ok(out)
 }
+
+pub async fn add_member(db: &impl ConnectionTrait, group: &str, server: &str) -> Result<(), Error> {
+    member::Model {
+        group_id: group.to_owned(),
+        server_id: server.to_owned(),
+    }
+    .into_active_model()
+    .insert(db)
+    .await
+    .map_err(internal)?;
+    Ok(())
+}
+
+pub async fn remove_member(
+    db: &impl ConnectionTrait,
+    group: &str,
+    server: &str,
+) -> Result<(), Error> {
+    member::Entity::delete_many()
+        .filter(member::Column::GroupId.eq(group))
+        .filter(member::Column::ServerId.eq(server))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod flavor_extra_spec;
 pub mod key_pair;
 pub mod microversion;
 pub mod quota_set;
+pub mod server;
 pub mod server_group;
 pub mod versions;
 
@@ -47,6 +48,9 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             quota_set::delete_quota_set
         ))
         .routes(routes!(quota_set::show_quota_defaults))
+        .routes(routes!(server::list_servers, server::create_server))
+        .routes(routes!(server::list_servers_detail))
+        .routes(routes!(server::show_server, server::delete_server))
         .routes(routes!(
             server_group::list_server_groups,
             server_group::create_server_group

@@ -10,6 +10,7 @@ mod m20261207_000001_create_flavors;
 mod m20261207_000002_create_key_pairs;
 mod m20261207_000003_create_quotas;
 mod m20261207_000004_create_server_groups;
+mod m20261207_000005_create_instances;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_create_key_pairs::Migration),
             Box::new(m20261207_000003_create_quotas::Migration),
             Box::new(m20261207_000004_create_server_groups::Migration),
+            Box::new(m20261207_000005_create_instances::Migration),
         ]
     }
 }

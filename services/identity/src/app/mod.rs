@@ -15,6 +15,7 @@ pub mod project;
 pub mod publish;
 pub mod region;
 pub mod role;
+pub mod service_user;
 pub mod user;
 pub mod versions;
 

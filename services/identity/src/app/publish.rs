@@ -11,6 +11,8 @@ use virga_bus::{BusError, Context, HandlerError, Incoming, handler_fn};
 use virga_common::Error;
 use virga_common::error::chain;
 use virga_protocol::identity::{IdentityCall, IdentityEvent, KeysReply, ProjectReply, TOPIC};
+
+use super::service_user;
 use virga_protocol::{from_parts, to_parts};
 
 use super::IdentityState;
@@ -41,7 +43,8 @@ pub async fn keys_reply(state: &IdentityState) -> Result<KeysReply, Error> {
     })
 }
 
-/// Answers the identity topic's calls (`get_keys`, `get_project`) until
+/// Answers the identity topic's calls (`get_keys`, `get_project`,
+/// `service_token`) until
 /// shutdown.
 pub async fn serve_keys(state: &IdentityState) -> Result<(), BusError> {
     let handler_state = state.clone();
@@ -70,6 +73,14 @@ pub async fn serve_keys(state: &IdentityState) -> Result<(), BusError> {
                             tracing::error!(error = %chain(&e), "cannot answer get_project");
                             Err(HandlerError::fail("Unavailable", "projects unavailable"))
                         }
+                    }
+                }
+                Ok(IdentityCall::ServiceToken { service }) => {
+                    match service_user::token(&state, &service).await {
+                        Ok(reply) => {
+                            Ok(serde_json::to_value(reply).expect("a token reply serializes"))
+                        }
+                        Err(e) => Err(HandlerError::from(e)),
                     }
                 }
                 Err(e) => Err(HandlerError::fail("BadRequest", e.to_string())),

@@ -40,7 +40,9 @@ pub enum Method {
         secret: String,
     },
     /// A user an identity provider vouched for and a mapping found or made
-    /// (see `federation::login`); what is left is the usual enabled check.
+    /// (see `federation::login`), or a service's own user asking over the
+    /// bus (`service_user`, protocol `service`); what is left is the usual
+    /// enabled check.
     Mapped {
         user_id: String,
         federation: Option<virga_auth::Federation>,

@@ -1,0 +1,384 @@
+//! The create saga's steps: claim -> confirm -> spawn -> wait, and the
+//! unwinding of a build that failed.
+
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+use virga_common::Error;
+use virga_protocol::agent::{AgentCommand, ImageRef, ImageSource, InstanceSpec, Power};
+use virga_service::ServiceContext;
+use virga_service::peer::{self, As, Method};
+
+use super::{CREATE, data, release, row, tell};
+use crate::app::server_state::{power, task, vm};
+use crate::db::instance_saga::{self, Model};
+use crate::db::{instance, now, server_group};
+
+pub const CLAIM: &str = "claim";
+pub const CONFIRM: &str = "confirm";
+pub const SPAWN: &str = "spawn";
+pub const WAIT: &str = "wait";
+
+/// Nova's fault message when no node fits.
+pub const NO_VALID_HOST: &str = "No valid host was found. ";
+
+/// The scheduler's request for the servers of one create request (same
+/// flavor, image, site and group): `resources`, the flavor's `trait:`
+/// extra specs, the site asked for, the group's policy.
+async fn select_body(
+    ctx: &ServiceContext,
+    ids: &[String],
+    first: &instance::Model,
+    site: Option<&str>,
+) -> Result<Value, Error> {
+    let mut resources = Map::new();
+    resources.insert("VCPU".into(), json!(first.vcpus));
+    resources.insert("MEMORY_MB".into(), json!(first.memory_mb));
+    if first.root_gb > 0 {
+        resources.insert("DISK_GB".into(), json!(first.root_gb));
+    }
+    let flavor: Value = serde_json::from_str(&first.flavor).unwrap_or(Value::Null);
+    let (mut required, mut forbidden) = (vec![], vec![]);
+    if let Some(specs) = flavor["extra_specs"].as_object() {
+        for (k, v) in specs {
+            match (k.strip_prefix("trait:"), v.as_str()) {
+                (Some(t), Some("required")) => required.push(t.to_owned()),
+                (Some(t), Some("forbidden")) => forbidden.push(t.to_owned()),
+                _ => {}
+            }
+            if let (Some(class), Some(n)) = (
+                k.strip_prefix("resources:"),
+                v.as_str().and_then(|n| n.parse::<i64>().ok()),
+            ) {
+                resources.insert(class.to_owned(), json!(n));
+            }
+        }
+    }
+    let mut body = json!({
+        "consumers": ids,
+        "project_id": first.project_id,
+        "user_id": first.user_id,
+        "resources": resources,
+        "required_traits": required,
+        "forbidden_traits": forbidden,
+        "image_id": first.image_id,
+    });
+    if let Some(s) = site {
+        body["sites"] = json!([s]);
+    }
+    if let Some(g) = &first.server_group_id
+        && let Some(group) = server_group::find(ctx.db(), g).await?
+    {
+        body["group"] = json!({"id": g, "policy": group.policy});
+    }
+    Ok(body)
+}
+
+/// Chooses and claims nodes for a create request's servers, all or none.
+pub async fn claim(
+    ctx: &ServiceContext,
+    batch: Vec<(Model, instance::Model)>,
+) -> Result<(), Error> {
+    let ids: Vec<String> = batch.iter().map(|(s, _)| s.instance_id.clone()).collect();
+    // A claim made before a crash is given back, then made again.
+    release(ctx, &ids).await?;
+    let (first_saga, first) = &batch[0];
+    let site = data(first_saga)["site"].as_str().map(str::to_owned);
+    let body = select_body(ctx, &ids, first, site.as_deref()).await?;
+    let r = peer::call(
+        ctx,
+        As::Service,
+        "placement",
+        Method::POST,
+        "/scheduler/v1/select",
+        Some(&body),
+        &[],
+    )
+    .await;
+    let r = match r {
+        Ok(r) => r,
+        Err(e) if first_saga.deadline < Utc::now() => {
+            let why = format!("the scheduler did not answer: {e}");
+            for (saga, server) in batch {
+                fail(ctx, saga, server, NO_VALID_HOST, &why, false).await?;
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    match r.status {
+        200 => {}
+        400 | 409 => {
+            let why = r.body.to_string();
+            tracing::warn!(instances = ?ids, reason = %why, "no valid host");
+            for (saga, server) in batch {
+                fail(ctx, saga, server, NO_VALID_HOST, &why, false).await?;
+            }
+            return Ok(());
+        }
+        s => {
+            return Err(Error::Unavailable(format!(
+                "the scheduler answered {s}: {}",
+                r.body
+            )));
+        }
+    }
+    let selections = r.body["selections"].as_array().cloned().unwrap_or_default();
+    for (saga, server) in batch {
+        let Some(sel) = selections
+            .iter()
+            .find(|s| s["consumer_id"] == server.id.as_str())
+        else {
+            continue;
+        };
+        let node = sel["node"].as_str().unwrap_or_default().to_owned();
+        let site = sel["site"].as_str().unwrap_or_default().to_owned();
+        let mut d = data(&saga);
+        d["node"] = json!(node);
+        d["site"] = json!(site);
+        let next = row(&server.id, CREATE, CONFIRM, d, saga.deadline);
+        let txn = virga_db::begin_write(ctx.db())
+            .await
+            .map_err(Error::internal)?;
+        let locked = instance::lock(&txn, &server.id).await?;
+        let (Some(mut m), true) = (locked, instance_saga::advance(&txn, &saga, &next).await?)
+        else {
+            drop(txn);
+            release(ctx, std::slice::from_ref(&server.id)).await?;
+            continue;
+        };
+        m.node_id = Some(node);
+        m.site_id = Some(site);
+        m.updated_at = now();
+        instance::update(&txn, m.clone()).await?;
+        txn.commit().await.map_err(Error::internal)?;
+        if let Err(e) = confirm(ctx, next, m).await {
+            tracing::warn!(instance = %server.id, error = %virga_common::error::chain(&e), "confirm failed; retried later");
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the claim (it would expire otherwise); an expired one is made
+/// again.
+pub async fn confirm(
+    ctx: &ServiceContext,
+    saga: Model,
+    server: instance::Model,
+) -> Result<(), Error> {
+    let r = peer::call(
+        ctx,
+        As::Service,
+        "placement",
+        Method::POST,
+        "/scheduler/v1/confirm",
+        Some(&json!({"consumers": [server.id]})),
+        &[],
+    )
+    .await?;
+    let step = match r.status {
+        200..=299 => SPAWN,
+        404 => CLAIM,
+        s => {
+            return Err(Error::Unavailable(format!(
+                "the scheduler answered {s} to a confirm: {}",
+                r.body
+            )));
+        }
+    };
+    let next = row(&server.id, CREATE, step, data(&saga), saga.deadline);
+    if !instance_saga::advance(ctx.db(), &saga, &next).await? || step == CLAIM {
+        return Ok(());
+    }
+    spawn(ctx, next, server).await
+}
+
+/// The image as the node's cache knows it: what the caller saw at create
+/// (`image` in the saga's data; the service's own user may not see a
+/// private image) and where the node may fetch it now.
+async fn image_ref(ctx: &ServiceContext, id: &str, seen: &Value) -> Result<ImageRef, Error> {
+    let path = format!("/v2/images/{id}/locations");
+    let locs = peer::call(ctx, As::Service, "image", Method::GET, &path, None, &[]).await?;
+    let sources = match locs.status {
+        200 => locs
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| {
+                Some(ImageSource {
+                    store: l["metadata"]["store"].as_str()?.to_owned(),
+                    url: l["url"].as_str()?.to_owned(),
+                })
+            })
+            .collect(),
+        // Deleted since: a node that holds it still builds from its cache.
+        404 => vec![],
+        s => {
+            return Err(Error::Unavailable(format!(
+                "the image service answered {s}"
+            )));
+        }
+    };
+    Ok(ImageRef {
+        id: id.to_owned(),
+        disk_format: seen["disk_format"].as_str().unwrap_or("raw").to_owned(),
+        sha256: seen["os_hash_value"].as_str().map(str::to_owned),
+        arch: seen["architecture"].as_str().map(str::to_owned),
+        size: seen["size"].as_u64(),
+        sources,
+    })
+}
+
+/// Tells the node's agent to run the server; then waits for its report.
+pub async fn spawn(
+    ctx: &ServiceContext,
+    saga: Model,
+    server: instance::Model,
+) -> Result<(), Error> {
+    let Some(node) = server.node_id.clone() else {
+        return fail(ctx, saga, server, NO_VALID_HOST, "no node", true).await;
+    };
+    let mut d = data(&saga);
+    let image = image_ref(ctx, &server.image_id, &d["image"]).await?;
+    // The generation is bumped only while the create still holds the
+    // server: a delete that took over sends a newer one.
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    instance::lock(&txn, &server.id).await?;
+    let generation = instance::next_generation(&txn, &server.id).await?;
+    d["generation"] = json!(generation);
+    let same = row(&server.id, CREATE, SPAWN, d.clone(), saga.deadline);
+    if !instance_saga::advance(&txn, &saga, &same).await? {
+        return Ok(());
+    }
+    txn.commit().await.map_err(Error::internal)?;
+    let spec = InstanceSpec {
+        uuid: server.id.clone(),
+        name: server.name.clone(),
+        vcpus: u32::try_from(server.vcpus).unwrap_or(1),
+        memory_mb: u64::try_from(server.memory_mb).unwrap_or(0),
+        disk_gb: u64::try_from(server.root_gb).unwrap_or(0),
+        image,
+        ports: vec![],
+        metadata: serde_json::from_str(&server.metadata).unwrap_or_default(),
+        user_data: server.user_data.clone(),
+    };
+    let request_id = format!("req-{}", uuid::Uuid::new_v4());
+    tell(
+        ctx,
+        &node,
+        &AgentCommand::Ensure {
+            request_id: request_id.clone(),
+            generation: u64::try_from(generation).unwrap_or(0),
+            spec: Box::new(spec),
+            power: Power::Running,
+        },
+    )
+    .await?;
+    let timeout = chrono::Duration::seconds(
+        i64::try_from(ctx.config().compute.build_timeout_secs).unwrap_or(i64::MAX),
+    );
+    let next = row(&server.id, CREATE, WAIT, d, Utc::now() + timeout);
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    let locked = instance::lock(&txn, &server.id).await?;
+    let (Some(mut m), true) = (locked, instance_saga::advance(&txn, &same, &next).await?) else {
+        return Ok(());
+    };
+    m.task_state = Some(task::SPAWNING.into());
+    m.updated_at = now();
+    instance::update(&txn, m).await?;
+    txn.commit().await.map_err(Error::internal)?;
+    // A report that came before the saga waited is asked for again.
+    tell(ctx, &node, &AgentCommand::Report { request_id }).await
+}
+
+/// A waiting build past its deadline fails.
+pub async fn waiting(
+    ctx: &ServiceContext,
+    saga: Model,
+    server: instance::Model,
+) -> Result<(), Error> {
+    if saga.deadline >= Utc::now() {
+        return Ok(());
+    }
+    let why = format!(
+        "Build of instance {} aborted: the node did not report it running within {} s",
+        server.id,
+        ctx.config().compute.build_timeout_secs
+    );
+    fail(ctx, saga, server, &why, "", true).await
+}
+
+/// The node reports the server running: the build is done.
+pub async fn built(
+    ctx: &ServiceContext,
+    saga: Model,
+    server: instance::Model,
+) -> Result<(), Error> {
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    let locked = instance::lock(&txn, &server.id).await?;
+    let (Some(mut m), true) = (locked, instance_saga::finish(&txn, &saga).await?) else {
+        return Ok(());
+    };
+    m.vm_state = vm::ACTIVE.into();
+    m.task_state = None;
+    m.power_state = power::RUNNING;
+    m.launched_at = Some(now());
+    m.updated_at = now();
+    instance::update(&txn, m).await?;
+    txn.commit().await.map_err(Error::internal)?;
+    Ok(())
+}
+
+/// Unwinds a build: the node told to destroy what it made (when one was
+/// chosen and `on_node`), the claim released, the server left in ERROR
+/// with Nova's fault (`details` are for admins).
+pub async fn fail(
+    ctx: &ServiceContext,
+    saga: Model,
+    server: instance::Model,
+    message: &str,
+    details: &str,
+    on_node: bool,
+) -> Result<(), Error> {
+    if on_node && let Some(node) = &server.node_id {
+        let txn = virga_db::begin_write(ctx.db())
+            .await
+            .map_err(Error::internal)?;
+        instance::lock(&txn, &server.id).await?;
+        let generation = instance::next_generation(&txn, &server.id).await?;
+        txn.commit().await.map_err(Error::internal)?;
+        let cmd = AgentCommand::Delete {
+            request_id: format!("req-{}", uuid::Uuid::new_v4()),
+            instance: server.id.clone(),
+            generation: u64::try_from(generation).unwrap_or(0),
+        };
+        tell(ctx, node, &cmd).await?;
+    }
+    release(ctx, std::slice::from_ref(&server.id)).await?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    let locked = instance::lock(&txn, &server.id).await?;
+    let (Some(mut m), true) = (locked, instance_saga::finish(&txn, &saga).await?) else {
+        return Ok(());
+    };
+    m.vm_state = vm::ERROR.into();
+    m.task_state = None;
+    m.power_state = power::NOSTATE;
+    m.fault = Some(
+        json!({"code": 500, "message": message, "details": details,
+               "created": crate::http::nova_time(&now())})
+        .to_string(),
+    );
+    m.updated_at = now();
+    instance::update(&txn, m).await?;
+    txn.commit().await.map_err(Error::internal)?;
+    tracing::warn!(instance = %saga.instance_id, message, details, "build failed");
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! The delete saga's steps: destroy -> gone -> released and marked
+//! deleted. A node that does not answer keeps the server in `deleting`
+//! (its agent's queue holds the command): a server is never marked deleted
+//! on silence, only on its node's word.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use serde_json::json;
+use virga_common::Error;
+use virga_protocol::agent::AgentCommand;
+use virga_service::ServiceContext;
+
+use super::{DELETE, data, release, row, tell};
+use crate::app::server_state::{power, vm};
+use crate::db::instance_saga::{self, Model};
+use crate::db::{instance, now, server_group};
+
+pub const DESTROY: &str = "destroy";
+pub const GONE: &str = "gone";
+
+/// Deletes whose command this process has (re)sent: a restarted service
+/// sends each once more, in case the first never left.
+#[derive(Default)]
+struct Sent(Mutex<HashSet<String>>);
+
+/// Tells the node to destroy the server, or, when it never had one,
+/// ends at once.
+pub async fn destroy(
+    ctx: &ServiceContext,
+    saga: Model,
+    server: instance::Model,
+) -> Result<(), Error> {
+    let Some(node) = server.node_id.clone() else {
+        return gone(ctx, saga, server).await;
+    };
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    instance::lock(&txn, &server.id).await?;
+    let generation = instance::next_generation(&txn, &server.id).await?;
+    let next = row(
+        &server.id,
+        DELETE,
+        GONE,
+        json!({"generation": generation}),
+        super::never(),
+    );
+    if !instance_saga::advance(&txn, &saga, &next).await? {
+        return Ok(());
+    }
+    txn.commit().await.map_err(Error::internal)?;
+    send(ctx, &node, &server.id, generation).await
+}
+
+async fn send(ctx: &ServiceContext, node: &str, id: &str, generation: i64) -> Result<(), Error> {
+    let cmd = AgentCommand::Delete {
+        request_id: format!("req-{}", uuid::Uuid::new_v4()),
+        instance: id.to_owned(),
+        generation: u64::try_from(generation).unwrap_or(0),
+    };
+    tell(ctx, node, &cmd).await?;
+    // Its answer, or (for a guest the node already forgot) its absence
+    // from the full report, ends the wait.
+    tell(
+        ctx,
+        node,
+        &AgentCommand::Report {
+            request_id: format!("req-{}", uuid::Uuid::new_v4()),
+        },
+    )
+    .await?;
+    let sent = ctx.local::<Sent>();
+    sent.0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id.to_owned());
+    Ok(())
+}
+
+/// Waiting for the node: the command is sent again once per run of this
+/// service.
+pub async fn waiting(
+    ctx: &ServiceContext,
+    saga: Model,
+    server: instance::Model,
+) -> Result<(), Error> {
+    let sent = ctx.local::<Sent>();
+    let done = sent
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&server.id);
+    match (&server.node_id, done) {
+        (Some(node), false) => {
+            let generation = data(&saga)["generation"]
+                .as_i64()
+                .unwrap_or(server.generation);
+            send(ctx, node, &server.id, generation).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The node has no guest left: the claim goes back and the server is
+/// marked deleted.
+pub async fn gone(ctx: &ServiceContext, saga: Model, server: instance::Model) -> Result<(), Error> {
+    release(ctx, std::slice::from_ref(&server.id)).await?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    let locked = instance::lock(&txn, &server.id).await?;
+    let (Some(mut m), true) = (locked, instance_saga::finish(&txn, &saga).await?) else {
+        return Ok(());
+    };
+    let at = now();
+    m.vm_state = vm::DELETED.into();
+    m.task_state = None;
+    m.power_state = power::NOSTATE;
+    m.deleted_at = Some(at);
+    m.updated_at = at;
+    if let Some(g) = &m.server_group_id {
+        server_group::remove_member(&txn, g, &m.id).await?;
+    }
+    instance::update(&txn, m).await?;
+    txn.commit().await.map_err(Error::internal)?;
+    let sent = ctx.local::<Sent>();
+    sent.0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&saga.instance_id);
+    tracing::info!(instance = %saga.instance_id, "server deleted");
+    Ok(())
+}

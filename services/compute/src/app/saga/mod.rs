@@ -1,0 +1,211 @@
+//! Servers' multi-step operations as sagas (omicron's sagas, Nova's
+//! conductor): each step's progress is a row (`instance_saga`), moved on
+//! only by a conditional update, so a step runs to completion once and a
+//! restarted compute service resumes every saga where its row says, or
+//! unwinds it.
+//!
+//! - **create**: `claim` (the scheduler chooses and claims a node for every
+//!   server of the request at once: all or none) -> `confirm` (the claim is
+//!   kept) -> `spawn` (the generation is bumped and the node's agent told to
+//!   run the server) -> `wait` (until the agent reports it running, or the
+//!   build timeout). A failure unwinds: the guest is destroyed, the claim
+//!   released, the server left in ERROR with its fault.
+//! - **delete**: `destroy` (the agent told to destroy the guest) -> `gone`
+//!   (until the agent reports it deleted; never on silence) -> the claim
+//!   released and the server marked deleted. A delete takes over from a
+//!   create in progress: the create's next step finds its row gone and
+//!   undoes what it did.
+//!
+//! One compute service runs the sagas (a second would run them twice;
+//! leases come with active-active compute).
+
+pub mod create;
+pub mod delete;
+pub mod events;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use virga_common::Error;
+use virga_common::error::chain;
+use virga_protocol::agent::{AgentCommand, topic};
+use virga_service::ServiceContext;
+use virga_service::peer::{self, As, Method};
+
+use crate::db::instance_saga::{self, Model};
+use crate::db::{instance, now};
+
+pub const CREATE: &str = "create";
+pub const DELETE: &str = "delete";
+
+/// How often sagas that wait (for a node, for a peer to come back) are
+/// looked at again.
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
+
+/// The servers whose saga a task of this process is driving now.
+#[derive(Default)]
+struct InFlight(Mutex<HashSet<String>>);
+
+/// Marks `ids` as driven here; returns those that were not already.
+fn take(ctx: &ServiceContext, ids: &[String]) -> Vec<String> {
+    let f = ctx.local::<InFlight>();
+    let mut held = f.0.lock().unwrap_or_else(|e| e.into_inner());
+    ids.iter()
+        .filter(|id| held.insert((*id).clone()))
+        .cloned()
+        .collect()
+}
+
+fn put_back(ctx: &ServiceContext, ids: &[String]) {
+    let f = ctx.local::<InFlight>();
+    let mut held = f.0.lock().unwrap_or_else(|e| e.into_inner());
+    for id in ids {
+        held.remove(id);
+    }
+}
+
+/// Starts the sweeper: at start (resuming what a previous run left) and
+/// every [`SWEEP_EVERY`] after.
+pub fn start(ctx: &ServiceContext) {
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = sweep(&ctx).await {
+                tracing::warn!(error = %chain(&e), "saga sweep failed");
+            }
+            tokio::select! {
+                _ = ctx.shutdown().cancelled() => return,
+                _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            }
+        }
+    });
+}
+
+/// Drives the sagas of `ids` now (a request just started them).
+pub fn kick(ctx: &ServiceContext, ids: Vec<String>) {
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let ids = take(&ctx, &ids);
+        if ids.is_empty() {
+            return;
+        }
+        drive(&ctx, &ids).await;
+        put_back(&ctx, &ids);
+    });
+}
+
+async fn sweep(ctx: &ServiceContext) -> Result<(), Error> {
+    let rows = instance_saga::all(ctx.db()).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.instance_id.clone()).collect();
+    let ids = take(ctx, &ids);
+    if !ids.is_empty() {
+        drive(ctx, &ids).await;
+        put_back(ctx, &ids);
+    }
+    Ok(())
+}
+
+/// Runs the sagas of `ids` as far as they go without waiting for a node:
+/// claims batched by request (all or none), every other step alone.
+async fn drive(ctx: &ServiceContext, ids: &[String]) {
+    let mut claims: BTreeMap<String, Vec<(Model, instance::Model)>> = BTreeMap::new();
+    for id in ids {
+        let (Ok(Some(saga)), Ok(Some(server))) = (
+            instance_saga::find(ctx.db(), id).await,
+            instance::find(ctx.db(), id).await,
+        ) else {
+            continue;
+        };
+        if saga.kind == CREATE && saga.step == create::CLAIM {
+            claims
+                .entry(server.reservation_id.clone())
+                .or_default()
+                .push((saga, server));
+            continue;
+        }
+        if let Err(e) = step(ctx, saga, server).await {
+            tracing::warn!(instance = %id, error = %chain(&e), "saga step failed; retried later");
+        }
+    }
+    for (_, batch) in claims {
+        if let Err(e) = create::claim(ctx, batch).await {
+            tracing::warn!(error = %chain(&e), "claim failed; retried later");
+        }
+    }
+}
+
+/// One saga, from its current step until it waits or ends.
+async fn step(ctx: &ServiceContext, saga: Model, server: instance::Model) -> Result<(), Error> {
+    match (saga.kind.as_str(), saga.step.as_str()) {
+        (CREATE, create::CONFIRM) => create::confirm(ctx, saga, server).await,
+        (CREATE, create::SPAWN) => create::spawn(ctx, saga, server).await,
+        (CREATE, create::WAIT) => create::waiting(ctx, saga, server).await,
+        (DELETE, delete::DESTROY) => delete::destroy(ctx, saga, server).await,
+        (DELETE, delete::GONE) => delete::waiting(ctx, saga, server).await,
+        (kind, step) => {
+            tracing::error!(instance = %saga.instance_id, kind, step, "unknown saga step");
+            Ok(())
+        }
+    }
+}
+
+/// The row for `step`, with `data`, giving up at `deadline`.
+pub fn row(instance: &str, kind: &str, step: &str, data: Value, deadline: DateTime<Utc>) -> Model {
+    Model {
+        instance_id: instance.to_owned(),
+        kind: kind.to_owned(),
+        step: step.to_owned(),
+        data: data.to_string(),
+        deadline,
+        updated_at: now(),
+    }
+}
+
+/// A deadline that does not come (steps that wait for a node that is
+/// never given up on).
+pub fn never() -> DateTime<Utc> {
+    DateTime::<Utc>::MAX_UTC
+}
+
+pub fn data(saga: &Model) -> Value {
+    serde_json::from_str(&saga.data).unwrap_or_else(|_| json!({}))
+}
+
+/// Gives the claims of `consumers` back; an unreachable scheduler is an
+/// error (retried), a claim already gone is not.
+pub async fn release(ctx: &ServiceContext, consumers: &[String]) -> Result<(), Error> {
+    let r = peer::call(
+        ctx,
+        As::Service,
+        "placement",
+        Method::POST,
+        "/scheduler/v1/release",
+        Some(&json!({ "consumers": consumers })),
+        &[],
+    )
+    .await?;
+    match r.status {
+        200..=299 | 404 => Ok(()),
+        s => Err(Error::Unavailable(format!(
+            "the scheduler refused a release ({s}): {}",
+            r.body
+        ))),
+    }
+}
+
+/// Casts `cmd` to the node's agent (its durable queue: a node that is
+/// down or cut off gets it when it is back).
+pub async fn tell(ctx: &ServiceContext, node: &str, cmd: &AgentCommand) -> Result<(), Error> {
+    let (method, args) = virga_protocol::to_parts(cmd);
+    ctx.bus()
+        .declare(&topic(node))
+        .await
+        .map_err(|e| Error::Unavailable(format!("the bus is unavailable: {e}")))?;
+    ctx.bus()
+        .cast(&topic(node), &method, args, &virga_bus::Context::default())
+        .await
+        .map_err(|e| Error::Unavailable(format!("the bus is unavailable: {e}")))
+}

@@ -1,0 +1,405 @@
+//! Servers: create (checked against the caller's view of flavors, images
+//! and key pairs, within the project's quota, then built by the create
+//! saga), show, list and delete (the delete saga).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use virga_common::Error;
+use virga_policy::Target;
+use virga_service::ServiceContext;
+use virga_service::auth::Auth;
+use virga_service::peer::{self, As, Method};
+
+use super::saga::{self, CREATE, DELETE, create, delete};
+use super::server_input::NewServer;
+use super::server_state::{self, Action, power, task, vm};
+use super::{flavor, key_pair, quota_set, server_group};
+use crate::db::instance::{self, Model};
+use crate::db::{instance_saga, now};
+
+pub const KIND: &str = "Instance";
+
+pub fn target(project: &str) -> Target {
+    Target::new().with("project_id", project.to_owned())
+}
+
+/// The server, if the caller may see it (another project's: 404).
+pub async fn visible(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Model, Error> {
+    let missing = || Error::Missing {
+        kind: KIND,
+        message: format!("Instance {id} could not be found."),
+    };
+    let m = instance::find(ctx.db(), id).await?.ok_or_else(missing)?;
+    if m.vm_state == vm::DELETED && !flavor::is_admin(auth) {
+        return Err(missing());
+    }
+    if !auth.allows("os_compute_api:servers:show", &target(&m.project_id)) {
+        return Err(missing());
+    }
+    Ok(m)
+}
+
+fn bad(message: impl Into<String>) -> Error {
+    Error::BadRequest(message.into())
+}
+
+/// The image as the caller sees it (Nova asks Glance with the user's token).
+async fn image(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Value, Error> {
+    let path = format!("/v2/images/{id}");
+    let r = peer::call(
+        ctx,
+        As::Caller(auth),
+        "image",
+        Method::GET,
+        &path,
+        None,
+        &[],
+    )
+    .await?;
+    match r.status {
+        200 => Ok(r.body),
+        404 => Err(bad(format!("Image {id} could not be found."))),
+        s => Err(Error::Unavailable(format!(
+            "The image service answered {s}."
+        ))),
+    }
+}
+
+/// The site an availability zone names.
+async fn site(ctx: &ServiceContext, zone: &str) -> Result<String, Error> {
+    let r = peer::call(
+        ctx,
+        As::Service,
+        "placement",
+        Method::GET,
+        "/scheduler/v1/sites",
+        None,
+        &[],
+    )
+    .await?;
+    r.body["sites"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == zone)
+        .and_then(|s| s["id"].as_str().map(str::to_owned))
+        .ok_or_else(|| bad("The requested availability zone is not available"))
+}
+
+/// How many of `per` fit under each limit beside `used`; the first
+/// resource short of `want` names the 403.
+fn fitting(
+    limits: &BTreeMap<String, i64>,
+    used: (i64, i64, i64),
+    per: (i64, i64, i64),
+    want: (u32, u32),
+) -> Result<u32, Error> {
+    let mut n = want.1;
+    for (name, used, per) in [
+        ("instances", used.0, per.0),
+        ("cores", used.1, per.1),
+        ("ram", used.2, per.2),
+    ] {
+        let limit = limits.get(name).copied().unwrap_or(-1);
+        if limit < 0 || per == 0 {
+            continue;
+        }
+        let room = u32::try_from(((limit - used) / per).max(0)).unwrap_or(u32::MAX);
+        if room < want.0 {
+            return Err(Error::Forbidden(format!(
+                "Quota exceeded for {name}: Requested {}, but already used {used} of {limit} {name}",
+                i64::from(want.0) * per
+            )));
+        }
+        n = n.min(room);
+    }
+    Ok(n)
+}
+
+/// What a create made: its servers and its reservation id.
+pub struct Created {
+    pub servers: Vec<Model>,
+    pub reservation_id: String,
+}
+
+pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result<Created, Error> {
+    let project = auth
+        .claims()
+        .project_id()
+        .ok_or_else(|| Error::Forbidden("A project-scoped token is required.".into()))?
+        .to_owned();
+    auth.enforce("os_compute_api:servers:create", &target(&project))?;
+    let fl = flavor::visible(ctx, auth, &new.flavor_ref)
+        .await
+        .map_err(|_| bad(format!("Flavor {} could not be found.", new.flavor_ref)))?;
+    if fl.disabled {
+        return Err(bad("Flavor is disabled."));
+    }
+    let img = image(ctx, auth, &new.image_ref).await?;
+    if img["status"] != "active" {
+        return Err(bad(format!("Image {} is not active.", new.image_ref)));
+    }
+    if img["min_ram"].as_i64().unwrap_or(0) > i64::from(fl.memory_mb) {
+        return Err(bad("Flavor's memory is too small for requested image."));
+    }
+    let size_gb = img["size"].as_u64().unwrap_or(0).div_ceil(1 << 30);
+    if fl.root_gb > 0
+        && (img["min_disk"].as_i64().unwrap_or(0) > i64::from(fl.root_gb)
+            || size_gb > u64::try_from(fl.root_gb).unwrap_or(0))
+    {
+        return Err(bad("Flavor's disk is too small for requested image."));
+    }
+    let key = match &new.key_name {
+        Some(k) => Some(
+            key_pair::get(ctx, auth, k)
+                .await
+                .map_err(|_| bad("Invalid key_name provided."))?,
+        ),
+        None => None,
+    };
+    if let Some(g) = &new.group {
+        server_group::get(ctx, auth, g)
+            .await
+            .map_err(|_| bad(format!("Invalid server group {g}")))?;
+    }
+    let site = match &new.availability_zone {
+        Some(z) => Some(site(ctx, z).await?),
+        None => None,
+    };
+    let specs = crate::db::flavor_extra_spec::of(ctx.db(), &fl.id).await?;
+    let flavor_doc = json!({
+        "id": fl.id, "name": fl.name, "vcpus": fl.vcpus, "ram": fl.memory_mb,
+        "disk": fl.root_gb, "ephemeral": fl.ephemeral_gb, "swap": fl.swap,
+        "extra_specs": specs,
+    });
+    let limits = quota_set::limits(ctx, &project).await?;
+    let per = (1, i64::from(fl.vcpus), i64::from(fl.memory_mb));
+    let used = instance::usage(ctx.db(), &project).await?;
+    let n = fitting(&limits, used, per, (new.min_count, new.max_count))?;
+    let reservation_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let at = now();
+    let deadline = at
+        + chrono::Duration::seconds(
+            i64::try_from(ctx.config().compute.build_timeout_secs).unwrap_or(i64::MAX),
+        );
+    // What the build needs of the image, as the caller saw it.
+    let start = json!({
+        "site": site,
+        "image": {
+            "disk_format": img["disk_format"], "os_hash_value": img["os_hash_value"],
+            "size": img["size"], "architecture": img["architecture"],
+        },
+    });
+    let mut servers = Vec::new();
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    for i in 0..n {
+        let id = uuid::Uuid::new_v4().to_string();
+        let name = if n > 1 {
+            format!("{}-{}", new.name, i + 1)
+        } else {
+            new.name.clone()
+        };
+        let m = instance::insert(
+            &txn,
+            Model {
+                id: id.clone(),
+                project_id: project.clone(),
+                user_id: auth.claims().user_id().to_owned(),
+                name,
+                description: None,
+                reservation_id: reservation_id.clone(),
+                launch_index: i32::try_from(i).unwrap_or(0),
+                flavor_id: fl.id.clone(),
+                flavor: flavor_doc.to_string(),
+                vcpus: fl.vcpus,
+                memory_mb: i64::from(fl.memory_mb),
+                root_gb: fl.root_gb,
+                image_id: new.image_ref.clone(),
+                key_name: key.as_ref().map(|k| k.name.clone()),
+                key_data: key.as_ref().map(|k| k.public_key.clone()),
+                user_data: new.user_data.clone(),
+                metadata: json!(new.metadata).to_string(),
+                availability_zone: new.availability_zone.clone(),
+                server_group_id: new.group.clone(),
+                node_id: None,
+                site_id: None,
+                vm_state: vm::BUILDING.into(),
+                task_state: Some(task::SCHEDULING.into()),
+                power_state: power::NOSTATE,
+                generation: 0,
+                locked: false,
+                fault: None,
+                created_at: at,
+                updated_at: at,
+                launched_at: None,
+                deleted_at: None,
+            },
+        )
+        .await?;
+        if let Some(g) = &new.group {
+            crate::db::server_group::add_member(&txn, g, &id).await?;
+        }
+        instance_saga::put(
+            &txn,
+            saga::row(&id, CREATE, create::CLAIM, start.clone(), deadline),
+        )
+        .await?;
+        servers.push(m);
+    }
+    // Rechecked with the rows in: a concurrent create may have taken room.
+    let now_used = instance::usage(&txn, &project).await?;
+    let before = (
+        now_used.0 - i64::from(n),
+        now_used.1 - i64::from(n) * per.1,
+        now_used.2 - i64::from(n) * per.2,
+    );
+    fitting(&limits, before, per, (n, n))?;
+    txn.commit().await.map_err(Error::internal)?;
+    tracing::info!(reservation = %reservation_id, servers = n, "servers accepted");
+    saga::kick(ctx, servers.iter().map(|m| m.id.clone()).collect());
+    Ok(Created {
+        servers,
+        reservation_id,
+    })
+}
+
+/// Deletes the server: the delete saga takes over from whatever it was
+/// under; a server already being deleted is left to that.
+pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), Error> {
+    let m = visible(ctx, auth, id).await?;
+    auth.enforce("os_compute_api:servers:delete", &target(&m.project_id))?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    let Some(mut m) = instance::lock(&txn, id).await? else {
+        return Err(Error::not_found(KIND, id));
+    };
+    if m.vm_state == vm::DELETED {
+        return Err(Error::Missing {
+            kind: KIND,
+            message: format!("Instance {id} could not be found."),
+        });
+    }
+    if m.locked && !flavor::is_admin(auth) {
+        return Err(Error::Conflict(format!("Instance {id} is locked")));
+    }
+    server_state::check(&m, Action::Delete)?;
+    if m.task_state.as_deref() == Some(task::DELETING) {
+        return Ok(());
+    }
+    m.task_state = Some(task::DELETING.into());
+    m.updated_at = now();
+    instance::update(&txn, m).await?;
+    instance_saga::put(
+        &txn,
+        saga::row(id, DELETE, delete::DESTROY, json!({}), saga::never()),
+    )
+    .await?;
+    txn.commit().await.map_err(Error::internal)?;
+    tracing::info!(instance = %id, "server delete accepted");
+    saga::kick(ctx, vec![id.to_owned()]);
+    Ok(())
+}
+
+/// A listing's query, as given.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub all_tenants: bool,
+    pub project_id: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub changes_since: Option<String>,
+    pub deleted: bool,
+    pub limit: Option<String>,
+    pub marker: Option<String>,
+}
+
+/// The caller's servers (admins: `all_tenants`), newest first, a page.
+pub async fn list(ctx: &ServiceContext, auth: &Auth, q: &ListQuery) -> Result<Vec<Model>, Error> {
+    let admin = flavor::is_admin(auth);
+    let own = auth.claims().project_id().map(str::to_owned);
+    let project = match (admin && q.all_tenants, &q.project_id) {
+        (true, p) => p.clone(),
+        (false, Some(p)) if admin => Some(p.clone()),
+        _ => Some(
+            own.clone()
+                .ok_or_else(|| Error::Forbidden("A project-scoped token is required.".into()))?,
+        ),
+    };
+    if let Some(p) = &project {
+        auth.enforce("os_compute_api:servers:index", &target(p))?;
+    }
+    let mut f = instance::Filter {
+        project,
+        include_deleted: admin && q.deleted,
+        ..Default::default()
+    };
+    if let Some(s) = &q.status {
+        let states = server_state::vm_states_of(s).unwrap_or(&[]);
+        f.vm_states = states.iter().map(|s| (*s).to_owned()).collect();
+        if f.vm_states.is_empty() {
+            return Ok(vec![]);
+        }
+    }
+    if let Some(c) = &q.changes_since {
+        let t = chrono::DateTime::parse_from_rfc3339(c)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .or_else(|_| {
+                chrono::NaiveDateTime::parse_from_str(c, "%Y-%m-%dT%H:%M:%S%.f")
+                    .map(|t| t.and_utc())
+            })
+            .map_err(|_| bad(format!("Invalid input for query parameters changes-since. Value: {c}. '{c}' is not a 'date-time'")))?;
+        f.changed_since = Some(t);
+        f.include_deleted = true;
+        f.vm_states.clear();
+    }
+    if let Some(m) = &q.marker {
+        let row = visible(ctx, auth, m)
+            .await
+            .map_err(|_| bad(format!("marker [{m}] not found")))?;
+        f.after = Some((row.created_at, row.id));
+    }
+    let limit = match &q.limit {
+        None => 1000,
+        Some(l) => l
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad("limit param must be positive"))?
+            .min(1000),
+    };
+    let Some(name) = &q.name else {
+        return instance::list(ctx.db(), &f, limit).await;
+    };
+    // Nova's name filter is a regular expression, searched, any case;
+    // matched here, page after page, until the page is full.
+    let re = regex::RegexBuilder::new(name)
+        .case_insensitive(true)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|_| {
+            bad(format!(
+                "Invalid input for query parameters name. Value: {name}."
+            ))
+        })?;
+    let mut out = Vec::new();
+    loop {
+        let rows = instance::list(ctx.db(), &f, 1000).await?;
+        let Some(last) = rows.last() else {
+            return Ok(out);
+        };
+        f.after = Some((last.created_at, last.id.clone()));
+        let last_page = rows.len() < 1000;
+        out.extend(rows.into_iter().filter(|m| re.is_match(&m.name)));
+        if out.len() as u64 >= limit {
+            out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            return Ok(out);
+        }
+        if last_page {
+            return Ok(out);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! A server create body checked as Nova 2.1's schema checks it, with its
+//! messages.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use serde_json::{Map, Value};
+use virga_common::Error;
+
+use super::input::{self, invalid};
+
+/// What a create asks for, checked for shape; names are looked up later.
+#[derive(Debug, Clone)]
+pub struct NewServer {
+    pub name: String,
+    pub image_ref: String,
+    pub flavor_ref: String,
+    pub key_name: Option<String>,
+    pub user_data: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub availability_zone: Option<String>,
+    pub min_count: u32,
+    pub max_count: u32,
+    pub return_reservation_id: bool,
+    /// `os:scheduler_hints.group`.
+    pub group: Option<String>,
+}
+
+const SERVER_KEYS: &[&str] = &[
+    "name",
+    "imageRef",
+    "flavorRef",
+    "key_name",
+    "user_data",
+    "metadata",
+    "availability_zone",
+    "min_count",
+    "max_count",
+    "return_reservation_id",
+    "networks",
+    "security_groups",
+    "adminPass",
+    "accessIPv4",
+    "accessIPv6",
+    "config_drive",
+    "OS-DCF:diskConfig",
+];
+
+fn string<'a>(field: &str, v: &'a Value) -> Result<&'a str, Error> {
+    v.as_str()
+        .ok_or_else(|| invalid(field, v, format!("{v} is not of type 'string'")))
+}
+
+fn uuid_like(field: &str, v: &Value) -> Result<String, Error> {
+    let s = string(field, v)?;
+    if uuid::Uuid::parse_str(s).is_err() {
+        return Err(invalid(field, v, format!("'{s}' is not a 'uuid'")));
+    }
+    Ok(s.to_owned())
+}
+
+fn metadata(v: &Value) -> Result<BTreeMap<String, String>, Error> {
+    let o = v
+        .as_object()
+        .ok_or_else(|| invalid("metadata", v, format!("{v} is not of type 'object'")))?;
+    let mut out = BTreeMap::new();
+    for (k, x) in o {
+        let Some(s) = x.as_str() else {
+            return Err(invalid(
+                "metadata",
+                v,
+                format!("{x} is not of type 'string'"),
+            ));
+        };
+        if k.is_empty() || k.chars().count() > 255 {
+            return Err(invalid(
+                "metadata",
+                v,
+                format!("'{k}' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{{1,255}}$'"),
+            ));
+        }
+        if s.chars().count() > 255 {
+            return Err(invalid("metadata", v, format!("'{s}' is too long")));
+        }
+        out.insert(k.clone(), s.to_owned());
+    }
+    Ok(out)
+}
+
+fn count(field: &str, o: &Map<String, Value>) -> Result<Option<u32>, Error> {
+    o.get(field)
+        .map(|v| input::integer(field, v, 1).map(|n| n as u32))
+        .transpose()
+}
+
+pub fn parse(body: &Value) -> Result<NewServer, Error> {
+    let Some(top) = body.as_object() else {
+        return Err(invalid("server", body, "It is not an object."));
+    };
+    if let Some(extra) = top.keys().find(|k| {
+        !["server", "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"].contains(&k.as_str())
+    }) {
+        return Err(Error::BadRequest(format!(
+            "Invalid input for field/attribute. Additional properties are not allowed ('{extra}' was unexpected)"
+        )));
+    }
+    // The server object alone, checked as Nova's schema checks it.
+    let alone = Value::Object(
+        top.get("server")
+            .map(|s| ("server".to_owned(), s.clone()))
+            .into_iter()
+            .collect(),
+    );
+    let s = input::object(&alone, "server", SERVER_KEYS)?;
+    let name = input::name("name", input::required(s, "name")?)?;
+    let image_ref = input::required(s, "imageRef")?;
+    let image_ref = match string("imageRef", image_ref)? {
+        "" => {
+            return Err(Error::BadRequest(
+                "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.".into(),
+            ));
+        }
+        _ => uuid_like("imageRef", image_ref)?,
+    };
+    let flavor_ref = match input::required(s, "flavorRef")? {
+        Value::String(f) if !f.is_empty() => f.clone(),
+        Value::Number(n) => n.to_string(),
+        v => {
+            return Err(invalid(
+                "flavorRef",
+                v,
+                format!("{v} is not valid under any of the given schemas"),
+            ));
+        }
+    };
+    let key_name = s
+        .get("key_name")
+        .map(|v| input::name("key_name", v))
+        .transpose()?;
+    let user_data = match s.get("user_data") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let u = string("user_data", v)?;
+            if u.len() > 65535 {
+                return Err(invalid("user_data", v, "It is too long."));
+            }
+            if base64::engine::general_purpose::STANDARD.decode(u).is_err() {
+                return Err(invalid("user_data", v, format!("'{u}' is not a 'base64'")));
+            }
+            Some(u.to_owned())
+        }
+    };
+    let min_count = count("min_count", s)?.unwrap_or(1);
+    let max_count = count("max_count", s)?.unwrap_or(min_count);
+    if min_count > max_count {
+        return Err(Error::BadRequest("min_count must be <= max_count".into()));
+    }
+    if let Some(n) = s.get("networks")
+        && n.as_array().is_none_or(|a| !a.is_empty())
+        && n != "none"
+    {
+        return Err(Error::BadRequest(
+            "Attaching servers to networks at create is not supported by this cloud yet; omit 'networks'.".into(),
+        ));
+    }
+    let hints = top
+        .get("os:scheduler_hints")
+        .or_else(|| top.get("OS-SCH-HNT:scheduler_hints"));
+    let group = match hints.and_then(|h| h.get("group")) {
+        None => None,
+        Some(g) => Some(uuid_like("group", g)?),
+    };
+    Ok(NewServer {
+        name,
+        image_ref,
+        flavor_ref,
+        key_name,
+        user_data,
+        metadata: s
+            .get("metadata")
+            .map(metadata)
+            .transpose()?
+            .unwrap_or_default(),
+        availability_zone: s
+            .get("availability_zone")
+            .map(|v| string("availability_zone", v).map(str::to_owned))
+            .transpose()?,
+        min_count,
+        max_count,
+        return_reservation_id: s
+            .get("return_reservation_id")
+            .map(|v| input::boolean("return_reservation_id", v))
+            .transpose()?
+            .unwrap_or(false),
+        group,
+    })
+}

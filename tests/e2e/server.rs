@@ -1,0 +1,282 @@
+//! Servers end to end on the simulated hypervisor, on both backends: a
+//! project member's create is claimed on a node by the scheduler, built by
+//! the node's agent from the image service's data, shown ACTIVE; another
+//! project sees none of it; the bad inputs Nova names are 400s and 403s;
+//! no node that fits leaves the server in ERROR with Nova's fault; delete
+//! destroys the guest and gives the claim back.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use virga_agent::BusSource;
+use virga_agent::driver::Driver;
+use virga_agent::driver::simulated::{SimConfig, Simulated};
+use virga_tests::Cloud;
+
+use super::agent::{TestAgent, agent_config, registered};
+use super::image::Caller;
+use super::image_data::put_file;
+use super::nova::{Nova, callers, message};
+use super::resource_provider::placement;
+
+crate::on_both_backends!(servers, no_valid_host);
+
+/// A raw image of `alpha`'s, active.
+async fn image(cloud: &Cloud, token: &str, visibility: &str) -> String {
+    let c = Caller {
+        cloud,
+        token: token.to_owned(),
+    };
+    let img = c
+        .create(json!({"name": "tiny", "disk_format": "raw", "container_format": "bare", "visibility": visibility}))
+        .await;
+    let id = img["id"].as_str().unwrap().to_owned();
+    let put = put_file(&c, &id, "application/octet-stream", None, vec![7u8; 4096]).await;
+    assert_eq!(put, 204);
+    id
+}
+
+async fn flavor(admin: &Nova<'_>, id: &str, ram: u64) {
+    let (s, b) = admin
+        .post(
+            "/v2.1/flavors",
+            json!({"flavor": {"name": format!("f{id}"), "id": id, "ram": ram, "vcpus": 1, "disk": 1}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+}
+
+fn server(name: &str, image: &str, flavor: &str) -> Value {
+    json!({"server": {"name": name, "imageRef": image, "flavorRef": flavor}})
+}
+
+/// Polls the server until `done` says so; returns it.
+async fn until(c: &Nova<'_>, id: &str, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+    for _ in 0..300 {
+        let (s, b) = c.get(&format!("/v2.1/servers/{id}")).await;
+        if done(s, &b) {
+            return (s, b);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server {id} never got there");
+}
+
+fn status(b: &Value) -> &str {
+    b["server"]["status"].as_str().unwrap_or_default()
+}
+
+async fn allocations(cloud: &Cloud, admin: &str, consumer: &str) -> Value {
+    let path = format!("/allocations/{consumer}");
+    placement(cloud, admin, "1.28", Method::GET, &path, None)
+        .await
+        .1["allocations"]
+        .clone()
+}
+
+async fn servers(cloud: &Cloud) {
+    let (admin, alpha, alpha_project, beta) = callers(cloud).await;
+    flavor(&admin, "1", 256).await;
+    let img = image(cloud, &alpha.token, "private").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulated::new(SimConfig::default());
+    let agent = TestAgent::start(
+        BusSource::Ready(cloud.bus.clone()),
+        dir.path(),
+        sim.clone(),
+        agent_config("edge1"),
+    )
+    .await;
+    let node = agent.running.node.clone();
+    registered(cloud, &node).await;
+
+    // Created, claimed, built, ACTIVE.
+    let (s, b) = alpha.post("/v2.1/servers", server("vm1", &img, "1")).await;
+    assert_eq!(s, 202, "{b}");
+    let id = b["server"]["id"].as_str().unwrap().to_owned();
+    assert!(
+        b["server"]["links"][0]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/v2.1/servers/{id}"))
+    );
+    let (_, b) = until(&alpha, &id, |_, b| status(b) != "BUILD").await;
+    let v = &b["server"];
+    assert_eq!(v["status"], "ACTIVE", "{b}");
+    assert_eq!(
+        (
+            v["OS-EXT-STS:vm_state"].clone(),
+            v["OS-EXT-STS:power_state"].clone(),
+            v["OS-EXT-STS:task_state"].clone()
+        ),
+        (json!("active"), json!(1), Value::Null)
+    );
+    assert_eq!(v["tenant_id"], alpha_project.as_str());
+    assert_eq!(v["image"]["id"], img.as_str());
+    assert_eq!(v["flavor"]["id"], "1");
+    assert_eq!(v["hostId"].as_str().unwrap().len(), 56, "{v}");
+    assert!(
+        v.get("OS-EXT-SRV-ATTR:host").is_none(),
+        "the node is an admin's to see"
+    );
+    assert!(v["OS-SRV-USG:launched_at"].is_string());
+    assert_eq!(
+        sim.status(&id).await.unwrap(),
+        Some(virga_agent::driver::GuestState::Running)
+    );
+    let (_, a) = admin.get(&format!("/v2.1/servers/{id}")).await;
+    assert_eq!(a["server"]["OS-EXT-SRV-ATTR:host"], node.as_str());
+    let held = allocations(cloud, &admin.token, &id).await;
+    assert_eq!(
+        held[&node]["resources"],
+        json!({"VCPU": 1, "MEMORY_MB": 256, "DISK_GB": 1}),
+        "{held}"
+    );
+
+    // Compute asked the scheduler and the image service as its own
+    // service user, which has no password to log in with over REST.
+    let login = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "compute", "domain": {"id": "default"}, "password": ""}}}}});
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v3/auth/tokens", cloud.url("identity")))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+
+    // Listed for its project only; another project's is 404.
+    let (_, l) = alpha.get("/v2.1/servers").await;
+    assert_eq!(l["servers"].as_array().unwrap().len(), 1);
+    assert_eq!(l["servers"][0]["id"], id.as_str());
+    let (_, l) = alpha
+        .get("/v2.1/servers/detail?status=ACTIVE&name=^VM")
+        .await;
+    assert_eq!(l["servers"][0]["status"], "ACTIVE", "{l}");
+    let (_, l) = alpha.get("/v2.1/servers/detail?status=ERROR").await;
+    assert_eq!(l["servers"], json!([]));
+    let (_, l) = beta.get("/v2.1/servers").await;
+    assert_eq!(l["servers"], json!([]));
+    let (s, e) = beta.get(&format!("/v2.1/servers/{id}")).await;
+    assert_eq!(
+        (s, message(&e)),
+        (404, format!("Instance {id} could not be found."))
+    );
+    assert_eq!(beta.delete(&format!("/v2.1/servers/{id}")).await.0, 404);
+    let (_, l) = admin.get("/v2.1/servers?all_tenants=1").await;
+    assert_eq!(l["servers"].as_array().unwrap().len(), 1);
+
+    // Bad input: each named.
+    let bad = [
+        (server("x", &img, "999"), "Flavor 999 could not be found."),
+        (
+            server("x", "00000000-0000-4000-8000-000000000000", "1"),
+            "Image 00000000-0000-4000-8000-000000000000 could not be found.",
+        ),
+        (
+            json!({"server": {"name": "x", "imageRef": img, "flavorRef": "1", "key_name": "nope"}}),
+            "Invalid key_name provided.",
+        ),
+        (
+            json!({"server": {"name": "x", "imageRef": img, "flavorRef": "1", "user_data": "not base64!"}}),
+            "Invalid input for field/attribute user_data. Value: not base64!. 'not base64!' is not a 'base64'",
+        ),
+        (
+            json!({"server": {"name": "x", "imageRef": "nope", "flavorRef": "1"}}),
+            "Invalid input for field/attribute imageRef. Value: nope. 'nope' is not a 'uuid'",
+        ),
+        (
+            json!({"server": {"name": "x", "imageRef": img, "flavorRef": "1", "color": "red"}}),
+            "Invalid input for field/attribute server. Additional properties are not allowed ('color' was unexpected)",
+        ),
+        (
+            json!({"server": {"name": " x", "imageRef": img, "flavorRef": "1"}}),
+            "Invalid input for field/attribute name. Value:  x. The 'name' has leading or trailing whitespace, or a character that is not printable.",
+        ),
+    ];
+    for (body, want) in bad {
+        let (s, e) = alpha.post("/v2.1/servers", body).await;
+        assert_eq!((s, message(&e)), (400, want.to_owned()));
+    }
+    // Another project's private image is not there for beta.
+    let (s, e) = beta.post("/v2.1/servers", server("x", &img, "1")).await;
+    assert_eq!(
+        (s, message(&e)),
+        (400, format!("Image {img} could not be found."))
+    );
+
+    // Quota: two instances at most; one more fits, two do not.
+    let path = format!("/v2.1/os-quota-sets/{alpha_project}");
+    let (s, _) = admin
+        .put(&path, json!({"quota_set": {"instances": 2}}))
+        .await;
+    assert_eq!(s, 200);
+    let mut two = server("pair", &img, "1");
+    two["server"]["min_count"] = json!(2);
+    let (s, e) = alpha.post("/v2.1/servers", two.clone()).await;
+    assert_eq!(
+        (s, message(&e)),
+        (
+            403,
+            "Quota exceeded for instances: Requested 2, but already used 1 of 2 instances"
+                .to_owned()
+        )
+    );
+    // max_count is cut to what fits; the reservation id names the request.
+    two["server"]["min_count"] = json!(1);
+    two["server"]["max_count"] = json!(3);
+    two["server"]["return_reservation_id"] = json!(true);
+    let (s, r) = alpha.post("/v2.1/servers", two).await;
+    assert_eq!(s, 202, "{r}");
+    assert!(r["reservation_id"].as_str().unwrap().starts_with("r-"));
+    let (_, l) = alpha.get("/v2.1/servers?name=^pair").await;
+    let pair = l["servers"].as_array().unwrap();
+    assert_eq!(pair.len(), 1, "{l}");
+    let second = pair[0]["id"].as_str().unwrap().to_owned();
+    until(&alpha, &second, |_, b| status(b) == "ACTIVE").await;
+
+    // Delete: the guest goes, the claim is given back, the server is gone.
+    for s in [&id, &second] {
+        assert_eq!(alpha.delete(&format!("/v2.1/servers/{s}")).await.0, 204);
+    }
+    for s in [&id, &second] {
+        until(&alpha, s, |st, _| st == 404).await;
+        assert_eq!(sim.status(s).await.unwrap(), None);
+        assert_eq!(allocations(cloud, &admin.token, s).await, json!({}));
+    }
+    let (_, l) = alpha.get("/v2.1/servers").await;
+    assert_eq!(l["servers"], json!([]));
+    // Admins still see the deleted ones with deleted=true.
+    let (_, l) = admin
+        .get("/v2.1/servers/detail?all_tenants=1&deleted=true")
+        .await;
+    assert_eq!(l["servers"][0]["status"], "DELETED", "{l}");
+    agent.stop().await;
+}
+
+async fn no_valid_host(cloud: &Cloud) {
+    let (admin, alpha, project, _) = callers(cloud).await;
+    // More memory than any node has, within an unlimited quota.
+    flavor(&admin, "huge", 64 << 20).await;
+    let path = format!("/v2.1/os-quota-sets/{project}");
+    let (s, _) = admin.put(&path, json!({"quota_set": {"ram": -1}})).await;
+    assert_eq!(s, 200);
+    let img = image(cloud, &alpha.token, "private").await;
+    let (s, b) = alpha
+        .post("/v2.1/servers", server("big", &img, "huge"))
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let id = b["server"]["id"].as_str().unwrap().to_owned();
+    let (_, b) = until(&alpha, &id, |_, b| status(b) != "BUILD").await;
+    assert_eq!(status(&b), "ERROR", "{b}");
+    assert_eq!(b["server"]["fault"]["code"], 500);
+    assert_eq!(b["server"]["fault"]["message"], "No valid host was found. ");
+    assert!(b["server"]["fault"].get("details").is_none());
+    let (_, a) = admin.get(&format!("/v2.1/servers/{id}")).await;
+    assert!(a["server"]["fault"]["details"].is_string(), "{a}");
+    assert_eq!(allocations(cloud, &admin.token, &id).await, json!({}));
+    // Deleted at once: it never had a node.
+    assert_eq!(alpha.delete(&format!("/v2.1/servers/{id}")).await.0, 204);
+    until(&alpha, &id, |st, _| st == 404).await;
+}
