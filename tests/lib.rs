@@ -190,6 +190,37 @@ impl Cloud {
             .await
     }
 
+    /// Stops one service, as a crash would leave it: nothing of it runs,
+    /// its database and its bus queues stay.
+    pub async fn stop_service(&mut self, name: &str) {
+        let i = self
+            .running
+            .iter()
+            .position(|r| r.name == name)
+            .unwrap_or_else(|| panic!("{name} is not running"));
+        self.running.remove(i).stop().await;
+    }
+
+    /// Starts a service stopped by [`Cloud::stop_service`] again, on the
+    /// same database and bus (on a new port: [`Cloud::url`] follows).
+    pub async fn start_service(&mut self, name: &'static str) {
+        let mut started = virga::run::start_services(
+            self.config.clone(),
+            &[name],
+            self.bus.clone(),
+            self.shutdown.child_token(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name} restarts: {}", virga_common::error::chain(&e)));
+        let r = started.remove(0);
+        self.urls.insert(name, r.url.clone());
+        self.running.push(r);
+        // The catalog names its new address.
+        virga::bootstrap::run(&self.config, &self.running)
+            .await
+            .expect("bootstrap refreshes the catalog");
+    }
+
     /// Stops every service and waits until each has finished its work.
     pub async fn stop(self) {
         self.shutdown.cancel();

@@ -12,8 +12,9 @@ use crate::for_each_service;
 
 /// Starts the named services on one bus: identity first, since every other
 /// service asks it for its token keys as it starts, then the rest
-/// concurrently. If any fails, the others are stopped again and the first
-/// error is returned.
+/// concurrently. Each runs under a child of `shutdown`, so one can be
+/// stopped alone ([`Running::stop`]). If any fails, the others are stopped
+/// again and the first error is returned.
 pub async fn start_services(
     config: Arc<Config>,
     names: &[&str],
@@ -26,14 +27,14 @@ pub async fn start_services(
             virga_service::start::<virga_identity::Identity>(
                 config.clone(),
                 bus.clone(),
-                shutdown.clone(),
+                shutdown.child_token(),
             )
             .await?,
         );
     }
     let mut starting: Vec<BoxFuture<'static, Result<Running, StartError>>> = Vec::new();
     for_each_service!(S => if names.contains(&S::NAME) && S::NAME != virga_identity::Identity::NAME {
-        starting.push(Box::pin(virga_service::start::<S>(config.clone(), bus.clone(), shutdown.clone())));
+        starting.push(Box::pin(virga_service::start::<S>(config.clone(), bus.clone(), shutdown.child_token())));
     });
     let mut first_error = None;
     for result in join_all(starting).await {

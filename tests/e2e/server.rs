@@ -280,3 +280,155 @@ async fn no_valid_host(cloud: &Cloud) {
     assert_eq!(alpha.delete(&format!("/v2.1/servers/{id}")).await.0, 204);
     until(&alpha, &id, |st, _| st == 404).await;
 }
+
+mod restarts {
+    use virga_tests::{Backend, Cloud};
+
+    #[tokio::test]
+    async fn embedded() {
+        let mut cloud = Cloud::start(Backend::Embedded).await;
+        super::restarts(&mut cloud).await;
+        cloud.stop().await;
+    }
+
+    #[tokio::test]
+    async fn distributed() {
+        let mut cloud = Cloud::start(Backend::Distributed).await;
+        super::restarts(&mut cloud).await;
+        cloud.stop().await;
+    }
+}
+
+async fn start_agent(cloud: &Cloud, dir: &std::path::Path, sim: &Simulated) -> TestAgent {
+    TestAgent::start(
+        BusSource::Ready(cloud.bus.clone()),
+        dir,
+        sim.clone(),
+        agent_config("edge1"),
+    )
+    .await
+}
+
+/// Sagas outlive the compute service: stopped while a claim waits for the
+/// scheduler, while its node builds a server, and while its node destroys
+/// it, a restarted service resumes each step, or finishes it from the
+/// node's reports (and asks for them again, in case they came while it
+/// was down).
+async fn restarts(cloud: &mut Cloud) {
+    let (admin_token, alpha_token) = {
+        let (admin, alpha, _, _) = callers(cloud).await;
+        flavor(&admin, "1", 256).await;
+        (admin.token, alpha.token)
+    };
+    let img = image(cloud, &alpha_token, "private").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulated::new(SimConfig::default());
+    let agent = start_agent(cloud, dir.path(), &sim).await;
+    let node = agent.running.node.clone();
+    registered(cloud, &node).await;
+
+    // The scheduler is down: the create's claim is retried; compute
+    // stops meanwhile, and once both are back the build goes on.
+    cloud.stop_service("scheduler").await;
+    let early = {
+        let alpha = Nova {
+            cloud,
+            token: alpha_token.clone(),
+        };
+        let (s, b) = alpha
+            .post("/v2.1/servers", server("early", &img, "1"))
+            .await;
+        assert_eq!(s, 202, "{b}");
+        b["server"]["id"].as_str().unwrap().to_owned()
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cloud.stop_service("compute").await;
+    cloud.start_service("scheduler").await;
+    cloud.start_service("compute").await;
+    {
+        let alpha = Nova {
+            cloud,
+            token: alpha_token.clone(),
+        };
+        let (_, b) = until(&alpha, &early, |_, b| status(b) != "BUILD").await;
+        assert_eq!(status(&b), "ACTIVE", "{b}");
+        assert_eq!(alpha.delete(&format!("/v2.1/servers/{early}")).await.0, 204);
+        until(&alpha, &early, |s, _| s == 404).await;
+    }
+
+    // The node's agent is down: the build waits in its queue.
+    agent.stop().await;
+    let id = {
+        let alpha = Nova {
+            cloud,
+            token: alpha_token.clone(),
+        };
+        let (s, b) = alpha.post("/v2.1/servers", server("vm", &img, "1")).await;
+        assert_eq!(s, 202, "{b}");
+        let id = b["server"]["id"].as_str().unwrap().to_owned();
+        let (_, b) = until(&alpha, &id, |_, b| {
+            b["server"]["OS-EXT-STS:task_state"] == "spawning"
+        })
+        .await;
+        assert_eq!(status(&b), "BUILD");
+        id
+    };
+    cloud.stop_service("compute").await;
+    let agent = start_agent(cloud, dir.path(), &sim).await;
+    for _ in 0..200 {
+        if sim.status(&id).await.unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        sim.status(&id).await.unwrap(),
+        Some(virga_agent::driver::GuestState::Running),
+        "the node built it while compute was down"
+    );
+    cloud.start_service("compute").await;
+    let alpha = Nova {
+        cloud,
+        token: alpha_token.clone(),
+    };
+    let (_, b) = until(&alpha, &id, |_, b| status(b) != "BUILD").await;
+    assert_eq!(status(&b), "ACTIVE", "{b}");
+    drop(alpha);
+
+    // Deleted while the node is down, finished after compute restarts.
+    agent.stop().await;
+    {
+        let alpha = Nova {
+            cloud,
+            token: alpha_token.clone(),
+        };
+        assert_eq!(alpha.delete(&format!("/v2.1/servers/{id}")).await.0, 204);
+        let (_, b) = alpha.get(&format!("/v2.1/servers/{id}")).await;
+        assert_eq!(b["server"]["OS-EXT-STS:task_state"], "deleting", "{b}");
+        // The node is silent: the server stays, being deleted.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (s, b) = alpha.get(&format!("/v2.1/servers/{id}")).await;
+        assert_eq!((s, status(&b)), (200, "ACTIVE"), "{b}");
+    }
+    cloud.stop_service("compute").await;
+    let agent = start_agent(cloud, dir.path(), &sim).await;
+    for _ in 0..200 {
+        if sim.status(&id).await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        sim.status(&id).await.unwrap(),
+        None,
+        "the node destroyed it"
+    );
+    cloud.start_service("compute").await;
+    let alpha = Nova {
+        cloud,
+        token: alpha_token.clone(),
+    };
+    until(&alpha, &id, |s, _| s == 404).await;
+    assert_eq!(allocations(cloud, &admin_token, &id).await, json!({}));
+    agent.stop().await;
+}

@@ -4,8 +4,9 @@
 //!
 //! The token and the catalog's endpoints come from identity over the bus
 //! (`service_token`), are kept until shortly before the token expires, and
-//! are fetched again on a 401 (a rotated key, a revocation) or a missing
-//! endpoint (a service started after the last fetch).
+//! are fetched again on a 401 (a rotated key, a revocation), a missing
+//! endpoint (a service started after the last fetch) or an unreachable one
+//! (a service restarted elsewhere).
 
 use std::time::Duration;
 
@@ -93,10 +94,17 @@ pub async fn call(
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| {
-            tracing::warn!(service_type, path, error = %virga_common::error::chain(&e), "peer unreachable");
-            Error::Unavailable(format!("The {service_type} service is unreachable."))
-        })?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(service_type, path, error = %virga_common::error::chain(&e), "peer unreachable");
+                // It may have moved (restarted elsewhere): ask the catalog again next time.
+                peers.held.lock().await.take();
+                return Err(Error::Unavailable(format!(
+                    "The {service_type} service is unreachable."
+                )));
+            }
+        };
         let status = resp.status().as_u16();
         if status == 401 && attempt == 0 && matches!(who, As::Service) {
             continue;

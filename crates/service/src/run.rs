@@ -66,9 +66,16 @@ pub struct Running {
     /// Where clients reach it.
     pub url: String,
     task: JoinHandle<()>,
+    shutdown: CancellationToken,
 }
 
 impl Running {
+    /// Shuts this service down (the token it was started with) and waits.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.wait().await;
+    }
+
     /// Waits until the service has shut down: no request or message half-done.
     pub async fn wait(self) {
         if let Err(e) = self.task.await {
@@ -134,6 +141,7 @@ pub async fn start<S: Service>(
         .map_err(|source| StartError::Bus { service, source })?;
 
     let task_ctx = ctx.clone();
+    let stop = shutdown.clone();
     let task = tokio::spawn(async move {
         let token = shutdown.clone();
         let server = axum::serve(listener, app)
@@ -186,6 +194,7 @@ pub async fn start<S: Service>(
         addr: local_addr,
         url,
         task,
+        shutdown: stop,
     })
 }
 

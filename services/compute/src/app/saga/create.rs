@@ -292,16 +292,25 @@ pub async fn spawn(
     instance::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
     // A report that came before the saga waited is asked for again.
+    super::first_look(ctx, &saga.instance_id);
     tell(ctx, &node, &AgentCommand::Report { request_id }).await
 }
 
-/// A waiting build past its deadline fails.
+/// A waiting build past its deadline fails. One this run of the service
+/// has not seen before (it was restarted) asks the node for a full report,
+/// in case the report it waits for came while it was down.
 pub async fn waiting(
     ctx: &ServiceContext,
     saga: Model,
     server: instance::Model,
 ) -> Result<(), Error> {
     if saga.deadline >= Utc::now() {
+        if let Some(node) = &server.node_id
+            && super::first_look(ctx, &server.id)
+        {
+            let request_id = format!("req-{}", uuid::Uuid::new_v4());
+            tell(ctx, node, &AgentCommand::Report { request_id }).await?;
+        }
         return Ok(());
     }
     let why = format!(
@@ -332,6 +341,7 @@ pub async fn built(
     m.updated_at = now();
     instance::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
+    super::forget(ctx, &saga.instance_id);
     Ok(())
 }
 
@@ -379,6 +389,7 @@ pub async fn fail(
     m.updated_at = now();
     instance::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
+    super::forget(ctx, &saga.instance_id);
     tracing::warn!(instance = %saga.instance_id, message, details, "build failed");
     Ok(())
 }

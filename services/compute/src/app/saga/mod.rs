@@ -67,6 +67,23 @@ fn put_back(ctx: &ServiceContext, ids: &[String]) {
     }
 }
 
+/// Waiting sagas this run of the service has looked at.
+#[derive(Default)]
+struct Seen(Mutex<HashSet<String>>);
+
+/// Whether this is the first look of this run at the waiting saga of `id`.
+pub fn first_look(ctx: &ServiceContext, id: &str) -> bool {
+    let s = ctx.local::<Seen>();
+    let mut seen = s.0.lock().unwrap_or_else(|e| e.into_inner());
+    seen.insert(id.to_owned())
+}
+
+/// The saga of `id` ended: no more looks to remember.
+pub fn forget(ctx: &ServiceContext, id: &str) {
+    let s = ctx.local::<Seen>();
+    s.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+}
+
 /// Starts the sweeper: at start (resuming what a previous run left) and
 /// every [`SWEEP_EVERY`] after.
 pub fn start(ctx: &ServiceContext) {
