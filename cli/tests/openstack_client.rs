@@ -43,12 +43,16 @@ impl Drop for Up {
     }
 }
 
-fn start(dir: &std::path::Path) -> (Up, BTreeMap<String, String>) {
+/// `virga up` in `dir`, its agent's libvirt driver on `libvirt_uri`.
+fn start(dir: &std::path::Path, libvirt_uri: &str) -> (Up, BTreeMap<String, String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_virga"));
     cmd.args(["up"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("VIRGA_DATA_DIR", dir)
+        .env("VIRGA_AGENT__DRIVER", "libvirt")
+        .env("VIRGA_AGENT__LIBVIRT_URI", libvirt_uri)
+        .env("VIRGA_AGENT__LIBVIRT_DOMAIN_TYPE", "qemu")
         .env(
             "VIRGA_TEST_IMAGES",
             std::env::var("VIRGA_TEST_IMAGES").expect(
@@ -146,7 +150,8 @@ fn succeeds(env: &[(&str, &str)], args: &[&str], json: bool) -> std::process::Ou
 #[test]
 fn the_openstack_client_works_against_virga_up() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut up, urls) = start(dir.path());
+    let libvirt = virga_testkit::libvirt::shared().uri();
+    let (mut up, urls) = start(dir.path(), &libvirt);
     let clouds = dir.path().join("clouds.yaml").display().to_string();
     let env = [
         ("OS_CLIENT_CONFIG_FILE", clouds.as_str()),
@@ -240,6 +245,42 @@ fn the_openstack_client_works_against_virga_up() {
     compute::flavors(&env, &alice_env, &project);
     compute::key_pairs(&alice_env, dir.path());
     compute::server_groups(&alice_env);
+    // bob, a member of another project.
+    openstack(&env, &["project", "create", "other"]);
+    openstack(
+        &env,
+        &[
+            "user",
+            "create",
+            "--password",
+            "bob-pw-1",
+            "--project",
+            "other",
+            "bob",
+        ],
+    );
+    openstack_quiet(
+        &env,
+        &[
+            "role",
+            "add",
+            "--project",
+            "other",
+            "--user",
+            "bob",
+            "member",
+        ],
+    );
+    let bob_env = [
+        ("OS_AUTH_URL", auth_url.as_str()),
+        ("OS_USERNAME", "bob"),
+        ("OS_PASSWORD", "bob-pw-1"),
+        ("OS_PROJECT_NAME", "other"),
+        ("OS_USER_DOMAIN_NAME", "Default"),
+        ("OS_PROJECT_DOMAIN_NAME", "Default"),
+        ("OS_IDENTITY_API_VERSION", "3"),
+    ];
+    compute::servers(&env, &alice_env, &bob_env, &libvirt);
 
     Command::new("kill")
         .args(["-TERM", &up.0.id().to_string()])

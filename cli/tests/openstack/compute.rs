@@ -217,3 +217,82 @@ pub fn server_groups(alice: &[(&str, &str)]) {
         serde_json::json!([])
     );
 }
+
+/// `openstack server ...` on `virga up`'s own agent, whose libvirt driver
+/// runs on the test kit's libvirtd: alice's server boots the test image as
+/// a real (TCG) QEMU guest, bob in another project sees none of it, and
+/// delete destroys the guest.
+pub fn servers(
+    admin: &[(&str, &str)],
+    alice: &[(&str, &str)],
+    bob: &[(&str, &str)],
+    libvirt_uri: &str,
+) {
+    let images = std::path::PathBuf::from(std::env::var("VIRGA_TEST_IMAGES").unwrap());
+    let disk = images.join("virga-test-vm.qcow2").display().to_string();
+    let img = openstack(
+        alice,
+        &[
+            "image",
+            "create",
+            "--disk-format",
+            "qcow2",
+            "--container-format",
+            "bare",
+            "--property",
+            "architecture=x86_64",
+            "--file",
+            &disk,
+            "test-vm",
+        ],
+    );
+    assert_eq!(img["status"], "active", "{img}");
+    openstack(
+        admin,
+        &[
+            "flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "m1.vm",
+        ],
+    );
+    let vm = openstack(
+        alice,
+        &[
+            "server", "create", "--image", "test-vm", "--flavor", "m1.vm", "--wait", "vm1",
+        ],
+    );
+    assert_eq!(vm["status"], "ACTIVE", "{vm}");
+    let id = vm["id"].as_str().unwrap().to_owned();
+    // A real QEMU guest runs it.
+    let domains = std::process::Command::new("virsh")
+        .args(["-c", libvirt_uri, "list", "--name"])
+        .output()
+        .unwrap();
+    let domains = String::from_utf8_lossy(&domains.stdout);
+    assert!(domains.contains(&format!("virga-{id}")), "{domains}");
+
+    let listed = openstack(alice, &["server", "list"]);
+    assert_eq!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Name"].clone())
+            .collect::<Vec<_>>(),
+        vec![serde_json::json!("vm1")],
+        "{listed}"
+    );
+    assert_eq!(openstack(bob, &["server", "list"]), serde_json::json!([]));
+    let shown = openstack(alice, &["server", "show", "vm1"]);
+    assert_eq!(shown["status"], "ACTIVE", "{shown}");
+    assert_eq!(shown["OS-EXT-STS:power_state"], 1, "{shown}");
+    let err = openstack_fails(bob, &["server", "show", &id]);
+    assert!(err.contains(&format!("No Server found for {id}")), "{err}");
+
+    openstack_quiet(alice, &["server", "delete", "--wait", "vm1"]);
+    assert_eq!(openstack(alice, &["server", "list"]), serde_json::json!([]));
+    let domains = std::process::Command::new("virsh")
+        .args(["-c", libvirt_uri, "list", "--all", "--name"])
+        .output()
+        .unwrap();
+    let domains = String::from_utf8_lossy(&domains.stdout);
+    assert!(!domains.contains(&format!("virga-{id}")), "{domains}");
+}

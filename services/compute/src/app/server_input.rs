@@ -44,6 +44,7 @@ const SERVER_KEYS: &[&str] = &[
     "accessIPv6",
     "config_drive",
     "OS-DCF:diskConfig",
+    "block_device_mapping_v2",
 ];
 
 fn string<'a>(field: &str, v: &'a Value) -> Result<&'a str, Error> {
@@ -91,6 +92,34 @@ fn count(field: &str, o: &Map<String, Value>) -> Result<Option<u32>, Error> {
     o.get(field)
         .map(|v| input::integer(field, v, 1).map(|n| n as u32))
         .transpose()
+}
+
+/// Block device mappings: only the image as the local root disk, the way
+/// clients describe a plain boot from an image; volumes come with the
+/// volume service.
+fn bdm_is_the_image(bdm: Option<&Value>, image: &str) -> Result<(), Error> {
+    let Some(v) = bdm else {
+        return Ok(());
+    };
+    let Some(list) = v.as_array() else {
+        return Err(invalid(
+            "block_device_mapping_v2",
+            v,
+            format!("{v} is not of type 'array'"),
+        ));
+    };
+    for d in list {
+        let local_image = d["source_type"] == "image"
+            && d.get("destination_type").is_none_or(|t| t == "local")
+            && d["uuid"] == image
+            && d.get("boot_index").is_none_or(|b| b == 0 || b == "0");
+        if !local_image {
+            return Err(Error::BadRequest(
+                "Block Device Mapping is Invalid: only the server's image as its local root disk is supported (volumes are not).".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub fn parse(body: &Value) -> Result<NewServer, Error> {
@@ -150,6 +179,7 @@ pub fn parse(body: &Value) -> Result<NewServer, Error> {
             Some(u.to_owned())
         }
     };
+    bdm_is_the_image(s.get("block_device_mapping_v2"), &image_ref)?;
     let min_count = count("min_count", s)?.unwrap_or(1);
     let max_count = count("max_count", s)?.unwrap_or(min_count);
     if min_count > max_count {
