@@ -17,10 +17,11 @@ use virga_tests::Cloud;
 use super::agent::{TestAgent, agent_config, registered};
 use super::image::Caller;
 use super::image_data::put_file;
+use super::network::Net;
 use super::nova::{Nova, callers, message};
 use super::resource_provider::placement;
 
-crate::on_both_backends!(servers, no_valid_host);
+crate::on_both_backends!(servers, no_valid_host, networks);
 
 /// A raw image of `alpha`'s, active.
 async fn image(cloud: &Cloud, token: &str, visibility: &str) -> String {
@@ -430,5 +431,144 @@ async fn restarts(cloud: &mut Cloud) {
     };
     until(&alpha, &id, |s, _| s == 404).await;
     assert_eq!(allocations(cloud, &admin_token, &id).await, json!({}));
+    agent.stop().await;
+}
+
+fn on(name: &str, image: &str, networks: Value) -> Value {
+    json!({"server": {"name": name, "imageRef": image, "flavorRef": "1", "networks": networks}})
+}
+
+/// Servers on networks: a port made on each network asked for, or the
+/// port given, bound to the server's node and shown in `addresses`; on
+/// delete the made port goes, the given one stays, unbound. The network
+/// service's refusal fails the build with its words.
+async fn networks(cloud: &Cloud) {
+    let (admin, alpha, _, beta) = callers(cloud).await;
+    flavor(&admin, "1", 256).await;
+    // Community: beta may boot it too (and fails only on the network).
+    let img = image(cloud, &alpha.token, "community").await;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulated::new(SimConfig::default());
+    // The plan is kept, not applied: this test's host is no node's.
+    let mut config = agent_config("edge1");
+    config.network.dataplane = false;
+    let agent = TestAgent::start(
+        BusSource::Ready(cloud.bus.clone()),
+        dir.path(),
+        sim.clone(),
+        config,
+    )
+    .await;
+    let node = agent.running.node.clone();
+    registered(cloud, &node).await;
+    let net = Net {
+        cloud,
+        token: alpha.token.clone(),
+    };
+    let admin_net = Net {
+        cloud,
+        token: admin.token.clone(),
+    };
+    let n = net.create("network", json!({"name": "blue"})).await;
+    let nid = n["id"].as_str().unwrap().to_owned();
+    net.create(
+        "subnet",
+        json!({"network_id": nid, "cidr": "10.9.0.0/24", "ip_version": 4}),
+    )
+    .await;
+    let given = net
+        .create("port", json!({"network_id": nid, "name": "mine"}))
+        .await;
+    let given_id = given["id"].as_str().unwrap().to_owned();
+
+    let (s, b) = alpha
+        .post("/v2.1/servers", on("a", &img, json!([{"uuid": nid}])))
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let a = b["server"]["id"].as_str().unwrap().to_owned();
+    let (s, b) = alpha
+        .post("/v2.1/servers", on("b", &img, json!([{"port": given_id}])))
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let b_id = b["server"]["id"].as_str().unwrap().to_owned();
+    for id in [&a, &b_id] {
+        let (_, v) = until(&alpha, id, |_, b| status(b) != "BUILD").await;
+        assert_eq!(status(&v), "ACTIVE", "{v}");
+        let addrs = v["server"]["addresses"]["blue"].as_array().unwrap().clone();
+        assert_eq!(addrs.len(), 1, "{v}");
+        assert_eq!(addrs[0]["version"], 4);
+        assert!(
+            addrs[0]["addr"].as_str().unwrap().starts_with("10.9.0."),
+            "{v}"
+        );
+        // The port is the server's, bound to its node.
+        let (_, ports) = admin_net.get(&format!("/v2.0/ports?device_id={id}")).await;
+        let p = &ports["ports"][0];
+        assert_eq!(
+            (
+                p["binding:host_id"].as_str(),
+                p["device_owner"].as_str(),
+                p["mac_address"].clone()
+            ),
+            (
+                Some(node.as_str()),
+                Some("compute:nova"),
+                addrs[0]["OS-EXT-IPS-MAC:mac_addr"].clone()
+            ),
+            "{ports}"
+        );
+    }
+    let (_, ports) = net.get(&format!("/v2.0/ports?device_id={a}")).await;
+    let made = ports["ports"][0]["id"].as_str().unwrap().to_owned();
+
+    // Bad networks and ports, each named.
+    let missing = "00000000-0000-4000-8000-000000000009";
+    for (who, body, want) in [
+        (&alpha, on("x", &img, json!([{"uuid": missing}])), (400, format!("Network {missing} could not be found."))),
+        (&beta, on("x", &img, json!([{"uuid": nid}])), (400, format!("Network {nid} could not be found."))),
+        (&alpha, on("x", &img, json!([{"port": missing}])), (400, format!("Port id {missing} could not be found."))),
+        (&alpha, on("x", &img, json!([{"port": given_id}])), (409, format!("Port {given_id} is still in use."))),
+        (&alpha, on("x", &img, json!([{"uuid": nid, "fixed_ip": "10.9.0.300"}])),
+            (400, "Invalid input for field/attribute fixed_ip. Value: 10.9.0.300. '10.9.0.300' is not a 'ip-address'".to_owned())),
+    ] {
+        let (s, e) = who.post("/v2.1/servers", body).await;
+        assert_eq!((s, message(&e)), want);
+    }
+    // The network service refuses an address outside the subnet: the build fails with its words, and gives back what it took.
+    let (s, b) = alpha
+        .post(
+            "/v2.1/servers",
+            on("c", &img, json!([{"uuid": nid, "fixed_ip": "10.8.0.5"}])),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let c = b["server"]["id"].as_str().unwrap().to_owned();
+    let (_, v) = until(&alpha, &c, |_, b| status(b) != "BUILD").await;
+    assert_eq!(status(&v), "ERROR", "{v}");
+    let fault = v["server"]["fault"]["message"].as_str().unwrap();
+    assert!(
+        fault.starts_with(&format!("Build of instance {c} aborted: ")),
+        "{fault}"
+    );
+    assert_eq!(allocations(cloud, &admin.token, &c).await, json!({}));
+
+    // Delete: the made port goes, the given one stays, unbound.
+    for id in [&a, &b_id, &c] {
+        assert_eq!(alpha.delete(&format!("/v2.1/servers/{id}")).await.0, 204);
+    }
+    for id in [&a, &b_id, &c] {
+        until(&alpha, id, |s, _| s == 404).await;
+    }
+    assert_eq!(net.get(&format!("/v2.0/ports/{made}")).await.0, 404);
+    let (s, p) = admin_net.get(&format!("/v2.0/ports/{given_id}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (
+            p["port"]["device_id"].as_str(),
+            p["port"]["binding:host_id"].as_str()
+        ),
+        (Some(""), Some("")),
+        "{p}"
+    );
     agent.stop().await;
 }

@@ -16,7 +16,7 @@ pub fn short(id: &str) -> Result<&str, NetplaneError> {
 
 /// A network's bridge.
 pub fn bridge(network_id: &str) -> Result<String, NetplaneError> {
-    Ok(format!("vbr{}", short(network_id)?))
+    Ok(virga_protocol::network::bridge_name(short(network_id)?))
 }
 
 /// A network's VXLAN device.

@@ -10,3 +10,11 @@ mod plan;
 
 pub use filter::*;
 pub use plan::*;
+
+/// The bridge a network's ports plug into on every node: what the network
+/// service names in a bound port's `binding:vif_details.bridge_name` and
+/// the node's agent creates (at most 14 characters, a Linux name).
+pub fn bridge_name(network_id: &str) -> String {
+    let short: String = network_id.chars().take(11).collect();
+    format!("vbr{short}")
+}

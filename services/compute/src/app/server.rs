@@ -12,7 +12,7 @@ use virga_service::auth::Auth;
 use virga_service::peer::{self, As, Method};
 
 use super::saga::{self, CREATE, DELETE, create, delete};
-use super::server_input::NewServer;
+use super::server_input::{NetworkRequest, NewServer};
 use super::server_state::{self, Action, power, task, vm};
 use super::{flavor, key_pair, quota_set, server_group};
 use crate::db::instance::{self, Model};
@@ -64,6 +64,73 @@ async fn image(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Value, Err
             "The image service answered {s}."
         ))),
     }
+}
+
+/// The networks and ports asked for, as the caller sees them (their own
+/// and shared networks, their own unused ports).
+async fn check_networks(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    asked: &[NetworkRequest],
+    count: u32,
+) -> Result<(), Error> {
+    for r in asked {
+        if let Some(p) = &r.port {
+            if count > 1 {
+                return Err(bad(
+                    "Unable to launch multiple instances with a single configured port ID. Please launch your instance one by one with different ports.",
+                ));
+            }
+            let path = format!("/v2.0/ports/{p}");
+            let got = peer::call(
+                ctx,
+                As::Caller(auth),
+                "network",
+                Method::GET,
+                &path,
+                None,
+                &[],
+            )
+            .await?;
+            match got.status {
+                200 if got.body["port"]["device_id"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()) =>
+                {
+                    return Err(Error::Conflict(format!("Port {p} is still in use.")));
+                }
+                200 => {}
+                404 => return Err(bad(format!("Port id {p} could not be found."))),
+                s => {
+                    return Err(Error::Unavailable(format!(
+                        "The network service answered {s}."
+                    )));
+                }
+            }
+        } else if let Some(n) = &r.uuid {
+            let path = format!("/v2.0/networks/{n}");
+            let got = peer::call(
+                ctx,
+                As::Caller(auth),
+                "network",
+                Method::GET,
+                &path,
+                None,
+                &[],
+            )
+            .await?;
+            match got.status {
+                200 => {}
+                404 => return Err(bad(format!("Network {n} could not be found."))),
+                s => {
+                    return Err(Error::Unavailable(format!(
+                        "The network service answered {s}."
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The site an availability zone names.
@@ -163,6 +230,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result
             .await
             .map_err(|_| bad(format!("Invalid server group {g}")))?;
     }
+    check_networks(ctx, auth, &new.networks, new.max_count).await?;
     let site = match &new.availability_zone {
         Some(z) => Some(site(ctx, z).await?),
         None => None,
@@ -222,6 +290,8 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result
                 key_data: key.as_ref().map(|k| k.public_key.clone()),
                 user_data: new.user_data.clone(),
                 metadata: json!(new.metadata).to_string(),
+                networks: json!(new.networks).to_string(),
+                network_info: "[]".into(),
                 availability_zone: new.availability_zone.clone(),
                 server_group_id: new.group.clone(),
                 node_id: None,

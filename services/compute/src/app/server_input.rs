@@ -24,6 +24,76 @@ pub struct NewServer {
     pub return_reservation_id: bool,
     /// `os:scheduler_hints.group`.
     pub group: Option<String>,
+    pub networks: Vec<NetworkRequest>,
+}
+
+/// One entry of `networks`: a network to make a port on, or a port.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_ip: Option<String>,
+}
+
+fn networks(v: Option<&Value>) -> Result<Vec<NetworkRequest>, Error> {
+    let Some(v) = v else {
+        return Ok(vec![]);
+    };
+    if v == "none" {
+        return Ok(vec![]);
+    }
+    let Some(list) = v.as_array() else {
+        return Err(invalid(
+            "networks",
+            v,
+            format!("{v} is not of type 'array'"),
+        ));
+    };
+    let mut out = Vec::new();
+    for n in list {
+        let Some(o) = n.as_object() else {
+            return Err(invalid(
+                "networks",
+                n,
+                format!("{n} is not of type 'object'"),
+            ));
+        };
+        if let Some(extra) = o
+            .keys()
+            .find(|k| !["uuid", "port", "fixed_ip"].contains(&k.as_str()))
+        {
+            return Err(Error::BadRequest(format!(
+                "Invalid input for field/attribute networks. Additional properties are not allowed ('{extra}' was unexpected)"
+            )));
+        }
+        let field = |k: &str| -> Result<Option<String>, Error> {
+            match o.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(x) if k == "fixed_ip" => {
+                    let ip = string(k, x)?;
+                    ip.parse::<std::net::IpAddr>()
+                        .map_err(|_| invalid(k, x, format!("'{ip}' is not a 'ip-address'")))?;
+                    Ok(Some(ip.to_owned()))
+                }
+                Some(x) => uuid_like(k, x).map(Some),
+            }
+        };
+        let r = NetworkRequest {
+            uuid: field("uuid")?,
+            port: field("port")?,
+            fixed_ip: field("fixed_ip")?,
+        };
+        if r.uuid.is_none() && r.port.is_none() {
+            return Err(Error::BadRequest(
+                "Bad networks format: network uuid is not in proper format ()".into(),
+            ));
+        }
+        out.push(r);
+    }
+    Ok(out)
 }
 
 const SERVER_KEYS: &[&str] = &[
@@ -185,14 +255,7 @@ pub fn parse(body: &Value) -> Result<NewServer, Error> {
     if min_count > max_count {
         return Err(Error::BadRequest("min_count must be <= max_count".into()));
     }
-    if let Some(n) = s.get("networks")
-        && n.as_array().is_none_or(|a| !a.is_empty())
-        && n != "none"
-    {
-        return Err(Error::BadRequest(
-            "Attaching servers to networks at create is not supported by this cloud yet; omit 'networks'.".into(),
-        ));
-    }
+    let networks = networks(s.get("networks"))?;
     let hints = top
         .get("os:scheduler_hints")
         .or_else(|| top.get("OS-SCH-HNT:scheduler_hints"));
@@ -223,5 +286,6 @@ pub fn parse(body: &Value) -> Result<NewServer, Error> {
             .transpose()?
             .unwrap_or(false),
         group,
+        networks,
     })
 }

@@ -36,6 +36,12 @@ pub struct Model {
     pub user_data: Option<String>,
     /// JSON object of strings.
     pub metadata: String,
+    /// The networks asked for at create (JSON `[{uuid?, port?, fixed_ip?}]`).
+    pub networks: String,
+    /// The server's ports as last learnt (Nova's info cache, JSON `[{id,
+    /// network_id, network_name, mac, ips, preserve}]`): `addresses` and
+    /// what a delete gives back.
+    pub network_info: String,
     /// As asked at create (an edge site's name), if asked.
     pub availability_zone: Option<String>,
     pub server_group_id: Option<String>,

@@ -37,6 +37,25 @@ fn host_id(m: &Model) -> String {
     }
 }
 
+/// Nova's `addresses`: each network's name -> its fixed addresses.
+fn addresses(m: &Model) -> Value {
+    let info: Vec<Value> = serde_json::from_str(&m.network_info).unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for p in &info {
+        let name = p["network_name"].as_str().unwrap_or_default().to_owned();
+        let list = out.entry(name).or_insert_with(|| json!([]));
+        for ip in p["ips"].as_array().into_iter().flatten() {
+            let Some(addr) = ip.as_str() else { continue };
+            let version = if addr.contains(':') { 6 } else { 4 };
+            if let Some(l) = list.as_array_mut() {
+                l.push(json!({"version": version, "addr": addr,
+                    "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": p["mac"]}));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
 /// A server as Nova 2.1 shows it; admins also see where it runs.
 fn view(base: &str, m: &Model, admin: bool) -> Value {
     let time = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -52,7 +71,7 @@ fn view(base: &str, m: &Model, admin: bool) -> Value {
         "flavor": {"id": m.flavor_id, "links": [{"rel": "bookmark", "href": format!("{base}/flavors/{}", m.flavor_id)}]},
         "created": time(&m.created_at),
         "updated": time(&m.updated_at),
-        "addresses": {},
+        "addresses": addresses(m),
         "accessIPv4": "",
         "accessIPv6": "",
         "links": links(base, "servers", &m.id),

@@ -39,6 +39,8 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new("key_data").text())
                 .col(ColumnDef::new("user_data").text())
                 .col(text("metadata"))
+                .col(text("networks"))
+                .col(text("network_info"))
                 .col(ColumnDef::new("availability_zone").string_len(255))
                 .col(ColumnDef::new("server_group_id").string_len(36))
                 .col(ColumnDef::new("node_id").string_len(36))

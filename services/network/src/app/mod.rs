@@ -29,8 +29,11 @@ pub fn coded(code: &'static str, message: String) -> Error {
 /// the token's. Only admins may name another project.
 pub fn project_of(auth: &Auth, named: Option<&str>) -> Result<String, Error> {
     let own = auth.claims().project_id();
+    // Admins, and services acting for a project (compute making a
+    // server's ports, as Neutron's service role may), name any project.
+    let any = network::sees_every_project(auth);
     match (named, own) {
-        (Some(p), _) if Some(p) == own || network::is_admin(auth) => Ok(p.to_owned()),
+        (Some(p), _) if Some(p) == own || any => Ok(p.to_owned()),
         (Some(_), _) => Err(Error::BadRequest(
             "Specifying 'project_id' other than the authenticated project in request is not allowed for the current user.".into(),
         )),

@@ -86,7 +86,8 @@ pub fn view(d: &PortDoc, binding: bool) -> Value {
             serde_json::from_str::<Value>(&m.binding_profile).unwrap_or(json!({}));
         v["binding:vif_type"] = json!(if bound { "bridge" } else { "unbound" });
         v["binding:vif_details"] = if bound {
-            json!({"port_filter": true, "connectivity": "l2"})
+            json!({"port_filter": true, "connectivity": "l2",
+                   "bridge_name": virga_protocol::network::bridge_name(&m.network_id)})
         } else {
             json!({})
         };

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 use virga_common::Error;
-use virga_protocol::agent::{AgentCommand, ImageRef, ImageSource, InstanceSpec, Power};
+use virga_protocol::agent::{AgentCommand, ImageRef, ImageSource, InstanceSpec, PortSpec, Power};
 use virga_service::ServiceContext;
 use virga_service::peer::{self, As, Method};
 
@@ -176,7 +176,7 @@ pub async fn confirm(
     )
     .await?;
     let step = match r.status {
-        200..=299 => SPAWN,
+        200..=299 => super::ports::PORTS,
         404 => CLAIM,
         s => {
             return Err(Error::Unavailable(format!(
@@ -189,7 +189,7 @@ pub async fn confirm(
     if !instance_saga::advance(ctx.db(), &saga, &next).await? || step == CLAIM {
         return Ok(());
     }
-    spawn(ctx, next, server).await
+    super::ports::ports(ctx, next, server).await
 }
 
 /// The image as the node's cache knows it: what the caller saw at create
@@ -260,7 +260,16 @@ pub async fn spawn(
         memory_mb: u64::try_from(server.memory_mb).unwrap_or(0),
         disk_gb: u64::try_from(server.root_gb).unwrap_or(0),
         image,
-        ports: vec![],
+        ports: d["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| PortSpec {
+                id: p["id"].as_str().unwrap_or_default().to_owned(),
+                mac: p["mac"].as_str().unwrap_or_default().to_owned(),
+                bridge: p["bridge"].as_str().map(str::to_owned),
+            })
+            .collect(),
         metadata: serde_json::from_str(&server.metadata).unwrap_or_default(),
         user_data: server.user_data.clone(),
     };
@@ -370,6 +379,7 @@ pub async fn fail(
         };
         tell(ctx, node, &cmd).await?;
     }
+    super::ports::give_back(ctx, &server).await?;
     release(ctx, std::slice::from_ref(&server.id)).await?;
     let txn = virga_db::begin_write(ctx.db())
         .await

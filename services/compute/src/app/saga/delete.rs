@@ -102,9 +102,10 @@ pub async fn waiting(
     }
 }
 
-/// The node has no guest left: the claim goes back and the server is
-/// marked deleted.
+/// The node has no guest left: its ports and its claim go back and the
+/// server is marked deleted.
 pub async fn gone(ctx: &ServiceContext, saga: Model, server: instance::Model) -> Result<(), Error> {
+    super::ports::give_back(ctx, &server).await?;
     release(ctx, std::slice::from_ref(&server.id)).await?;
     let txn = virga_db::begin_write(ctx.db())
         .await

@@ -6,13 +6,15 @@
 //!
 //! - **create**: `claim` (the scheduler chooses and claims a node for every
 //!   server of the request at once: all or none) -> `confirm` (the claim is
-//!   kept) -> `spawn` (the generation is bumped and the node's agent told to
+//!   kept) -> `ports` (made or bound on the node, one by one) -> `spawn`
+//!   (the generation is bumped and the node's agent told to
 //!   run the server) -> `wait` (until the agent reports it running, or the
-//!   build timeout). A failure unwinds: the guest is destroyed, the claim
-//!   released, the server left in ERROR with its fault.
+//!   build timeout). A failure unwinds: the guest is destroyed, the ports
+//!   given back, the claim released, the server left in ERROR with its
+//!   fault.
 //! - **delete**: `destroy` (the agent told to destroy the guest) -> `gone`
-//!   (until the agent reports it deleted; never on silence) -> the claim
-//!   released and the server marked deleted. A delete takes over from a
+//!   (until the agent reports it deleted; never on silence) -> the ports
+//!   and the claim given back and the server marked deleted. A delete takes over from a
 //!   create in progress: the create's next step finds its row gone and
 //!   undoes what it did.
 //!
@@ -22,6 +24,7 @@
 pub mod create;
 pub mod delete;
 pub mod events;
+pub mod ports;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -158,6 +161,7 @@ async fn drive(ctx: &ServiceContext, ids: &[String]) {
 async fn step(ctx: &ServiceContext, saga: Model, server: instance::Model) -> Result<(), Error> {
     match (saga.kind.as_str(), saga.step.as_str()) {
         (CREATE, create::CONFIRM) => create::confirm(ctx, saga, server).await,
+        (CREATE, ports::PORTS) => ports::ports(ctx, saga, server).await,
         (CREATE, create::SPAWN) => create::spawn(ctx, saga, server).await,
         (CREATE, create::WAIT) => create::waiting(ctx, saga, server).await,
         (DELETE, delete::DESTROY) => delete::destroy(ctx, saga, server).await,

@@ -90,7 +90,7 @@ async fn fixed_ips_filter(
 }
 
 pub async fn list(ctx: &ServiceContext, auth: &Auth, q: &ListQuery) -> Result<Vec<PortDoc>, Error> {
-    let mut scope = if crate::app::network::is_admin(auth) {
+    let mut scope = if crate::app::network::sees_every_project(auth) {
         Condition::all()
     } else {
         let project = auth.claims().project_id().unwrap_or_default().to_owned();
