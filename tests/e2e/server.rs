@@ -168,6 +168,39 @@ async fn servers(cloud: &Cloud) {
     let (_, l) = admin.get("/v2.1/servers?all_tenants=1").await;
     assert_eq!(l["servers"].as_array().unwrap().len(), 1);
 
+    // Limits and quota usage count it.
+    let (s, l) = alpha.get("/v2.1/limits").await;
+    assert_eq!(s, 200, "{l}");
+    let abs = &l["limits"]["absolute"];
+    assert_eq!(
+        (
+            abs["totalInstancesUsed"].clone(),
+            abs["totalCoresUsed"].clone(),
+            abs["totalRAMUsed"].clone(),
+            abs["maxTotalInstances"].clone()
+        ),
+        (json!(1), json!(1), json!(256), json!(10)),
+        "{l}"
+    );
+    assert_eq!(l["limits"]["rate"], json!([]));
+    let (s, _) = beta
+        .get(&format!("/v2.1/limits?tenant_id={alpha_project}"))
+        .await;
+    assert_eq!(s, 403);
+    let (_, l) = admin
+        .get(&format!("/v2.1/limits?tenant_id={alpha_project}"))
+        .await;
+    assert_eq!(l["limits"]["absolute"]["totalInstancesUsed"], 1, "{l}");
+    let (_, d) = alpha
+        .get(&format!("/v2.1/os-quota-sets/{alpha_project}/detail"))
+        .await;
+    assert_eq!(
+        d["quota_set"]["instances"],
+        json!({"limit": 10, "in_use": 1, "reserved": 0}),
+        "{d}"
+    );
+    assert_eq!(d["quota_set"]["ram"]["in_use"], 256, "{d}");
+
     // Bad input: each named.
     let bad = [
         (server("x", &img, "999"), "Flavor 999 could not be found."),

@@ -5,6 +5,7 @@ pub mod flavor_access;
 pub mod flavor_extra_spec;
 pub mod input;
 pub mod key_pair;
+pub mod limits;
 pub mod quota_set;
 pub mod saga;
 pub mod server;

@@ -102,6 +102,31 @@ pub async fn show(
     limits(ctx, project).await
 }
 
+/// What the project holds of each resource compute counts (key pairs:
+/// the caller's own, as Nova counts them per user); the rest 0.
+pub async fn in_use(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    project: &str,
+) -> Result<BTreeMap<String, i64>, Error> {
+    let (instances, cores, ram) = crate::db::instance::usage(ctx.db(), project).await?;
+    let keys = crate::db::key_pair::count(ctx.db(), auth.claims().user_id()).await?;
+    let groups = crate::db::server_group::count(ctx.db(), project).await?;
+    let mut out: BTreeMap<String, i64> = defaults(&ctx.config().compute.quota)
+        .into_keys()
+        .map(|k| (k, 0))
+        .collect();
+    out.insert("instances".into(), instances);
+    out.insert("cores".into(), cores);
+    out.insert("ram".into(), ram);
+    out.insert("key_pairs".into(), i64::try_from(keys).unwrap_or(i64::MAX));
+    out.insert(
+        "server_groups".into(),
+        i64::try_from(groups).unwrap_or(i64::MAX),
+    );
+    Ok(out)
+}
+
 pub fn show_defaults(
     ctx: &ServiceContext,
     auth: &Auth,

@@ -6,6 +6,7 @@ pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
 pub mod key_pair;
+pub mod limits;
 pub mod microversion;
 pub mod quota_set;
 pub mod server;
@@ -48,6 +49,8 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             quota_set::delete_quota_set
         ))
         .routes(routes!(quota_set::show_quota_defaults))
+        .routes(routes!(quota_set::show_quota_detail))
+        .routes(routes!(limits::show_limits))
         .routes(routes!(server::list_servers, server::create_server))
         .routes(routes!(server::list_servers_detail))
         .routes(routes!(server::show_server, server::delete_server))

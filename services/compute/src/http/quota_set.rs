@@ -38,6 +38,30 @@ pub async fn show_quota_set(
     Ok(Json(view(Some(&project), &limits)))
 }
 
+/// Shows a project's quotas with what it uses of each (its readers, or
+/// an admin).
+#[utoipa::path(get, path = "/v2.1/os-quota-sets/{tenant_id}/detail", tag = "quota-sets",
+    params(("tenant_id" = String, Path, description = "The project")),
+    security(("token" = [])),
+    responses((status = 200, description = "{\"quota_set\": {\"<resource>\": {\"limit\", \"in_use\", \"reserved\"}}}", body = Object),
+              (status = 400, description = "A project identity does not know, or `user_id`"),
+              (status = 403, description = "Another project's, not an admin")))]
+pub async fn show_quota_detail(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Path(project): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, Error> {
+    app::no_user(&pairs)?;
+    let limits = app::show(&ctx, &auth, &project).await?;
+    let used = app::in_use(&ctx, &auth, &project).await?;
+    let mut v = json!({"id": project});
+    for (k, limit) in &limits {
+        v[k] = json!({"limit": limit, "in_use": used.get(k).copied().unwrap_or(0), "reserved": 0});
+    }
+    Ok(Json(json!({ "quota_set": v })))
+}
+
 /// Shows the default quotas.
 #[utoipa::path(get, path = "/v2.1/os-quota-sets/{tenant_id}/defaults", tag = "quota-sets",
     params(("tenant_id" = String, Path, description = "The project")),
