@@ -48,6 +48,10 @@ pub const DELETE: &str = "delete";
 /// looked at again.
 const SWEEP_EVERY: Duration = Duration::from_secs(2);
 
+/// A saga whose row has not moved for this long is no longer being driven
+/// by the request that started it (its step failed, to be retried).
+const STALE: Duration = Duration::from_secs(5);
+
 /// The servers whose saga a task of this process is driving now.
 #[derive(Default)]
 struct InFlight(Mutex<HashSet<String>>);
@@ -87,15 +91,18 @@ pub fn forget(ctx: &ServiceContext, id: &str) {
     s.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
 }
 
-/// Starts the sweeper: at start (resuming what a previous run left) and
-/// every [`SWEEP_EVERY`] after.
+/// Starts the sweeper: at start (resuming every saga a previous run
+/// left) and every [`SWEEP_EVERY`] after (sagas that stopped moving: a
+/// step that failed and is retried, a wait that may have timed out).
 pub fn start(ctx: &ServiceContext) {
     let ctx = ctx.clone();
     tokio::spawn(async move {
+        let mut all = true;
         loop {
-            if let Err(e) = sweep(&ctx).await {
+            if let Err(e) = sweep(&ctx, all).await {
                 tracing::warn!(error = %chain(&e), "saga sweep failed");
             }
+            all = false;
             tokio::select! {
                 _ = ctx.shutdown().cancelled() => return,
                 _ = tokio::time::sleep(SWEEP_EVERY) => {}
@@ -117,13 +124,30 @@ pub fn kick(ctx: &ServiceContext, ids: Vec<String>) {
     });
 }
 
-async fn sweep(ctx: &ServiceContext) -> Result<(), Error> {
-    let rows = instance_saga::all(ctx.db()).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.instance_id.clone()).collect();
-    let ids = take(ctx, &ids);
-    if !ids.is_empty() {
-        drive(ctx, &ids).await;
-        put_back(ctx, &ids);
+/// Kicks the sagas that need it (`all`: every one), each request's claims
+/// together, every other saga on its own task: one slow node or peer
+/// holds up only its own.
+async fn sweep(ctx: &ServiceContext, all: bool) -> Result<(), Error> {
+    let quiet = chrono::Utc::now() - chrono::Duration::from_std(STALE).unwrap_or_default();
+    let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for saga in instance_saga::all(ctx.db()).await? {
+        let waiting = matches!(saga.step.as_str(), create::WAIT | delete::GONE);
+        if !(all || waiting || saga.updated_at < quiet) {
+            continue;
+        }
+        if saga.kind == CREATE && saga.step == create::CLAIM {
+            if let Some(server) = instance::find(ctx.db(), &saga.instance_id).await? {
+                claims
+                    .entry(server.reservation_id)
+                    .or_default()
+                    .push(saga.instance_id);
+            }
+            continue;
+        }
+        kick(ctx, vec![saga.instance_id]);
+    }
+    for (_, ids) in claims {
+        kick(ctx, ids);
     }
     Ok(())
 }
