@@ -1,6 +1,6 @@
 //! Compute benchmark: a whole Virga (embedded on SQLite, or distributed on
-//! PostgreSQL + RabbitMQ from the test kit) and one node on the simulated
-//! hypervisor with no delay, so what is measured is the control plane:
+//! PostgreSQL + RabbitMQ from the test kit) and `--nodes` nodes on the
+//! simulated hypervisor with no delay, so what is measured is the control plane:
 //! `POST /v2.1/servers` until the server shows ACTIVE (polled every
 //! `--poll-ms`), at each concurrency of `--levels`, `--servers` servers a
 //! level; then (with `--detail N`) `GET /v2.1/servers/detail` with N
@@ -23,6 +23,7 @@ struct Args {
     levels: Vec<usize>,
     detail: usize,
     poll_ms: u64,
+    nodes: usize,
 }
 
 fn args() -> Args {
@@ -31,7 +32,8 @@ fn args() -> Args {
         servers: 200,
         levels: vec![1, 8, 32],
         detail: 0,
-        poll_ms: 5,
+        poll_ms: 20,
+        nodes: 4,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -46,6 +48,7 @@ fn args() -> Args {
             "--levels" => a.levels = v.split(',').map(n).collect(),
             "--detail" => a.detail = n(&v),
             "--poll-ms" => a.poll_ms = n(&v) as u64,
+            "--nodes" => a.nodes = n(&v),
             _ => panic!("unknown option {k}"),
         }
     }
@@ -166,54 +169,53 @@ async fn main() {
         token: token.to_owned(),
     };
 
-    // One node, its capacity raised so thousands of 1-vCPU servers fit.
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = AgentConfig {
-        site: "bench".into(),
-        heartbeat_secs: 5,
-        ..AgentConfig::default()
-    };
-    config.network.dataplane = false;
-    let shutdown = CancellationToken::new();
-    let agent = virga_tests::agents::simulated(
-        cloud.bus.clone(),
-        dir.path().to_owned(),
-        config,
-        Simulated::new(SimConfig::default()),
-        shutdown.clone(),
-    )
-    .await;
+    // `--nodes` nodes (agents of this host, each its own node), their
+    // capacity raised so thousands of 1-vCPU servers fit.
     let placement = Api {
         http: http.clone(),
         base: cloud.url("scheduler").to_owned(),
         token: admin.clone(),
     };
-    let node = agent.node.clone();
-    let inv = loop {
-        let (s, v) = placement
-            .call(
-                reqwest::Method::GET,
-                &format!("/resource_providers/{node}/inventories"),
-                None,
-            )
-            .await;
-        if s == 200 {
-            break v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let mut raised = inv.clone();
-    for class in ["VCPU", "MEMORY_MB"] {
-        raised["inventories"][class]["allocation_ratio"] = json!(10_000.0);
-    }
-    let (s, v) = placement
-        .call(
-            reqwest::Method::PUT,
-            &format!("/resource_providers/{node}/inventories"),
-            Some(raised),
+    let shutdown = CancellationToken::new();
+    let mut agents = Vec::new();
+    let mut dirs = Vec::new();
+    for _ in 0..a.nodes {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AgentConfig {
+            site: "bench".into(),
+            heartbeat_secs: 5,
+            ..AgentConfig::default()
+        };
+        config.network.dataplane = false;
+        let agent = virga_tests::agents::simulated(
+            cloud.bus.clone(),
+            dir.path().to_owned(),
+            config,
+            Simulated::new(SimConfig::default()),
+            shutdown.clone(),
         )
         .await;
-    assert_eq!(s, 200, "{v}");
+        let node = agent.node.clone();
+        let inv = loop {
+            let path = format!("/resource_providers/{node}/inventories");
+            let (s, v) = placement.call(reqwest::Method::GET, &path, None).await;
+            if s == 200 && v["inventories"].get("VCPU").is_some() {
+                break v;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let mut raised = inv.clone();
+        for class in ["VCPU", "MEMORY_MB"] {
+            raised["inventories"][class]["allocation_ratio"] = json!(10_000.0);
+        }
+        let path = format!("/resource_providers/{node}/inventories");
+        let (s, v) = placement
+            .call(reqwest::Method::PUT, &path, Some(raised))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        agents.push(agent);
+        dirs.push(dir);
+    }
 
     let (s, v) = nova(&admin)
         .call(
@@ -250,8 +252,8 @@ async fn main() {
     let api = Arc::new(nova(&token));
     let poll = Duration::from_millis(a.poll_ms);
     println!(
-        "backend {}: create -> ACTIVE, {} servers a level, polled every {} ms",
-        a.backend, a.servers, a.poll_ms
+        "backend {}: {} nodes; create -> ACTIVE, {} servers a level, polled every {} ms",
+        a.backend, a.nodes, a.servers, a.poll_ms
     );
     // Warm-up: the first build fetches the image into the node's cache.
     level(&api, &image, 1, 3, poll).await;
@@ -287,6 +289,8 @@ async fn main() {
         );
     }
     shutdown.cancel();
-    agent.wait().await;
+    for agent in agents {
+        agent.wait().await;
+    }
     cloud.stop().await;
 }

@@ -229,30 +229,15 @@ async fn image_ref(ctx: &ServiceContext, id: &str, seen: &Value) -> Result<Image
     })
 }
 
-/// Tells the node's agent to run the server; then waits for its report.
-pub async fn spawn(
+/// The `ensure` that runs the server at `generation`: the spec, the
+/// image as the caller saw it with where to fetch it now, its ports.
+async fn ensure(
     ctx: &ServiceContext,
-    saga: Model,
-    server: instance::Model,
-) -> Result<(), Error> {
-    let Some(node) = server.node_id.clone() else {
-        return fail(ctx, saga, server, NO_VALID_HOST, "no node", true).await;
-    };
-    let mut d = data(&saga);
+    server: &instance::Model,
+    d: &Value,
+    generation: i64,
+) -> Result<AgentCommand, Error> {
     let image = image_ref(ctx, &server.image_id, &d["image"]).await?;
-    // The generation is bumped only while the create still holds the
-    // server: a delete that took over sends a newer one.
-    let txn = virga_db::begin_write(ctx.db())
-        .await
-        .map_err(Error::internal)?;
-    instance::lock(&txn, &server.id).await?;
-    let generation = instance::next_generation(&txn, &server.id).await?;
-    d["generation"] = json!(generation);
-    let same = row(&server.id, CREATE, SPAWN, d.clone(), saga.deadline);
-    if !instance_saga::advance(&txn, &saga, &same).await? {
-        return Ok(());
-    }
-    txn.commit().await.map_err(Error::internal)?;
     let spec = InstanceSpec {
         uuid: server.id.clone(),
         name: server.name.clone(),
@@ -273,18 +258,30 @@ pub async fn spawn(
         metadata: serde_json::from_str(&server.metadata).unwrap_or_default(),
         user_data: server.user_data.clone(),
     };
-    let request_id = format!("req-{}", uuid::Uuid::new_v4());
-    tell(
-        ctx,
-        &node,
-        &AgentCommand::Ensure {
-            request_id: request_id.clone(),
-            generation: u64::try_from(generation).unwrap_or(0),
-            spec: Box::new(spec),
-            power: Power::Running,
-        },
-    )
-    .await?;
+    Ok(AgentCommand::Ensure {
+        request_id: format!("req-{}", uuid::Uuid::new_v4()),
+        generation: u64::try_from(generation).unwrap_or(0),
+        spec: Box::new(spec),
+        power: Power::Running,
+    })
+}
+
+/// Tells the node's agent to run the server. The saga waits before the
+/// command leaves, so no report can come before it is waited for; the
+/// generation is bumped only while the create still holds the server (a
+/// delete that took over sends a newer one).
+pub async fn spawn(
+    ctx: &ServiceContext,
+    saga: Model,
+    server: instance::Model,
+) -> Result<(), Error> {
+    let Some(node) = server.node_id.clone() else {
+        return fail(ctx, saga, server, NO_VALID_HOST, "no node", true).await;
+    };
+    let mut d = data(&saga);
+    let generation = server.generation + 1;
+    let cmd = ensure(ctx, &server, &d, generation).await?;
+    d["generation"] = json!(generation);
     let timeout = chrono::Duration::seconds(
         i64::try_from(ctx.config().compute.build_timeout_secs).unwrap_or(i64::MAX),
     );
@@ -293,21 +290,28 @@ pub async fn spawn(
         .await
         .map_err(Error::internal)?;
     let locked = instance::lock(&txn, &server.id).await?;
-    let (Some(mut m), true) = (locked, instance_saga::advance(&txn, &same, &next).await?) else {
+    let (Some(mut m), true) = (locked, instance_saga::advance(&txn, &saga, &next).await?) else {
         return Ok(());
     };
+    if m.generation + 1 != generation {
+        // Someone else moved the server on since it was read: retried.
+        return Err(Error::Unavailable("the server changed meanwhile".into()));
+    }
+    m.generation = generation;
     m.task_state = Some(task::SPAWNING.into());
     m.updated_at = now();
     instance::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
-    // A report that came before the saga waited is asked for again.
+    tell(ctx, &node, &cmd).await?;
     super::first_look(ctx, &saga.instance_id);
-    tell(ctx, &node, &AgentCommand::Report { request_id }).await
+    Ok(())
 }
 
 /// A waiting build past its deadline fails. One this run of the service
-/// has not seen before (it was restarted) asks the node for a full report,
-/// in case the report it waits for came while it was down.
+/// has not seen sent (it was restarted, or the send failed) is sent again
+/// (the same generation: a node that has it changes nothing), and the
+/// node asked for a full report, in case its answer came while compute
+/// was down.
 pub async fn waiting(
     ctx: &ServiceContext,
     saga: Model,
@@ -317,8 +321,17 @@ pub async fn waiting(
         if let Some(node) = &server.node_id
             && super::first_look(ctx, &server.id)
         {
-            let request_id = format!("req-{}", uuid::Uuid::new_v4());
-            tell(ctx, node, &AgentCommand::Report { request_id }).await?;
+            let d = data(&saga);
+            let generation = d["generation"].as_i64().unwrap_or(server.generation);
+            let resent = async {
+                tell(ctx, node, &ensure(ctx, &server, &d, generation).await?).await?;
+                let request_id = format!("req-{}", uuid::Uuid::new_v4());
+                tell(ctx, node, &AgentCommand::Report { request_id }).await
+            };
+            if let Err(e) = resent.await {
+                super::forget(ctx, &server.id);
+                return Err(e);
+            }
         }
         return Ok(());
     }
