@@ -51,17 +51,7 @@ async fn page(
     let mut out = json!({"flavors": rows.iter().map(|m| render(&base, m)).collect::<Vec<_>>()});
     // A full page may have more after it: Nova links the next one.
     if let Some(last) = rows.last().filter(|_| rows.len() == limit) {
-        let mut p: Vec<(String, String)> = pairs
-            .iter()
-            .filter(|(k, _)| k != "marker")
-            .cloned()
-            .collect();
-        p.push(("marker".into(), last.id.clone()));
-        let href = format!(
-            "{base}{path}?{}",
-            virga_common::pagination::query_string(&p)
-        );
-        out["flavors_links"] = json!([{"rel": "next", "href": href}]);
+        out["flavors_links"] = super::next_link(&base, path, pairs, &last.id);
     }
     Ok(Json(out))
 }

@@ -14,6 +14,7 @@ pub mod server_group;
 pub mod versions;
 
 use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use virga_service::ServiceContext;
@@ -21,6 +22,22 @@ use virga_service::ServiceContext;
 /// A time as Nova writes it (`2026-12-07T12:00:00.000000`, UTC, no zone).
 pub fn nova_time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+/// Nova's `<collection>_links` after a full page: the same query with the
+/// page's last id as the marker.
+pub fn next_link(base: &str, path: &str, pairs: &[(String, String)], last: &str) -> Value {
+    let mut p: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "marker")
+        .cloned()
+        .collect();
+    p.push(("marker".into(), last.to_owned()));
+    let href = format!(
+        "{base}{path}?{}",
+        virga_common::pagination::query_string(&p)
+    );
+    json!([{"rel": "next", "href": href}])
 }
 
 pub fn api() -> OpenApiRouter<ServiceContext> {

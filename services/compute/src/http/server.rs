@@ -151,17 +151,7 @@ async fn page(
     let mut out = json!({ "servers": shown });
     let limit = q.limit.as_deref().and_then(|l| l.parse::<usize>().ok());
     if let Some(last) = rows.last().filter(|_| Some(rows.len()) == limit) {
-        let mut p: Vec<(String, String)> = pairs
-            .iter()
-            .filter(|(k, _)| k != "marker")
-            .cloned()
-            .collect();
-        p.push(("marker".into(), last.id.clone()));
-        let href = format!(
-            "{base}{path}?{}",
-            virga_common::pagination::query_string(&p)
-        );
-        out["servers_links"] = json!([{"rel": "next", "href": href}]);
+        out["servers_links"] = super::next_link(&base, path, pairs, &last.id);
     }
     Ok(Json(out))
 }
