@@ -66,6 +66,33 @@ async fn image(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Value, Err
     }
 }
 
+/// `path` at the network service as the caller sees it: its body, or
+/// `missing` as a 400 when the caller sees no such thing.
+async fn seen(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    path: &str,
+    missing: String,
+) -> Result<Value, Error> {
+    let got = peer::call(
+        ctx,
+        As::Caller(auth),
+        "network",
+        Method::GET,
+        path,
+        None,
+        &[],
+    )
+    .await?;
+    match got.status {
+        200 => Ok(got.body),
+        404 => Err(bad(missing)),
+        s => Err(Error::Unavailable(format!(
+            "The network service answered {s}."
+        ))),
+    }
+}
+
 /// The networks and ports asked for, as the caller sees them (their own
 /// and shared networks, their own unused ports).
 async fn check_networks(
@@ -82,52 +109,16 @@ async fn check_networks(
                 ));
             }
             let path = format!("/v2.0/ports/{p}");
-            let got = peer::call(
-                ctx,
-                As::Caller(auth),
-                "network",
-                Method::GET,
-                &path,
-                None,
-                &[],
-            )
-            .await?;
-            match got.status {
-                200 if got.body["port"]["device_id"]
-                    .as_str()
-                    .is_some_and(|d| !d.is_empty()) =>
-                {
-                    return Err(Error::Conflict(format!("Port {p} is still in use.")));
-                }
-                200 => {}
-                404 => return Err(bad(format!("Port id {p} could not be found."))),
-                s => {
-                    return Err(Error::Unavailable(format!(
-                        "The network service answered {s}."
-                    )));
-                }
+            let port = seen(ctx, auth, &path, format!("Port id {p} could not be found.")).await?;
+            if port["port"]["device_id"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+            {
+                return Err(Error::Conflict(format!("Port {p} is still in use.")));
             }
         } else if let Some(n) = &r.uuid {
             let path = format!("/v2.0/networks/{n}");
-            let got = peer::call(
-                ctx,
-                As::Caller(auth),
-                "network",
-                Method::GET,
-                &path,
-                None,
-                &[],
-            )
-            .await?;
-            match got.status {
-                200 => {}
-                404 => return Err(bad(format!("Network {n} could not be found."))),
-                s => {
-                    return Err(Error::Unavailable(format!(
-                        "The network service answered {s}."
-                    )));
-                }
-            }
+            seen(ctx, auth, &path, format!("Network {n} could not be found.")).await?;
         }
     }
     Ok(())

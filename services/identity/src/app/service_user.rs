@@ -18,7 +18,6 @@ use super::IdentityState;
 use super::auth::scope::ProjectLocator;
 use super::auth::{Method, ScopeRequest};
 use crate::db::assignment::{self, ActorType, TargetType};
-use crate::db::catalog::{self, EndpointFilter};
 use crate::db::{DEFAULT_DOMAIN_ID, project, user};
 
 /// The project service users belong to (Keystone deployments' convention).
@@ -47,13 +46,13 @@ pub async fn token(state: &IdentityState, service: &str) -> Result<ServiceTokenR
             federation: None,
             protocol: "service".into(),
         },
-        ScopeRequest::Project(ProjectLocator::Id(project_id)),
+        ScopeRequest::Project(ProjectLocator::Id(project_id.clone())),
     )
     .await?;
     Ok(ServiceTokenReply {
         token: issued.token,
         expires_at: issued.claims.exp,
-        endpoints: endpoints(state.ctx.db(), &state.ctx.config().region).await?,
+        endpoints: endpoints(state.ctx.db(), &state.ctx.config().region, &project_id).await?,
     })
 }
 
@@ -115,27 +114,23 @@ async fn ensure(state: &IdentityState, service: &str) -> Result<(String, String)
     Ok((u.id, project.id))
 }
 
-/// The enabled public endpoints of `region`, by service type.
+/// The catalog's public endpoints in `region` (as a token for the service
+/// project lists them), by service type.
 async fn endpoints(
     db: &impl ConnectionTrait,
     region: &str,
+    project: &str,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let types: BTreeMap<String, String> = catalog::list_services(db, None)
+    Ok(super::catalog::build(db, Some(project))
         .await?
         .into_iter()
-        .filter(|s| s.enabled)
-        .map(|s| (s.id, s.service_type))
-        .collect();
-    let filter = EndpointFilter {
-        service_id: None,
-        region_id: Some(region.into()),
-        interface: Some("public".into()),
-    };
-    Ok(catalog::list_endpoints(db, &filter)
-        .await?
-        .into_iter()
-        .filter(|e| e.enabled)
-        .filter_map(|e| Some((types.get(&e.service_id)?.clone(), e.url)))
+        .filter_map(|s| {
+            let e = s
+                .endpoints
+                .into_iter()
+                .find(|e| e.interface == "public" && e.region_id.as_deref() == Some(region))?;
+            Some((s.service_type, e.url))
+        })
         .collect())
 }
 

@@ -3,9 +3,6 @@
 //! (its agent's queue holds the command): a server is never marked deleted
 //! on silence, only on its node's word.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
-
 use serde_json::json;
 use virga_common::Error;
 use virga_protocol::agent::AgentCommand;
@@ -18,11 +15,6 @@ use crate::db::{instance, now, server_group};
 
 pub const DESTROY: &str = "destroy";
 pub const GONE: &str = "gone";
-
-/// Deletes whose command this process has (re)sent: a restarted service
-/// sends each once more, in case the first never left.
-#[derive(Default)]
-struct Sent(Mutex<HashSet<String>>);
 
 /// Tells the node to destroy the server, or, when it never had one,
 /// ends at once.
@@ -50,7 +42,9 @@ pub async fn destroy(
         return Ok(());
     }
     txn.commit().await.map_err(Error::internal)?;
-    send(ctx, &node, &server.id, generation).await
+    send(ctx, &node, &server.id, generation).await?;
+    super::first_look(ctx, &server.id);
+    Ok(())
 }
 
 async fn send(ctx: &ServiceContext, node: &str, id: &str, generation: i64) -> Result<(), Error> {
@@ -69,37 +63,30 @@ async fn send(ctx: &ServiceContext, node: &str, id: &str, generation: i64) -> Re
             request_id: format!("req-{}", uuid::Uuid::new_v4()),
         },
     )
-    .await?;
-    let sent = ctx.local::<Sent>();
-    sent.0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(id.to_owned());
-    Ok(())
+    .await
 }
 
 /// Waiting for the node: the command is sent again once per run of this
-/// service.
+/// service (a restarted one, or after a send that failed).
 pub async fn waiting(
     ctx: &ServiceContext,
     saga: Model,
     server: instance::Model,
 ) -> Result<(), Error> {
-    let sent = ctx.local::<Sent>();
-    let done = sent
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .contains(&server.id);
-    match (&server.node_id, done) {
-        (Some(node), false) => {
-            let generation = data(&saga)["generation"]
-                .as_i64()
-                .unwrap_or(server.generation);
-            send(ctx, node, &server.id, generation).await
-        }
-        _ => Ok(()),
+    let Some(node) = &server.node_id else {
+        return Ok(());
+    };
+    if !super::first_look(ctx, &server.id) {
+        return Ok(());
     }
+    let generation = data(&saga)["generation"]
+        .as_i64()
+        .unwrap_or(server.generation);
+    let sent = send(ctx, node, &server.id, generation).await;
+    if sent.is_err() {
+        super::forget(ctx, &server.id);
+    }
+    sent
 }
 
 /// The node has no guest left: its ports and its claim go back and the
@@ -125,11 +112,7 @@ pub async fn gone(ctx: &ServiceContext, saga: Model, server: instance::Model) ->
     }
     instance::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
-    let sent = ctx.local::<Sent>();
-    sent.0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&saga.instance_id);
+    super::forget(ctx, &saga.instance_id);
     tracing::info!(instance = %saga.instance_id, "server deleted");
     Ok(())
 }

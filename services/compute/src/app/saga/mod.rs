@@ -74,11 +74,13 @@ fn put_back(ctx: &ServiceContext, ids: &[String]) {
     }
 }
 
-/// Waiting sagas this run of the service has looked at.
+/// Waiting sagas whose command (ensure, delete) this run of the service
+/// has sent: a restarted one sends each once more.
 #[derive(Default)]
 struct Seen(Mutex<HashSet<String>>);
 
-/// Whether this is the first look of this run at the waiting saga of `id`.
+/// Whether this is the first look of this run at the waiting saga of
+/// `id` (marking it seen).
 pub fn first_look(ctx: &ServiceContext, id: &str) -> bool {
     let s = ctx.local::<Seen>();
     let mut seen = s.0.lock().unwrap_or_else(|e| e.into_inner());

@@ -202,6 +202,10 @@ async fn record(
 /// kept, those made for it deleted.
 pub async fn give_back(ctx: &ServiceContext, server: &instance::Model) -> Result<(), Error> {
     let asked: Vec<NetworkRequest> = serde_json::from_str(&server.networks).unwrap_or_default();
+    // Ports are made only for networks asked for: none asked, none to find.
+    if asked.is_empty() {
+        return Ok(());
+    }
     for p in of_server(ctx, &server.id).await? {
         let id = p["id"].as_str().unwrap_or_default();
         let given = asked.iter().any(|r| r.port.as_deref() == Some(id));
