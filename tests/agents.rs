@@ -53,6 +53,7 @@ pub fn instance_spec(uuid: &str, name: &str, image: &str, memory_mb: u64) -> Ins
         ports: vec![],
         metadata: Default::default(),
         user_data: None,
+        build: 0,
     }
 }
 

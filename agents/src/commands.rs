@@ -55,6 +55,7 @@ pub async fn handle(
                     r.desired = match power {
                         Power::Running => Desired::Running,
                         Power::Stopped => Desired::Stopped,
+                        Power::Paused => Desired::Paused,
                     };
                     r.request_id = Some(rid);
                     r
@@ -76,9 +77,11 @@ pub async fn handle(
                     node: rc.node.clone(),
                     status: InstanceStatus {
                         instance,
-                        generation: known.map_or(0, |r| r.generation),
+                        // The answer to this command, which failed.
+                        generation: known.map_or(generation, |r| r.generation.max(generation)),
                         state: InstanceState::Deleted,
                         reason: Some("no such instance on this node".into()),
+                        failed: true,
                     },
                     request_id: Some(request_id),
                     at: chrono::Utc::now(),
@@ -90,6 +93,9 @@ pub async fn handle(
                 .ledger
                 .apply(&instance, generation, move |cur| {
                     let mut r = cur.expect("checked above");
+                    // A reboot leaves the guest running, as Nova's does
+                    // (a hard reboot starts a stopped or paused one).
+                    r.desired = Desired::Running;
                     r.pending_reboot = Some(if hard {
                         RebootKind::Hard
                     } else {

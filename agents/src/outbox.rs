@@ -91,6 +91,7 @@ mod tests {
                 generation: 1,
                 state,
                 reason: None,
+                failed: false,
             },
             request_id: None,
             at: Utc::now(),

@@ -12,7 +12,9 @@
 //!   shut down from inside stays stopped, as Nova does: the record's
 //!   desired power becomes stopped and the centre is told.
 //! - Should not run but does: stop it (gracefully, then forced).
-//! - A reboot asked and not yet done: do it.
+//! - Should be paused: pause it (started first if need be); paused and
+//!   should run: unpause it.
+//! - A reboot asked and not yet done: do it (it leaves the guest running).
 //!
 //! Guests the ledger does not know are never touched here; full reports
 //! list them as unmanaged.
@@ -117,7 +119,10 @@ impl Reconciler {
                 })
                 .await?;
         }
-        if next.state != rec.state || next.reason != rec.reason {
+        // A reboot or a rebuild done is news even when the state is the same.
+        let acted =
+            next.pending_reboot != rec.pending_reboot || next.built_image != rec.built_image;
+        if next.state != rec.state || next.reason != rec.reason || acted {
             tracing::info!(instance = %rec.uuid, from = ?rec.state, to = ?next.state,
                 reason = next.reason.as_deref().unwrap_or(""), "instance state");
             self.outbox.push(AgentEvent::InstanceState {
@@ -161,8 +166,10 @@ impl Reconciler {
         if r.state == InstanceState::Error && guest.is_none() {
             return;
         }
-        let run = r.desired == Desired::Running;
-        let built = r.built_image.as_deref() == Some(spec.image.id.as_str());
+        // A paused guest is a started one with its CPUs halted.
+        let run = r.desired != Desired::Stopped;
+        let key = spec.build_key();
+        let built = r.built_image.as_deref() == Some(key.as_str());
         let note = match guest {
             Some(g) if built => match self.power(r, g, run, after_restart).await {
                 Some(note) => note,
@@ -184,7 +191,12 @@ impl Reconciler {
                 if let Err(e) = made {
                     return error(r, virga_common::error::chain(&e));
                 }
-                r.built_image = Some(spec.image.id.clone());
+                r.built_image = Some(key);
+                if r.desired == Desired::Paused
+                    && let Err(e) = self.driver.pause(&r.uuid).await
+                {
+                    self.failed(r, "pause", &e);
+                }
                 r.pending_reboot = None;
                 None
             }
@@ -215,16 +227,17 @@ impl Reconciler {
         after_restart: bool,
     ) -> Option<Option<String>> {
         let seen_running = r.state == InstanceState::Running;
+        let pause = r.desired == Desired::Paused;
         let acted = match (run, g) {
-            (true, GuestState::Running) => match r.pending_reboot {
-                Some(kind) => {
-                    self.driver
-                        .reboot(&r.uuid, kind == RebootKind::Hard, self.stop_timeout)
-                        .await
-                }
-                None => Ok(()),
-            },
-            (true, GuestState::Stopped) if seen_running && !after_restart => {
+            (true, GuestState::Running | GuestState::Paused) if r.pending_reboot.is_some() => {
+                let hard = r.pending_reboot == Some(RebootKind::Hard);
+                self.driver.reboot(&r.uuid, hard, self.stop_timeout).await
+            }
+            (true, GuestState::Running) if pause => self.driver.pause(&r.uuid).await,
+            (true, GuestState::Paused) if !pause => self.driver.unpause(&r.uuid).await,
+            (true, GuestState::Stopped)
+                if seen_running && !after_restart && r.pending_reboot.is_none() =>
+            {
                 // Shut down from inside: the guest's owner meant it.
                 r.desired = Desired::Stopped;
                 r.state = InstanceState::Stopped;
@@ -236,7 +249,10 @@ impl Reconciler {
                 if g == GuestState::Crashed {
                     tracing::warn!(instance = %r.uuid, "guest crashed; starting it again");
                 }
-                self.driver.start(&r.uuid).await
+                match self.driver.start(&r.uuid).await {
+                    Ok(()) if pause => self.driver.pause(&r.uuid).await,
+                    other => other,
+                }
             }
             (false, GuestState::Running | GuestState::Paused) => {
                 self.driver.stop(&r.uuid, self.stop_timeout).await
@@ -280,7 +296,7 @@ impl Reconciler {
 }
 
 /// Whether a reason is a failure of the last pass (see [`Reconciler::failed`]).
-fn is_failure(reason: &str) -> bool {
+pub fn is_failure(reason: &str) -> bool {
     reason.starts_with("cannot ")
 }
 

@@ -43,6 +43,7 @@ fn spec(uuid: &str) -> InstanceSpec {
         metadata: BTreeMap::from([("role".to_string(), "web".to_string())]),
         // "#cloud-config\nhostname: t\n"
         user_data: Some("I2Nsb3VkLWNvbmZpZwpob3N0bmFtZTogdAo=".into()),
+        build: 0,
     }
 }
 
@@ -165,6 +166,11 @@ async fn a_real_guest_through_its_whole_life() {
     assert_eq!(d.status(&id).await.unwrap(), Some(GuestState::Stopped));
     d.start(&id).await.unwrap();
     ready_lines(&d, &id, 2).await;
+    d.pause(&id).await.unwrap();
+    assert_eq!(d.status(&id).await.unwrap(), Some(GuestState::Paused));
+    d.pause(&id).await.unwrap();
+    d.unpause(&id).await.unwrap();
+    assert_eq!(d.status(&id).await.unwrap(), Some(GuestState::Running));
     d.reboot(&id, true, Duration::from_secs(1)).await.unwrap();
     let log = ready_lines(&d, &id, 3).await;
     assert!(log.len() > 100);

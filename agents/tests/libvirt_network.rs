@@ -221,6 +221,7 @@ async fn a_real_guest_gets_its_address_by_dhcp_and_serves_through_its_security_g
         }],
         metadata: BTreeMap::new(),
         user_data: None,
+        build: 0,
     };
     std::fs::create_dir_all(dir.path().join("instances")).unwrap();
     let image = BootImage {

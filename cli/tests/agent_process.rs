@@ -249,6 +249,7 @@ async fn the_agent_survives_sigkill_and_a_bus_outage() {
         }],
         metadata: Default::default(),
         user_data: None,
+        build: 0,
     };
     let ensure = AgentCommand::Ensure {
         request_id: "req-1".into(),

@@ -305,6 +305,27 @@ async fn registers_and_runs_instances(cloud: &Cloud) {
     .unwrap();
     assert!(log.output.contains("boot 3"), "{}", log.output);
 
+    // Pause and unpause; a rebuild from the same image (a new build).
+    send(&cloud.bus, &node, &ensure(5, &a, Power::Paused)).await;
+    reported(&mut rx, A, InstanceState::Paused).await;
+    assert_eq!(sim.status(A).await.unwrap(), Some(GuestState::Paused));
+    send(&cloud.bus, &node, &ensure(6, &a, Power::Running)).await;
+    reported(&mut rx, A, InstanceState::Running).await;
+    let mut again = a.clone();
+    again.build = 1;
+    send(&cloud.bus, &node, &ensure(7, &again, Power::Running)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sim.boots(A) < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rebuilt and booted again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    send(&cloud.bus, &node, &ensure(8, &again, Power::Running)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sim.boots(A), 4, "the same build is not rebuilt again");
+
     // Delete: the guest goes, a late ensure does not bring it back.
     send(
         &cloud.bus,
@@ -312,7 +333,7 @@ async fn registers_and_runs_instances(cloud: &Cloud) {
         &AgentCommand::Delete {
             request_id: "req-d".into(),
             instance: A.into(),
-            generation: 5,
+            generation: 9,
         },
     )
     .await;

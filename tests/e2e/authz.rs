@@ -595,6 +595,17 @@ async fn every_operation_is_authorized() {
         .insert("server_id", server(&cloud, &member, "fixture-server").await);
     w.theirs
         .insert("server_id", server(&cloud, &other, "fixture-server").await);
+    for (token, values) in [(&member, &mut w.mine), (&other, &mut w.theirs)] {
+        let nova = crate::nova::Nova {
+            cloud: &cloud,
+            token: token.clone(),
+        };
+        let path = format!("/v2.1/servers/{}/os-instance-actions", values["server_id"]);
+        let (s, v) = nova.get(&path).await;
+        assert_eq!(s, 200, "{v}");
+        let created = v["instanceActions"][0]["request_id"].as_str().unwrap();
+        values.insert("request_id", created.to_owned());
+    }
     let mut failures = Vec::new();
     let ops = operations();
     assert!(

@@ -27,6 +27,7 @@ mod reshaper;
 mod resource_provider;
 mod select;
 mod server;
+mod server_action;
 mod server_group;
 mod site;
 mod traits;

@@ -24,7 +24,7 @@ use super::resource_provider::placement;
 crate::on_both_backends!(servers, no_valid_host, networks);
 
 /// A raw image of `alpha`'s, active.
-async fn image(cloud: &Cloud, token: &str, visibility: &str) -> String {
+pub(crate) async fn image(cloud: &Cloud, token: &str, visibility: &str) -> String {
     let c = Caller {
         cloud,
         token: token.to_owned(),
@@ -38,7 +38,7 @@ async fn image(cloud: &Cloud, token: &str, visibility: &str) -> String {
     id
 }
 
-async fn flavor(admin: &Nova<'_>, id: &str, ram: u64) {
+pub(crate) async fn flavor(admin: &Nova<'_>, id: &str, ram: u64) {
     let (s, b) = admin
         .post(
             "/v2.1/flavors",
@@ -48,12 +48,16 @@ async fn flavor(admin: &Nova<'_>, id: &str, ram: u64) {
     assert_eq!(s, 200, "{b}");
 }
 
-fn server(name: &str, image: &str, flavor: &str) -> Value {
+pub(crate) fn server(name: &str, image: &str, flavor: &str) -> Value {
     json!({"server": {"name": name, "imageRef": image, "flavorRef": flavor}})
 }
 
 /// Polls the server until `done` says so; returns it.
-async fn until(c: &Nova<'_>, id: &str, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+pub(crate) async fn until(
+    c: &Nova<'_>,
+    id: &str,
+    done: impl Fn(u16, &Value) -> bool,
+) -> (u16, Value) {
     for _ in 0..300 {
         let (s, b) = c.get(&format!("/v2.1/servers/{id}")).await;
         if done(s, &b) {
@@ -64,7 +68,7 @@ async fn until(c: &Nova<'_>, id: &str, done: impl Fn(u16, &Value) -> bool) -> (u
     panic!("server {id} never got there");
 }
 
-fn status(b: &Value) -> &str {
+pub(crate) fn status(b: &Value) -> &str {
     b["server"]["status"].as_str().unwrap_or_default()
 }
 
@@ -333,7 +337,11 @@ mod restarts {
     }
 }
 
-async fn start_agent(cloud: &Cloud, dir: &std::path::Path, sim: &Simulated) -> TestAgent {
+pub(crate) async fn start_agent(
+    cloud: &Cloud,
+    dir: &std::path::Path,
+    sim: &Simulated,
+) -> TestAgent {
     TestAgent::start(
         BusSource::Ready(cloud.bus.clone()),
         dir,

@@ -130,6 +130,18 @@ pub trait Driver: Send + Sync + 'static {
     /// Up to `max_bytes` from the end of the serial console log.
     async fn console_log(&self, id: &str, max_bytes: u64) -> Result<String, DriverError>;
 
+    /// Halts a running guest's CPUs, keeping its memory.
+    async fn pause(&self, id: &str) -> Result<(), DriverError> {
+        let _ = id;
+        Err(DriverError::Unsupported("pausing"))
+    }
+
+    /// Lets a paused guest run again.
+    async fn unpause(&self, id: &str) -> Result<(), DriverError> {
+        let _ = id;
+        Err(DriverError::Unsupported("unpausing"))
+    }
+
     async fn stats(&self, id: &str) -> Result<Stats, DriverError>;
 
     async fn attach_port(&self, id: &str, port: &PortSpec) -> Result<(), DriverError> {

@@ -25,6 +25,7 @@ pub enum Op {
     Reboot,
     Destroy,
     Rebuild,
+    Pause,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +224,7 @@ fn name(op: Op) -> &'static str {
         Op::Reboot => "reboot",
         Op::Destroy => "destroy",
         Op::Rebuild => "rebuild",
+        Op::Pause => "pause",
     }
 }
 
@@ -341,6 +343,31 @@ impl Driver for Simulated {
             g.console.push_str("virga-sim: rebuilt\n");
             if start {
                 g.boot();
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn pause(&self, id: &str) -> Result<(), DriverError> {
+        self.run(Op::Pause, id, |guests| {
+            let g = Self::guest(guests, id)?;
+            match g.state {
+                GuestState::Running | GuestState::Paused => {
+                    g.state = GuestState::Paused;
+                    Ok(())
+                }
+                _ => Err(DriverError::Refused(format!("guest {id} is not running"))),
+            }
+        })
+        .await
+    }
+
+    async fn unpause(&self, id: &str) -> Result<(), DriverError> {
+        self.run(Op::Pause, id, |guests| {
+            let g = Self::guest(guests, id)?;
+            if g.state == GuestState::Paused {
+                g.state = GuestState::Running;
             }
             Ok(())
         })

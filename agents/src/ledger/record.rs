@@ -11,6 +11,8 @@ use super::entity::instance;
 pub enum Desired {
     Running,
     Stopped,
+    /// Running with its CPUs halted.
+    Paused,
     /// Gone: destroy it if it exists, and remember the generation.
     Deleted,
 }
@@ -34,8 +36,9 @@ pub struct Record {
     /// The command that made the latest change.
     pub request_id: Option<String>,
     pub pending_reboot: Option<RebootKind>,
-    /// The image id the guest's root disk was made from; another image in
-    /// the spec means a rebuild.
+    /// What the guest's root disk was made from
+    /// ([`InstanceSpec::build_key`]): another image or build in the spec
+    /// means a rebuild.
     pub built_image: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
@@ -70,6 +73,10 @@ impl Record {
             generation: self.generation,
             state: self.state,
             reason: self.reason.clone(),
+            failed: self
+                .reason
+                .as_deref()
+                .is_some_and(crate::reconcile::is_failure),
         }
     }
 
@@ -84,6 +91,7 @@ impl Record {
         let desired = match row.power.as_str() {
             "running" => Desired::Running,
             "stopped" => Desired::Stopped,
+            "paused" => Desired::Paused,
             _ => Desired::Deleted,
         };
         let pending_reboot = match row.pending_reboot.as_deref() {
@@ -116,6 +124,7 @@ impl Record {
             power: match self.desired {
                 Desired::Running => "running",
                 Desired::Stopped => "stopped",
+                Desired::Paused => "paused",
                 Desired::Deleted => "deleted",
             }
             .into(),

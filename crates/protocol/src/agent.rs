@@ -111,6 +111,21 @@ pub struct InstanceSpec {
     /// Base64 user data for cloud-init-style guests.
     #[serde(default)]
     pub user_data: Option<String>,
+    /// Bumped by each rebuild the centre asks for: the node makes the root
+    /// disk afresh when this or the image changes (a rebuild may keep the
+    /// image).
+    #[serde(default)]
+    pub build: u64,
+}
+
+impl InstanceSpec {
+    /// What the guest's root disk was made from: a change is a rebuild.
+    pub fn build_key(&self) -> String {
+        match self.build {
+            0 => self.image.id.clone(),
+            n => format!("{}#{n}", self.image.id),
+        }
+    }
 }
 
 /// Whether an instance should be running.
@@ -119,6 +134,8 @@ pub struct InstanceSpec {
 pub enum Power {
     Running,
     Stopped,
+    /// Running but its CPUs halted, memory kept (drivers that can).
+    Paused,
 }
 
 /// What an instance is on its node.
@@ -221,6 +238,11 @@ pub struct InstanceStatus {
     /// Why it is in `error`, or what the last failure was.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The node could not do what `generation` asks of the instance it has
+    /// (a start, stop, pause the driver refused): `reason` says why; the
+    /// node retries on its next passes.
+    #[serde(default)]
+    pub failed: bool,
 }
 
 /// What agents publish (notify).
@@ -316,6 +338,7 @@ mod tests {
                 ports: vec![],
                 metadata: BTreeMap::new(),
                 user_data: None,
+                build: 0,
             }),
             power: Power::Running,
         };
@@ -331,6 +354,7 @@ mod tests {
                 generation: 3,
                 state: InstanceState::Error,
                 reason: Some("arch".into()),
+                failed: false,
             },
             request_id: None,
             at: Utc::now(),

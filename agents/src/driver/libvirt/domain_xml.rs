@@ -148,6 +148,7 @@ mod tests {
             }],
             metadata: BTreeMap::new(),
             user_data: None,
+            build: 0,
         };
         let files = Files {
             disk: Path::new("/i/disk.qcow2"),

@@ -156,6 +156,34 @@ impl Driver for Libvirt {
         self.define("rebuild", id, xml, start).await
     }
 
+    async fn pause(&self, id: &str) -> Result<(), DriverError> {
+        let id2 = id.to_owned();
+        self.blocking("pause", id, move |c| {
+            let dom = Self::existing(c, "pause", &id2)?;
+            match guest_state(&dom).map_err(|e| failed("pause", &id2, e))? {
+                GuestState::Paused => Ok(()),
+                GuestState::Running => dom
+                    .suspend()
+                    .map(|_| ())
+                    .map_err(|e| failed("pause", &id2, e)),
+                _ => Err(DriverError::Refused(format!("guest {id2} is not running"))),
+            }
+        })
+        .await
+    }
+
+    async fn unpause(&self, id: &str) -> Result<(), DriverError> {
+        let id2 = id.to_owned();
+        self.blocking("unpause", id, move |c| {
+            let dom = Self::existing(c, "unpause", &id2)?;
+            if guest_state(&dom).map_err(|e| failed("unpause", &id2, e))? == GuestState::Paused {
+                dom.resume().map_err(|e| failed("unpause", &id2, e))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn console_log(&self, id: &str, max_bytes: u64) -> Result<String, DriverError> {
         let path = self.dir(id).join("console.log");
         match tokio::fs::read(&path).await {

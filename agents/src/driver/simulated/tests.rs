@@ -18,6 +18,7 @@ pub(crate) fn spec(uuid: &str, memory_mb: u64) -> InstanceSpec {
         ports: vec![],
         metadata: BTreeMap::new(),
         user_data: None,
+        build: 0,
     }
 }
 

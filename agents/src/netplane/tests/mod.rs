@@ -13,7 +13,10 @@ pub struct Netns(pub String);
 
 impl Netns {
     pub fn new(tag: &str) -> Netns {
-        let name = format!("virga-{tag}-{}", std::process::id());
+        // Unique in the process too: tests running at once share tags.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("virga-{tag}-{}-{n}", std::process::id());
         let ok = Command::new("ip")
             .args(["netns", "add", &name])
             .status()

@@ -16,6 +16,7 @@ use super::server_input::{NetworkRequest, NewServer};
 use super::server_state::{self, Action, power, task, vm};
 use super::{flavor, key_pair, quota_set, server_group};
 use crate::db::instance::{self, Model};
+use crate::db::instance_action::{self, Asked};
 use crate::db::{instance_saga, now};
 
 pub const KIND: &str = "Instance";
@@ -40,12 +41,60 @@ pub async fn visible(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Mode
     Ok(m)
 }
 
+/// The request's id (`x-openstack-request-id`), the key of its instance
+/// action.
+pub fn request_id(auth: &Auth) -> String {
+    auth.request_id().map_or_else(
+        || virga_common::RequestId::new().to_string(),
+        ToString::to_string,
+    )
+}
+
+/// The caller asking `action` of the server `m` under `request_id`.
+pub fn asked<'a>(auth: &'a Auth, m: &'a Model, request_id: &'a str, action: &'a str) -> Asked<'a> {
+    Asked {
+        instance: &m.id,
+        request_id,
+        action,
+        user_id: auth.claims().user_id(),
+        project_id: auth.claims().project_id().unwrap_or(&m.project_id),
+    }
+}
+
+/// What a node needs of the image to build from it, as the caller saw
+/// it, and the build (each rebuild makes the disk afresh).
+pub fn seen_image(img: &Value, build: u64) -> Value {
+    json!({
+        "disk_format": img["disk_format"], "os_hash_value": img["os_hash_value"],
+        "size": img["size"], "architecture": img["architecture"], "build": build,
+    })
+}
+
+/// 400 unless the image is active and fits a flavor of `ram` MiB and a
+/// root disk of `disk` GiB (0: the image's own size).
+pub fn image_fits(img: &Value, id: &str, ram: i64, disk: i64) -> Result<(), Error> {
+    if img["status"] != "active" {
+        return Err(bad(format!("Image {id} is not active.")));
+    }
+    if img["min_ram"].as_i64().unwrap_or(0) > ram {
+        return Err(bad("Flavor's memory is too small for requested image."));
+    }
+    let size_gb = img["size"].as_u64().unwrap_or(0).div_ceil(1 << 30);
+    if disk > 0
+        && (img["min_disk"].as_i64().unwrap_or(0) > disk
+            || size_gb > u64::try_from(disk).unwrap_or(0))
+    {
+        return Err(bad("Flavor's disk is too small for requested image."));
+    }
+    Ok(())
+}
+
 fn bad(message: impl Into<String>) -> Error {
     Error::BadRequest(message.into())
 }
 
 /// The image as the caller sees it (Nova asks Glance with the user's token).
-async fn image(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Value, Error> {
+pub async fn image(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Value, Error> {
     let path = format!("/v2/images/{id}");
     let r = peer::call(
         ctx,
@@ -195,19 +244,12 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result
         return Err(bad("Flavor is disabled."));
     }
     let img = image(ctx, auth, &new.image_ref).await?;
-    if img["status"] != "active" {
-        return Err(bad(format!("Image {} is not active.", new.image_ref)));
-    }
-    if img["min_ram"].as_i64().unwrap_or(0) > i64::from(fl.memory_mb) {
-        return Err(bad("Flavor's memory is too small for requested image."));
-    }
-    let size_gb = img["size"].as_u64().unwrap_or(0).div_ceil(1 << 30);
-    if fl.root_gb > 0
-        && (img["min_disk"].as_i64().unwrap_or(0) > i64::from(fl.root_gb)
-            || size_gb > u64::try_from(fl.root_gb).unwrap_or(0))
-    {
-        return Err(bad("Flavor's disk is too small for requested image."));
-    }
+    image_fits(
+        &img,
+        &new.image_ref,
+        i64::from(fl.memory_mb),
+        i64::from(fl.root_gb),
+    )?;
     let key = match &new.key_name {
         Some(k) => Some(
             key_pair::get(ctx, auth, k)
@@ -242,14 +284,9 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result
         + chrono::Duration::seconds(
             i64::try_from(ctx.config().compute.build_timeout_secs).unwrap_or(i64::MAX),
         );
-    // What the build needs of the image, as the caller saw it.
-    let start = json!({
-        "site": site,
-        "image": {
-            "disk_format": img["disk_format"], "os_hash_value": img["os_hash_value"],
-            "size": img["size"], "architecture": img["architecture"],
-        },
-    });
+    let request_id = request_id(auth);
+    let start = json!({ "site": site, "request_id": request_id });
+    let seen = seen_image(&img, 0).to_string();
     let mut servers = Vec::new();
     let txn = virga_db::begin_write(ctx.db())
         .await
@@ -277,6 +314,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result
                 memory_mb: i64::from(fl.memory_mb),
                 root_gb: fl.root_gb,
                 image_id: new.image_ref.clone(),
+                image: seen.clone(),
                 key_name: key.as_ref().map(|k| k.name.clone()),
                 key_data: key.as_ref().map(|k| k.public_key.clone()),
                 user_data: new.user_data.clone(),
@@ -292,6 +330,8 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result
                 power_state: power::NOSTATE,
                 generation: 0,
                 locked: false,
+                locked_by: None,
+                locked_reason: None,
                 fault: None,
                 created_at: at,
                 updated_at: at,
@@ -308,6 +348,8 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result
             saga::row(&id, CREATE, create::CLAIM, start.clone(), deadline),
         )
         .await?;
+        let asked = asked(auth, &m, &request_id, "create");
+        instance_action::start(&txn, &asked, Some(create::EVENT), None, false).await?;
         servers.push(m);
     }
     // Rechecked with the rows in: a concurrent create may have taken room.
@@ -344,19 +386,33 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
             message: format!("Instance {id} could not be found."),
         });
     }
-    if m.locked && !flavor::is_admin(auth) {
-        return Err(Error::Conflict(format!("Instance {id} is locked")));
-    }
+    server_state::check_lock(&m, flavor::is_admin(auth))?;
     server_state::check(&m, Action::Delete)?;
     if m.task_state.as_deref() == Some(task::DELETING) {
         return Ok(());
     }
     m.task_state = Some(task::DELETING.into());
     m.updated_at = now();
+    let rid = request_id(auth);
+    let asked = asked(auth, &m, &rid, "delete");
+    instance_action::start(
+        &txn,
+        &asked,
+        Some(delete::EVENT),
+        m.node_id.as_deref(),
+        false,
+    )
+    .await?;
     instance::update(&txn, m).await?;
     instance_saga::put(
         &txn,
-        saga::row(id, DELETE, delete::DESTROY, json!({}), saga::never()),
+        saga::row(
+            id,
+            DELETE,
+            delete::DESTROY,
+            json!({"request_id": rid}),
+            saga::never(),
+        ),
     )
     .await?;
     txn.commit().await.map_err(Error::internal)?;

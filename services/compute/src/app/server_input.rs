@@ -130,7 +130,7 @@ fn uuid_like(field: &str, v: &Value) -> Result<String, Error> {
     Ok(s.to_owned())
 }
 
-fn metadata(v: &Value) -> Result<BTreeMap<String, String>, Error> {
+pub fn metadata(v: &Value) -> Result<BTreeMap<String, String>, Error> {
     let o = v
         .as_object()
         .ok_or_else(|| invalid("metadata", v, format!("{v} is not of type 'object'")))?;

@@ -20,6 +20,13 @@ pub mod task {
     pub const SCHEDULING: &str = "scheduling";
     pub const SPAWNING: &str = "spawning";
     pub const DELETING: &str = "deleting";
+    pub const POWERING_ON: &str = "powering-on";
+    pub const POWERING_OFF: &str = "powering-off";
+    pub const REBOOTING: &str = "rebooting";
+    pub const REBOOTING_HARD: &str = "rebooting_hard";
+    pub const REBUILDING: &str = "rebuilding";
+    pub const PAUSING: &str = "pausing";
+    pub const UNPAUSING: &str = "unpausing";
 }
 
 pub mod power {
@@ -30,15 +37,24 @@ pub mod power {
     pub const CRASHED: i32 = 6;
 }
 
-/// The API's `status` (Nova's `vm_states` -> status map).
+/// The API's `status` (Nova's `_STATE_MAP`: a vm_state, refined by some
+/// task states).
 pub fn status(m: &Model) -> &'static str {
-    match (m.vm_state.as_str(), m.task_state.as_deref()) {
-        (vm::BUILDING, _) => "BUILD",
-        (vm::ACTIVE, _) => "ACTIVE",
-        (vm::STOPPED, _) => "SHUTOFF",
-        (vm::PAUSED, _) => "PAUSED",
-        (vm::ERROR, _) => "ERROR",
-        (vm::DELETED, _) => "DELETED",
+    let t = m.task_state.as_deref();
+    match m.vm_state.as_str() {
+        vm::BUILDING => "BUILD",
+        vm::ACTIVE => match t {
+            Some(task::REBOOTING) => "REBOOT",
+            Some(task::REBOOTING_HARD) => "HARD_REBOOT",
+            Some(task::REBUILDING) => "REBUILD",
+            _ => "ACTIVE",
+        },
+        vm::STOPPED if t == Some(task::REBUILDING) => "REBUILD",
+        vm::STOPPED => "SHUTOFF",
+        vm::PAUSED => "PAUSED",
+        vm::ERROR if t == Some(task::REBUILDING) => "REBUILD",
+        vm::ERROR => "ERROR",
+        vm::DELETED => "DELETED",
         _ => "UNKNOWN",
     }
 }
@@ -60,25 +76,52 @@ pub fn vm_states_of(status: &str) -> Option<&'static [&'static str]> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Delete,
+    Start,
+    Stop,
+    RebootSoft,
+    RebootHard,
+    Rebuild,
+    Pause,
+    Unpause,
 }
 
+type Allowed = (
+    Option<&'static [&'static str]>,
+    Option<&'static [Option<&'static str>]>,
+);
+
+const IDLE: &[Option<&str>] = &[None];
+
 impl Action {
+    /// The name Nova's conflict message uses.
     fn name(self) -> &'static str {
         match self {
             Action::Delete => "delete",
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::RebootSoft | Action::RebootHard => "reboot",
+            Action::Rebuild => "rebuild",
+            Action::Pause => "pause",
+            Action::Unpause => "unpause",
         }
     }
 
     /// The states the action is allowed in (`None`: any), as Nova's
-    /// `check_instance_state` decorators say.
-    fn allowed(
-        self,
-    ) -> (
-        Option<&'static [&'static str]>,
-        Option<&'static [Option<&'static str>]>,
-    ) {
+    /// `check_instance_state` decorators say, narrowed where a Virga server
+    /// has no guest to act on: an ERROR server's build failed and its guest
+    /// and claim were given back, so it can only be deleted.
+    fn allowed(self) -> Allowed {
         match self {
             Action::Delete => (None, None),
+            Action::Start => (Some(&[vm::STOPPED]), Some(IDLE)),
+            Action::Stop | Action::Pause | Action::RebootSoft => (Some(&[vm::ACTIVE]), Some(IDLE)),
+            // A hard reboot may take over a soft one that hangs.
+            Action::RebootHard => (
+                Some(&[vm::ACTIVE, vm::STOPPED, vm::PAUSED]),
+                Some(&[None, Some(task::REBOOTING)]),
+            ),
+            Action::Rebuild => (Some(&[vm::ACTIVE, vm::STOPPED]), Some(IDLE)),
+            Action::Unpause => (Some(&[vm::PAUSED]), Some(IDLE)),
         }
     }
 }
@@ -106,4 +149,110 @@ pub fn check(m: &Model, a: Action) -> Result<(), Error> {
         return Err(conflict(m, a, "task_state", shown));
     }
     Ok(())
+}
+
+/// 409 when the server is locked and the caller is no admin (Nova's
+/// `check_instance_lock`).
+pub fn check_lock(m: &Model, admin: bool) -> Result<(), Error> {
+    if m.locked && !admin {
+        return Err(Error::Conflict(format!("Instance {} is locked", m.id)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(vm_state: &str, task_state: Option<&str>) -> Model {
+        let at = chrono::Utc::now();
+        Model {
+            id: "s".into(),
+            project_id: "p".into(),
+            user_id: "u".into(),
+            name: "n".into(),
+            description: None,
+            reservation_id: "r".into(),
+            launch_index: 0,
+            flavor_id: "f".into(),
+            flavor: "{}".into(),
+            vcpus: 1,
+            memory_mb: 64,
+            root_gb: 0,
+            image_id: "i".into(),
+            image: "{}".into(),
+            key_name: None,
+            key_data: None,
+            user_data: None,
+            metadata: "{}".into(),
+            networks: "[]".into(),
+            network_info: "[]".into(),
+            availability_zone: None,
+            server_group_id: None,
+            node_id: None,
+            site_id: None,
+            vm_state: vm_state.into(),
+            task_state: task_state.map(str::to_owned),
+            power_state: 0,
+            generation: 0,
+            locked: false,
+            locked_by: None,
+            locked_reason: None,
+            fault: None,
+            created_at: at,
+            updated_at: at,
+            launched_at: None,
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn the_table_allows_and_names_the_state() {
+        assert!(check(&server(vm::STOPPED, None), Action::Start).is_ok());
+        let e = check(&server(vm::ACTIVE, None), Action::Start).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Cannot 'start' instance s while it is in vm_state active"
+        );
+        let e = check(&server(vm::ACTIVE, Some(task::POWERING_OFF)), Action::Stop).unwrap_err();
+        assert!(e.to_string().ends_with("task_state powering-off"), "{e}");
+        assert!(
+            check(
+                &server(vm::ACTIVE, Some(task::REBOOTING)),
+                Action::RebootHard
+            )
+            .is_ok()
+        );
+        assert!(
+            check(
+                &server(vm::ACTIVE, Some(task::REBOOTING)),
+                Action::RebootSoft
+            )
+            .is_err()
+        );
+        assert!(check(&server(vm::ERROR, None), Action::Rebuild).is_err());
+        assert!(check(&server(vm::PAUSED, None), Action::Unpause).is_ok());
+        assert!(check(&server(vm::BUILDING, Some(task::SPAWNING)), Action::Delete).is_ok());
+    }
+
+    #[test]
+    fn statuses_follow_the_task() {
+        assert_eq!(status(&server(vm::ACTIVE, Some(task::REBOOTING))), "REBOOT");
+        assert_eq!(
+            status(&server(vm::ACTIVE, Some(task::REBOOTING_HARD))),
+            "HARD_REBOOT"
+        );
+        assert_eq!(
+            status(&server(vm::STOPPED, Some(task::REBUILDING))),
+            "REBUILD"
+        );
+        assert_eq!(
+            status(&server(vm::STOPPED, Some(task::POWERING_ON))),
+            "SHUTOFF"
+        );
+        assert_eq!(
+            status(&server(vm::ACTIVE, Some(task::POWERING_OFF))),
+            "ACTIVE"
+        );
+    }
 }

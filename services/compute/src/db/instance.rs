@@ -31,6 +31,10 @@ pub struct Model {
     pub memory_mb: i64,
     pub root_gb: i32,
     pub image_id: String,
+    /// What the root disk was made from, as the caller saw the image (JSON
+    /// `{disk_format, os_hash_value, size, architecture}`) and `build`:
+    /// bumped by each rebuild (the node makes the disk afresh when it changes).
+    pub image: String,
     pub key_name: Option<String>,
     pub key_data: Option<String>,
     pub user_data: Option<String>,
@@ -55,6 +59,9 @@ pub struct Model {
     /// The generation of the last command sent to the node's agent.
     pub generation: i64,
     pub locked: bool,
+    /// `owner` or `admin`: an owner cannot undo an admin's lock.
+    pub locked_by: Option<String>,
+    pub locked_reason: Option<String>,
     /// JSON `{code, message, details, created}` while in error.
     pub fault: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -9,6 +9,8 @@ pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
 pub mod instance;
+pub mod instance_action;
+pub mod instance_action_event;
 pub mod instance_saga;
 pub mod key_pair;
 pub mod quota;

@@ -5,11 +5,13 @@ pub mod error;
 pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
+pub mod instance_action;
 pub mod key_pair;
 pub mod limits;
 pub mod microversion;
 pub mod quota_set;
 pub mod server;
+pub mod server_action;
 pub mod server_group;
 pub mod versions;
 
@@ -71,6 +73,9 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(server::list_servers, server::create_server))
         .routes(routes!(server::list_servers_detail))
         .routes(routes!(server::show_server, server::delete_server))
+        .routes(routes!(server_action::server_action))
+        .routes(routes!(instance_action::list_instance_actions))
+        .routes(routes!(instance_action::show_instance_action))
         .routes(routes!(
             server_group::list_server_groups,
             server_group::create_server_group

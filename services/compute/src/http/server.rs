@@ -57,7 +57,7 @@ fn addresses(m: &Model) -> Value {
 }
 
 /// A server as Nova 2.1 shows it; admins also see where it runs.
-fn view(base: &str, m: &Model, admin: bool) -> Value {
+pub fn view(base: &str, m: &Model, admin: bool) -> Value {
     let time = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut v = json!({
         "id": m.id,
@@ -87,6 +87,7 @@ fn view(base: &str, m: &Model, admin: bool) -> Value {
         "OS-EXT-STS:power_state": m.power_state,
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": "default"}],
+        "locked": m.locked,
     });
     if admin {
         v["OS-EXT-SRV-ATTR:host"] = json!(m.node_id);

@@ -11,6 +11,7 @@ mod m20261207_000002_create_key_pairs;
 mod m20261207_000003_create_quotas;
 mod m20261207_000004_create_server_groups;
 mod m20261207_000005_create_instances;
+mod m20261207_000006_instance_actions;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000003_create_quotas::Migration),
             Box::new(m20261207_000004_create_server_groups::Migration),
             Box::new(m20261207_000005_create_instances::Migration),
+            Box::new(m20261207_000006_instance_actions::Migration),
         ]
     }
 }

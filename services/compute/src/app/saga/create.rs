@@ -4,10 +4,11 @@
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 use virga_common::Error;
-use virga_protocol::agent::{AgentCommand, ImageRef, ImageSource, InstanceSpec, PortSpec, Power};
+use virga_protocol::agent::{AgentCommand, Power};
 use virga_service::ServiceContext;
 use virga_service::peer::{self, As, Method};
 
+use super::spec::ensure;
 use super::{CREATE, data, release, row, tell};
 use crate::app::server_state::{power, task, vm};
 use crate::db::instance_saga::{self, Model};
@@ -17,6 +18,9 @@ pub const CLAIM: &str = "claim";
 pub const CONFIRM: &str = "confirm";
 pub const SPAWN: &str = "spawn";
 pub const WAIT: &str = "wait";
+
+/// The create's event in the instance actions log (Nova's name).
+pub const EVENT: &str = "compute__do_build_and_run_instance";
 
 /// Nova's fault message when no node fits.
 pub const NO_VALID_HOST: &str = "No valid host was found. ";
@@ -192,80 +196,6 @@ pub async fn confirm(
     super::ports::ports(ctx, next, server).await
 }
 
-/// The image as the node's cache knows it: what the caller saw at create
-/// (`image` in the saga's data; the service's own user may not see a
-/// private image) and where the node may fetch it now.
-async fn image_ref(ctx: &ServiceContext, id: &str, seen: &Value) -> Result<ImageRef, Error> {
-    let path = format!("/v2/images/{id}/locations");
-    let locs = peer::call(ctx, As::Service, "image", Method::GET, &path, None, &[]).await?;
-    let sources = match locs.status {
-        200 => locs
-            .body
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|l| {
-                Some(ImageSource {
-                    store: l["metadata"]["store"].as_str()?.to_owned(),
-                    url: l["url"].as_str()?.to_owned(),
-                })
-            })
-            .collect(),
-        // Deleted since: a node that holds it still builds from its cache.
-        404 => vec![],
-        s => {
-            return Err(Error::Unavailable(format!(
-                "the image service answered {s}"
-            )));
-        }
-    };
-    Ok(ImageRef {
-        id: id.to_owned(),
-        disk_format: seen["disk_format"].as_str().unwrap_or("raw").to_owned(),
-        sha256: seen["os_hash_value"].as_str().map(str::to_owned),
-        arch: seen["architecture"].as_str().map(str::to_owned),
-        size: seen["size"].as_u64(),
-        sources,
-    })
-}
-
-/// The `ensure` that runs the server at `generation`: the spec, the
-/// image as the caller saw it with where to fetch it now, its ports.
-async fn ensure(
-    ctx: &ServiceContext,
-    server: &instance::Model,
-    d: &Value,
-    generation: i64,
-) -> Result<AgentCommand, Error> {
-    let image = image_ref(ctx, &server.image_id, &d["image"]).await?;
-    let spec = InstanceSpec {
-        uuid: server.id.clone(),
-        name: server.name.clone(),
-        vcpus: u32::try_from(server.vcpus).unwrap_or(1),
-        memory_mb: u64::try_from(server.memory_mb).unwrap_or(0),
-        disk_gb: u64::try_from(server.root_gb).unwrap_or(0),
-        image,
-        ports: d["ports"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| PortSpec {
-                id: p["id"].as_str().unwrap_or_default().to_owned(),
-                mac: p["mac"].as_str().unwrap_or_default().to_owned(),
-                bridge: p["bridge"].as_str().map(str::to_owned),
-            })
-            .collect(),
-        metadata: serde_json::from_str(&server.metadata).unwrap_or_default(),
-        user_data: server.user_data.clone(),
-    };
-    Ok(AgentCommand::Ensure {
-        request_id: format!("req-{}", uuid::Uuid::new_v4()),
-        generation: u64::try_from(generation).unwrap_or(0),
-        spec: Box::new(spec),
-        power: Power::Running,
-    })
-}
-
 /// Tells the node's agent to run the server. The saga waits before the
 /// command leaves, so no report can come before it is waited for; the
 /// generation is bumped only while the create still holds the server (a
@@ -280,7 +210,7 @@ pub async fn spawn(
     };
     let mut d = data(&saga);
     let generation = server.generation + 1;
-    let cmd = ensure(ctx, &server, &d, generation).await?;
+    let cmd = ensure(ctx, &server, generation, Power::Running).await?;
     d["generation"] = json!(generation);
     let timeout = chrono::Duration::seconds(
         i64::try_from(ctx.config().compute.build_timeout_secs).unwrap_or(i64::MAX),
@@ -324,7 +254,12 @@ pub async fn waiting(
             let d = data(&saga);
             let generation = d["generation"].as_i64().unwrap_or(server.generation);
             let resent = async {
-                tell(ctx, node, &ensure(ctx, &server, &d, generation).await?).await?;
+                tell(
+                    ctx,
+                    node,
+                    &ensure(ctx, &server, generation, Power::Running).await?,
+                )
+                .await?;
                 let request_id = format!("req-{}", uuid::Uuid::new_v4());
                 tell(ctx, node, &AgentCommand::Report { request_id }).await
             };
@@ -362,6 +297,7 @@ pub async fn built(
     m.launched_at = Some(now());
     m.updated_at = now();
     instance::update(&txn, m).await?;
+    super::logged(&txn, &saga, Ok(())).await?;
     txn.commit().await.map_err(Error::internal)?;
     super::forget(ctx, &saga.instance_id);
     Ok(())
@@ -411,6 +347,8 @@ pub async fn fail(
     );
     m.updated_at = now();
     instance::update(&txn, m).await?;
+    let why = if details.is_empty() { message } else { details };
+    super::logged(&txn, &saga, Err(why)).await?;
     txn.commit().await.map_err(Error::internal)?;
     super::forget(ctx, &saga.instance_id);
     tracing::warn!(instance = %saga.instance_id, message, details, "build failed");

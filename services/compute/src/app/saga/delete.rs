@@ -16,6 +16,9 @@ use crate::db::{instance, now, server_group};
 pub const DESTROY: &str = "destroy";
 pub const GONE: &str = "gone";
 
+/// The delete's event in the instance actions log (Nova's name).
+pub const EVENT: &str = "compute_terminate_instance";
+
 /// Tells the node to destroy the server, or, when it never had one,
 /// ends at once.
 pub async fn destroy(
@@ -31,13 +34,9 @@ pub async fn destroy(
         .map_err(Error::internal)?;
     instance::lock(&txn, &server.id).await?;
     let generation = instance::next_generation(&txn, &server.id).await?;
-    let next = row(
-        &server.id,
-        DELETE,
-        GONE,
-        json!({"generation": generation}),
-        super::never(),
-    );
+    let mut d = data(&saga);
+    d["generation"] = json!(generation);
+    let next = row(&server.id, DELETE, GONE, d, super::never());
     if !instance_saga::advance(&txn, &saga, &next).await? {
         return Ok(());
     }
@@ -111,6 +110,7 @@ pub async fn gone(ctx: &ServiceContext, saga: Model, server: instance::Model) ->
         server_group::remove_member(&txn, g, &m.id).await?;
     }
     instance::update(&txn, m).await?;
+    super::logged(&txn, &saga, Ok(())).await?;
     txn.commit().await.map_err(Error::internal)?;
     super::forget(ctx, &saga.instance_id);
     tracing::info!(instance = %saga.instance_id, "server deleted");

@@ -13,7 +13,7 @@ use virga_protocol::agent::{AgentEvent, InstanceState, InstanceStatus};
 use virga_protocol::from_parts;
 use virga_service::ServiceContext;
 
-use super::{CREATE, DELETE, create, delete};
+use super::{CREATE, DELETE, action, create, delete};
 use crate::app::server_state::{power, vm};
 use crate::db::{instance, instance_saga, now};
 
@@ -97,6 +97,11 @@ async fn state(ctx: &ServiceContext, node: &str, s: &InstanceStatus) -> Result<(
         {
             delete::gone(ctx, saga, server).await
         }
+        (Some(saga), _)
+            if action::KINDS.contains(&saga.kind.as_str()) && saga.step == action::WAIT =>
+        {
+            action::reported(ctx, saga, server, s).await
+        }
         (None, st) if server.vm_state != vm::DELETED => {
             let p = match st {
                 InstanceState::Running => power::RUNNING,
@@ -115,6 +120,11 @@ async fn state(ctx: &ServiceContext, node: &str, s: &InstanceStatus) -> Result<(
                 && m.generation == server.generation
                 && m.vm_state != vm::DELETED
             {
+                // Shut down from inside the guest: the node keeps it
+                // stopped, and so does the record (as Nova's power sync).
+                if p == power::SHUTDOWN && m.vm_state == vm::ACTIVE && m.task_state.is_none() {
+                    m.vm_state = vm::STOPPED.into();
+                }
                 m.power_state = p;
                 m.updated_at = now();
                 instance::update(&txn, m).await?;

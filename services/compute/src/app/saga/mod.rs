@@ -12,6 +12,9 @@
 //!   build timeout). A failure unwinds: the guest is destroyed, the ports
 //!   given back, the claim released, the server left in ERROR with its
 //!   fault.
+//! - **actions** the node carries out (start, stop, reboot, rebuild,
+//!   pause, unpause): `wait` until the node reports the server as asked
+//!   (see [`action`]).
 //! - **delete**: `destroy` (the agent told to destroy the guest) -> `gone`
 //!   (until the agent reports it deleted; never on silence) -> the ports
 //!   and the claim given back and the server marked deleted. A delete takes over from a
@@ -21,10 +24,12 @@
 //! One compute service runs the sagas (a second would run them twice;
 //! leases come with active-active compute).
 
+pub mod action;
 pub mod create;
 pub mod delete;
 pub mod events;
 pub mod ports;
+pub mod spec;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -39,7 +44,7 @@ use virga_service::ServiceContext;
 use virga_service::peer::{self, As, Method};
 
 use crate::db::instance_saga::{self, Model};
-use crate::db::{instance, now};
+use crate::db::{instance, instance_action, now};
 
 pub const CREATE: &str = "create";
 pub const DELETE: &str = "delete";
@@ -192,6 +197,9 @@ async fn step(ctx: &ServiceContext, saga: Model, server: instance::Model) -> Res
         (CREATE, create::WAIT) => create::waiting(ctx, saga, server).await,
         (DELETE, delete::DESTROY) => delete::destroy(ctx, saga, server).await,
         (DELETE, delete::GONE) => delete::waiting(ctx, saga, server).await,
+        (kind, action::WAIT) if action::KINDS.contains(&kind) => {
+            action::waiting(ctx, saga, server).await
+        }
         (kind, step) => {
             tracing::error!(instance = %saga.instance_id, kind, step, "unknown saga step");
             Ok(())
@@ -215,6 +223,19 @@ pub fn row(instance: &str, kind: &str, step: &str, data: Value, deadline: DateTi
 /// never given up on).
 pub fn never() -> DateTime<Utc> {
     DateTime::<Utc>::MAX_UTC
+}
+
+/// Ends the saga's event in the instance actions log (the action its
+/// `request_id` names), with what went wrong if it failed.
+pub async fn logged(
+    db: &impl virga_db::sea_orm::ConnectionTrait,
+    saga: &Model,
+    outcome: Result<(), &str>,
+) -> Result<(), Error> {
+    match data(saga)["request_id"].as_str() {
+        Some(rid) => instance_action::finish(db, &saga.instance_id, rid, outcome).await,
+        None => Ok(()),
+    }
 }
 
 pub fn data(saga: &Model) -> Value {
