@@ -53,6 +53,8 @@ fn start(dir: &std::path::Path, libvirt_uri: &str) -> (Up, BTreeMap<String, Stri
         .env("VIRGA_AGENT__DRIVER", "libvirt")
         .env("VIRGA_AGENT__LIBVIRT_URI", libvirt_uri)
         .env("VIRGA_AGENT__LIBVIRT_DOMAIN_TYPE", "qemu")
+        // The test guest ignores ACPI: a graceful stop is forced after this.
+        .env("VIRGA_AGENT__STOP_TIMEOUT_SECS", "2")
         .env(
             "VIRGA_TEST_IMAGES",
             std::env::var("VIRGA_TEST_IMAGES").expect(

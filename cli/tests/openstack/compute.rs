@@ -287,6 +287,47 @@ pub fn servers(
     let err = openstack_fails(bob, &["server", "show", &id]);
     assert!(err.contains(&format!("No Server found for {id}")), "{err}");
 
+    // The lifecycle: stop, start, reboots, rebuild, each on the guest.
+    let domain = format!("virga-{id}");
+    let domstate = || {
+        let out = std::process::Command::new("virsh")
+            .args(["-c", libvirt_uri, "domstate", &domain])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    openstack_quiet(alice, &["server", "stop", "vm1"]);
+    until_status(alice, "vm1", "SHUTOFF");
+    assert_eq!(domstate(), "shut off");
+    openstack_quiet(alice, &["server", "start", "vm1"]);
+    until_status(alice, "vm1", "ACTIVE");
+    assert_eq!(domstate(), "running");
+    openstack_quiet(alice, &["server", "reboot", "--hard", "--wait", "vm1"]);
+    openstack_quiet(alice, &["server", "reboot", "--wait", "vm1"]);
+    assert_eq!(domstate(), "running");
+    let log = openstack_text(alice, &["console", "log", "show", "vm1"]);
+    // The boot loader's banner, once a boot: created, started, rebooted twice.
+    assert!(log.matches("ISOLINUX").count() >= 4, "{log}");
+    openstack_quiet(
+        alice,
+        &["server", "rebuild", "--image", "test-vm", "--wait", "vm1"],
+    );
+    let shown = openstack(alice, &["server", "show", "vm1"]);
+    assert_eq!(shown["status"], "ACTIVE", "{shown}");
+    assert_eq!(domstate(), "running");
+    let actions = openstack(alice, &["server", "event", "list", "vm1"]);
+    let names: Vec<&str> = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["Action"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["rebuild", "reboot", "reboot", "start", "stop", "create"],
+        "{actions}"
+    );
+
     openstack_quiet(alice, &["server", "delete", "--wait", "vm1"]);
     assert_eq!(openstack(alice, &["server", "list"]), serde_json::json!([]));
     let domains = std::process::Command::new("virsh")
@@ -295,4 +336,17 @@ pub fn servers(
         .unwrap();
     let domains = String::from_utf8_lossy(&domains.stdout);
     assert!(!domains.contains(&format!("virga-{id}")), "{domains}");
+}
+
+/// Polls `server show` until the server has `status` and no task.
+fn until_status(env: &[(&str, &str)], server: &str, status: &str) {
+    let mut last = Value::Null;
+    for _ in 0..240 {
+        last = openstack(env, &["server", "show", server]);
+        if last["status"] == status && last["OS-EXT-STS:task_state"].is_null() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    panic!("{server} never became {status}: {last}");
 }
