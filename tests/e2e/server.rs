@@ -562,6 +562,29 @@ async fn networks(cloud: &Cloud) {
     let (_, ports) = net.get(&format!("/v2.0/ports?device_id={a}")).await;
     let made = ports["ports"][0]["id"].as_str().unwrap().to_owned();
 
+    // None asked: the project's one network (Nova 2.1); with a second
+    // one it is ambiguous.
+    let (s, v) = alpha.post("/v2.1/servers", server("d", &img, "1")).await;
+    assert_eq!(s, 202, "{v}");
+    let d = v["server"]["id"].as_str().unwrap().to_owned();
+    let (_, v) = until(&alpha, &d, |_, b| status(b) != "BUILD").await;
+    assert_eq!(
+        v["server"]["addresses"]["blue"].as_array().map(Vec::len),
+        Some(1),
+        "{v}"
+    );
+    net.create("network", json!({"name": "green"})).await;
+    let (s, e) = alpha.post("/v2.1/servers", server("e", &img, "1")).await;
+    assert_eq!(
+        (s, message(&e).as_str()),
+        (
+            409,
+            "Multiple possible networks found, use a Network ID to be more specific."
+        )
+    );
+    assert_eq!(alpha.delete(&format!("/v2.1/servers/{d}")).await.0, 204);
+    until(&alpha, &d, |s, _| s == 404).await;
+
     // Bad networks and ports, each named.
     let missing = "00000000-0000-4000-8000-000000000009";
     for (who, body, want) in [

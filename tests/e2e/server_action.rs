@@ -236,6 +236,29 @@ async fn actions(cloud: &mut Cloud) {
     assert_eq!(status(&b), "SHUTOFF", "{b}");
     guest_becomes(&sim, &id, Some(GuestState::Stopped)).await;
 
+    // Renamed.
+    let (s, b) = alpha
+        .put(
+            &format!("/v2.1/servers/{id}"),
+            json!({"server": {"name": "vm3"}}),
+        )
+        .await;
+    assert_eq!((s, &b["server"]["name"]), (200, &json!("vm3")), "{b}");
+    let (s, _) = alpha
+        .put(
+            &format!("/v2.1/servers/{id}"),
+            json!({"server": {"name": ""}}),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = beta
+        .put(
+            &format!("/v2.1/servers/{id}"),
+            json!({"server": {"name": "x"}}),
+        )
+        .await;
+    assert_eq!(s, 404);
+
     // Locks: the owner's stops the owner's actions until unlocked; an
     // admin's lock is the admin's to undo.
     assert_eq!(act(&alpha, &id, json!({"lock": null})).await.0, 202);

@@ -142,15 +142,54 @@ async fn seen(
     }
 }
 
+/// The networks the server gets when none are asked for (Nova 2.1 with
+/// Neutron): the one the project has (its own or, lacking those, a shared
+/// one); none when there is none; 409 when it is ambiguous.
+async fn available_network(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    project: &str,
+) -> Result<Vec<NetworkRequest>, Error> {
+    let own = seen(
+        ctx,
+        auth,
+        &format!("/v2.0/networks?project_id={project}&shared=false"),
+        String::new(),
+    )
+    .await?;
+    let shared = seen(ctx, auth, "/v2.0/networks?shared=true", String::new()).await?;
+    let ids: Vec<&str> = [&own, &shared]
+        .into_iter()
+        .flat_map(|b| b["networks"].as_array().into_iter().flatten())
+        .filter_map(|n| n["id"].as_str())
+        .collect();
+    match ids.as_slice() {
+        [] => Ok(vec![]),
+        [one] => Ok(vec![NetworkRequest {
+            uuid: Some((*one).to_owned()),
+            port: None,
+            fixed_ip: None,
+        }]),
+        _ => Err(Error::Conflict(
+            "Multiple possible networks found, use a Network ID to be more specific.".into(),
+        )),
+    }
+}
+
 /// The networks and ports asked for, as the caller sees them (their own
-/// and shared networks, their own unused ports).
+/// and shared networks, their own unused ports); none asked: the one
+/// available.
 async fn check_networks(
     ctx: &ServiceContext,
     auth: &Auth,
-    asked: &[NetworkRequest],
+    project: &str,
+    asked: Vec<NetworkRequest>,
     count: u32,
-) -> Result<(), Error> {
-    for r in asked {
+) -> Result<Vec<NetworkRequest>, Error> {
+    if asked.is_empty() {
+        return available_network(ctx, auth, project).await;
+    }
+    for r in &asked {
         if let Some(p) = &r.port {
             if count > 1 {
                 return Err(bad(
@@ -170,7 +209,7 @@ async fn check_networks(
             seen(ctx, auth, &path, format!("Network {n} could not be found.")).await?;
         }
     }
-    Ok(())
+    Ok(asked)
 }
 
 /// The site an availability zone names.
@@ -230,7 +269,11 @@ pub struct Created {
     pub reservation_id: String,
 }
 
-pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result<Created, Error> {
+pub async fn create(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    mut new: NewServer,
+) -> Result<Created, Error> {
     let project = auth
         .claims()
         .project_id()
@@ -263,7 +306,8 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result
             .await
             .map_err(|_| bad(format!("Invalid server group {g}")))?;
     }
-    check_networks(ctx, auth, &new.networks, new.max_count).await?;
+    let wanted = std::mem::take(&mut new.networks);
+    let networks = check_networks(ctx, auth, &project, wanted, new.max_count).await?;
     let site = match &new.availability_zone {
         Some(z) => Some(site(ctx, z).await?),
         None => None,
@@ -319,7 +363,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewServer) -> Result
                 key_data: key.as_ref().map(|k| k.public_key.clone()),
                 user_data: new.user_data.clone(),
                 metadata: json!(new.metadata).to_string(),
-                networks: json!(new.networks).to_string(),
+                networks: json!(networks).to_string(),
                 network_info: "[]".into(),
                 availability_zone: new.availability_zone.clone(),
                 server_group_id: new.group.clone(),
@@ -419,6 +463,46 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
     tracing::info!(instance = %id, "server delete accepted");
     saga::kick(ctx, vec![id.to_owned()]);
     Ok(())
+}
+
+/// Renames the server (Nova's 2.1 update: `name`; the access addresses
+/// and disk config are accepted and not kept, as Virga has none).
+pub async fn update(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    id: &str,
+    body: &Value,
+) -> Result<Model, Error> {
+    let m = visible(ctx, auth, id).await?;
+    auth.enforce("os_compute_api:servers:update", &target(&m.project_id))?;
+    let o = super::input::object(
+        body,
+        "server",
+        &["name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"],
+    )?;
+    let name = o
+        .get("name")
+        .map(|n| super::input::name("name", n))
+        .transpose()?;
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    let Some(mut m) = instance::lock(&txn, id)
+        .await?
+        .filter(|m| m.vm_state != vm::DELETED)
+    else {
+        return Err(Error::Missing {
+            kind: KIND,
+            message: format!("Instance {id} could not be found."),
+        });
+    };
+    if let Some(n) = name {
+        m.name = n;
+        m.updated_at = now();
+    }
+    let m = instance::update(&txn, m).await?;
+    txn.commit().await.map_err(Error::internal)?;
+    Ok(m)
 }
 
 /// A listing's query, as given.

@@ -72,7 +72,11 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(limits::show_limits))
         .routes(routes!(server::list_servers, server::create_server))
         .routes(routes!(server::list_servers_detail))
-        .routes(routes!(server::show_server, server::delete_server))
+        .routes(routes!(
+            server::show_server,
+            server::update_server,
+            server::delete_server
+        ))
         .routes(routes!(server_action::server_action))
         .routes(routes!(instance_action::list_instance_actions))
         .routes(routes!(instance_action::show_instance_action))

@@ -255,6 +255,28 @@ pub async fn show_server(
     ))
 }
 
+/// Renames a server.
+#[utoipa::path(put, path = "/v2.1/servers/{server_id}", tag = "servers",
+    params(("server_id" = String, Path, description = "The server")),
+    request_body(content = Object, description = "{\"server\": {name?}}"),
+    security(("token" = [])),
+    responses((status = 200, description = "{\"server\": {...}}", body = Object),
+              (status = 400, description = "A bad name or an unknown attribute"),
+              (status = 404, description = "No such server the caller may see")))]
+pub async fn update_server(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, Error> {
+    let m = app::update(&ctx, &auth, &id, &body).await?;
+    let base = ctx.base_url(&headers);
+    Ok(Json(
+        json!({"server": view(&base, &m, flavor::is_admin(&auth))}),
+    ))
+}
+
 /// Deletes a server: its node destroys the guest, then its claim is
 /// released; it shows `task_state: deleting` until the node confirms.
 #[utoipa::path(delete, path = "/v2.1/servers/{server_id}", tag = "servers",
