@@ -233,6 +233,11 @@ async fn world(cloud: &Cloud) -> World {
         ("flavor_id", "fixture-flavor".to_string()),
         ("flavor_extra_spec_key", "fixture-key".to_string()),
         ("keypair_name", "fixture-keypair".to_string()),
+        // Nodes are the cloud's (admins' to see).
+        (
+            "hypervisor_id",
+            "0f0e0d0c-0b0a-4908-8706-0504030201aa".to_string(),
+        ),
     ];
     let mut mine: BTreeMap<&str, String> = shared.clone().into_iter().collect();
     let mut theirs: BTreeMap<&str, String> = shared.into_iter().collect();

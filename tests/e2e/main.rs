@@ -9,6 +9,7 @@ mod consumer;
 mod discovery;
 mod errors;
 mod flavor;
+mod hypervisor;
 mod key_pair;
 #[macro_use]
 mod image;

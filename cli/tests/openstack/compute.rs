@@ -328,6 +328,27 @@ pub fn servers(
         "{actions}"
     );
 
+    // The node as admins see it.
+    let hypervisors = openstack(admin, &["hypervisor", "list"]);
+    assert_eq!(hypervisors[0]["State"], "up", "{hypervisors}");
+    let services = openstack(admin, &["compute", "service", "list"]);
+    assert_eq!(
+        (
+            &services[0]["Binary"],
+            &services[0]["Status"],
+            &services[0]["State"]
+        ),
+        (
+            &serde_json::json!("nova-compute"),
+            &serde_json::json!("enabled"),
+            &serde_json::json!("up")
+        ),
+        "{services}"
+    );
+    let zones = openstack(alice, &["availability", "zone", "list", "--compute"]);
+    assert_eq!(zones[0]["Zone Status"], "available", "{zones}");
+    assert_eq!(zones[0]["Zone Name"], services[0]["Zone"], "{zones}");
+
     openstack_quiet(alice, &["server", "delete", "--wait", "vm1"]);
     assert_eq!(openstack(alice, &["server", "list"]), serde_json::json!([]));
     let domains = std::process::Command::new("virsh")

@@ -1,8 +1,10 @@
 //! Compute's logic, one module per resource.
 
+pub mod availability_zone;
 pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
+pub mod hypervisor;
 pub mod input;
 pub mod instance_action;
 pub mod key_pair;
@@ -14,4 +16,5 @@ pub mod server_action;
 pub mod server_group;
 pub mod server_input;
 pub mod server_state;
+pub mod service;
 pub mod versions;

@@ -229,7 +229,7 @@ async fn site(ctx: &ServiceContext, zone: &str) -> Result<String, Error> {
         .into_iter()
         .flatten()
         .find(|s| s["name"] == zone)
-        .and_then(|s| s["id"].as_str().map(str::to_owned))
+        .and_then(|s| s["uuid"].as_str().map(str::to_owned))
         .ok_or_else(|| bad("The requested availability zone is not available"))
 }
 

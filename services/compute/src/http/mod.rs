@@ -1,10 +1,12 @@
 //! Compute's HTTP layer: thin handlers, one module per resource; the
 //! versioned API behind Nova's microversion negotiation.
 
+pub mod availability_zone;
 pub mod error;
 pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;
+pub mod hypervisor;
 pub mod instance_action;
 pub mod key_pair;
 pub mod limits;
@@ -13,6 +15,7 @@ pub mod quota_set;
 pub mod server;
 pub mod server_action;
 pub mod server_group;
+pub mod service;
 pub mod versions;
 
 use chrono::{DateTime, Utc};
@@ -88,6 +91,14 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             server_group::show_server_group,
             server_group::delete_server_group
         ))
+        .routes(routes!(hypervisor::list_hypervisors))
+        .routes(routes!(hypervisor::list_hypervisors_detail))
+        .routes(routes!(hypervisor::show_hypervisor))
+        .routes(routes!(service::list_services))
+        .routes(routes!(service::disable_service))
+        .routes(routes!(service::enable_service))
+        .routes(routes!(availability_zone::list_availability_zones))
+        .routes(routes!(availability_zone::list_availability_zones_detail))
         .layer(axum::middleware::from_fn(microversion::negotiate));
     OpenApiRouter::new()
         .routes(routes!(versions::list_versions))

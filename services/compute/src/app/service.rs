@@ -1,0 +1,104 @@
+//! Compute services (`os-services`, admins): each edge node is a
+//! `nova-compute` service in its site's zone, up while it heartbeats;
+//! disabling one takes the node out of scheduling (the scheduler's node
+//! `disabled`), as Nova's does.
+
+use serde_json::{Value, json};
+use virga_common::Error;
+use virga_policy::Target;
+use virga_service::ServiceContext;
+use virga_service::auth::Auth;
+use virga_service::peer::{self, As, Method};
+
+use super::hypervisor::{nodes, site_names};
+
+/// Nova's name for a node's service.
+pub const COMPUTE: &str = "nova-compute";
+
+/// A node as a service: the node and its zone (its site's name).
+pub struct Service {
+    pub node: Value,
+    pub zone: String,
+}
+
+fn enforce(auth: &Auth, rule: &str) -> Result<(), Error> {
+    auth.enforce(
+        &format!("os_compute_api:os-services:{rule}"),
+        &Target::new(),
+    )
+}
+
+/// Every node, optionally only those of `host` or `binary`.
+pub async fn list(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    host: Option<&str>,
+    binary: Option<&str>,
+) -> Result<Vec<Service>, Error> {
+    enforce(auth, "list")?;
+    if binary.is_some_and(|b| b != COMPUTE) {
+        return Ok(vec![]);
+    }
+    Ok(nodes_as_services(ctx)
+        .await?
+        .into_iter()
+        .filter(|s| host.is_none_or(|h| s.node["hostname"] == h))
+        .collect())
+}
+
+/// Every node as a service in its site's zone (no policy: callers check).
+pub async fn nodes_as_services(ctx: &ServiceContext) -> Result<Vec<Service>, Error> {
+    let sites = site_names(ctx).await?;
+    Ok(nodes(ctx)
+        .await?
+        .into_iter()
+        .map(|node| {
+            let zone = sites
+                .iter()
+                .find(|(id, _)| node["site"] == id.as_str())
+                .map_or_else(String::new, |(_, name)| name.clone());
+            Service { node, zone }
+        })
+        .collect())
+}
+
+/// Disables or enables the `nova-compute` service of `host`.
+pub async fn set_disabled(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    host: &str,
+    binary: &str,
+    disabled: bool,
+) -> Result<(), Error> {
+    enforce(auth, "update")?;
+    let missing = || Error::Missing {
+        kind: "HostBinaryNotFound",
+        message: format!("Could not find binary {binary} on host {host}."),
+    };
+    if binary != COMPUTE {
+        return Err(missing());
+    }
+    let node = nodes(ctx)
+        .await?
+        .into_iter()
+        .find(|n| n["hostname"] == host)
+        .ok_or_else(missing)?;
+    let uuid = node["uuid"].as_str().unwrap_or_default();
+    let r = peer::call(
+        ctx,
+        As::Service,
+        "placement",
+        Method::PUT,
+        &format!("/scheduler/v1/nodes/{uuid}/disabled"),
+        Some(&json!({ "disabled": disabled })),
+        &[],
+    )
+    .await?;
+    match r.status {
+        200 => Ok(()),
+        404 => Err(missing()),
+        s => Err(Error::Unavailable(format!(
+            "the scheduler answered {s} disabling a node"
+        ))),
+    }
+}
