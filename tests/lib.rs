@@ -71,10 +71,13 @@ impl Cloud {
                     pg.fresh_database(),
                 ));
             }
-            env.push((
-                "VIRGA_BUS__URL".into(),
-                virga_testkit::rabbitmq::shared().fresh_vhost(),
-            ));
+            // A test may bring its own broker (one it restarts).
+            if !overrides.iter().any(|(k, _)| *k == "VIRGA_BUS__URL") {
+                env.push((
+                    "VIRGA_BUS__URL".into(),
+                    virga_testkit::rabbitmq::shared().fresh_vhost(),
+                ));
+            }
         }
         let config = Arc::new(Config::load(None, env).expect("test config is valid"));
         let bus = match backend {
