@@ -233,6 +233,7 @@ async fn world(cloud: &Cloud) -> World {
         ("flavor_id", "fixture-flavor".to_string()),
         ("flavor_extra_spec_key", "fixture-key".to_string()),
         ("keypair_name", "fixture-keypair".to_string()),
+        ("site", "fixture-site".to_string()),
         // Nodes are the cloud's (admins' to see).
         (
             "hypervisor_id",

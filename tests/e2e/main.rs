@@ -31,4 +31,5 @@ mod server;
 mod server_action;
 mod server_group;
 mod site;
+mod site_server;
 mod traits;

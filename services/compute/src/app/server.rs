@@ -212,8 +212,8 @@ async fn check_networks(
     Ok(asked)
 }
 
-/// The site an availability zone names.
-async fn site(ctx: &ServiceContext, zone: &str) -> Result<String, Error> {
+/// The uuid of the site named (by name or uuid); `None` when none is.
+pub async fn find_site(ctx: &ServiceContext, named: &str) -> Result<Option<String>, Error> {
     let r = peer::call(
         ctx,
         As::Service,
@@ -224,12 +224,18 @@ async fn site(ctx: &ServiceContext, zone: &str) -> Result<String, Error> {
         &[],
     )
     .await?;
-    r.body["sites"]
+    Ok(r.body["sites"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|s| s["name"] == zone)
-        .and_then(|s| s["uuid"].as_str().map(str::to_owned))
+        .find(|s| s["name"] == named || s["uuid"] == named)
+        .and_then(|s| s["uuid"].as_str().map(str::to_owned)))
+}
+
+/// The site an availability zone names.
+async fn site(ctx: &ServiceContext, zone: &str) -> Result<String, Error> {
+    find_site(ctx, zone)
+        .await?
         .ok_or_else(|| bad("The requested availability zone is not available"))
 }
 
@@ -329,7 +335,7 @@ pub async fn create(
             i64::try_from(ctx.config().compute.build_timeout_secs).unwrap_or(i64::MAX),
         );
     let request_id = request_id(auth);
-    let start = json!({ "site": site, "request_id": request_id });
+    let start = json!({ "site": site, "request_id": request_id, "near": new.near });
     let seen = seen_image(&img, 0).to_string();
     let mut servers = Vec::new();
     let txn = virga_db::begin_write(ctx.db())
@@ -516,6 +522,8 @@ pub struct ListQuery {
     pub deleted: bool,
     pub limit: Option<String>,
     pub marker: Option<String>,
+    /// Only those on this site (its uuid).
+    pub site: Option<String>,
 }
 
 /// The caller's servers (admins: `all_tenants`), newest first, a page.
@@ -536,6 +544,7 @@ pub async fn list(ctx: &ServiceContext, auth: &Auth, q: &ListQuery) -> Result<Ve
     let mut f = instance::Filter {
         project,
         include_deleted: admin && q.deleted,
+        site: q.site.clone(),
         ..Default::default()
     };
     if let Some(s) = &q.status {

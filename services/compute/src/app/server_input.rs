@@ -25,6 +25,68 @@ pub struct NewServer {
     /// `os:scheduler_hints.group`.
     pub group: Option<String>,
     pub networks: Vec<NetworkRequest>,
+    /// Virga's hints `near` ("latitude,longitude" of the clients) and
+    /// `max_latency_ms`: the scheduler's `near` (prefer the nearest site,
+    /// none further than the latency allows).
+    pub near: Option<Value>,
+}
+
+/// A hint's number: JSON or a string (`openstack server create --hint
+/// k=v` sends strings).
+fn hint_number(field: &str, v: &Value) -> Result<f64, Error> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        .filter(|n: &f64| n.is_finite())
+        .ok_or_else(|| invalid(field, v, format!("{v} is not a number")))
+}
+
+fn near(hints: Option<&Value>) -> Result<Option<Value>, Error> {
+    let Some(h) = hints else { return Ok(None) };
+    let Some(at) = h.get("near") else {
+        if h.get("max_latency_ms").is_some() {
+            return Err(Error::BadRequest(
+                "The hint max_latency_ms needs the hint near.".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let (lat, lon) = match at {
+        Value::String(s) => {
+            let mut parts = s.split(',');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(a), Some(b), None) => (
+                    hint_number("near", &Value::String(a.to_owned()))?,
+                    hint_number("near", &Value::String(b.to_owned()))?,
+                ),
+                _ => return Err(invalid("near", at, "It is not 'latitude,longitude'.")),
+            }
+        }
+        Value::Object(o) => (
+            hint_number("near.latitude", o.get("latitude").unwrap_or(&Value::Null))?,
+            hint_number("near.longitude", o.get("longitude").unwrap_or(&Value::Null))?,
+        ),
+        other => return Err(invalid("near", other, "It is not 'latitude,longitude'.")),
+    };
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return Err(invalid(
+            "near",
+            at,
+            "The latitude or longitude is out of range.",
+        ));
+    }
+    let mut out = serde_json::json!({"latitude": lat, "longitude": lon});
+    if let Some(m) = h.get("max_latency_ms") {
+        let ms = hint_number("max_latency_ms", m)?;
+        if ms < 0.0 {
+            return Err(invalid(
+                "max_latency_ms",
+                m,
+                format!("{ms} is less than the minimum of 0"),
+            ));
+        }
+        out["max_latency_ms"] = serde_json::json!(ms);
+    }
+    Ok(Some(out))
 }
 
 /// One entry of `networks`: a network to make a port on, or a port.
@@ -263,7 +325,9 @@ pub fn parse(body: &Value) -> Result<NewServer, Error> {
         None => None,
         Some(g) => Some(uuid_like("group", g)?),
     };
+    let near = near(hints)?;
     Ok(NewServer {
+        near,
         name,
         image_ref,
         flavor_ref,

@@ -102,5 +102,6 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .layer(axum::middleware::from_fn(microversion::negotiate));
     OpenApiRouter::new()
         .routes(routes!(versions::list_versions))
+        .routes(routes!(server::list_site_servers))
         .merge(versioned)
 }

@@ -134,9 +134,11 @@ async fn page(
     pairs: &[(String, String)],
     path: &str,
     detail: bool,
+    site: Option<String>,
 ) -> Result<Json<Value>, Error> {
     let base = ctx.base_url(headers);
-    let q = query(pairs);
+    let mut q = query(pairs);
+    q.site = site;
     let rows = app::list(ctx, auth, &q).await?;
     let admin = flavor::is_admin(auth);
     let shown: Vec<Value> = rows
@@ -176,7 +178,7 @@ pub async fn list_servers(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
-    page(&ctx, &auth, &headers, &pairs, "/v2.1/servers", false).await
+    page(&ctx, &auth, &headers, &pairs, "/v2.1/servers", false, None).await
 }
 
 /// Lists the caller's servers with every attribute.
@@ -197,7 +199,45 @@ pub async fn list_servers_detail(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
-    page(&ctx, &auth, &headers, &pairs, "/v2.1/servers/detail", true).await
+    page(
+        &ctx,
+        &auth,
+        &headers,
+        &pairs,
+        "/v2.1/servers/detail",
+        true,
+        None,
+    )
+    .await
+}
+
+/// Lists the servers on one edge site (by its name or uuid), with every
+/// attribute: the caller's project's (admins: `all_tenants=1` for every
+/// project's). Virga's own path: Nova has no such view.
+#[utoipa::path(get, path = "/compute/v1/sites/{site}/servers", tag = "servers",
+    params(("site" = String, Path, description = "The site's name (availability zone) or uuid"),
+           ("all_tenants" = Option<String>, Query, description = "Admins: every project's"),
+           ("status" = Option<String>, Query, description = "BUILD, ACTIVE, SHUTOFF, PAUSED, ERROR or DELETED"),
+           ("limit" = Option<u32>, Query, description = "Page size (at most 1000)"),
+           ("marker" = Option<String>, Query, description = "The last server of the previous page")),
+    security(("token" = [])),
+    responses((status = 200, description = "{\"servers\": [server]}", body = Object),
+              (status = 404, description = "No such site")))]
+pub async fn list_site_servers(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, Error> {
+    let uuid = app::find_site(&ctx, &site)
+        .await?
+        .ok_or_else(|| Error::Missing {
+            kind: "Site",
+            message: format!("Site {site} could not be found."),
+        })?;
+    let path = format!("/compute/v1/sites/{site}/servers");
+    page(&ctx, &auth, &headers, &pairs, &path, true, Some(uuid)).await
 }
 
 /// Creates servers (`min_count`..`max_count` of them, scheduled all or

@@ -33,6 +33,7 @@ async fn select_body(
     ids: &[String],
     first: &instance::Model,
     site: Option<&str>,
+    near: Option<&Value>,
 ) -> Result<Value, Error> {
     let mut resources = Map::new();
     resources.insert("VCPU".into(), json!(first.vcpus));
@@ -69,6 +70,9 @@ async fn select_body(
     if let Some(s) = site {
         body["sites"] = json!([s]);
     }
+    if let Some(near) = near.filter(|n| n.is_object()) {
+        body["near"] = near.clone();
+    }
     if let Some(g) = &first.server_group_id
         && let Some(group) = server_group::find(ctx.db(), g).await?
     {
@@ -87,7 +91,8 @@ pub async fn claim(
     release(ctx, &ids).await?;
     let (first_saga, first) = &batch[0];
     let site = data(first_saga)["site"].as_str().map(str::to_owned);
-    let body = select_body(ctx, &ids, first, site.as_deref()).await?;
+    let d = data(first_saga);
+    let body = select_body(ctx, &ids, first, site.as_deref(), Some(&d["near"])).await?;
     let r = peer::call(
         ctx,
         As::Service,
