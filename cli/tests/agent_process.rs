@@ -3,7 +3,8 @@
 //! killed with SIGKILL while its guest runs and restarted (the guest
 //! keeps running, untouched, and is reported); then the bus goes away for
 //! a minute, the guest's emulator dies meanwhile, and the agent restarts it on its
-//! own and reports everything when the bus returns.
+//! own and reports everything when the bus returns; last, the agent is
+//! killed while it builds a second guest, and the restarted one finishes it.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -22,6 +23,7 @@ use virga_testkit::libvirt;
 use virga_testkit::rabbitmq::PrivateRabbitMq;
 
 const INSTANCE: &str = "5e000000-0000-4000-8000-000000000001";
+const SECOND: &str = "5e000000-0000-4000-8000-000000000002";
 
 fn images() -> std::path::PathBuf {
     std::env::var_os("VIRGA_TEST_IMAGES").map_or_else(
@@ -254,7 +256,7 @@ async fn the_agent_survives_sigkill_and_a_bus_outage() {
     let ensure = AgentCommand::Ensure {
         request_id: "req-1".into(),
         generation: 1,
-        spec: Box::new(spec),
+        spec: Box::new(spec.clone()),
         power: Power::Running,
     };
     centre.send(&node, &ensure).await;
@@ -322,18 +324,76 @@ async fn the_agent_survives_sigkill_and_a_bus_outage() {
     );
     centre.boots(&node, 2).await;
 
-    // Clean up through the agent itself.
-    let delete = AgentCommand::Delete {
-        request_id: "req-2".into(),
-        instance: INSTANCE.into(),
-        generation: 2,
+    // SIGKILL mid-spawn: a second instance's build is under way (its
+    // directory made) when the agent dies; the restarted agent finishes it
+    // from its ledger and reports it running.
+    let second = InstanceSpec {
+        uuid: SECOND.into(),
+        name: "phoenix".into(),
+        ports: vec![],
+        ..spec
     };
-    centre.send(&node, &delete).await;
+    let ensure = AgentCommand::Ensure {
+        request_id: "req-3".into(),
+        generation: 1,
+        spec: Box::new(second),
+        power: Power::Running,
+    };
+    centre.send(&node, &ensure).await;
+    let building = dir.path().join("instances").join(SECOND);
+    let until = Instant::now() + Duration::from_secs(60);
+    while !building.exists() {
+        assert!(
+            Instant::now() < until,
+            "the build never started:\n{}",
+            agent_log(dir.path())
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut proc = proc;
+    proc.0.kill().unwrap();
+    proc.0.wait().unwrap();
+    drop(proc);
+    let proc = agent(dir.path(), &rabbit.url(), &kit.uri());
+    centre
+        .event(dir.path(), "the second instance running", |e| match e {
+            AgentEvent::InstanceState { status, .. }
+                if status.instance == SECOND && status.state == InstanceState::Running =>
+            {
+                Some(())
+            }
+            AgentEvent::Report { instances, .. }
+                if instances
+                    .iter()
+                    .any(|i| i.instance == SECOND && i.state == InstanceState::Running) =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+    let second_domain = virga_agent::driver::libvirt::domain_name(SECOND);
+    assert_eq!(kit.virsh(&["domstate", &second_domain]).unwrap(), "running");
+
+    // Clean up through the agent itself.
+    for (id, generation) in [(INSTANCE, 2), (SECOND, 2)] {
+        let delete = AgentCommand::Delete {
+            request_id: format!("req-d-{id}"),
+            instance: id.into(),
+            generation,
+        };
+        centre.send(&node, &delete).await;
+    }
     centre
         .event(dir.path(), "deleted", |e| {
             state_of(e, InstanceState::Deleted)
         })
         .await;
+    let until = Instant::now() + Duration::from_secs(30);
+    while kit.virsh(&["domstate", &second_domain]).is_ok() {
+        assert!(Instant::now() < until, "the second guest stays");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(kit.virsh(&["domstate", &domain]).is_err());
     drop(proc);
 }
