@@ -562,6 +562,37 @@ async fn networks(cloud: &Cloud) {
     let (_, ports) = net.get(&format!("/v2.0/ports?device_id={a}")).await;
     let made = ports["ports"][0]["id"].as_str().unwrap().to_owned();
 
+    // Security groups asked by name: the made port has them, the server
+    // shows them; one the project has not is named.
+    let web = net.create("security_group", json!({"name": "web"})).await;
+    let mut asked = on("sg", &img, json!([{"uuid": nid}]));
+    asked["server"]["security_groups"] = json!([{"name": "web"}]);
+    let (s, v) = alpha.post("/v2.1/servers", asked.clone()).await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(
+        v["server"]["security_groups"],
+        json!([{"name": "web"}]),
+        "{v}"
+    );
+    let sg = v["server"]["id"].as_str().unwrap().to_owned();
+    let (_, v) = until(&alpha, &sg, |_, b| status(b) != "BUILD").await;
+    assert_eq!(status(&v), "ACTIVE", "{v}");
+    let (_, ports) = net.get(&format!("/v2.0/ports?device_id={sg}")).await;
+    assert_eq!(
+        ports["ports"][0]["security_groups"],
+        json!([web["id"]]),
+        "{ports}"
+    );
+    asked["server"]["security_groups"] = json!([{"name": "nosuch"}]);
+    let (s, e) = alpha.post("/v2.1/servers", asked).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(
+        message(&e).starts_with("Security group nosuch not found for project"),
+        "{e}"
+    );
+    assert_eq!(alpha.delete(&format!("/v2.1/servers/{sg}")).await.0, 204);
+    until(&alpha, &sg, |s, _| s == 404).await;
+
     // None asked: the project's one network (Nova 2.1); with a second
     // one it is ambiguous.
     let (s, v) = alpha.post("/v2.1/servers", server("d", &img, "1")).await;

@@ -142,6 +142,47 @@ async fn seen(
     }
 }
 
+/// The security groups named (by name or id, as the caller sees its
+/// project's): `[{id, name}]`. An unknown name is 400, one that names
+/// several groups 409 (Nova's messages).
+async fn security_groups(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    project: &str,
+    names: &[String],
+) -> Result<Value, Error> {
+    if names.is_empty() {
+        return Ok(json!([]));
+    }
+    let path = format!("/v2.0/security-groups?project_id={project}");
+    let all = seen(ctx, auth, &path, String::new()).await?;
+    let all = all["security_groups"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for n in names {
+        let found: Vec<&Value> = all
+            .iter()
+            .filter(|g| g["name"] == n.as_str() || g["id"] == n.as_str())
+            .collect();
+        match found.as_slice() {
+            [] => {
+                return Err(bad(format!(
+                    "Security group {n} not found for project {project}."
+                )));
+            }
+            [g] => out.push(json!({"id": g["id"], "name": g["name"]})),
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "Multiple security groups found matching '{n}'. Use an ID to be more specific."
+                )));
+            }
+        }
+    }
+    Ok(json!(out))
+}
+
 /// The networks the server gets when none are asked for (Nova 2.1 with
 /// Neutron): the one the project has (its own or, lacking those, a shared
 /// one); none when there is none; 409 when it is ambiguous.
@@ -314,6 +355,7 @@ pub async fn create(
     }
     let wanted = std::mem::take(&mut new.networks);
     let networks = check_networks(ctx, auth, &project, wanted, new.max_count).await?;
+    let groups = security_groups(ctx, auth, &project, &new.security_groups).await?;
     let site = match &new.availability_zone {
         Some(z) => Some(site(ctx, z).await?),
         None => None,
@@ -371,6 +413,7 @@ pub async fn create(
                 metadata: json!(new.metadata).to_string(),
                 networks: json!(networks).to_string(),
                 network_info: "[]".into(),
+                security_groups: groups.to_string(),
                 availability_zone: new.availability_zone.clone(),
                 server_group_id: new.group.clone(),
                 node_id: None,

@@ -29,6 +29,27 @@ pub struct NewServer {
     /// `max_latency_ms`: the scheduler's `near` (prefer the nearest site,
     /// none further than the latency allows).
     pub near: Option<Value>,
+    /// The security groups' names (or ids) for the ports made for it.
+    pub security_groups: Vec<String>,
+}
+
+fn security_groups(v: Option<&Value>) -> Result<Vec<String>, Error> {
+    let Some(v) = v else { return Ok(vec![]) };
+    let list = v
+        .as_array()
+        .ok_or_else(|| invalid("security_groups", v, format!("{v} is not of type 'array'")))?;
+    let mut out = Vec::new();
+    for g in list {
+        let name = g
+            .as_object()
+            .and_then(|o| o.get("name"))
+            .ok_or_else(|| invalid("security_groups", g, "'name' is a required property"))?;
+        let name = input::name("name", name)?;
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
 }
 
 /// A hint's number: JSON or a string (`openstack server create --hint
@@ -326,7 +347,9 @@ pub fn parse(body: &Value) -> Result<NewServer, Error> {
         Some(g) => Some(uuid_like("group", g)?),
     };
     let near = near(hints)?;
+    let security_groups = security_groups(s.get("security_groups"))?;
     Ok(NewServer {
+        security_groups,
         near,
         name,
         image_ref,

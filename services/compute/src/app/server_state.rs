@@ -187,6 +187,7 @@ mod tests {
             metadata: "{}".into(),
             networks: "[]".into(),
             network_info: "[]".into(),
+            security_groups: "[]".into(),
             availability_zone: None,
             server_group_id: None,
             node_id: None,

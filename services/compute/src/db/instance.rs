@@ -46,6 +46,9 @@ pub struct Model {
     /// network_id, network_name, mac, ips, preserve}]`): `addresses` and
     /// what a delete gives back.
     pub network_info: String,
+    /// The security groups its new ports get (JSON `[{id, name}]`; empty:
+    /// the project's default, the network service's own choice).
+    pub security_groups: String,
     /// As asked at create (an edge site's name), if asked.
     pub availability_zone: Option<String>,
     pub server_group_id: Option<String>,

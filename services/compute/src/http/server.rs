@@ -37,6 +37,20 @@ fn host_id(m: &Model) -> String {
     }
 }
 
+/// The security groups' names (the default one when none were asked).
+fn groups(m: &Model) -> Value {
+    let asked: Vec<Value> = serde_json::from_str(&m.security_groups).unwrap_or_default();
+    if asked.is_empty() {
+        return json!([{"name": "default"}]);
+    }
+    json!(
+        asked
+            .iter()
+            .map(|g| json!({"name": g["name"]}))
+            .collect::<Vec<_>>()
+    )
+}
+
 /// Nova's `addresses`: each network's name -> its fixed addresses.
 fn addresses(m: &Model) -> Value {
     let info: Vec<Value> = serde_json::from_str(&m.network_info).unwrap_or_default();
@@ -86,7 +100,7 @@ pub fn view(base: &str, m: &Model, admin: bool) -> Value {
         "OS-EXT-STS:vm_state": m.vm_state,
         "OS-EXT-STS:power_state": m.power_state,
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": [{"name": "default"}],
+        "security_groups": groups(m),
         "locked": m.locked,
     });
     if admin {
@@ -271,7 +285,7 @@ pub async fn create_server(
             "id": m.id,
             "links": links(&base, "servers", &m.id),
             "OS-DCF:diskConfig": "MANUAL",
-            "security_groups": [{"name": "default"}],
+            "security_groups": groups(m),
         }})),
     ))
 }

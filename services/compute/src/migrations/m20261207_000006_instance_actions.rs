@@ -1,6 +1,7 @@
 //! What server actions need: the image as the caller saw it (a rebuild or
 //! a power change sends the node the whole spec again), who locked a
-//! server and why, and the instance actions log (Nova's
+//! server and why, the security groups asked for its ports, and the
+//! instance actions log (Nova's
 //! `instance_actions` and `instance_actions_events`).
 
 use virga_db::sea_orm_migration;
@@ -33,6 +34,16 @@ impl MigrationTrait for Migration {
                 .text()
                 .not_null()
                 .default("{}")
+                .to_owned(),
+        )
+        .await?;
+        add(
+            m,
+            "security_groups",
+            ColumnDef::new("security_groups")
+                .text()
+                .not_null()
+                .default("[]")
                 .to_owned(),
         )
         .await?;
@@ -118,7 +129,7 @@ impl MigrationTrait for Migration {
             m.drop_table(Table::drop().table(t).if_exists().to_owned())
                 .await?;
         }
-        for c in ["locked_reason", "locked_by", "image"] {
+        for c in ["locked_reason", "locked_by", "security_groups", "image"] {
             m.alter_table(Table::alter().table("instance").drop_column(c).to_owned())
                 .await?;
         }

@@ -86,6 +86,12 @@ async fn port_for(
             if let Some(ip) = &r.fixed_ip {
                 port["fixed_ips"] = json!([{ "ip_address": ip }]);
             }
+            let groups: Vec<Value> =
+                serde_json::from_str(&server.security_groups).unwrap_or_default();
+            if !groups.is_empty() {
+                port["security_groups"] =
+                    json!(groups.iter().map(|g| g["id"].clone()).collect::<Vec<_>>());
+            }
             network(
                 ctx,
                 Method::POST,
