@@ -455,7 +455,9 @@ pub async fn create(
     fitting(&limits, before, per, (n, n))?;
     txn.commit().await.map_err(Error::internal)?;
     tracing::info!(reservation = %reservation_id, servers = n, "servers accepted");
-    saga::kick(ctx, servers.iter().map(|m| m.id.clone()).collect());
+    let ids: Vec<String> = servers.iter().map(|m| m.id.clone()).collect();
+    saga::fresh(ctx, &ids);
+    saga::kick(ctx, ids);
     Ok(Created {
         servers,
         reservation_id,

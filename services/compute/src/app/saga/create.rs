@@ -87,8 +87,11 @@ pub async fn claim(
     batch: Vec<(Model, instance::Model)>,
 ) -> Result<(), Error> {
     let ids: Vec<String> = batch.iter().map(|(s, _)| s.instance_id.clone()).collect();
-    // A claim made before a crash is given back, then made again.
-    release(ctx, &ids).await?;
+    // A claim made before a crash (or by a try that failed) is given
+    // back, then made again.
+    if !super::untried(ctx, &ids) {
+        release(ctx, &ids).await?;
+    }
     let (first_saga, first) = &batch[0];
     let site = data(first_saga)["site"].as_str().map(str::to_owned);
     let d = data(first_saga);

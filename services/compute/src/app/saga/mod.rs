@@ -98,6 +98,26 @@ pub fn forget(ctx: &ServiceContext, id: &str) {
     s.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
 }
 
+/// Servers accepted by this process whose claim was never tried: no
+/// claim of theirs can exist, so the first try need not release one.
+#[derive(Default)]
+struct Fresh(Mutex<HashSet<String>>);
+
+/// Marks `ids` as just accepted.
+pub fn fresh(ctx: &ServiceContext, ids: &[String]) {
+    let f = ctx.local::<Fresh>();
+    let mut held = f.0.lock().unwrap_or_else(|e| e.into_inner());
+    held.extend(ids.iter().cloned());
+}
+
+/// Whether every one of `ids` is still untried (forgetting them: a
+/// second try releases first, as the first may have claimed).
+pub fn untried(ctx: &ServiceContext, ids: &[String]) -> bool {
+    let f = ctx.local::<Fresh>();
+    let mut held = f.0.lock().unwrap_or_else(|e| e.into_inner());
+    ids.iter().fold(true, |all, id| held.remove(id) && all)
+}
+
 /// Starts the sweeper: at start (resuming every saga a previous run
 /// left) and every [`SWEEP_EVERY`] after (sagas that stopped moving: a
 /// step that failed and is retried, a wait that may have timed out).
