@@ -115,7 +115,11 @@ pub fn fresh(ctx: &ServiceContext, ids: &[String]) {
 pub fn untried(ctx: &ServiceContext, ids: &[String]) -> bool {
     let f = ctx.local::<Fresh>();
     let mut held = f.0.lock().unwrap_or_else(|e| e.into_inner());
-    ids.iter().fold(true, |all, id| held.remove(id) && all)
+    let mut all = true;
+    for id in ids {
+        all &= held.remove(id);
+    }
+    all
 }
 
 /// Starts the sweeper: at start (resuming every saga a previous run
