@@ -191,17 +191,17 @@ async fn available_network(
     auth: &Auth,
     project: &str,
 ) -> Result<Vec<NetworkRequest>, Error> {
-    let own = seen(
-        ctx,
-        auth,
-        &format!("/v2.0/networks?project_id={project}&shared=false"),
-        String::new(),
-    )
-    .await?;
-    let shared = seen(ctx, auth, "/v2.0/networks?shared=true", String::new()).await?;
-    let ids: Vec<&str> = [&own, &shared]
-        .into_iter()
-        .flat_map(|b| b["networks"].as_array().into_iter().flatten())
+    // One listing of what the caller sees, split as Nova's two queries are.
+    let seen = seen(ctx, auth, "/v2.0/networks", String::new()).await?;
+    let all = seen["networks"].as_array().cloned().unwrap_or_default();
+    let own: Vec<&Value> = all
+        .iter()
+        .filter(|n| n["project_id"] == project && n["shared"] != true)
+        .collect();
+    let shared: Vec<&Value> = all.iter().filter(|n| n["shared"] == true).collect();
+    let ids: Vec<&str> = own
+        .iter()
+        .chain(shared.iter())
         .filter_map(|n| n["id"].as_str())
         .collect();
     match ids.as_slice() {
