@@ -417,7 +417,7 @@ async fn restarts(cloud: &mut Cloud) {
     };
     cloud.stop_service("compute").await;
     let agent = start_agent(cloud, dir.path(), &sim).await;
-    for _ in 0..200 {
+    for _ in 0..600 {
         if sim.status(&id).await.unwrap().is_some() {
             break;
         }
@@ -454,7 +454,8 @@ async fn restarts(cloud: &mut Cloud) {
     }
     cloud.stop_service("compute").await;
     let agent = start_agent(cloud, dir.path(), &sim).await;
-    for _ in 0..200 {
+    // Up to 30 s: an agent restarting on a busy 2-core machine takes its time.
+    for _ in 0..600 {
         if sim.status(&id).await.unwrap().is_none() {
             break;
         }

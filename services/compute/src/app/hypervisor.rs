@@ -10,6 +10,7 @@ use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 use virga_service::peer::{self, As, Method};
 
+use super::site::{nodes, scheduler};
 use crate::db::instance;
 
 /// One node and what it holds.
@@ -22,38 +23,6 @@ pub struct Hypervisor {
     /// Class -> amount used.
     pub usages: Value,
     pub running_vms: usize,
-}
-
-async fn scheduler(ctx: &ServiceContext, path: &str) -> Result<Value, Error> {
-    let r = peer::call(ctx, As::Service, "placement", Method::GET, path, None, &[]).await?;
-    match r.status {
-        200 => Ok(r.body),
-        s => Err(Error::Unavailable(format!(
-            "the scheduler answered {s} to {path}"
-        ))),
-    }
-}
-
-/// Every node the scheduler knows.
-pub async fn nodes(ctx: &ServiceContext) -> Result<Vec<Value>, Error> {
-    let b = scheduler(ctx, "/scheduler/v1/nodes").await?;
-    Ok(b["nodes"].as_array().cloned().unwrap_or_default())
-}
-
-/// Every site, by uuid: its name (the availability zone).
-pub async fn site_names(ctx: &ServiceContext) -> Result<Vec<(String, String)>, Error> {
-    let b = scheduler(ctx, "/scheduler/v1/sites").await?;
-    Ok(b["sites"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| {
-            Some((
-                s["uuid"].as_str()?.to_owned(),
-                s["name"].as_str()?.to_owned(),
-            ))
-        })
-        .collect())
 }
 
 fn enforce(auth: &Auth, rule: &str) -> Result<(), Error> {
@@ -101,13 +70,21 @@ pub async fn list(
 
 pub async fn show(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Hypervisor, Error> {
     enforce(auth, "show")?;
-    let node = nodes(ctx)
-        .await?
-        .into_iter()
-        .find(|n| n["uuid"] == id)
-        .ok_or_else(|| Error::Missing {
-            kind: "ComputeHostNotFound",
-            message: format!("Hypervisor with ID {id} could not be found."),
-        })?;
+    let path = format!("/scheduler/v1/nodes/{id}");
+    let r = peer::call(ctx, As::Service, "placement", Method::GET, &path, None, &[]).await?;
+    let node = match r.status {
+        200 => r.body["node"].clone(),
+        400 | 404 => {
+            return Err(Error::Missing {
+                kind: "ComputeHostNotFound",
+                message: format!("Hypervisor with ID {id} could not be found."),
+            });
+        }
+        s => {
+            return Err(Error::Unavailable(format!(
+                "the scheduler answered {s} to {path}"
+            )));
+        }
+    };
     with_use(ctx, node, true).await
 }

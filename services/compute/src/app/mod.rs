@@ -17,4 +17,5 @@ pub mod server_group;
 pub mod server_input;
 pub mod server_state;
 pub mod service;
+pub mod site;
 pub mod versions;

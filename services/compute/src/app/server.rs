@@ -25,12 +25,29 @@ pub fn target(project: &str) -> Target {
     Target::new().with("project_id", project.to_owned())
 }
 
-/// The server, if the caller may see it (another project's: 404).
-pub async fn visible(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Model, Error> {
-    let missing = || Error::Missing {
+/// Nova's 404 for a server.
+fn missing(id: &str) -> Error {
+    Error::Missing {
         kind: KIND,
         message: format!("Instance {id} could not be found."),
-    };
+    }
+}
+
+/// The server locked in `txn` (see [`instance::lock`]), unless it is
+/// deleted: 404.
+pub async fn lock_live(
+    txn: &impl virga_db::sea_orm::ConnectionTrait,
+    id: &str,
+) -> Result<Model, Error> {
+    instance::lock(txn, id)
+        .await?
+        .filter(|m| m.vm_state != vm::DELETED)
+        .ok_or_else(|| missing(id))
+}
+
+/// The server, if the caller may see it (another project's: 404).
+pub async fn visible(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Model, Error> {
+    let missing = || missing(id);
     let m = instance::find(ctx.db(), id).await?.ok_or_else(missing)?;
     if m.vm_state == vm::DELETED && !flavor::is_admin(auth) {
         return Err(missing());
@@ -253,29 +270,9 @@ async fn check_networks(
     Ok(asked)
 }
 
-/// The uuid of the site named (by name or uuid); `None` when none is.
-pub async fn find_site(ctx: &ServiceContext, named: &str) -> Result<Option<String>, Error> {
-    let r = peer::call(
-        ctx,
-        As::Service,
-        "placement",
-        Method::GET,
-        "/scheduler/v1/sites",
-        None,
-        &[],
-    )
-    .await?;
-    Ok(r.body["sites"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|s| s["name"] == named || s["uuid"] == named)
-        .and_then(|s| s["uuid"].as_str().map(str::to_owned)))
-}
-
 /// The site an availability zone names.
 async fn site(ctx: &ServiceContext, zone: &str) -> Result<String, Error> {
-    find_site(ctx, zone)
+    super::site::find(ctx, zone)
         .await?
         .ok_or_else(|| bad("The requested availability zone is not available"))
 }
@@ -472,15 +469,7 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
     let txn = virga_db::begin_write(ctx.db())
         .await
         .map_err(Error::internal)?;
-    let Some(mut m) = instance::lock(&txn, id).await? else {
-        return Err(Error::not_found(KIND, id));
-    };
-    if m.vm_state == vm::DELETED {
-        return Err(Error::Missing {
-            kind: KIND,
-            message: format!("Instance {id} could not be found."),
-        });
-    }
+    let mut m = lock_live(&txn, id).await?;
     server_state::check_lock(&m, flavor::is_admin(auth))?;
     server_state::check(&m, Action::Delete)?;
     if m.task_state.as_deref() == Some(task::DELETING) {
@@ -538,15 +527,7 @@ pub async fn update(
     let txn = virga_db::begin_write(ctx.db())
         .await
         .map_err(Error::internal)?;
-    let Some(mut m) = instance::lock(&txn, id)
-        .await?
-        .filter(|m| m.vm_state != vm::DELETED)
-    else {
-        return Err(Error::Missing {
-            kind: KIND,
-            message: format!("Instance {id} could not be found."),
-        });
-    };
+    let mut m = lock_live(&txn, id).await?;
     if let Some(n) = name {
         m.name = n;
         m.updated_at = now();

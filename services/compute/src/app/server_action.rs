@@ -17,7 +17,7 @@ use virga_service::auth::Auth;
 use super::flavor::is_admin;
 use super::input::{invalid, name, object};
 use super::saga::{self, action};
-use super::server::{asked, image, image_fits, request_id, seen_image, target, visible};
+use super::server::{asked, image, image_fits, lock_live, request_id, seen_image, target, visible};
 use super::server_input::metadata;
 use super::server_state::{self, Action, task, vm};
 use crate::db::instance::{self, Model};
@@ -87,7 +87,7 @@ pub fn parse(body: &Value) -> Result<Request, Error> {
         "unlock" => no_body(key, v).map(|_| Request::Unlock)?,
         "lock" => match v {
             Value::Object(o) => {
-                let o = object(body, "lock", &["locked_reason"]).map(|_| o)?;
+                object(body, "lock", &["locked_reason"])?;
                 Request::Lock {
                     reason: o
                         .get("locked_reason")
@@ -100,19 +100,9 @@ pub fn parse(body: &Value) -> Result<Request, Error> {
         "reboot" => {
             let o = object(body, "reboot", &["type"])?;
             let t = super::input::required(o, "type")?;
-            match t.as_str().map(str::to_ascii_uppercase).as_deref() {
-                Some("SOFT")
-                    if t.as_str()
-                        .is_some_and(|s| ["SOFT", "Soft", "soft"].contains(&s)) =>
-                {
-                    Request::Reboot { hard: false }
-                }
-                Some("HARD")
-                    if t.as_str()
-                        .is_some_and(|s| ["HARD", "Hard", "hard"].contains(&s)) =>
-                {
-                    Request::Reboot { hard: true }
-                }
+            match t.as_str() {
+                Some("SOFT" | "Soft" | "soft") => Request::Reboot { hard: false },
+                Some("HARD" | "Hard" | "hard") => Request::Reboot { hard: true },
                 _ => {
                     return Err(invalid(
                         "type",
@@ -191,7 +181,7 @@ pub async fn act(
     id: &str,
     body: &Value,
 ) -> Result<Outcome, Error> {
-    visible(ctx, auth, id).await?;
+    let seen = visible(ctx, auth, id).await?;
     let req = parse(body)?;
     let carry = |action, kind, policy, task, to| Change {
         action,
@@ -209,7 +199,7 @@ pub async fn act(
                 task::POWERING_ON,
                 Some(Power::Running),
             );
-            node_action(ctx, auth, id, c, None)
+            node_action(ctx, auth, &seen, c, None)
                 .await
                 .map(|_| Outcome::Accepted)
         }
@@ -221,7 +211,7 @@ pub async fn act(
                 task::POWERING_OFF,
                 Some(Power::Stopped),
             );
-            node_action(ctx, auth, id, c, None)
+            node_action(ctx, auth, &seen, c, None)
                 .await
                 .map(|_| Outcome::Accepted)
         }
@@ -233,7 +223,7 @@ pub async fn act(
                 task::PAUSING,
                 Some(Power::Paused),
             );
-            node_action(ctx, auth, id, c, None)
+            node_action(ctx, auth, &seen, c, None)
                 .await
                 .map(|_| Outcome::Accepted)
         }
@@ -245,7 +235,7 @@ pub async fn act(
                 task::UNPAUSING,
                 Some(Power::Running),
             );
-            node_action(ctx, auth, id, c, None)
+            node_action(ctx, auth, &seen, c, None)
                 .await
                 .map(|_| Outcome::Accepted)
         }
@@ -262,12 +252,12 @@ pub async fn act(
                 t,
                 Some(Power::Running),
             );
-            node_action(ctx, auth, id, c, None)
+            node_action(ctx, auth, &seen, c, None)
                 .await
                 .map(|_| Outcome::Accepted)
         }
         Request::Rebuild(r) => {
-            let m = visible(ctx, auth, id).await?;
+            let m = &seen;
             auth.enforce("os_compute_api:servers:rebuild", &target(&m.project_id))?;
             let img = image(ctx, auth, &r.image_ref).await?;
             let flavor: Value = serde_json::from_str(&m.flavor).unwrap_or(Value::Null);
@@ -285,8 +275,8 @@ pub async fn act(
                 None,
             );
             let edit = move |m: &mut Model| {
-                let seen: Value = serde_json::from_str(&m.image).unwrap_or(Value::Null);
-                let build = seen["build"].as_u64().unwrap_or(0) + 1;
+                let was: Value = serde_json::from_str(&m.image).unwrap_or(Value::Null);
+                let build = was["build"].as_u64().unwrap_or(0) + 1;
                 m.image_id = r.image_ref.clone();
                 m.image = seen_image(&img, build).to_string();
                 if let Some(n) = r.name {
@@ -296,17 +286,17 @@ pub async fn act(
                     m.metadata = json!(md).to_string();
                 }
             };
-            let m = node_action(ctx, auth, id, c, Some(Box::new(edit))).await?;
+            let m = node_action(ctx, auth, &seen, c, Some(Box::new(edit))).await?;
             Ok(Outcome::Rebuilding(Box::new(m)))
         }
-        Request::Lock { reason } => lock(ctx, auth, id, true, reason)
+        Request::Lock { reason } => lock(ctx, auth, &seen, true, reason)
             .await
             .map(|_| Outcome::Accepted),
-        Request::Unlock => lock(ctx, auth, id, false, None)
+        Request::Unlock => lock(ctx, auth, &seen, false, None)
             .await
             .map(|_| Outcome::Accepted),
         Request::ConsoleOutput { lines } => {
-            console(ctx, auth, id, lines).await.map(Outcome::Console)
+            console(ctx, auth, &seen, lines).await.map(Outcome::Console)
         }
     }
 }
@@ -329,24 +319,16 @@ type Edit = Box<dyn FnOnce(&mut Model) + Send>;
 async fn node_action(
     ctx: &ServiceContext,
     auth: &Auth,
-    id: &str,
+    seen: &Model,
     c: Change,
     edit: Option<Edit>,
 ) -> Result<Model, Error> {
-    let m = visible(ctx, auth, id).await?;
+    let (m, id) = (seen, seen.id.as_str());
     auth.enforce(c.policy, &target(&m.project_id))?;
     let txn = virga_db::begin_write(ctx.db())
         .await
         .map_err(Error::internal)?;
-    let Some(mut m) = instance::lock(&txn, id)
-        .await?
-        .filter(|m| m.vm_state != vm::DELETED)
-    else {
-        return Err(Error::Missing {
-            kind: super::server::KIND,
-            message: format!("Instance {id} could not be found."),
-        });
-    };
+    let mut m = lock_live(&txn, id).await?;
     server_state::check_lock(&m, is_admin(auth))?;
     server_state::check(&m, c.action)?;
     let from = action::power_in(&m.vm_state);
@@ -383,11 +365,11 @@ async fn node_action(
 async fn lock(
     ctx: &ServiceContext,
     auth: &Auth,
-    id: &str,
+    seen: &Model,
     on: bool,
     reason: Option<String>,
 ) -> Result<(), Error> {
-    let m = visible(ctx, auth, id).await?;
+    let (m, id) = (seen, seen.id.as_str());
     let t = target(&m.project_id);
     let what = if on { "lock" } else { "unlock" };
     auth.enforce(&format!("os_compute_api:os-lock-server:{what}"), &t)?;
@@ -416,10 +398,10 @@ async fn lock(
 async fn console(
     ctx: &ServiceContext,
     auth: &Auth,
-    id: &str,
+    seen: &Model,
     lines: Option<usize>,
 ) -> Result<String, Error> {
-    let m = visible(ctx, auth, id).await?;
+    let (m, id) = (seen, seen.id.as_str());
     auth.enforce("os_compute_api:os-console-output", &target(&m.project_id))?;
     let Some(node) = m
         .node_id

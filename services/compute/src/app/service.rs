@@ -10,7 +10,7 @@ use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 use virga_service::peer::{self, As, Method};
 
-use super::hypervisor::{nodes, site_names};
+use super::site::{names as site_names, nodes};
 
 /// Nova's name for a node's service.
 pub const COMPUTE: &str = "nova-compute";

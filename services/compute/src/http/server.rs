@@ -244,7 +244,7 @@ pub async fn list_site_servers(
     Path(site): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
-    let uuid = app::find_site(&ctx, &site)
+    let uuid = crate::app::site::find(&ctx, &site)
         .await?
         .ok_or_else(|| Error::Missing {
             kind: "Site",

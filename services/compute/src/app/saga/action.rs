@@ -20,7 +20,7 @@ use virga_service::ServiceContext;
 use super::spec::ensure;
 use super::{data, logged, tell};
 use crate::app::server_state::{power, vm};
-use crate::db::instance_saga::{self, Model};
+use crate::db::instance_saga::Model;
 use crate::db::{instance, now};
 
 pub const START: &str = "start";
@@ -125,12 +125,7 @@ pub async fn waiting(
 }
 
 /// What the node reports of the server while the action waits.
-pub async fn reported(
-    ctx: &ServiceContext,
-    saga: Model,
-    server: instance::Model,
-    s: &InstanceStatus,
-) -> Result<(), Error> {
+pub async fn reported(ctx: &ServiceContext, saga: Model, s: &InstanceStatus) -> Result<(), Error> {
     let d = data(&saga);
     if (s.generation as i64) < d["generation"].as_i64().unwrap_or(0) {
         return Ok(());
@@ -143,29 +138,20 @@ pub async fn reported(
             | (Power::Paused, InstanceState::Paused)
     );
     if reached && !s.failed {
-        return done(ctx, saga, server, to).await;
+        return done(ctx, saga, to).await;
     }
     if s.failed || s.state == InstanceState::Error {
         let why = s
             .reason
             .clone()
             .unwrap_or_else(|| "the node failed it".into());
-        return failed(ctx, saga, server, &why).await;
+        return failed(ctx, saga, &why).await;
     }
     Ok(())
 }
 
-async fn done(
-    ctx: &ServiceContext,
-    saga: Model,
-    server: instance::Model,
-    to: Power,
-) -> Result<(), Error> {
-    let txn = virga_db::begin_write(ctx.db())
-        .await
-        .map_err(Error::internal)?;
-    let locked = instance::lock(&txn, &server.id).await?;
-    let (Some(mut m), true) = (locked, instance_saga::finish(&txn, &saga).await?) else {
+async fn done(ctx: &ServiceContext, saga: Model, to: Power) -> Result<(), Error> {
+    let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
     (m.vm_state, m.power_state) = match to {
@@ -186,19 +172,10 @@ async fn done(
     Ok(())
 }
 
-async fn failed(
-    ctx: &ServiceContext,
-    saga: Model,
-    server: instance::Model,
-    why: &str,
-) -> Result<(), Error> {
+async fn failed(ctx: &ServiceContext, saga: Model, why: &str) -> Result<(), Error> {
     let d = data(&saga);
     let undo = !matches!(saga.kind.as_str(), REBOOT | REBUILD);
-    let txn = virga_db::begin_write(ctx.db())
-        .await
-        .map_err(Error::internal)?;
-    let locked = instance::lock(&txn, &server.id).await?;
-    let (Some(mut m), true) = (locked, instance_saga::finish(&txn, &saga).await?) else {
+    let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
     m.task_state = None;

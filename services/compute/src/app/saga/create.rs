@@ -287,16 +287,8 @@ pub async fn waiting(
 }
 
 /// The node reports the server running: the build is done.
-pub async fn built(
-    ctx: &ServiceContext,
-    saga: Model,
-    server: instance::Model,
-) -> Result<(), Error> {
-    let txn = virga_db::begin_write(ctx.db())
-        .await
-        .map_err(Error::internal)?;
-    let locked = instance::lock(&txn, &server.id).await?;
-    let (Some(mut m), true) = (locked, instance_saga::finish(&txn, &saga).await?) else {
+pub async fn built(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
+    let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
     m.vm_state = vm::ACTIVE.into();
@@ -338,11 +330,7 @@ pub async fn fail(
     }
     super::ports::give_back(ctx, &server).await?;
     release(ctx, std::slice::from_ref(&server.id)).await?;
-    let txn = virga_db::begin_write(ctx.db())
-        .await
-        .map_err(Error::internal)?;
-    let locked = instance::lock(&txn, &server.id).await?;
-    let (Some(mut m), true) = (locked, instance_saga::finish(&txn, &saga).await?) else {
+    let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
     m.vm_state = vm::ERROR.into();

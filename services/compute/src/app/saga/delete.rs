@@ -93,11 +93,7 @@ pub async fn waiting(
 pub async fn gone(ctx: &ServiceContext, saga: Model, server: instance::Model) -> Result<(), Error> {
     super::ports::give_back(ctx, &server).await?;
     release(ctx, std::slice::from_ref(&server.id)).await?;
-    let txn = virga_db::begin_write(ctx.db())
-        .await
-        .map_err(Error::internal)?;
-    let locked = instance::lock(&txn, &server.id).await?;
-    let (Some(mut m), true) = (locked, instance_saga::finish(&txn, &saga).await?) else {
+    let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
     let at = now();

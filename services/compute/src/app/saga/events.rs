@@ -85,7 +85,7 @@ async fn state(ctx: &ServiceContext, node: &str, s: &InstanceStatus) -> Result<(
         (Some(saga), InstanceState::Running)
             if saga.kind == CREATE && saga.step == create::WAIT =>
         {
-            create::built(ctx, saga, server).await
+            create::built(ctx, saga).await
         }
         (Some(saga), InstanceState::Error) if saga.kind == CREATE && saga.step == create::WAIT => {
             let why = s.reason.clone().unwrap_or_default();
@@ -100,7 +100,7 @@ async fn state(ctx: &ServiceContext, node: &str, s: &InstanceStatus) -> Result<(
         (Some(saga), _)
             if action::KINDS.contains(&saga.kind.as_str()) && saga.step == action::WAIT =>
         {
-            action::reported(ctx, saga, server, s).await
+            action::reported(ctx, saga, s).await
         }
         (None, st) if server.vm_state != vm::DELETED => {
             let p = match st {

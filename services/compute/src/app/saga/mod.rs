@@ -39,6 +39,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use virga_common::Error;
 use virga_common::error::chain;
+use virga_db::sea_orm::DatabaseTransaction;
 use virga_protocol::agent::{AgentCommand, topic};
 use virga_service::ServiceContext;
 use virga_service::peer::{self, As, Method};
@@ -247,6 +248,24 @@ pub fn row(instance: &str, kind: &str, step: &str, data: Value, deadline: DateTi
 /// never given up on).
 pub fn never() -> DateTime<Utc> {
     DateTime::<Utc>::MAX_UTC
+}
+
+/// A writing transaction with the server locked and its saga ended, while
+/// the saga is still at its step (the server locked first, as every
+/// writer does); `None` when another operation took over or the step
+/// already moved on: nothing left to do.
+pub async fn finishing(
+    ctx: &ServiceContext,
+    saga: &Model,
+) -> Result<Option<(DatabaseTransaction, instance::Model)>, Error> {
+    let txn = virga_db::begin_write(ctx.db())
+        .await
+        .map_err(Error::internal)?;
+    let locked = instance::lock(&txn, &saga.instance_id).await?;
+    Ok(match (locked, instance_saga::finish(&txn, saga).await?) {
+        (Some(m), true) => Some((txn, m)),
+        _ => None,
+    })
 }
 
 /// Ends the saga's event in the instance actions log (the action its
