@@ -102,6 +102,7 @@ pub async fn start(
         .unwrap_or_else(|| opts.data_dir.join("instances"));
     mkdir(&instance_path)?;
     mkdir(&instance_path.join("_base"))?;
+    mkdir(&instance_path.join("_export"))?;
     mkdir(&opts.data_dir.join("agent"))?;
     let ledger = Ledger::open(&opts.data_dir.join("agent/ledger.db")).await?;
     let node = ledger.node_id().await?;
@@ -151,6 +152,7 @@ pub async fn start(
         images: images.clone(),
         outbox: Arc::new(Outbox::default()),
         stop_timeout: Duration::from_secs(opts.config.stop_timeout_secs),
+        exports: instance_path.join("_export"),
         network: crate::netplane::reconcile::Plane::new(network_host(&opts.config, &opts.data_dir)),
     };
     tracing::info!(%node, hostname = %host.hostname, arch = %host.arch, cpus = host.cpu.count,

@@ -171,6 +171,30 @@ pub async fn handle(
             });
             return Ok(Value::Null);
         }
+        AgentCommand::ExportDisk {
+            request_id,
+            instance,
+            url,
+            disk_format,
+        } => {
+            // A disk takes long to write and send: acknowledged now,
+            // answered by an event.
+            let rc = rc.clone();
+            tokio::spawn(async move {
+                let r = crate::export::export(&rc, &instance, &url, &disk_format).await;
+                if let Err(why) = &r {
+                    tracing::warn!(%instance, %request_id, error = %why, "disk export failed");
+                }
+                rc.outbox.push(AgentEvent::DiskExported {
+                    node: rc.node.clone(),
+                    instance,
+                    request_id,
+                    reason: r.err(),
+                    at: chrono::Utc::now(),
+                });
+            });
+            return Ok(Value::Null);
+        }
         AgentCommand::ConsoleLog {
             instance,
             max_bytes,

@@ -9,12 +9,14 @@
 //! - [`reconcile`]: making the host match the ledger, one instance at a time.
 //! - `commands`, `link`, [`outbox`]: the bus side (commands in, reports
 //!   out, buffered while the centre is unreachable).
+//! - `export`: a stopped instance's disk sent to the centre (moves).
 //! - [`agent`]: starting it all; [`run`]: from Virga's configuration.
 
 pub mod agent;
 mod commands;
 pub mod discovery;
 pub mod driver;
+mod export;
 pub mod images;
 pub mod ledger;
 mod link;

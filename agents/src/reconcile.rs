@@ -40,6 +40,8 @@ pub struct Reconciler {
     pub images: Arc<dyn Images>,
     pub outbox: Arc<Outbox>,
     pub stop_timeout: Duration,
+    /// Where disks are written before they leave the node (`export`).
+    pub exports: std::path::PathBuf,
     /// The node's network data plane (`crate::netplane::reconcile`).
     pub network: Arc<crate::netplane::reconcile::Plane>,
 }

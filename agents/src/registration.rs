@@ -158,7 +158,10 @@ pub fn register(
             kind: config.kind.clone(),
             region: config.region.clone().unwrap_or_else(|| region.to_owned()),
         },
-        hostname: host.hostname.clone(),
+        hostname: config
+            .hostname
+            .clone()
+            .unwrap_or_else(|| host.hostname.clone()),
         kind: config.kind.clone(),
         arch: host.arch.clone(),
         labels: config.labels.clone(),

@@ -1,7 +1,8 @@
 //! The libvirt driver against the test kit's private libvirtd, booting the
 //! real test image (`scripts/build-test-images.sh`) as a TCG guest: the
 //! whole driver contract on a real QEMU, and what the reconcile loop
-//! relies on seeing (a guest forced off from outside, a crashed emulator).
+//! relies on seeing (a guest forced off from outside, a crashed emulator),
+//! and a stopped guest's disk exported for a move, booted again.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -193,6 +194,33 @@ async fn a_real_guest_through_its_whole_life() {
     d.rebuild(&s, &image, true).await.unwrap();
     let log = ready_lines(&d, &id, 4).await;
     assert!(log.contains("READY"));
+
+    // Exported for a move: refused while it runs; stopped, one standalone
+    // qcow2 (the image folded in) that another guest boots from.
+    let out = dir.path().join("exported.qcow2");
+    assert!(matches!(
+        d.export_disk(&id, &out, "qcow2").await,
+        Err(DriverError::Refused(_))
+    ));
+    d.stop(&id, Duration::from_secs(1)).await.unwrap();
+    d.export_disk(&id, &out, "qcow2").await.unwrap();
+    let info = std::process::Command::new("qemu-img")
+        .args(["info", "--output=json", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["format"], "qcow2", "{info}");
+    assert!(info.get("backing-filename").is_none(), "{info}");
+    assert_eq!(info["virtual-size"], 1u64 << 30);
+    let moved = uuid::Uuid::new_v4().to_string();
+    let exported = BootImage {
+        path: out.clone(),
+        format: "qcow2".into(),
+    };
+    d.spawn(&spec(&moved), &exported, true).await.unwrap();
+    let log = ready_lines(&d, &moved, 1).await;
+    assert!(log.contains("VIRGA-TEST-IMAGE-READY"), "{log}");
+    d.destroy(&moved).await.unwrap();
 
     d.destroy(&id).await.unwrap();
     d.destroy(&id).await.unwrap();

@@ -43,9 +43,11 @@ const PUBLIC: &[(&str, &str)] = &[
         "/v3/auth/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/websso",
     ),
     ("GET", "/v3/auth/OS-VIRGA/websso/callback"),
-    // A node's image download: its signature is the permission (403 when
-    // wrong or expired, 400 without one), as Swift's TempURL.
+    // A node's image download, and its upload of a server's disk: the
+    // signature is the permission (403 when wrong or expired, 400 without
+    // one), as Swift's TempURL.
     ("GET", "/v2/images/{image_id}/signed-file"),
+    ("PUT", "/v2/images/{image_id}/signed-file"),
 ];
 
 /// Writes a reader may make because they are about the reader themselves.

@@ -297,3 +297,80 @@ fn with_expiry(signed: &str, to: &str) -> String {
     let rest = tail.split_once('&').unwrap().1;
     format!("{head}expires={to}&{rest}")
 }
+
+crate::on_both_backends!(signed_uploads);
+
+async fn put_signed(url: &str, data: &[u8]) -> u16 {
+    reqwest::Client::new()
+        .put(url)
+        .header("Content-Type", "application/octet-stream")
+        .body(data.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A node sends a server's disk (a move) into an image of a service's
+/// own: services make it, hidden, and get a signed upload URL for it
+/// (nobody else does); the URL needs no token, fills only that queued
+/// image, once, and is refused when tampered with or when a download's.
+async fn signed_uploads(cloud: &Cloud) {
+    let admin = Caller {
+        cloud,
+        token: cloud.admin_token().await,
+    };
+    let (alice, _) = member(cloud, &admin.token, "alpha").await;
+    let (service, _) = with_role(cloud, &admin.token, "nova", "service").await;
+    let (s, img, _) = service
+        .call(
+            Method::POST,
+            "/v2/images",
+            Some(json!({"name": "vm-resize", "disk_format": "raw", "container_format": "bare", "os_hidden": true})),
+        )
+        .await;
+    assert_eq!(s, 201, "{img}");
+    let id = img["id"].as_str().unwrap().to_owned();
+    let path = format!("/v2/images/{id}/upload-url");
+    assert_eq!(alice.call(Method::POST, &path, None).await.0, 404);
+    assert_eq!(admin.call(Method::POST, &path, None).await.0, 403);
+    let (s, b, _) = service.call(Method::POST, &path, None).await;
+    assert_eq!(s, 200, "{b}");
+    let url = b["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(cloud.url("image")), "{url}");
+    assert!(b["expires_at"].as_str().unwrap().ends_with('Z'), "{b}");
+
+    let tampered = with_expiry(&url, "99999999999");
+    assert_eq!(put_signed(&tampered, b"disk").await, 403);
+    let disk: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(put_signed(&url, &disk).await, 204);
+    let (_, b, _) = service
+        .call(Method::GET, &format!("/v2/images/{id}"), None)
+        .await;
+    assert_eq!(
+        (&b["status"], &b["size"]),
+        (&json!("active"), &json!(100_000)),
+        "{b}"
+    );
+    assert_eq!(put_signed(&url, &disk).await, 409, "only a queued image");
+    assert_eq!(service.call(Method::POST, &path, None).await.0, 409);
+    // A download URL does not upload.
+    let (_, locs) = locations(&service, &id).await;
+    let down = locs[0]["url"].as_str().unwrap().to_owned();
+    assert_eq!(get(&down, None).await, (200, disk.clone()));
+    let (_, other, _) = service
+        .call(
+            Method::POST,
+            "/v2/images",
+            Some(json!({"name": "other", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await;
+    let other_id = other["id"].as_str().unwrap();
+    assert_eq!(put_signed(&down.replace(&id, other_id), b"x").await, 403);
+    assert_eq!(put_signed(&url.replace(&id, other_id), b"x").await, 403);
+    let gone = service
+        .call(Method::DELETE, &format!("/v2/images/{id}"), None)
+        .await;
+    assert_eq!(gone.0, 204);
+}

@@ -30,6 +30,7 @@ mod select;
 mod server;
 mod server_action;
 mod server_group;
+mod server_migration;
 mod site;
 mod site_server;
 mod traits;

@@ -72,7 +72,7 @@ pub(crate) fn status(b: &Value) -> &str {
     b["server"]["status"].as_str().unwrap_or_default()
 }
 
-async fn allocations(cloud: &Cloud, admin: &str, consumer: &str) -> Value {
+pub(crate) async fn allocations(cloud: &Cloud, admin: &str, consumer: &str) -> Value {
     let path = format!("/allocations/{consumer}");
     placement(cloud, admin, "1.28", Method::GET, &path, None)
         .await

@@ -11,7 +11,7 @@ pub mod libvirt;
 pub mod simulated;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -143,6 +143,15 @@ pub trait Driver: Send + Sync + 'static {
     }
 
     async fn stats(&self, id: &str) -> Result<Stats, DriverError>;
+
+    /// Writes the stopped guest's root disk to `target` as one standalone
+    /// file of `format` (its image folded in), so another node can build
+    /// the guest from it (a resize or a migration). A running guest is
+    /// refused: its disk is still changing.
+    async fn export_disk(&self, id: &str, target: &Path, format: &str) -> Result<(), DriverError> {
+        let _ = (id, target, format);
+        Err(DriverError::Unsupported("exporting disks"))
+    }
 
     async fn attach_port(&self, id: &str, port: &PortSpec) -> Result<(), DriverError> {
         let _ = (id, port);

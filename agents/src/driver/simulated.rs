@@ -8,6 +8,7 @@
 //! guest shut off. Its console log says what happened, line by line.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ pub enum Op {
     Destroy,
     Rebuild,
     Pause,
+    Export,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +227,7 @@ fn name(op: Op) -> &'static str {
         Op::Destroy => "destroy",
         Op::Rebuild => "rebuild",
         Op::Pause => "pause",
+        Op::Export => "export_disk",
     }
 }
 
@@ -372,6 +375,37 @@ impl Driver for Simulated {
             Ok(())
         })
         .await
+    }
+
+    /// A simulated disk is a few lines naming the guest and what it was
+    /// built from, written as a raw file.
+    async fn export_disk(&self, id: &str, target: &Path, format: &str) -> Result<(), DriverError> {
+        let text = self
+            .run(Op::Export, id, |guests| {
+                let g = Self::guest(guests, id)?;
+                if !matches!(g.state, GuestState::Stopped | GuestState::Crashed) {
+                    return Err(DriverError::Refused(format!(
+                        "guest {id} is not stopped: its disk cannot be exported"
+                    )));
+                }
+                if format != "raw" {
+                    return Err(DriverError::Refused(format!(
+                        "the simulated driver exports raw disks, not {format}"
+                    )));
+                }
+                Ok(format!(
+                    "virga-sim disk\ninstance {id}\nimage {}\nboots {}\n",
+                    g.spec.image.id, g.boots
+                ))
+            })
+            .await?;
+        tokio::fs::write(target, text)
+            .await
+            .map_err(|e| DriverError::Failed {
+                op: "export_disk",
+                id: id.to_owned(),
+                source: Box::new(e),
+            })
     }
 
     async fn console_log(&self, id: &str, max_bytes: u64) -> Result<String, DriverError> {

@@ -197,6 +197,18 @@ pub enum AgentCommand {
         generation: u64,
         state: Box<NodeNetwork>,
     },
+    /// A cast: write the stopped instance's root disk, whole (its image
+    /// folded in: a standalone `disk_format` file), to `url` by HTTP `PUT`
+    /// (a signed upload URL of the image service); answered by
+    /// [`AgentEvent::DiskExported`]. How a server's disk leaves its node
+    /// for a resize or migration: the target node builds from the image.
+    ExportDisk {
+        request_id: String,
+        instance: String,
+        url: String,
+        /// `qcow2` (VM drivers) or `raw` (the simulated driver).
+        disk_format: String,
+    },
     /// A call: the tail of the instance's serial console log, answered with
     /// [`ConsoleLog`].
     ConsoleLog {
@@ -217,6 +229,7 @@ impl Message for AgentCommand {
             AgentCommand::FetchImage { .. } => "fetch_image",
             AgentCommand::EnsureNetwork { .. } => "ensure_network",
             AgentCommand::ConsoleLog { .. } => "console_log",
+            AgentCommand::ExportDisk { .. } => "export_disk",
         }
     }
 }
@@ -283,6 +296,18 @@ pub enum AgentEvent {
         request_id: String,
         at: DateTime<Utc>,
     },
+    /// The outcome of an [`AgentCommand::ExportDisk`]: the disk was
+    /// uploaded, else `reason` says why not (the instance runs, is not on
+    /// this node, the upload was refused).
+    #[serde(rename = "agent.disk.exported")]
+    DiskExported {
+        node: String,
+        instance: String,
+        request_id: String,
+        #[serde(default)]
+        reason: Option<String>,
+        at: DateTime<Utc>,
+    },
     /// How applying the network plan of `generation` went: after an
     /// [`AgentCommand::EnsureNetwork`] (with its `request_id`), and when a
     /// reconcile pass's outcome differs from the last one reported; at
@@ -314,6 +339,7 @@ impl Message for AgentEvent {
             AgentEvent::Report { .. } => "agent.report",
             AgentEvent::Image { .. } => "agent.image",
             AgentEvent::Network { .. } => "agent.network",
+            AgentEvent::DiskExported { .. } => "agent.disk.exported",
         }
     }
 }

@@ -70,3 +70,10 @@ pub async fn blank(target: &Path, size_gb: u64) -> Result<(), DiskError> {
     qemu_img(&["create", "-q", "-f", "qcow2", &t, &size]).await?;
     Ok(())
 }
+
+/// `disk` (an overlay) as one standalone `format` file at `target`.
+pub async fn flatten(disk: &Path, target: &Path, format: &str) -> Result<(), DiskError> {
+    let (d, t) = (disk.display().to_string(), target.display().to_string());
+    qemu_img(&["convert", "-q", "-f", "qcow2", "-O", format, &d, &t]).await?;
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! The driver operations, each one blocking call sequence on the pool.
 
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -200,6 +201,26 @@ impl Driver for Libvirt {
             }
             Err(e) => Err(failed("console_log", id, e)),
         }
+    }
+
+    async fn export_disk(&self, id: &str, target: &Path, format: &str) -> Result<(), DriverError> {
+        match self.status(id).await? {
+            None => return Err(DriverError::NotFound(id.to_owned())),
+            Some(GuestState::Stopped | GuestState::Crashed) => {}
+            Some(_) => {
+                return Err(DriverError::Refused(format!(
+                    "guest {id} is not stopped: its disk cannot be exported"
+                )));
+            }
+        }
+        if !["qcow2", "raw"].contains(&format) {
+            return Err(DriverError::Refused(format!(
+                "cannot export a disk as {format}"
+            )));
+        }
+        super::disk::flatten(&self.dir(id).join("disk.qcow2"), target, format)
+            .await
+            .map_err(|e| failed("export_disk", id, e))
     }
 
     async fn stats(&self, id: &str) -> Result<Stats, DriverError> {

@@ -24,6 +24,10 @@ pub struct AgentConfig {
     pub region: Option<String>,
     /// Free-form labels the scheduler keeps with the node.
     pub labels: BTreeMap<String, String>,
+    /// The name the node goes by (Nova's `host`: `os-services`,
+    /// `os-hypervisors`, `migrate --host`); default the host's hostname.
+    /// Two agents on one host need their own.
+    pub hostname: Option<String>,
     /// `libvirt`, `simulated`, or `auto` (libvirt when this build has it
     /// and a libvirt daemon answers, else simulated, with a warning).
     pub driver: String,
@@ -113,6 +117,7 @@ impl Default for AgentConfig {
             kind: "aio".into(),
             region: None,
             labels: BTreeMap::new(),
+            hostname: None,
             driver: "auto".into(),
             libvirt_uri: "qemu:///system".into(),
             libvirt_domain_type: "auto".into(),

@@ -279,7 +279,21 @@ async fn site(ctx: &ServiceContext, zone: &str) -> Result<String, Error> {
 
 /// How many of `per` fit under each limit beside `used`; the first
 /// resource short of `want` names the 403.
-fn fitting(
+/// The flavor as a server keeps it (a flavor changed or deleted later
+/// does not change the server).
+pub async fn flavor_doc(
+    ctx: &ServiceContext,
+    fl: &crate::db::flavor::Model,
+) -> Result<Value, Error> {
+    let specs = crate::db::flavor_extra_spec::of(ctx.db(), &fl.id).await?;
+    Ok(json!({
+        "id": fl.id, "name": fl.name, "vcpus": fl.vcpus, "ram": fl.memory_mb,
+        "disk": fl.root_gb, "ephemeral": fl.ephemeral_gb, "swap": fl.swap,
+        "extra_specs": specs,
+    }))
+}
+
+pub(crate) fn fitting(
     limits: &BTreeMap<String, i64>,
     used: (i64, i64, i64),
     per: (i64, i64, i64),
@@ -357,12 +371,7 @@ pub async fn create(
         Some(z) => Some(site(ctx, z).await?),
         None => None,
     };
-    let specs = crate::db::flavor_extra_spec::of(ctx.db(), &fl.id).await?;
-    let flavor_doc = json!({
-        "id": fl.id, "name": fl.name, "vcpus": fl.vcpus, "ram": fl.memory_mb,
-        "disk": fl.root_gb, "ephemeral": fl.ephemeral_gb, "swap": fl.swap,
-        "extra_specs": specs,
-    });
+    let flavor_doc = flavor_doc(ctx, &fl).await?;
     let limits = quota_set::limits(ctx, &project).await?;
     let per = (1, i64::from(fl.vcpus), i64::from(fl.memory_mb));
     let used = instance::usage(ctx.db(), &project).await?;

@@ -2,7 +2,8 @@
 //! Nova's schemas do, checked against the server's state, lock and the
 //! policy, and carried out: lock and the console log at once; start,
 //! stop, reboot, rebuild, pause and unpause by the node, through the
-//! action saga (`saga::action`). Every action is logged
+//! action saga (`saga::action`); resize, migrate and their confirm and
+//! revert by `server_move`. Every action is logged
 //! (`os-instance-actions`).
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use super::input::{invalid, name, object};
 use super::saga::{self, action};
 use super::server::{asked, image, image_fits, lock_live, request_id, seen_image, target, visible};
 use super::server_input::metadata;
+use super::server_move;
 use super::server_state::{self, Action, task, vm};
 use crate::db::instance::{self, Model};
 use crate::db::{instance_action, instance_saga, now};
@@ -42,6 +44,15 @@ pub enum Request {
     ConsoleOutput {
         lines: Option<usize>,
     },
+    Resize {
+        flavor_ref: String,
+    },
+    /// To the node named (2.56's `host`), else the scheduler's choice.
+    Migrate {
+        host: Option<String>,
+    },
+    ConfirmResize,
+    RevertResize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +65,8 @@ pub struct Rebuild {
 /// What an action gives back.
 pub enum Outcome {
     Accepted,
+    /// Done, nothing to show (204: `confirmResize`).
+    Confirmed,
     Rebuilding(Box<Model>),
     Console(String),
 }
@@ -85,6 +98,35 @@ pub fn parse(body: &Value) -> Result<Request, Error> {
         "pause" => no_body(key, v).map(|_| Request::Pause)?,
         "unpause" => no_body(key, v).map(|_| Request::Unpause)?,
         "unlock" => no_body(key, v).map(|_| Request::Unlock)?,
+        "confirmResize" => no_body(key, v).map(|_| Request::ConfirmResize)?,
+        "revertResize" => no_body(key, v).map(|_| Request::RevertResize)?,
+        "resize" => {
+            let o = object(body, "resize", &["flavorRef", "OS-DCF:diskConfig"])?;
+            let f = super::input::required(o, "flavorRef")?;
+            let flavor_ref = match f {
+                Value::String(s) if !s.is_empty() && s.len() <= 255 => s.clone(),
+                Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(invalid(
+                        "flavorRef",
+                        other,
+                        format!("{other} is not valid under any of the given schemas"),
+                    ));
+                }
+            };
+            Request::Resize { flavor_ref }
+        }
+        "migrate" => match v {
+            Value::Object(o) if !o.is_empty() => {
+                let o = object(body, "migrate", &["host"])?;
+                let host = match o.get("host") {
+                    None | Some(Value::Null) => None,
+                    Some(h) => Some(name("host", h)?),
+                };
+                Request::Migrate { host }
+            }
+            other => no_body(key, other).map(|_| Request::Migrate { host: None })?,
+        },
         "lock" => match v {
             Value::Object(o) => {
                 object(body, "lock", &["locked_reason"])?;
@@ -298,6 +340,18 @@ pub async fn act(
         Request::ConsoleOutput { lines } => {
             console(ctx, auth, &seen, lines).await.map(Outcome::Console)
         }
+        Request::Resize { flavor_ref } => server_move::resize(ctx, auth, &seen, &flavor_ref)
+            .await
+            .map(|_| Outcome::Accepted),
+        Request::Migrate { host } => server_move::migrate(ctx, auth, &seen, host.as_deref())
+            .await
+            .map(|_| Outcome::Accepted),
+        Request::ConfirmResize => server_move::end(ctx, auth, &seen, true)
+            .await
+            .map(|_| Outcome::Confirmed),
+        Request::RevertResize => server_move::end(ctx, auth, &seen, false)
+            .await
+            .map(|_| Outcome::Accepted),
     }
 }
 

@@ -12,6 +12,8 @@ pub mod vm {
     pub const ACTIVE: &str = "active";
     pub const STOPPED: &str = "stopped";
     pub const PAUSED: &str = "paused";
+    /// Moved (resized or migrated), waiting for a confirm or a revert.
+    pub const RESIZED: &str = "resized";
     pub const ERROR: &str = "error";
     pub const DELETED: &str = "deleted";
 }
@@ -27,7 +29,25 @@ pub mod task {
     pub const REBUILDING: &str = "rebuilding";
     pub const PAUSING: &str = "pausing";
     pub const UNPAUSING: &str = "unpausing";
+    /// A move: claimed on the target, the guest being stopped.
+    pub const RESIZE_PREP: &str = "resize_prep";
+    /// Its disk on the way to the target.
+    pub const RESIZE_MIGRATING: &str = "resize_migrating";
+    /// Its ports bound to the target.
+    pub const RESIZE_MIGRATED: &str = "resize_migrated";
+    /// Being built on the target.
+    pub const RESIZE_FINISH: &str = "resize_finish";
+    pub const RESIZE_REVERTING: &str = "resize_reverting";
+    pub const RESIZE_CONFIRMING: &str = "resize_confirming";
 }
+
+/// The task states of a move in progress (shown as `RESIZE`).
+const MOVING: &[&str] = &[
+    task::RESIZE_PREP,
+    task::RESIZE_MIGRATING,
+    task::RESIZE_MIGRATED,
+    task::RESIZE_FINISH,
+];
 
 pub mod power {
     pub const NOSTATE: i32 = 0;
@@ -41,6 +61,11 @@ pub mod power {
 /// task states).
 pub fn status(m: &Model) -> &'static str {
     let t = m.task_state.as_deref();
+    if t.is_some_and(|t| MOVING.contains(&t))
+        && [vm::ACTIVE, vm::STOPPED].contains(&m.vm_state.as_str())
+    {
+        return "RESIZE";
+    }
     match m.vm_state.as_str() {
         vm::BUILDING => "BUILD",
         vm::ACTIVE => match t {
@@ -52,6 +77,8 @@ pub fn status(m: &Model) -> &'static str {
         vm::STOPPED if t == Some(task::REBUILDING) => "REBUILD",
         vm::STOPPED => "SHUTOFF",
         vm::PAUSED => "PAUSED",
+        vm::RESIZED if t == Some(task::RESIZE_REVERTING) => "REVERT_RESIZE",
+        vm::RESIZED => "VERIFY_RESIZE",
         vm::ERROR if t == Some(task::REBUILDING) => "REBUILD",
         vm::ERROR => "ERROR",
         vm::DELETED => "DELETED",
@@ -66,6 +93,7 @@ pub fn vm_states_of(status: &str) -> Option<&'static [&'static str]> {
         "ACTIVE" => &[vm::ACTIVE],
         "SHUTOFF" => &[vm::STOPPED],
         "PAUSED" => &[vm::PAUSED],
+        "VERIFY_RESIZE" => &[vm::RESIZED],
         "ERROR" => &[vm::ERROR],
         "DELETED" => &[vm::DELETED],
         _ => return None,
@@ -83,6 +111,10 @@ pub enum Action {
     Rebuild,
     Pause,
     Unpause,
+    Resize,
+    Migrate,
+    ConfirmResize,
+    RevertResize,
 }
 
 type Allowed = (
@@ -103,6 +135,10 @@ impl Action {
             Action::Rebuild => "rebuild",
             Action::Pause => "pause",
             Action::Unpause => "unpause",
+            Action::Resize => "resize",
+            Action::Migrate => "migrate",
+            Action::ConfirmResize => "confirmResize",
+            Action::RevertResize => "revertResize",
         }
     }
 
@@ -122,6 +158,8 @@ impl Action {
             ),
             Action::Rebuild => (Some(&[vm::ACTIVE, vm::STOPPED]), Some(IDLE)),
             Action::Unpause => (Some(&[vm::PAUSED]), Some(IDLE)),
+            Action::Resize | Action::Migrate => (Some(&[vm::ACTIVE, vm::STOPPED]), Some(IDLE)),
+            Action::ConfirmResize | Action::RevertResize => (Some(&[vm::RESIZED]), Some(IDLE)),
         }
     }
 }
@@ -255,5 +293,27 @@ mod tests {
             status(&server(vm::ACTIVE, Some(task::POWERING_OFF))),
             "ACTIVE"
         );
+        assert_eq!(
+            status(&server(vm::STOPPED, Some(task::RESIZE_MIGRATING))),
+            "RESIZE"
+        );
+        assert_eq!(status(&server(vm::RESIZED, None)), "VERIFY_RESIZE");
+        assert_eq!(
+            status(&server(vm::RESIZED, Some(task::RESIZE_REVERTING))),
+            "REVERT_RESIZE"
+        );
+    }
+
+    #[test]
+    fn moves_need_an_idle_server_and_confirms_a_moved_one() {
+        assert!(check(&server(vm::STOPPED, None), Action::Migrate).is_ok());
+        assert!(check(&server(vm::PAUSED, None), Action::Resize).is_err());
+        let e = check(&server(vm::ACTIVE, None), Action::ConfirmResize).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Cannot 'confirmResize' instance s while it is in vm_state active"
+        );
+        assert!(check(&server(vm::RESIZED, None), Action::RevertResize).is_ok());
+        assert!(check(&server(vm::RESIZED, None), Action::Stop).is_err());
     }
 }

@@ -13,6 +13,7 @@ pub mod instance_action;
 pub mod instance_action_event;
 pub mod instance_saga;
 pub mod key_pair;
+pub mod migration;
 pub mod quota;
 pub mod server_group;
 

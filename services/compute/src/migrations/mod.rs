@@ -12,6 +12,7 @@ mod m20261207_000003_create_quotas;
 mod m20261207_000004_create_server_groups;
 mod m20261207_000005_create_instances;
 mod m20261207_000006_instance_actions;
+mod m20261207_000007_migrations;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000004_create_server_groups::Migration),
             Box::new(m20261207_000005_create_instances::Migration),
             Box::new(m20261207_000006_instance_actions::Migration),
+            Box::new(m20261207_000007_migrations::Migration),
         ]
     }
 }

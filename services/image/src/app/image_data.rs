@@ -165,6 +165,33 @@ pub async fn upload(
     md5: Option<String>,
 ) -> Result<(), Error> {
     let m = images::allowed(ctx, auth, id, "image:upload_image").await?;
+    receive(ctx, m, body, size, md5).await
+}
+
+/// A `PUT` by signed upload URL (see `location`): no token, the signature
+/// is the permission, as a node exporting a server's disk has none.
+pub async fn upload_signed(
+    ctx: &ServiceContext,
+    id: &str,
+    expires: i64,
+    signature: &str,
+    body: ByteStream,
+    size: Option<u64>,
+    md5: Option<String>,
+) -> Result<(), Error> {
+    let m = super::location::signed_upload(ctx, id, expires, signature).await?;
+    receive(ctx, m, body, size, md5).await
+}
+
+/// Stores the data of the queued image `m`.
+async fn receive(
+    ctx: &ServiceContext,
+    m: image::Model,
+    body: ByteStream,
+    size: Option<u64>,
+    md5: Option<String>,
+) -> Result<(), Error> {
+    let id = m.id.as_str();
     let (mut expect, by_quota) = expect_for(ctx, &m, Some(formats(&m)?)).await?;
     expect.size = size;
     expect.md5 = md5;

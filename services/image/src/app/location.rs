@@ -103,8 +103,78 @@ pub async fn signed(
     }
 }
 
+/// A signed URL that uploads the data of the queued image `id` (a node
+/// exporting a server's disk holds no token), and when it expires; for
+/// the `service` role only (403), 409 unless the image is queued.
+pub async fn upload_url(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    id: &str,
+) -> Result<(String, i64), Error> {
+    let m = image::find(ctx.db(), id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            kind: "image",
+            id: id.to_owned(),
+        })?;
+    let target = super::image::target(ctx, auth, &m).await?;
+    if !auth.allows("image:fetch_image_location", &target) {
+        super::image::visible(ctx, auth, id).await?;
+        auth.enforce("image:fetch_image_location", &target)?;
+    }
+    if m.status != "queued" {
+        return Err(Error::Conflict(format!(
+            "Image {id} is {}: only a queued image takes data.",
+            m.status
+        )));
+    }
+    let expires = chrono::Utc::now().timestamp() + ctx.config().image.download_url_secs as i64;
+    let signature = sign_as(&key(ctx)?, &put_message(id, expires));
+    let url = format!(
+        "{}/v2/images/{id}/signed-file?expires={expires}&signature={signature}",
+        ctx.public_url()
+    );
+    Ok((url, expires))
+}
+
+/// The queued image a signed upload URL names, if its signature holds
+/// and it has not expired; 403 otherwise.
+pub async fn signed_upload(
+    ctx: &ServiceContext,
+    id: &str,
+    expires: i64,
+    signature: &str,
+) -> Result<image::Model, Error> {
+    let refused = |why: &str| Error::Forbidden(format!("This upload URL {why}."));
+    if expires < chrono::Utc::now().timestamp() {
+        return Err(refused("has expired"));
+    }
+    let valid = hex_decode(signature).is_some_and(|sig| {
+        key(ctx).is_ok_and(|k| {
+            let mut mac = mac(&k);
+            mac.update(put_message(id, expires).as_bytes());
+            mac.verify_slice(&sig).is_ok()
+        })
+    });
+    match image::find(ctx.db(), id).await? {
+        Some(m) if valid => Ok(m),
+        _ => Err(refused("is not valid")),
+    }
+}
+
 fn message(id: &str, sha256: &str, expires: i64) -> String {
     format!("GET\n{id}\n{sha256}\n{expires}")
+}
+
+/// An upload's: no content to bind yet, and a method no download shares.
+fn put_message(id: &str, expires: i64) -> String {
+    format!("PUT\n{id}\n{expires}")
+}
+
+fn sign_as(key: &[u8], message: &str) -> String {
+    let mut mac = mac(key);
+    mac.update(message.as_bytes());
+    crate::app::ingest::hex(&mac.finalize().into_bytes())
 }
 
 fn mac(key: &[u8]) -> Hmac<Sha256> {
@@ -112,9 +182,7 @@ fn mac(key: &[u8]) -> Hmac<Sha256> {
 }
 
 fn sign(key: &[u8], id: &str, sha256: &str, expires: i64) -> String {
-    let mut mac = mac(key);
-    mac.update(message(id, sha256, expires).as_bytes());
-    crate::app::ingest::hex(&mac.finalize().into_bytes())
+    sign_as(key, &message(id, sha256, expires))
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
@@ -193,6 +261,7 @@ mod tests {
             sign(k, "img", "ab", 100),
             sign(k, "img", "aa", 101),
             sign(b"another key of enough length....", "img", "aa", 100),
+            sign_as(k, &put_message("img", 100)),
         ] {
             assert_ne!(s, other);
         }

@@ -169,6 +169,53 @@ pub async fn download_signed_image_data(
     render(app::download_signed(&ctx, &id, q.expires, &q.signature, range).await?)
 }
 
+/// Virga's: uploads the data of a queued image by a signed upload URL
+/// (`POST /v2/images/{id}/upload-url` gives them to services) — no token;
+/// checked and stored as `PUT /file`. 403 for a bad or expired signature.
+#[utoipa::path(put, path = "/v2/images/{image_id}/signed-file", tag = "images",
+    params(("image_id" = String, Path, description = "The image"), Signed),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 204, description = "Stored; the image is active"),
+              (status = 400, description = "Size, md5 or format does not match; unsafe content"),
+              (status = 403, description = "Signature invalid or expired"),
+              (status = 409, description = "The image is not queued"),
+              (status = 413, description = "Larger than the size cap"),
+              (status = 415, description = "Not application/octet-stream")))]
+pub async fn upload_signed_image_data(
+    State(ctx): State<ServiceContext>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<Signed>,
+    body: Body,
+) -> Result<StatusCode, Error> {
+    let (size, md5) = data_headers(&headers)?;
+    app::upload_signed(&ctx, &id, q.expires, &q.signature, stream(body), size, md5).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Virga's, for services: a signed URL that uploads a queued image's data
+/// without a token (how a node sends a server's disk for a resize or a
+/// migration). 403 for other callers, 409 unless the image is queued.
+#[utoipa::path(post, path = "/v2/images/{image_id}/upload-url", tag = "images",
+    params(("image_id" = String, Path, description = "The image")),
+    security(("token" = [])),
+    responses((status = 200, description = "{url, expires_at}", body = Object),
+              (status = 403, description = "Not a service"),
+              (status = 404, description = "No such image"),
+              (status = 409, description = "The image is not queued")))]
+pub async fn create_upload_url(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<serde_json::Value>, Error> {
+    let (url, expires) = crate::app::location::upload_url(&ctx, &auth, &id).await?;
+    let at = chrono::DateTime::from_timestamp(expires, 0).unwrap_or_default();
+    Ok(axum::Json(serde_json::json!({
+        "url": url,
+        "expires_at": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })))
+}
+
 fn render(d: Result<app::Download, app::Unsatisfiable>) -> Result<Response, Error> {
     let d = match d {
         Ok(d) => d,

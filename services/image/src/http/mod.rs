@@ -37,7 +37,11 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
             image_data::download_image_data
         ))
         .routes(routes!(image_data::stage_image_data))
-        .routes(routes!(image_data::download_signed_image_data))
+        .routes(routes!(
+            image_data::download_signed_image_data,
+            image_data::upload_signed_image_data
+        ))
+        .routes(routes!(image_data::create_upload_url))
         .routes(routes!(location::list_locations))
         .routes(routes!(import::import_image))
         .routes(routes!(import::import_info))

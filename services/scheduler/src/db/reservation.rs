@@ -85,6 +85,22 @@ pub async fn delete(db: &impl ConnectionTrait, consumer: &str) -> Result<(), Err
     Ok(())
 }
 
+/// `from`'s reservation becomes `to`'s (replacing `to`'s): a move's
+/// claim now held by the instance that moved.
+pub async fn rename(db: &impl ConnectionTrait, from: &str, to: &str) -> Result<(), Error> {
+    if find(db, from).await?.is_none() {
+        return Ok(());
+    }
+    delete(db, to).await?;
+    Entity::update_many()
+        .col_expr(Column::ConsumerId, Expr::value(to.to_owned()))
+        .filter(Column::ConsumerId.eq(from))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
 /// Unconfirmed claims that ran out before `now`.
 pub async fn expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Model>, Error> {
     Entity::find()

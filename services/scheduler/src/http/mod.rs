@@ -89,6 +89,7 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(select::select))
         .routes(routes!(select::confirm))
         .routes(routes!(select::release))
+        .routes(routes!(select::transfer))
         .routes(routes!(site::list_sites, site::create_site))
         .routes(routes!(
             site::show_site,

@@ -56,6 +56,8 @@ fn spec(b: &Value) -> Result<Spec, Error> {
             "regions",
             "site_kinds",
             "node_kinds",
+            "nodes",
+            "ignore_nodes",
             "group",
             "near",
             "consumer_type",
@@ -155,6 +157,8 @@ fn spec(b: &Value) -> Result<Spec, Error> {
         regions: body::strings(o, "regions")?,
         site_kinds: body::strings(o, "site_kinds")?,
         node_kinds: body::strings(o, "node_kinds")?,
+        nodes: uuids(o, "nodes")?,
+        ignore_nodes: uuids(o, "ignore_nodes")?,
         group,
         near,
         consumer_type: match o.get("consumer_type") {
@@ -169,7 +173,7 @@ fn spec(b: &Value) -> Result<Spec, Error> {
 /// `scheduler.claim_ttl_secs`. 409 `virga.no_valid_node` says how many
 /// candidates each step kept.
 #[utoipa::path(post, path = "/scheduler/v1/select", tag = "scheduling",
-    request_body(content = Object, description = "{consumers, project_id, user_id, consumer_type? (default INSTANCE), resources, required_traits?, forbidden_traits?, devices?: [{resources, required_traits?}], image_id?, image_layers?, sites?, regions?, site_kinds?, node_kinds?, group?: {id, policy}, near?: {latitude, longitude, max_latency_ms?}}"),
+    request_body(content = Object, description = "{consumers, project_id, user_id, consumer_type? (default INSTANCE), resources, required_traits?, forbidden_traits?, devices?: [{resources, required_traits?}], image_id?, image_layers?, sites?, regions?, site_kinds?, node_kinds?, nodes?, ignore_nodes?, group?: {id, policy}, near?: {latitude, longitude, max_latency_ms?}}"),
     security(("token" = [])),
     responses((status = 200, description = "{selections: [{consumer_id, node, site, allocations, expires_at}], alternates}", body = Object),
               (status = 400, description = "A bad spec, an unknown class or trait"),
@@ -240,5 +244,32 @@ pub async fn release(
 ) -> Result<StatusCode, Error> {
     enforce(&auth, "select")?;
     claim::release(&ctx, &consumers(&b)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Moves what one consumer holds to another, replacing what that one
+/// held (a confirmed move: the instance takes over its migration's
+/// claim on the target node); doing it twice is harmless.
+#[utoipa::path(post, path = "/scheduler/v1/transfer", tag = "scheduling",
+    request_body(content = Object, description = "{from: uuid, to: uuid}"),
+    security(("token" = [])),
+    responses((status = 204, description = "Transferred"),
+              (status = 400, description = "A bad body")))]
+pub async fn transfer(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Json(b): Json<Value>,
+) -> Result<StatusCode, Error> {
+    enforce(&auth, "select")?;
+    let o = body::object(&b, &["from", "to"])?;
+    let from = body::uuid(
+        "from",
+        &body::string("from", body::required(o, "from")?, 36)?,
+    )?;
+    let to = body::uuid("to", &body::string("to", body::required(o, "to")?, 36)?)?;
+    if from == to {
+        return Err(body::invalid("'from' and 'to' are the same consumer"));
+    }
+    claim::transfer(&ctx, &from, &to).await?;
     Ok(StatusCode::NO_CONTENT)
 }

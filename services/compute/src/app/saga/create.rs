@@ -28,7 +28,7 @@ pub const NO_VALID_HOST: &str = "No valid host was found. ";
 /// The scheduler's request for the servers of one create request (same
 /// flavor, image, site and group): `resources`, the flavor's `trait:`
 /// extra specs, the site asked for, the group's policy.
-async fn select_body(
+pub(crate) async fn select_body(
     ctx: &ServiceContext,
     ids: &[String],
     first: &instance::Model,

@@ -92,6 +92,7 @@ pub async fn waiting(
 /// server is marked deleted.
 pub async fn gone(ctx: &ServiceContext, saga: Model, server: instance::Model) -> Result<(), Error> {
     super::ports::give_back(ctx, &server).await?;
+    super::migration::abandon(ctx, &server).await?;
     release(ctx, std::slice::from_ref(&server.id)).await?;
     let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());

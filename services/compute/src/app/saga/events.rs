@@ -13,7 +13,7 @@ use virga_protocol::agent::{AgentEvent, InstanceState, InstanceStatus};
 use virga_protocol::from_parts;
 use virga_service::ServiceContext;
 
-use super::{CREATE, DELETE, action, create, delete};
+use super::{CREATE, DELETE, action, confirm, create, delete, migration};
 use crate::app::server_state::{power, vm};
 use crate::db::{instance, instance_saga, now};
 
@@ -31,6 +31,12 @@ pub async fn serve(ctx: &ServiceContext) -> Result<(), BusError> {
                 Ok(AgentEvent::Report {
                     node, instances, ..
                 }) => report(&ctx, &node, &instances).await,
+                Ok(AgentEvent::DiskExported {
+                    node,
+                    instance,
+                    reason,
+                    ..
+                }) => migration::exported(&ctx, &node, &instance, reason.as_deref()).await,
                 _ => Ok(()),
             };
             r.map_err(|e| {
@@ -101,6 +107,15 @@ async fn state(ctx: &ServiceContext, node: &str, s: &InstanceStatus) -> Result<(
             if action::KINDS.contains(&saga.kind.as_str()) && saga.step == action::WAIT =>
         {
             action::reported(ctx, saga, s).await
+        }
+        (Some(saga), _)
+            if migration::KINDS.contains(&saga.kind.as_str())
+                && [migration::STOP, migration::BUILD].contains(&saga.step.as_str()) =>
+        {
+            migration::reported(ctx, saga, s).await
+        }
+        (Some(saga), _) if saga.kind == confirm::REVERT && saga.step == confirm::WAIT => {
+            confirm::reported(ctx, saga, s).await
         }
         (None, st) if server.vm_state != vm::DELETED => {
             let p = match st {

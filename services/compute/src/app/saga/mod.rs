@@ -15,6 +15,9 @@
 //! - **actions** the node carries out (start, stop, reboot, rebuild,
 //!   pause, unpause): `wait` until the node reports the server as asked
 //!   (see [`action`]).
+//! - **moves** (resize, cold migration): `claim` -> `stop` -> `export`
+//!   -> `ports` -> `build`, then VERIFY_RESIZE until a confirm or a
+//!   revert (see [`migration`] and [`confirm`]).
 //! - **delete**: `destroy` (the agent told to destroy the guest) -> `gone`
 //!   (until the agent reports it deleted; never on silence) -> the ports
 //!   and the claim given back and the server marked deleted. A delete takes over from a
@@ -25,9 +28,11 @@
 //! leases come with active-active compute).
 
 pub mod action;
+pub mod confirm;
 pub mod create;
 pub mod delete;
 pub mod events;
+pub mod migration;
 pub mod ports;
 pub mod spec;
 
@@ -163,7 +168,10 @@ async fn sweep(ctx: &ServiceContext, all: bool) -> Result<(), Error> {
     let quiet = chrono::Utc::now() - chrono::Duration::from_std(STALE).unwrap_or_default();
     let mut claims: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for saga in instance_saga::all(ctx.db()).await? {
-        let waiting = matches!(saga.step.as_str(), create::WAIT | delete::GONE);
+        let waiting = matches!(saga.step.as_str(), create::WAIT | delete::GONE)
+            || (migration::KINDS.contains(&saga.kind.as_str())
+                && migration::WAITING.contains(&saga.step.as_str()))
+            || (saga.kind == confirm::REVERT && saga.step == confirm::WAIT);
         if !(all || waiting || saga.updated_at < quiet) {
             continue;
         }
@@ -225,6 +233,15 @@ async fn step(ctx: &ServiceContext, saga: Model, server: instance::Model) -> Res
         (kind, action::WAIT) if action::KINDS.contains(&kind) => {
             action::waiting(ctx, saga, server).await
         }
+        (kind, step) if migration::KINDS.contains(&kind) => match step {
+            migration::CLAIM => migration::claim(ctx, saga, server).await,
+            migration::PORTS => migration::ports(ctx, saga, server).await,
+            migration::UNWIND => migration::unwind(ctx, saga, server, "").await,
+            _ => migration::waiting(ctx, saga, server).await,
+        },
+        (confirm::CONFIRM, _) => confirm::confirm(ctx, saga, server).await,
+        (confirm::REVERT, confirm::REVERTING) => confirm::revert(ctx, saga, server).await,
+        (confirm::REVERT, confirm::WAIT) => confirm::waiting(ctx, saga, server).await,
         (kind, step) => {
             tracing::error!(instance = %saga.instance_id, kind, step, "unknown saga step");
             Ok(())

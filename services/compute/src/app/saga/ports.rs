@@ -231,3 +231,36 @@ pub async fn give_back(ctx: &ServiceContext, server: &instance::Model) -> Result
     }
     Ok(())
 }
+
+/// Binds the server's ports to `node` (a move to it, or back), keeping
+/// each port's place in the server's info; a port deleted meanwhile is
+/// dropped. What the server's info becomes.
+pub async fn rebind(
+    ctx: &ServiceContext,
+    server: &instance::Model,
+    node: &str,
+) -> Result<Vec<Value>, Error> {
+    let info: Vec<Value> = serde_json::from_str(&server.network_info).unwrap_or_default();
+    let mut out = Vec::with_capacity(info.len());
+    for p in info {
+        let id = p["id"].as_str().unwrap_or_default();
+        let body = json!({"port": {"binding:host_id": node}});
+        let r = network(ctx, Method::PUT, &format!("/v2.0/ports/{id}"), Some(&body)).await?;
+        match r.status {
+            200 => {
+                let preserve = p["preserve"].as_bool().unwrap_or(false);
+                out.push(entry(ctx, &r.body["port"], preserve).await?);
+            }
+            404 => {
+                tracing::warn!(instance = %server.id, port = id, "a moving server's port is gone")
+            }
+            s => {
+                return Err(Error::Unavailable(format!(
+                    "the network service answered {s} binding port {id}: {}",
+                    refusal(&r)
+                )));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -56,7 +56,15 @@ pub async fn ensure(
     power: Power,
 ) -> Result<AgentCommand, Error> {
     let seen: Value = serde_json::from_str(&server.image).unwrap_or(Value::Null);
-    let image = image_ref(ctx, &server.image_id, &seen).await?;
+    // A moved server's disk came from the image it travelled in.
+    let image = match seen["disk"]["id"].as_str() {
+        Some(disk) => {
+            let mut r = image_ref(ctx, disk, &seen["disk"]).await?;
+            r.arch = seen["architecture"].as_str().map(str::to_owned);
+            r
+        }
+        None => image_ref(ctx, &server.image_id, &seen).await?,
+    };
     let ports: Vec<Value> = serde_json::from_str(&server.network_info).unwrap_or_default();
     let spec = InstanceSpec {
         uuid: server.id.clone(),

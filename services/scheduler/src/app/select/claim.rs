@@ -90,6 +90,59 @@ pub async fn release(ctx: &ServiceContext, consumers: &[String]) -> Result<(), E
     Ok(())
 }
 
+/// The allocations and reservation of `from` become `to`'s, replacing
+/// what `to` held, in one transaction: a move confirmed (the server now
+/// holds what its migration claimed on the target node). Once done,
+/// doing it again changes nothing.
+pub async fn transfer(ctx: &ServiceContext, from: &str, to: &str) -> Result<(), Error> {
+    for _ in 0..5 {
+        let src = allocation::of_consumer(ctx, from).await?;
+        let Some(owner) = src.consumer.clone().filter(|_| !src.allocations.is_empty()) else {
+            // Moved already (or nothing was held): the reservation alone.
+            reservation::rename(ctx.db(), from, to).await?;
+            return Ok(());
+        };
+        let dst = allocation::of_consumer(ctx, to).await?;
+        let claims = [
+            Claim {
+                consumer: to.to_owned(),
+                project_id: owner.project_id.clone(),
+                user_id: owner.user_id.clone(),
+                seen: Some(dst.consumer.as_ref().map(|c| c.generation)),
+                consumer_type: None,
+                wanted: src
+                    .allocations
+                    .iter()
+                    .map(|(p, (_, r))| (p.clone(), r.clone()))
+                    .collect(),
+            },
+            Claim {
+                consumer: from.to_owned(),
+                project_id: owner.project_id,
+                user_id: owner.user_id,
+                seen: Some(Some(owner.generation)),
+                consumer_type: None,
+                wanted: Default::default(),
+            },
+        ];
+        let (f, t) = (from.to_owned(), to.to_owned());
+        let rename: allocation::With<'_> = &move |txn| {
+            let (f, t) = (f.clone(), t.clone());
+            Box::pin(async move { reservation::rename(txn, &f, &t).await })
+        };
+        match allocation::set_with(ctx, &claims, rename).await {
+            Ok(()) => return Ok(()),
+            // One of the two changed since read: read again.
+            Err(Error::CodedConflict { message, .. })
+                if message.contains("consumer generation") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Conflict(format!(
+        "The allocations of {from} kept changing; retry."
+    )))
+}
+
 /// Makes claims permanent; 404 naming the first that is gone (expired
 /// and released, or never made): its caller must schedule again.
 pub async fn confirm(ctx: &ServiceContext, consumers: &[String]) -> Result<(), Error> {

@@ -57,6 +57,9 @@ pub struct Spec {
     pub regions: Vec<String>,
     pub site_kinds: Vec<String>,
     pub node_kinds: Vec<String>,
+    /// Only these nodes (empty: any), never those (node uuids).
+    pub nodes: Vec<String>,
+    pub ignore_nodes: Vec<String>,
     pub group: Option<(String, GroupPolicy)>,
     pub near: Option<Near>,
     /// Placement 1.38's type for the consumers (`INSTANCE`).

@@ -7,6 +7,7 @@
 mod affinity;
 mod health;
 mod latency;
+mod node;
 mod node_kind;
 mod site;
 
@@ -23,6 +24,7 @@ pub trait Filter: Send + Sync {
 pub fn all() -> Vec<Box<dyn Filter>> {
     vec![
         Box::new(health::Health),
+        Box::new(node::Node),
         Box::new(node_kind::NodeKind),
         Box::new(site::Site),
         Box::new(latency::Latency),

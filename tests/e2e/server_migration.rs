@@ -1,0 +1,300 @@
+//! Moving servers between nodes end to end on the simulated hypervisor,
+//! on both backends, two nodes: a resize confirmed (the disk travels to
+//! the target through the image service, the claim follows the server, the
+//! source's guest goes), a migration to a named node reverted (the server
+//! back where it was, the target's guest and claim gone), a stopped server
+//! moved stopped; a move whose disk export fails and one no node can take
+//! are undone; a server deleted while waiting for a confirm leaves nothing
+//! on either node. Bad input and wrong states are refused as Nova does.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use virga_agent::driver::simulated::{Op, SimConfig, Simulated};
+use virga_agent::driver::{Driver, GuestState};
+use virga_tests::Cloud;
+
+use super::agent::{TestAgent, agent_config, registered};
+use super::nova::{Nova, callers, message};
+use super::server::{allocations, flavor, image, server, status, until};
+
+crate::on_both_backends!(moves);
+
+async fn act(c: &Nova<'_>, id: &str, body: Value) -> (u16, Value) {
+    c.post(&format!("/v2.1/servers/{id}/action"), body).await
+}
+
+async fn settled(c: &Nova<'_>, id: &str) -> Value {
+    until(c, id, |_, b| b["server"]["OS-EXT-STS:task_state"].is_null())
+        .await
+        .1
+}
+
+async fn guest_becomes(sim: &Simulated, id: &str, want: Option<GuestState>) {
+    for _ in 0..200 {
+        if sim.status(id).await.unwrap() == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("guest {id} never became {want:?}");
+}
+
+/// The memory the server's claim holds on each node.
+async fn held(cloud: &Cloud, admin: &str, consumer: &str) -> Vec<(String, i64)> {
+    let a = allocations(cloud, admin, consumer).await;
+    let mut out: Vec<(String, i64)> = a
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(p, r)| (p.clone(), r["resources"]["MEMORY_MB"].as_i64().unwrap_or(0)))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The last action's name and its first event's result and traceback.
+async fn last_action(admin: &Nova<'_>, id: &str) -> (String, String, String) {
+    let (_, b) = admin
+        .get(&format!("/v2.1/servers/{id}/os-instance-actions"))
+        .await;
+    let a = &b["instanceActions"][0];
+    let rid = a["request_id"].as_str().unwrap();
+    let path = format!("/v2.1/servers/{id}/os-instance-actions/{rid}");
+    let (_, b) = admin.get(&path).await;
+    let ev = &b["instanceAction"]["events"][0];
+    (
+        a["action"].as_str().unwrap().to_owned(),
+        ev["result"].as_str().unwrap_or_default().to_owned(),
+        ev["traceback"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+async fn moves(cloud: &Cloud) {
+    let (admin_token, alpha_token) = {
+        let (admin, alpha, _, _) = callers(cloud).await;
+        flavor(&admin, "1", 256).await;
+        flavor(&admin, "2", 512).await;
+        flavor(&admin, "9", 1 << 30).await;
+        (admin.token, alpha.token)
+    };
+    let img = image(cloud, &alpha_token, "private").await;
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (s1, s2) = (
+        Simulated::new(SimConfig::default()),
+        Simulated::new(SimConfig::default()),
+    );
+    let bus = || virga_agent::BusSource::Ready(cloud.bus.clone());
+    let named = |h: &str| {
+        let mut c = agent_config("edge1");
+        c.hostname = Some(h.into());
+        c
+    };
+    let a1 = TestAgent::start(bus(), d1.path(), s1.clone(), named("edge1-a")).await;
+    let a2 = TestAgent::start(bus(), d2.path(), s2.clone(), named("edge1-b")).await;
+    let (n1, n2) = (a1.running.node.clone(), a2.running.node.clone());
+    registered(cloud, &n1).await;
+    registered(cloud, &n2).await;
+    let admin = Nova {
+        cloud,
+        token: admin_token.clone(),
+    };
+    let alpha = Nova {
+        cloud,
+        token: alpha_token.clone(),
+    };
+    // Which simulated node is which.
+    let sim = |node: &str| if node == n1 { &s1 } else { &s2 };
+    let other = |node: &str| if node == n1 { n2.clone() } else { n1.clone() };
+    let node_of = |b: &Value| {
+        let h = &b["server"]["OS-EXT-SRV-ATTR:hypervisor_hostname"];
+        h.as_str().unwrap_or_default().to_owned()
+    };
+
+    let (s, b) = alpha.post("/v2.1/servers", server("vm", &img, "1")).await;
+    assert_eq!(s, 202, "{b}");
+    let id = b["server"]["id"].as_str().unwrap().to_owned();
+    let (_, b) = until(&alpha, &id, |_, b| status(b) != "BUILD").await;
+    assert_eq!(status(&b), "ACTIVE", "{b}");
+    let (_, b) = admin.get(&format!("/v2.1/servers/{id}")).await;
+    let src = node_of(&b);
+    assert!(src == n1 || src == n2, "{b}");
+    let dst = other(&src);
+
+    // Bad input and the wrong state.
+    let (s, b) = act(&alpha, &id, json!({"resize": {"flavorRef": "1"}})).await;
+    assert_eq!(
+        (s, message(&b).as_str()),
+        (400, "When resizing, instances must change flavor!")
+    );
+    let (s, b) = act(&alpha, &id, json!({"resize": {"flavorRef": "nope"}})).await;
+    assert_eq!(
+        (s, message(&b).as_str()),
+        (400, "Unable to locate requested flavor.")
+    );
+    assert_eq!(act(&alpha, &id, json!({"resize": {}})).await.0, 400);
+    let (s, b) = act(&alpha, &id, json!({"confirmResize": null})).await;
+    assert_eq!(
+        (s, message(&b)),
+        (
+            409,
+            format!("Cannot 'confirmResize' instance {id} while it is in vm_state active")
+        )
+    );
+    assert_eq!(act(&alpha, &id, json!({"migrate": null})).await.0, 403);
+    let (s, b) = act(&admin, &id, json!({"migrate": {"host": "nope"}})).await;
+    assert_eq!(
+        (s, message(&b).as_str()),
+        (400, "Compute host nope could not be found.")
+    );
+    let (s, b) = act(&admin, &id, json!({"migrate": {"host": src}})).await;
+    assert_eq!(
+        (s, message(&b).as_str()),
+        (400, "The target host can't be the same one.")
+    );
+
+    // A resize: the disk travels, the server waits for a confirm on the
+    // target, the source keeps its stopped guest and its claim.
+    let (s, b) = act(&alpha, &id, json!({"resize": {"flavorRef": "2"}})).await;
+    assert_eq!(s, 202, "{b}");
+    let b = settled(&admin, &id).await;
+    let last = last_action(&admin, &id).await;
+    assert_eq!(status(&b), "VERIFY_RESIZE", "{b} {last:?}");
+    assert_eq!(node_of(&b), dst);
+    assert_eq!(b["server"]["flavor"]["id"], "2", "{b}");
+    guest_becomes(sim(&dst), &id, Some(GuestState::Running)).await;
+    guest_becomes(sim(&src), &id, Some(GuestState::Stopped)).await;
+    let disk = sim(&dst).image_of(&id).unwrap();
+    let text = std::fs::read_to_string(&disk.path).unwrap();
+    assert!(text.contains(&format!("instance {id}")), "{text}");
+    assert_eq!(held(cloud, &admin_token, &id).await, [(src.clone(), 256)]);
+    let (s, b) = act(&alpha, &id, json!({"os-stop": null})).await;
+    assert_eq!(s, 409, "{b}");
+
+    // Confirmed: the source's guest goes, the claim is the target's.
+    let (s, b) = act(&alpha, &id, json!({"confirmResize": null})).await;
+    assert_eq!(s, 204, "{b}");
+    let b = settled(&alpha, &id).await;
+    assert_eq!(status(&b), "ACTIVE", "{b}");
+    guest_becomes(sim(&src), &id, None).await;
+    assert_eq!(held(cloud, &admin_token, &id).await, [(dst.clone(), 512)]);
+    let (name, result, _) = last_action(&admin, &id).await;
+    assert_eq!(
+        (name.as_str(), result.as_str()),
+        ("confirmResize", "Success")
+    );
+
+    // Migrated (by an operator, to the node named) and reverted: back
+    // where it was, as it was.
+    let (here, there) = (dst.clone(), src.clone());
+    let (s, b) = act(&admin, &id, json!({"migrate": {"host": there}})).await;
+    assert_eq!(s, 202, "{b}");
+    let b = settled(&admin, &id).await;
+    assert_eq!((status(&b), node_of(&b)), ("VERIFY_RESIZE", there.clone()));
+    guest_becomes(sim(&there), &id, Some(GuestState::Running)).await;
+    let (s, b) = act(&alpha, &id, json!({"revertResize": null})).await;
+    assert_eq!(s, 202, "{b}");
+    let b = settled(&admin, &id).await;
+    assert_eq!((status(&b), node_of(&b)), ("ACTIVE", here.clone()), "{b}");
+    guest_becomes(sim(&here), &id, Some(GuestState::Running)).await;
+    guest_becomes(sim(&there), &id, None).await;
+    assert_eq!(held(cloud, &admin_token, &id).await, [(here.clone(), 512)]);
+    let usage = super::resource_provider::placement(
+        cloud,
+        &admin_token,
+        "1.28",
+        reqwest::Method::GET,
+        &format!("/resource_providers/{there}/usages"),
+        None,
+    )
+    .await
+    .1;
+    assert_eq!(usage["usages"]["MEMORY_MB"], 0, "{usage}");
+
+    // A stopped server moves stopped.
+    assert_eq!(act(&alpha, &id, json!({"os-stop": null})).await.0, 202);
+    assert_eq!(status(&settled(&alpha, &id).await), "SHUTOFF");
+    assert_eq!(act(&admin, &id, json!({"migrate": null})).await.0, 202);
+    let b = settled(&admin, &id).await;
+    assert_eq!((status(&b), node_of(&b)), ("VERIFY_RESIZE", there.clone()));
+    assert_eq!(b["server"]["OS-EXT-STS:power_state"], 4, "{b}");
+    guest_becomes(sim(&there), &id, Some(GuestState::Stopped)).await;
+    assert_eq!(
+        act(&alpha, &id, json!({"confirmResize": null})).await.0,
+        204
+    );
+    assert_eq!(status(&settled(&alpha, &id).await), "SHUTOFF");
+    assert_eq!(act(&alpha, &id, json!({"os-start": null})).await.0, 202);
+    assert_eq!(status(&settled(&alpha, &id).await), "ACTIVE");
+    let (here, there) = (there, here);
+
+    // The disk cannot be sent: the move is undone, the server runs where
+    // it was, the log says why.
+    sim(&here).fail_next(Op::Export, 1, "the disk is on fire");
+    assert_eq!(act(&admin, &id, json!({"migrate": null})).await.0, 202);
+    let b = settled(&admin, &id).await;
+    assert_eq!((status(&b), node_of(&b)), ("ACTIVE", here.clone()), "{b}");
+    guest_becomes(sim(&here), &id, Some(GuestState::Running)).await;
+    assert_eq!(sim(&there).status(&id).await.unwrap(), None);
+    let (name, result, why) = last_action(&admin, &id).await;
+    assert_eq!((name.as_str(), result.as_str()), ("migrate", "Error"));
+    assert!(why.contains("the disk is on fire"), "{why}");
+    assert_eq!(held(cloud, &admin_token, &id).await, [(here.clone(), 512)]);
+
+    // Over quota: refused at once, named as Nova does.
+    let (s, b) = act(&alpha, &id, json!({"resize": {"flavorRef": "9"}})).await;
+    assert_eq!(s, 403, "{b}");
+    assert!(message(&b).starts_with("Quota exceeded for ram"), "{b}");
+
+    // No node can take it (the other one is disabled): undone, still
+    // running, the log says why.
+    let there_name = if there == n1 { "edge1-a" } else { "edge1-b" };
+    let off = json!({"host": there_name, "binary": "nova-compute"});
+    assert_eq!(
+        admin.put("/v2.1/os-services/disable", off.clone()).await.0,
+        200
+    );
+    assert_eq!(
+        act(&alpha, &id, json!({"resize": {"flavorRef": "1"}}))
+            .await
+            .0,
+        202
+    );
+    let b = settled(&alpha, &id).await;
+    assert_eq!(status(&b), "ACTIVE", "{b}");
+    assert_eq!(b["server"]["flavor"]["id"], "2", "{b}");
+    let (name, result, why) = last_action(&admin, &id).await;
+    assert_eq!((name.as_str(), result.as_str()), ("resize", "Error"));
+    assert!(why.contains("No valid host was found"), "{why}");
+    assert_eq!(admin.put("/v2.1/os-services/enable", off).await.0, 200);
+
+    // Deleted while waiting for a confirm: nothing stays on either node.
+    assert_eq!(
+        act(&alpha, &id, json!({"resize": {"flavorRef": "1"}}))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(status(&settled(&alpha, &id).await), "VERIFY_RESIZE");
+    assert_eq!(alpha.delete(&format!("/v2.1/servers/{id}")).await.0, 204);
+    until(&alpha, &id, |s, _| s == 404).await;
+    guest_becomes(&s1, &id, None).await;
+    guest_becomes(&s2, &id, None).await;
+    assert!(held(cloud, &admin_token, &id).await.is_empty());
+    for n in [&n1, &n2] {
+        let usage = super::resource_provider::placement(
+            cloud,
+            &admin_token,
+            "1.28",
+            reqwest::Method::GET,
+            &format!("/resource_providers/{n}/usages"),
+            None,
+        )
+        .await
+        .1;
+        assert_eq!(usage["usages"]["MEMORY_MB"], 0, "{usage}");
+    }
+
+    a1.stop().await;
+    a2.stop().await;
+}
