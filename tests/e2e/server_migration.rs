@@ -5,7 +5,9 @@
 //! back where it was, the target's guest and claim gone), a stopped server
 //! moved stopped; a move whose disk export fails and one no node can take
 //! are undone; a server deleted while waiting for a confirm leaves nothing
-//! on either node. Bad input and wrong states are refused as Nova does.
+//! on either node. A server whose node is down is evacuated: rebuilt from
+//! its image on the other node, and the old node, back, destroys its
+//! guest. Bad input and wrong states are refused as Nova does.
 
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use super::nova::{Nova, callers, message};
 use super::server::{allocations, flavor, image, server, status, until};
 
 crate::on_both_backends!(moves);
+crate::on_both_backends!(with &[("VIRGA_SCHEDULER__NODE_STALE_SECS", "2")]; evacuation);
 
 async fn act(c: &Nova<'_>, id: &str, body: Value) -> (u16, Value) {
     c.post(&format!("/v2.1/servers/{id}/action"), body).await
@@ -297,4 +300,122 @@ async fn moves(cloud: &Cloud) {
 
     a1.stop().await;
     a2.stop().await;
+}
+
+async fn node_state(admin: &Nova<'_>, hostname: &str) -> String {
+    let (_, b) = admin.get("/v2.1/os-services").await;
+    b["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["host"] == hostname)
+        .map(|s| s["state"].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+async fn evacuation(cloud: &Cloud) {
+    let (admin_token, alpha_token) = {
+        let (admin, alpha, _, _) = callers(cloud).await;
+        flavor(&admin, "1", 256).await;
+        (admin.token, alpha.token)
+    };
+    let img = image(cloud, &alpha_token, "private").await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let sims = [
+        Simulated::new(SimConfig::default()),
+        Simulated::new(SimConfig::default()),
+    ];
+    let names = ["edge1-a", "edge1-b"];
+    let start = |i: usize| {
+        let mut c = agent_config("edge1");
+        c.hostname = Some(names[i].into());
+        let bus = virga_agent::BusSource::Ready(cloud.bus.clone());
+        TestAgent::start(bus, dirs[i].path(), sims[i].clone(), c)
+    };
+    let mut agents = vec![Some(start(0).await), Some(start(1).await)];
+    let nodes: Vec<String> = agents
+        .iter()
+        .map(|a| a.as_ref().unwrap().running.node.clone())
+        .collect();
+    for n in &nodes {
+        registered(cloud, n).await;
+    }
+    let admin = Nova {
+        cloud,
+        token: admin_token.clone(),
+    };
+    let alpha = Nova {
+        cloud,
+        token: alpha_token.clone(),
+    };
+    let (s, b) = alpha.post("/v2.1/servers", server("vm", &img, "1")).await;
+    assert_eq!(s, 202, "{b}");
+    let id = b["server"]["id"].as_str().unwrap().to_owned();
+    let (_, b) = until(&alpha, &id, |_, b| status(b) != "BUILD").await;
+    assert_eq!(status(&b), "ACTIVE", "{b}");
+    let (_, b) = admin.get(&format!("/v2.1/servers/{id}")).await;
+    let lost = nodes
+        .iter()
+        .position(|n| b["server"]["OS-EXT-SRV-ATTR:host"] == n.as_str())
+        .unwrap();
+    let kept = 1 - lost;
+
+    // Its node is up: nothing to evacuate; only operators may.
+    let (s, b) = act(&admin, &id, json!({"evacuate": {"onSharedStorage": false}})).await;
+    assert_eq!(
+        (s, message(&b)),
+        (
+            409,
+            format!("Compute service of {} is still in use.", names[lost])
+        )
+    );
+    assert_eq!(act(&alpha, &id, json!({"evacuate": {}})).await.0, 403);
+    let (s, b) = act(&admin, &id, json!({"evacuate": {"onSharedStorage": true}})).await;
+    assert_eq!(s, 400, "{b}");
+
+    // The node goes down: rebuilt from its image on the other one.
+    agents[lost].take().unwrap().stop().await;
+    for _ in 0..100 {
+        if node_state(&admin, names[lost]).await == "down" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(node_state(&admin, names[lost]).await, "down");
+    let (s, b) = act(&admin, &id, json!({"evacuate": {"host": names[kept]}})).await;
+    assert_eq!(s, 200, "{b}");
+    let b = settled(&admin, &id).await;
+    assert_eq!(status(&b), "ACTIVE", "{b}");
+    assert_eq!(
+        b["server"]["OS-EXT-SRV-ATTR:host"],
+        nodes[kept].as_str(),
+        "{b}"
+    );
+    guest_becomes(&sims[kept], &id, Some(GuestState::Running)).await;
+    let built = sims[kept].image_of(&id).unwrap();
+    // The image's own data (the test image is 4 KiB of 7s), not a disk.
+    assert_eq!(std::fs::read(&built.path).unwrap(), vec![7u8; 4096]);
+    assert_eq!(
+        held(cloud, &admin_token, &id).await,
+        [(nodes[kept].clone(), 256)]
+    );
+    let (name, result, _) = last_action(&admin, &id).await;
+    assert_eq!((name.as_str(), result.as_str()), ("evacuate", "Success"));
+
+    // The lost node comes back and destroys its guest; the server stays.
+    assert_eq!(
+        sims[lost].status(&id).await.unwrap(),
+        Some(GuestState::Running)
+    );
+    agents[lost] = Some(start(lost).await);
+    guest_becomes(&sims[lost], &id, None).await;
+    let (_, b) = admin.get(&format!("/v2.1/servers/{id}")).await;
+    assert_eq!(
+        (status(&b), &b["server"]["OS-EXT-SRV-ATTR:host"]),
+        ("ACTIVE", &json!(nodes[kept])),
+        "{b}"
+    );
+    for a in agents.into_iter().flatten() {
+        a.stop().await;
+    }
 }

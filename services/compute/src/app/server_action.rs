@@ -53,6 +53,11 @@ pub enum Request {
     },
     ConfirmResize,
     RevertResize,
+    /// Rebuilt on another node (the one named, or the scheduler's choice)
+    /// while its own is down.
+    Evacuate {
+        host: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +72,8 @@ pub enum Outcome {
     Accepted,
     /// Done, nothing to show (204: `confirmResize`).
     Confirmed,
+    /// 200 and no body (`evacuate` before 2.14 without instance passwords).
+    Evacuating,
     Rebuilding(Box<Model>),
     Console(String),
 }
@@ -115,6 +122,28 @@ pub fn parse(body: &Value) -> Result<Request, Error> {
                 }
             };
             Request::Resize { flavor_ref }
+        }
+        "evacuate" => {
+            let o = object(body, "evacuate", &["host", "onSharedStorage", "adminPass"])?;
+            if let Some(shared) = o.get("onSharedStorage")
+                && !shared.is_boolean()
+            {
+                return Err(invalid(
+                    "onSharedStorage",
+                    shared,
+                    format!("{shared} is not of type 'boolean'"),
+                ));
+            }
+            if o.get("onSharedStorage") == Some(&Value::Bool(true)) {
+                return Err(Error::BadRequest(
+                    "Nodes share no storage here: an evacuated server is rebuilt from its image (onSharedStorage must be false).".into(),
+                ));
+            }
+            let host = match o.get("host") {
+                None | Some(Value::Null) => None,
+                Some(h) => Some(name("host", h)?),
+            };
+            Request::Evacuate { host }
         }
         "migrate" => match v {
             Value::Object(o) if !o.is_empty() => {
@@ -352,6 +381,9 @@ pub async fn act(
         Request::RevertResize => server_move::end(ctx, auth, &seen, false)
             .await
             .map(|_| Outcome::Accepted),
+        Request::Evacuate { host } => server_move::evacuate(ctx, auth, &seen, host.as_deref())
+            .await
+            .map(|_| Outcome::Evacuating),
     }
 }
 

@@ -2,8 +2,9 @@
 //! project's) and `migrate` (the same flavor, an operator's, to any node
 //! or the one named), checked and accepted here and carried out by the
 //! move saga (`saga::migration`); `confirmResize` and `revertResize` end
-//! a move waiting in VERIFY_RESIZE (`saga::confirm`). A move always goes
-//! to another node, as Nova's default (`allow_resize_to_same_host` off).
+//! a move waiting in VERIFY_RESIZE (`saga::confirm`); `evacuate` rebuilds
+//! a server whose node is down on another. A move always goes to another
+//! node, as Nova's default (`allow_resize_to_same_host` off).
 
 use serde_json::{Value, json};
 use virga_common::Error;
@@ -80,6 +81,21 @@ pub async fn resize(
     start(ctx, auth, seen, Action::Resize, new, None).await
 }
 
+/// The uuid of the node `host` names (its hostname or uuid): 400 when
+/// none does or it is the server's own.
+async fn target_node(ctx: &ServiceContext, seen: &Model, host: &str) -> Result<String, Error> {
+    let nodes = site::nodes(ctx).await?;
+    let found = nodes
+        .iter()
+        .find(|n| n["hostname"] == host || n["uuid"] == host)
+        .and_then(|n| n["uuid"].as_str())
+        .ok_or_else(|| bad(format!("Compute host {host} could not be found.")))?;
+    if seen.node_id.as_deref() == Some(found) {
+        return Err(bad("The target host can't be the same one."));
+    }
+    Ok(found.to_owned())
+}
+
 /// `migrate`: to the node named by `host` (its hostname or uuid; 400 when
 /// unknown or the server's own), else wherever the scheduler chooses.
 pub async fn migrate(
@@ -94,19 +110,39 @@ pub async fn migrate(
         None => None,
         Some(h) => {
             auth.enforce("os_compute_api:os-migrate-server:migrate:host", &t)?;
-            let nodes = site::nodes(ctx).await?;
-            let found = nodes
-                .iter()
-                .find(|n| n["hostname"] == h || n["uuid"] == h)
-                .and_then(|n| n["uuid"].as_str())
-                .ok_or_else(|| bad(format!("Compute host {h} could not be found.")))?;
-            if seen.node_id.as_deref() == Some(found) {
-                return Err(bad("The target host can't be the same one."));
-            }
-            Some(found.to_owned())
+            Some(target_node(ctx, seen, h).await?)
         }
     };
     start(ctx, auth, seen, Action::Migrate, current(seen), node).await
+}
+
+/// `evacuate`: the server's node is down (409 while it is up, as Nova's
+/// "still in use"); it is rebuilt from its image on the node named, or
+/// the scheduler's choice. The node, when back, is told to destroy its
+/// guest.
+pub async fn evacuate(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    seen: &Model,
+    host: Option<&str>,
+) -> Result<(), Error> {
+    auth.enforce("os_compute_api:os-evacuate", &target(&seen.project_id))?;
+    let nodes = site::nodes(ctx).await?;
+    if let Some(n) = nodes
+        .iter()
+        .find(|n| seen.node_id.as_deref() == n["uuid"].as_str())
+        && n["state"] != "down"
+    {
+        let name = n["hostname"].as_str().unwrap_or_default();
+        return Err(Error::Conflict(format!(
+            "Compute service of {name} is still in use."
+        )));
+    }
+    let node = match host {
+        None => None,
+        Some(h) => Some(target_node(ctx, seen, h).await?),
+    };
+    start(ctx, auth, seen, Action::Evacuate, current(seen), node).await
 }
 
 /// Accepts a move in one transaction: the migration, the saga, the task
@@ -119,9 +155,20 @@ async fn start(
     new_flavor: Value,
     host: Option<String>,
 ) -> Result<(), Error> {
-    let (kind, mtype) = match a {
-        Action::Resize => (migration::RESIZE, db::RESIZE),
-        _ => (migration::MIGRATE, db::MIGRATION),
+    let (kind, mtype, name, t) = match a {
+        Action::Resize => (migration::RESIZE, db::RESIZE, "resize", task::RESIZE_PREP),
+        Action::Evacuate => (
+            migration::EVACUATE,
+            db::EVACUATION,
+            "evacuate",
+            task::REBUILDING,
+        ),
+        _ => (
+            migration::MIGRATE,
+            db::MIGRATION,
+            "migrate",
+            task::RESIZE_PREP,
+        ),
     };
     let txn = virga_db::begin_write(ctx.db())
         .await
@@ -158,17 +205,13 @@ async fn start(
     let d = migration::start_data(&rid, &mig.id, &m.vm_state, host.as_deref());
     let row = saga::row(&m.id, kind, migration::CLAIM, d, migration::deadline(ctx));
     instance_saga::put(&txn, row).await?;
-    m.task_state = Some(task::RESIZE_PREP.into());
+    m.task_state = Some(t.into());
     m.updated_at = at;
-    let name = if a == Action::Resize {
-        "resize"
-    } else {
-        "migrate"
-    };
+    let log = asked(auth, &m, &rid, name);
     instance_action::start(
         &txn,
-        &asked(auth, &m, &rid, name),
-        Some(migration::EVENT),
+        &log,
+        Some(migration::event(kind)),
         Some(&source),
         false,
     )

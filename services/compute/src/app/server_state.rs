@@ -115,6 +115,7 @@ pub enum Action {
     Migrate,
     ConfirmResize,
     RevertResize,
+    Evacuate,
 }
 
 type Allowed = (
@@ -139,6 +140,7 @@ impl Action {
             Action::Migrate => "migrate",
             Action::ConfirmResize => "confirmResize",
             Action::RevertResize => "revertResize",
+            Action::Evacuate => "evacuate",
         }
     }
 
@@ -158,7 +160,9 @@ impl Action {
             ),
             Action::Rebuild => (Some(&[vm::ACTIVE, vm::STOPPED]), Some(IDLE)),
             Action::Unpause => (Some(&[vm::PAUSED]), Some(IDLE)),
-            Action::Resize | Action::Migrate => (Some(&[vm::ACTIVE, vm::STOPPED]), Some(IDLE)),
+            Action::Resize | Action::Migrate | Action::Evacuate => {
+                (Some(&[vm::ACTIVE, vm::STOPPED]), Some(IDLE))
+            }
             Action::ConfirmResize | Action::RevertResize => (Some(&[vm::RESIZED]), Some(IDLE)),
         }
     }

@@ -14,6 +14,7 @@ use super::internal;
 /// Nova's `migration_type`s.
 pub const RESIZE: &str = "resize";
 pub const MIGRATION: &str = "migration";
+pub const EVACUATION: &str = "evacuation";
 
 /// Nova's statuses, in the order a move goes through them.
 pub mod status {
@@ -29,6 +30,8 @@ pub mod status {
     pub const CONFIRMED: &str = "confirmed";
     pub const REVERTING: &str = "reverting";
     pub const REVERTED: &str = "reverted";
+    /// An evacuation finished: the server runs on the target.
+    pub const DONE: &str = "done";
     /// It failed and was undone: the server is where it was.
     pub const ERROR: &str = "error";
 }
@@ -94,7 +97,13 @@ pub async fn set_status(db: &impl ConnectionTrait, id: &str, to: &str) -> Result
 /// Whether a move of this status still holds something (a claim on the
 /// target, a guest on either node, the disk's image).
 pub fn open(status: &str) -> bool {
-    ![status::CONFIRMED, status::REVERTED, status::ERROR].contains(&status)
+    ![
+        status::CONFIRMED,
+        status::REVERTED,
+        status::DONE,
+        status::ERROR,
+    ]
+    .contains(&status)
 }
 
 /// Every move, newest first (admins' `os-migrations`), optionally one

@@ -18,11 +18,11 @@ use crate::app::server_action::{self as app, Outcome};
 /// until its node reports them done.
 #[utoipa::path(post, path = "/v2.1/servers/{server_id}/action", tag = "servers",
     params(("server_id" = String, Path, description = "The server")),
-    request_body(content = Object, description = "One of {\"os-start\": null}, {\"os-stop\": null}, {\"reboot\": {type: SOFT|HARD}}, {\"rebuild\": {imageRef, name?, metadata?}}, {\"pause\": null}, {\"unpause\": null}, {\"lock\": null}, {\"unlock\": null}, {\"os-getConsoleOutput\": {length?}}, {\"resize\": {flavorRef}}, {\"migrate\": null | {host}}, {\"confirmResize\": null}, {\"revertResize\": null}"),
+    request_body(content = Object, description = "One of {\"os-start\": null}, {\"os-stop\": null}, {\"reboot\": {type: SOFT|HARD}}, {\"rebuild\": {imageRef, name?, metadata?}}, {\"pause\": null}, {\"unpause\": null}, {\"lock\": null}, {\"unlock\": null}, {\"os-getConsoleOutput\": {length?}}, {\"resize\": {flavorRef}}, {\"migrate\": null | {host}}, {\"confirmResize\": null}, {\"revertResize\": null}, {\"evacuate\": {host?, onSharedStorage?: false}}"),
     security(("token" = [])),
     responses((status = 202, description = "Accepted (a rebuild: {\"server\": {...}})", body = Object),
               (status = 204, description = "confirmResize: confirmed"),
-              (status = 200, description = "The console log: {\"output\": \"...\"}", body = Object),
+              (status = 200, description = "The console log: {\"output\": \"...\"}; evacuate: accepted, no body", body = Object),
               (status = 400, description = "An unknown action or a bad argument, an unknown image"),
               (status = 403, description = "The policy forbids it (an owner undoing an admin's lock)"),
               (status = 404, description = "No such server the caller may see; no console"),
@@ -38,6 +38,7 @@ pub async fn server_action(
     Ok(match app::act(&ctx, &auth, &server_id, &body).await? {
         Outcome::Accepted => StatusCode::ACCEPTED.into_response(),
         Outcome::Confirmed => StatusCode::NO_CONTENT.into_response(),
+        Outcome::Evacuating => StatusCode::OK.into_response(),
         Outcome::Rebuilding(m) => {
             let base = ctx.base_url(&headers);
             let server = super::server::view(&base, &m, is_admin(&auth));

@@ -33,7 +33,12 @@ use crate::db::{instance, now};
 
 pub const RESIZE: &str = "resize";
 pub const MIGRATE: &str = "migrate";
-pub const KINDS: &[&str] = &[RESIZE, MIGRATE];
+/// A server rebuilt on another node while its own is down: `claim` ->
+/// `ports` -> `build` (from its image: its disk stayed on the lost node),
+/// then done at once — the claim the server's, the old node told to
+/// destroy its guest when it is back.
+pub const EVACUATE: &str = "evacuate";
+pub const KINDS: &[&str] = &[RESIZE, MIGRATE, EVACUATE];
 
 pub const CLAIM: &str = "claim";
 pub const STOP: &str = "stop";
@@ -45,7 +50,13 @@ pub const UNWIND: &str = "unwind";
 pub const WAITING: &[&str] = &[STOP, EXPORT, BUILD];
 
 /// The event a move logs (Nova's).
-pub const EVENT: &str = "compute_resize_instance";
+pub fn event(kind: &str) -> &'static str {
+    if kind == EVACUATE {
+        "compute_rebuild_instance"
+    } else {
+        "compute_resize_instance"
+    }
+}
 
 mod steps;
 pub use steps::{claim, export, ports, set_flavor, unwind};
@@ -163,7 +174,9 @@ pub async fn reported(ctx: &ServiceContext, saga: Model, s: &InstanceStatus) -> 
                 (power_of(&d), st),
                 (Power::Running, InstanceState::Running) | (Power::Stopped, InstanceState::Stopped)
             );
-            if reached {
+            if reached && saga.kind == EVACUATE {
+                evacuated(ctx, saga).await?;
+            } else if reached {
                 finished(ctx, saga).await?;
             }
             Ok(())
@@ -241,6 +254,50 @@ async fn finished(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
     txn.commit().await.map_err(Error::internal)?;
     super::forget(ctx, &saga.instance_id);
     tracing::info!(instance = %saga.instance_id, migration = id, "server moved; waiting for a confirm");
+    Ok(())
+}
+
+/// Rebuilt on the target: the claim there becomes the server's, the lost
+/// node is told (its queue keeps it) to destroy its guest, done.
+async fn evacuated(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
+    let mig = of(ctx, &saga).await?;
+    let Some(server) = instance::find(ctx.db(), &saga.instance_id).await? else {
+        return Ok(());
+    };
+    let body = json!({"from": mig.id, "to": server.id});
+    let r = peer::call(
+        ctx,
+        As::Service,
+        "placement",
+        Method::POST,
+        "/scheduler/v1/transfer",
+        Some(&body),
+        &[],
+    )
+    .await?;
+    if !(200..300).contains(&r.status) {
+        return Err(Error::Unavailable(format!(
+            "the scheduler answered {} to a transfer",
+            r.status
+        )));
+    }
+    destroy_on(ctx, &mig.source_node, &server.id, server.generation).await?;
+    let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
+        return Ok(());
+    };
+    (m.vm_state, m.power_state) = match power_of(&data(&saga)) {
+        Power::Stopped => (vm::STOPPED.into(), power::SHUTDOWN),
+        _ => (vm::ACTIVE.into(), power::RUNNING),
+    };
+    m.task_state = None;
+    m.launched_at = Some(now());
+    m.updated_at = now();
+    instance::update(&txn, m).await?;
+    migration::set_status(&txn, &mig.id, status::DONE).await?;
+    logged(&txn, &saga, Ok(())).await?;
+    txn.commit().await.map_err(Error::internal)?;
+    super::forget(ctx, &saga.instance_id);
+    tracing::info!(instance = %saga.instance_id, migration = %mig.id, "server evacuated");
     Ok(())
 }
 

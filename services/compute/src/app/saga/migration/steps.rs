@@ -92,6 +92,14 @@ pub async fn claim(
     mig.updated_at = now();
     migration::update(ctx.db(), mig).await?;
     let mut d = d;
+    if saga.kind == super::EVACUATE {
+        // Nothing to stop or send: the node is down, its disk with it.
+        let next = row(&server.id, &saga.kind, PORTS, d, saga.deadline);
+        let Some(server) = advance(ctx, &saga, &next, None, |_| {}).await? else {
+            return Ok(());
+        };
+        return ports(ctx, next, server).await;
+    }
     let generation = server.generation + 1;
     d["generation"] = json!(generation);
     let next = row(&server.id, &saga.kind, STOP, d, saga.deadline);
@@ -215,17 +223,24 @@ pub async fn ports(
         return super::unwind(ctx, saga, server, "no target node").await;
     };
     let info = rebind(ctx, &server, &dest).await?;
-    let img = image_call(ctx, Method::GET, &format!("/v2/images/{}", mig.id), None).await?;
-    if img.status != 200 {
-        return Err(Error::Unavailable(format!(
-            "the image service answered {} for the disk's image",
-            img.status
-        )));
-    }
-    let disk = json!({
-        "id": mig.id, "disk_format": img.body["disk_format"],
-        "os_hash_value": img.body["os_hash_value"], "size": img.body["size"],
-    });
+    // A move's disk travelled in the migration's image; an evacuated
+    // server's is made afresh from its own image (its disk was lost).
+    let evacuating = saga.kind == super::EVACUATE;
+    let disk = if evacuating {
+        None
+    } else {
+        let img = image_call(ctx, Method::GET, &format!("/v2/images/{}", mig.id), None).await?;
+        if img.status != 200 {
+            return Err(Error::Unavailable(format!(
+                "the image service answered {} for the disk's image",
+                img.status
+            )));
+        }
+        Some(json!({
+            "id": mig.id, "disk_format": img.body["disk_format"],
+            "os_hash_value": img.body["os_hash_value"], "size": img.body["size"],
+        }))
+    };
     let new: Value = serde_json::from_str(&mig.new_flavor).unwrap_or(Value::Null);
     let mut d = data(&saga);
     let generation = server.generation + 1;
@@ -236,11 +251,26 @@ pub async fn ports(
         m.site_id = mig.dest_site.clone();
         set_flavor(m, &new);
         let mut image: Value = serde_json::from_str(&m.image).unwrap_or_else(|_| json!({}));
-        image["disk"] = disk;
+        match disk {
+            Some(disk) => image["disk"] = disk,
+            None => {
+                if let Some(o) = image.as_object_mut() {
+                    o.remove("disk");
+                }
+                image["build"] = json!(image["build"].as_u64().unwrap_or(0) + 1);
+            }
+        }
         m.image = image.to_string();
         m.network_info = json!(info).to_string();
         m.generation = m.generation.max(generation);
-        m.task_state = Some(task::RESIZE_FINISH.into());
+        m.task_state = Some(
+            if evacuating {
+                task::REBUILDING
+            } else {
+                task::RESIZE_FINISH
+            }
+            .into(),
+        );
     };
     let Some(server) = advance(ctx, &saga, &next, Some(status::POST_MIGRATING), edit).await? else {
         return Ok(());
