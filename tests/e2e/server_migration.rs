@@ -271,6 +271,47 @@ async fn moves(cloud: &Cloud) {
     assert!(why.contains("No valid host was found"), "{why}");
     assert_eq!(admin.put("/v2.1/os-services/enable", off).await.0, 200);
 
+    // Every move, for operators, newest first, as Nova lists them.
+    assert_eq!(alpha.get("/v2.1/os-migrations").await.0, 403);
+    let (s, b) = admin
+        .get(&format!("/v2.1/os-migrations?instance_uuid={id}"))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let seen: Vec<(&str, &str)> = b["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["status"].as_str().unwrap(),
+                m["new_instance_type_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("error", "1"),
+            ("error", "2"),
+            ("confirmed", "2"),
+            ("reverted", "2"),
+            ("confirmed", "2")
+        ]
+    );
+    let first = &b["migrations"][4];
+    assert!(first["id"].is_i64(), "{first}");
+    assert_eq!(
+        (
+            &first["source_compute"],
+            &first["dest_compute"],
+            &first["old_instance_type_id"]
+        ),
+        (&json!(src), &json!(dst), &json!("1")),
+        "{first}"
+    );
+    let (_, b) = admin.get("/v2.1/os-migrations?status=reverted").await;
+    assert_eq!(b["migrations"].as_array().unwrap().len(), 1, "{b}");
+
     // Deleted while waiting for a confirm: nothing stays on either node.
     assert_eq!(
         act(&alpha, &id, json!({"resize": {"flavorRef": "1"}}))

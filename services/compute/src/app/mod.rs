@@ -9,6 +9,7 @@ pub mod input;
 pub mod instance_action;
 pub mod key_pair;
 pub mod limits;
+pub mod migration;
 pub mod quota_set;
 pub mod saga;
 pub mod server;

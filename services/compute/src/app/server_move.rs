@@ -183,7 +183,8 @@ async fn start(
     let mig = db::insert(
         &txn,
         db::Model {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: 0,
+            uuid: uuid::Uuid::new_v4().to_string(),
             instance_id: m.id.clone(),
             project_id: m.project_id.clone(),
             user_id: auth.claims().user_id().to_owned(),
@@ -202,7 +203,7 @@ async fn start(
     )
     .await?;
     let rid = request_id(auth);
-    let d = migration::start_data(&rid, &mig.id, &m.vm_state, host.as_deref());
+    let d = migration::start_data(&rid, &mig.uuid, &m.vm_state, host.as_deref());
     let row = saga::row(&m.id, kind, migration::CLAIM, d, migration::deadline(ctx));
     instance_saga::put(&txn, row).await?;
     m.task_state = Some(t.into());
@@ -218,7 +219,7 @@ async fn start(
     .await?;
     instance::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
-    tracing::info!(instance = %seen.id, migration = %mig.id, kind, "server move accepted");
+    tracing::info!(instance = %seen.id, migration = %mig.uuid, kind, "server move accepted");
     saga::kick(ctx, vec![seen.id.clone()]);
     Ok(())
 }
@@ -260,9 +261,9 @@ pub async fn end(
     let Some(mig) = db::open_of(&txn, &m.id).await? else {
         return Err(bad("Instance has not been resized."));
     };
-    db::set_status(&txn, &mig.id, to).await?;
+    db::set_status(&txn, &mig.uuid, to).await?;
     let rid = request_id(auth);
-    let d = confirm::start_data(&rid, &mig.id, m.power_state);
+    let d = confirm::start_data(&rid, &mig.uuid, m.power_state);
     instance_saga::put(&txn, saga::row(&m.id, kind, step, d, saga::never())).await?;
     m.task_state = Some(t.into());
     m.updated_at = now();

@@ -1,7 +1,7 @@
-//! `migration`: one move of a server to another node (a resize or a cold
-//! migration), Nova's migrations. Its id is also the scheduler consumer
-//! that holds the target node's claim until the move is confirmed, and
-//! the id of the image the server's disk travels in.
+//! `migration`: one move of a server to another node (a resize, a cold
+//! migration, an evacuation), Nova's migrations. Its uuid is also the
+//! scheduler consumer that holds the target node's claim until the move
+//! is confirmed, and the id of the image the server's disk travels in.
 
 use chrono::{DateTime, Utc};
 use virga_common::Error;
@@ -39,8 +39,12 @@ pub mod status {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "migration")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    /// Nova's integer id (what `os-migrations` shows before 2.59).
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// Also the scheduler consumer holding the target's claim until the
+    /// move is confirmed, and the id of the image the disk travels in.
+    pub uuid: String,
     pub instance_id: String,
     pub project_id: String,
     pub user_id: String,
@@ -65,12 +69,17 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// Inserts `m` (its `id` given by the database).
 pub async fn insert(db: &impl ConnectionTrait, m: Model) -> Result<Model, Error> {
-    m.into_active_model().insert(db).await.map_err(internal)
+    let mut a = m.into_active_model();
+    a.id = sea_orm::ActiveValue::NotSet;
+    a.insert(db).await.map_err(internal)
 }
 
-pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<Model>, Error> {
-    Entity::find_by_id(id.to_owned())
+/// The migration of `uuid`.
+pub async fn find(db: &impl ConnectionTrait, uuid: &str) -> Result<Option<Model>, Error> {
+    Entity::find()
+        .filter(Column::Uuid.eq(uuid))
         .one(db)
         .await
         .map_err(internal)
@@ -84,9 +93,9 @@ pub async fn update(db: &impl ConnectionTrait, m: Model) -> Result<Model, Error>
         .map_err(internal)
 }
 
-/// Sets a migration's status.
-pub async fn set_status(db: &impl ConnectionTrait, id: &str, to: &str) -> Result<(), Error> {
-    if let Some(mut m) = find(db, id).await? {
+/// Sets the status of the migration of `uuid`.
+pub async fn set_status(db: &impl ConnectionTrait, uuid: &str, to: &str) -> Result<(), Error> {
+    if let Some(mut m) = find(db, uuid).await? {
         m.status = to.to_owned();
         m.updated_at = super::now();
         update(db, m).await?;
@@ -109,7 +118,9 @@ pub fn open(status: &str) -> bool {
 /// Every move, newest first (admins' `os-migrations`), optionally one
 /// server's.
 pub async fn list(db: &impl ConnectionTrait, instance: Option<&str>) -> Result<Vec<Model>, Error> {
-    let mut q = Entity::find().order_by_desc(Column::CreatedAt);
+    let mut q = Entity::find()
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id);
     if let Some(i) = instance {
         q = q.filter(Column::InstanceId.eq(i));
     }

@@ -11,6 +11,7 @@ pub mod instance_action;
 pub mod key_pair;
 pub mod limits;
 pub mod microversion;
+pub mod migration;
 pub mod quota_set;
 pub mod server;
 pub mod server_action;
@@ -98,6 +99,7 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(service::disable_service))
         .routes(routes!(service::enable_service))
         .routes(routes!(availability_zone::list_availability_zones))
+        .routes(routes!(migration::list_migrations))
         .routes(routes!(availability_zone::list_availability_zones_detail))
         .layer(axum::middleware::from_fn(microversion::negotiate));
     OpenApiRouter::new()

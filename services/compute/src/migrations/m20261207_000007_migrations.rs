@@ -19,7 +19,19 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table("migration")
                 .if_not_exists()
-                .col(ColumnDef::new("id").string_len(36).not_null().primary_key())
+                .col(
+                    ColumnDef::new("id")
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new("uuid")
+                        .string_len(36)
+                        .not_null()
+                        .unique_key(),
+                )
                 .col(ColumnDef::new("instance_id").string_len(36).not_null())
                 .col(ColumnDef::new("project_id").string_len(64).not_null())
                 .col(ColumnDef::new("user_id").string_len(64).not_null())

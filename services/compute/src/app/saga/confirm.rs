@@ -86,7 +86,7 @@ pub async fn confirm(
 ) -> Result<(), Error> {
     let mig = of(ctx, &saga).await?;
     destroy_on(ctx, &mig.source_node, &server.id, server.generation).await?;
-    let body = json!({"from": mig.id, "to": server.id});
+    let body = json!({"from": mig.uuid, "to": server.id});
     let r = peer::call(
         ctx,
         As::Service,
@@ -103,16 +103,16 @@ pub async fn confirm(
             r.status, r.body
         )));
     }
-    drop_image(ctx, &mig.id).await?;
+    drop_image(ctx, &mig.uuid).await?;
     let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
     settled(&mut m, power_of(&data(&saga)));
     instance::update(&txn, m).await?;
-    migration::set_status(&txn, &mig.id, status::CONFIRMED).await?;
+    migration::set_status(&txn, &mig.uuid, status::CONFIRMED).await?;
     logged(&txn, &saga, Ok(())).await?;
     txn.commit().await.map_err(Error::internal)?;
-    tracing::info!(instance = %saga.instance_id, migration = %mig.id, "move confirmed");
+    tracing::info!(instance = %saga.instance_id, migration = %mig.uuid, "move confirmed");
     Ok(())
 }
 
@@ -198,8 +198,8 @@ pub async fn reported(ctx: &ServiceContext, saga: Model, s: &InstanceStatus) -> 
         return Ok(());
     }
     let mig = of(ctx, &saga).await?;
-    release(ctx, std::slice::from_ref(&mig.id)).await?;
-    drop_image(ctx, &mig.id).await?;
+    release(ctx, std::slice::from_ref(&mig.uuid)).await?;
+    drop_image(ctx, &mig.uuid).await?;
     let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
@@ -219,10 +219,10 @@ pub async fn reported(ctx: &ServiceContext, saga: Model, s: &InstanceStatus) -> 
         );
     }
     instance::update(&txn, m).await?;
-    migration::set_status(&txn, &mig.id, status::REVERTED).await?;
+    migration::set_status(&txn, &mig.uuid, status::REVERTED).await?;
     logged(&txn, &saga, if failed { Err(&why) } else { Ok(()) }).await?;
     txn.commit().await.map_err(Error::internal)?;
     super::forget(ctx, &saga.instance_id);
-    tracing::info!(instance = %saga.instance_id, migration = %mig.id, failed, "move reverted");
+    tracing::info!(instance = %saga.instance_id, migration = %mig.uuid, failed, "move reverted");
     Ok(())
 }

@@ -264,7 +264,7 @@ async fn evacuated(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
     let Some(server) = instance::find(ctx.db(), &saga.instance_id).await? else {
         return Ok(());
     };
-    let body = json!({"from": mig.id, "to": server.id});
+    let body = json!({"from": mig.uuid, "to": server.id});
     let r = peer::call(
         ctx,
         As::Service,
@@ -293,11 +293,11 @@ async fn evacuated(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
     m.launched_at = Some(now());
     m.updated_at = now();
     instance::update(&txn, m).await?;
-    migration::set_status(&txn, &mig.id, status::DONE).await?;
+    migration::set_status(&txn, &mig.uuid, status::DONE).await?;
     logged(&txn, &saga, Ok(())).await?;
     txn.commit().await.map_err(Error::internal)?;
     super::forget(ctx, &saga.instance_id);
-    tracing::info!(instance = %saga.instance_id, migration = %mig.id, "server evacuated");
+    tracing::info!(instance = %saga.instance_id, migration = %mig.uuid, "server evacuated");
     Ok(())
 }
 
@@ -361,9 +361,9 @@ pub async fn abandon(ctx: &ServiceContext, server: &instance::Model) -> Result<(
             destroy_on(ctx, node, &server.id, server.generation + 1).await?;
         }
     }
-    release(ctx, std::slice::from_ref(&mig.id)).await?;
-    drop_image(ctx, &mig.id).await?;
-    migration::set_status(ctx.db(), &mig.id, status::ERROR).await
+    release(ctx, std::slice::from_ref(&mig.uuid)).await?;
+    drop_image(ctx, &mig.uuid).await?;
+    migration::set_status(ctx.db(), &mig.uuid, status::ERROR).await
 }
 
 pub(crate) fn deadline(ctx: &ServiceContext) -> chrono::DateTime<Utc> {

@@ -42,7 +42,7 @@ pub async fn claim(
     let d = data(&saga);
     let mut mig = of(ctx, &saga).await?;
     // A claim made before a crash is given back, then made again.
-    release(ctx, std::slice::from_ref(&mig.id)).await?;
+    release(ctx, std::slice::from_ref(&mig.uuid)).await?;
     let new: Value = serde_json::from_str(&mig.new_flavor).unwrap_or(Value::Null);
     let mut shaped = server.clone();
     shaped.flavor = new["flavor"].to_string();
@@ -54,7 +54,7 @@ pub async fn claim(
         .site_id
         .as_deref()
         .filter(|_| host.is_none() && server.availability_zone.is_some());
-    let mut body = select_body(ctx, std::slice::from_ref(&mig.id), &shaped, site, None).await?;
+    let mut body = select_body(ctx, std::slice::from_ref(&mig.uuid), &shaped, site, None).await?;
     body["consumer_type"] = json!("MIGRATION");
     body["ignore_nodes"] = json!([mig.source_node]);
     if let Some(h) = host {
@@ -80,7 +80,7 @@ pub async fn claim(
     let c = scheduler(
         ctx,
         "/scheduler/v1/confirm",
-        &json!({"consumers": [mig.id]}),
+        &json!({"consumers": [mig.uuid]}),
     )
     .await?;
     if !(200..300).contains(&c.status) {
@@ -152,12 +152,12 @@ pub async fn export(
     server: instance::Model,
 ) -> Result<(), Error> {
     let mig = of(ctx, &saga).await?;
-    let path = format!("/v2/images/{}", mig.id);
+    let path = format!("/v2/images/{}", mig.uuid);
     let mut r = image_call(ctx, Method::GET, &path, None).await?;
     let format = disk_format(ctx, &mig.source_node).await?;
     if r.status == 404 {
         let body = json!({
-            "id": mig.id, "name": format!("{}-{}", server.name, saga.kind),
+            "id": mig.uuid, "name": format!("{}-{}", server.name, saga.kind),
             "disk_format": format, "container_format": "bare",
             "visibility": "private", "os_hidden": true,
         });
@@ -229,7 +229,7 @@ pub async fn ports(
     let disk = if evacuating {
         None
     } else {
-        let img = image_call(ctx, Method::GET, &format!("/v2/images/{}", mig.id), None).await?;
+        let img = image_call(ctx, Method::GET, &format!("/v2/images/{}", mig.uuid), None).await?;
         if img.status != 200 {
             return Err(Error::Unavailable(format!(
                 "the image service answered {} for the disk's image",
@@ -237,7 +237,7 @@ pub async fn ports(
             )));
         }
         Some(json!({
-            "id": mig.id, "disk_format": img.body["disk_format"],
+            "id": mig.uuid, "disk_format": img.body["disk_format"],
             "os_hash_value": img.body["os_hash_value"], "size": img.body["size"],
         }))
     };
@@ -340,8 +340,8 @@ pub async fn unwind(
         destroy_on(ctx, dest, &server.id, server.generation + 1).await?;
     }
     let info = rebind(ctx, &server, &source).await?;
-    release(ctx, std::slice::from_ref(&mig.id)).await?;
-    drop_image(ctx, &mig.id).await?;
+    release(ctx, std::slice::from_ref(&mig.uuid)).await?;
+    drop_image(ctx, &mig.uuid).await?;
     let generation = server.generation + 2;
     let from = power_of(&d);
     let restore = |m: &mut instance::Model| {
@@ -369,9 +369,9 @@ pub async fn unwind(
     };
     restore(&mut m);
     instance::update(&txn, m).await?;
-    migration::set_status(&txn, &mig.id, status::ERROR).await?;
+    migration::set_status(&txn, &mig.uuid, status::ERROR).await?;
     logged(&txn, &saga, Err(&why)).await?;
     txn.commit().await.map_err(Error::internal)?;
-    tracing::warn!(instance = %saga.instance_id, migration = %mig.id, reason = %why, "move failed and undone");
+    tracing::warn!(instance = %saga.instance_id, migration = %mig.uuid, reason = %why, "move failed and undone");
     Ok(())
 }
