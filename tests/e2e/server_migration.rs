@@ -7,7 +7,9 @@
 //! are undone; a server deleted while waiting for a confirm leaves nothing
 //! on either node. A server whose node is down is evacuated: rebuilt from
 //! its image on the other node, and the old node, back, destroys its
-//! guest. Bad input and wrong states are refused as Nova does.
+//! guest. Bad input and wrong states are refused as Nova does. A compute
+//! service stopped in the middle of a move, a confirm or a revert resumes
+//! it when restarted.
 
 use std::time::Duration;
 
@@ -22,6 +24,24 @@ use super::server::{allocations, flavor, image, server, status, until};
 
 crate::on_both_backends!(moves);
 crate::on_both_backends!(with &[("VIRGA_SCHEDULER__NODE_STALE_SECS", "2")]; evacuation);
+
+mod restarts {
+    use virga_tests::{Backend, Cloud};
+
+    #[tokio::test]
+    async fn embedded() {
+        let mut cloud = Cloud::start(Backend::Embedded).await;
+        super::restarts(&mut cloud).await;
+        cloud.stop().await;
+    }
+
+    #[tokio::test]
+    async fn distributed() {
+        let mut cloud = Cloud::start(Backend::Distributed).await;
+        super::restarts(&mut cloud).await;
+        cloud.stop().await;
+    }
+}
 
 async fn act(c: &Nova<'_>, id: &str, body: Value) -> (u16, Value) {
     c.post(&format!("/v2.1/servers/{id}/action"), body).await
@@ -457,6 +477,116 @@ async fn evacuation(cloud: &Cloud) {
         "{b}"
     );
     for a in agents.into_iter().flatten() {
+        a.stop().await;
+    }
+}
+
+/// The compute service stops right after accepting each step of a move's
+/// life (nodes slowed, so it is mid-saga); restarted, it carries on.
+async fn restarts(cloud: &mut Cloud) {
+    let (admin_token, alpha_token) = {
+        let (admin, alpha, _, _) = callers(cloud).await;
+        flavor(&admin, "1", 256).await;
+        flavor(&admin, "2", 512).await;
+        (admin.token, alpha.token)
+    };
+    let img = image(cloud, &alpha_token, "private").await;
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let slow = SimConfig {
+        delay: Duration::from_millis(300),
+        ..SimConfig::default()
+    };
+    let sims = [Simulated::new(slow.clone()), Simulated::new(slow)];
+    let mut agents = Vec::new();
+    for (i, name) in ["edge1-a", "edge1-b"].into_iter().enumerate() {
+        let mut c = agent_config("edge1");
+        c.hostname = Some(name.into());
+        let bus = virga_agent::BusSource::Ready(cloud.bus.clone());
+        agents.push(TestAgent::start(bus, dirs[i].path(), sims[i].clone(), c).await);
+    }
+    let nodes: Vec<String> = agents.iter().map(|a| a.running.node.clone()).collect();
+    for n in &nodes {
+        registered(cloud, n).await;
+    }
+    let id = {
+        let alpha = Nova {
+            cloud,
+            token: alpha_token.clone(),
+        };
+        let (s, b) = alpha.post("/v2.1/servers", server("vm", &img, "1")).await;
+        assert_eq!(s, 202, "{b}");
+        let id = b["server"]["id"].as_str().unwrap().to_owned();
+        let (_, b) = until(&alpha, &id, |_, b| status(b) != "BUILD").await;
+        assert_eq!(status(&b), "ACTIVE", "{b}");
+        id
+    };
+    let sim_of = |node: &str| &sims[nodes.iter().position(|n| n == node).unwrap()];
+    let steps = [
+        (
+            alpha_token.clone(),
+            json!({"resize": {"flavorRef": "2"}}),
+            202,
+            "VERIFY_RESIZE",
+        ),
+        (
+            alpha_token.clone(),
+            json!({"confirmResize": null}),
+            204,
+            "ACTIVE",
+        ),
+        (
+            admin_token.clone(),
+            json!({"migrate": null}),
+            202,
+            "VERIFY_RESIZE",
+        ),
+        (
+            alpha_token.clone(),
+            json!({"revertResize": null}),
+            202,
+            "ACTIVE",
+        ),
+    ];
+    for (i, (token, body, code, want)) in steps.into_iter().enumerate() {
+        {
+            let c = Nova { cloud, token };
+            assert_eq!(act(&c, &id, body).await.0, code, "step {i}");
+        }
+        // Stopped a little later each time: a different step is cut.
+        tokio::time::sleep(Duration::from_millis(150 * i as u64)).await;
+        cloud.stop_service("compute").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cloud.start_service("compute").await;
+        let admin = Nova {
+            cloud,
+            token: admin_token.clone(),
+        };
+        let b = settled(&admin, &id).await;
+        assert_eq!(status(&b), want, "step {i}: {b}");
+        let here = b["server"]["OS-EXT-SRV-ATTR:host"].as_str().unwrap();
+        guest_becomes(sim_of(here), &id, Some(GuestState::Running)).await;
+        let other = nodes.iter().find(|n| *n != here).unwrap();
+        // Waiting for a confirm, the source keeps its stopped guest; once
+        // confirmed or reverted, only one node has one.
+        let there = if want == "VERIFY_RESIZE" {
+            Some(GuestState::Stopped)
+        } else {
+            None
+        };
+        guest_becomes(sim_of(other), &id, there).await;
+    }
+    let (_, b) = Nova {
+        cloud,
+        token: admin_token.clone(),
+    }
+    .get(&format!("/v2.1/servers/{id}"))
+    .await;
+    let host = b["server"]["OS-EXT-SRV-ATTR:host"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(held(cloud, &admin_token, &id).await, [(host, 512)]);
+    for a in agents {
         a.stop().await;
     }
 }
