@@ -268,6 +268,8 @@ async fn reconcile_loop(
                 }
                 Some(Kick::Network(request_id)) => {
                     if let Err(e) = rc.network(request_id).await { log(e) }
+                    // Guests waiting for a bridge this plan made: built now.
+                    if let Err(e) = rc.networked().await { log(e) }
                 }
                 Some(Kick::Report) => match rc.report().await {
                     Ok(r) => rc.outbox.push(r),

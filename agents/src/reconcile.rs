@@ -46,6 +46,9 @@ pub struct Reconciler {
     pub network: Arc<crate::netplane::reconcile::Plane>,
 }
 
+/// The reason of a guest not built yet because its bridges are missing.
+const WAITING_FOR_NETWORK: &str = "waiting for its network";
+
 fn observed(g: Option<GuestState>) -> InstanceState {
     match g {
         Some(GuestState::Running) => InstanceState::Running,
@@ -75,6 +78,21 @@ impl Reconciler {
 
     /// A full report: every instance in the ledger (tombstones left out)
     /// and every guest the hypervisor runs that the ledger does not know.
+    /// Reconciles the instances waiting for their network's bridges.
+    pub async fn networked(&self) -> Result<(), LedgerError> {
+        for rec in self.ledger.all().await? {
+            let waiting = rec.state == InstanceState::Building
+                && rec
+                    .reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with(WAITING_FOR_NETWORK));
+            if waiting {
+                self.instance(&rec.uuid).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn report(&self) -> Result<AgentEvent, LedgerError> {
         let records = self.ledger.all().await?;
         let guests = match self.driver.list().await {
@@ -180,6 +198,20 @@ impl Reconciler {
             _ => {
                 if guest.is_none() && r.built_image.is_some() {
                     tracing::warn!(instance = %r.uuid, "its guest vanished from the hypervisor; building it again");
+                }
+                // A guest plugs into its networks' bridges: built before
+                // the network plan made them, libvirt refuses it. It waits
+                // (building) for the plan; later passes try again.
+                let bridges: Vec<String> =
+                    spec.ports.iter().filter_map(|p| p.bridge.clone()).collect();
+                let missing = self.network.missing_bridges(bridges).await;
+                if !missing.is_empty() {
+                    r.state = InstanceState::Building;
+                    r.reason = Some(format!(
+                        "{WAITING_FOR_NETWORK}: no bridge {}",
+                        missing.join(", ")
+                    ));
+                    return;
                 }
                 let image = match self.image_for(&spec).await {
                     Ok(i) => i,

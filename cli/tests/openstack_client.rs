@@ -43,8 +43,11 @@ impl Drop for Up {
     }
 }
 
-/// `virga up` in `dir`, its agent's libvirt driver on `libvirt_uri`.
-fn start(dir: &std::path::Path, libvirt_uri: &str) -> (Up, BTreeMap<String, String>) {
+/// `virga up` in `dir`, its agent's libvirt driver on `libvirt_uri`, its
+/// network data plane in `netns` (the test kit libvirtd's, where guests'
+/// taps appear; a VXLAN network needs a tunnel address: loopback, as the
+/// node has no peers).
+fn start(dir: &std::path::Path, libvirt_uri: &str, netns: &str) -> (Up, BTreeMap<String, String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_virga"));
     cmd.args(["up"])
         .env_clear()
@@ -53,6 +56,8 @@ fn start(dir: &std::path::Path, libvirt_uri: &str) -> (Up, BTreeMap<String, Stri
         .env("VIRGA_AGENT__DRIVER", "libvirt")
         .env("VIRGA_AGENT__LIBVIRT_URI", libvirt_uri)
         .env("VIRGA_AGENT__LIBVIRT_DOMAIN_TYPE", "qemu")
+        .env("VIRGA_AGENT__NETWORK__NETNS", netns)
+        .env("VIRGA_AGENT__NETWORK__TUNNEL_IP", "127.0.0.1")
         // The test guest ignores ACPI: a graceful stop is forced after this.
         .env("VIRGA_AGENT__STOP_TIMEOUT_SECS", "2")
         .env(
@@ -152,8 +157,9 @@ fn succeeds(env: &[(&str, &str)], args: &[&str], json: bool) -> std::process::Ou
 #[test]
 fn the_openstack_client_works_against_virga_up() {
     let dir = tempfile::tempdir().unwrap();
-    let libvirt = virga_testkit::libvirt::shared().uri();
-    let (mut up, urls) = start(dir.path(), &libvirt);
+    let kit = virga_testkit::libvirt::shared();
+    let libvirt = kit.uri();
+    let (mut up, urls) = start(dir.path(), &libvirt, kit.netns());
     let clouds = dir.path().join("clouds.yaml").display().to_string();
     let env = [
         ("OS_CLIENT_CONFIG_FILE", clouds.as_str()),

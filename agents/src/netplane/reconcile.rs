@@ -71,6 +71,30 @@ impl Plane {
     }
 }
 
+impl Plane {
+    /// The bridges among `wanted` the data plane has not made yet (none
+    /// when it is off: then nothing here makes them, and the driver is
+    /// left to plug what exists).
+    pub async fn missing_bridges(&self, wanted: Vec<String>) -> Vec<String> {
+        let Some(host) = self.host.clone() else {
+            return vec![];
+        };
+        if wanted.is_empty() {
+            return vec![];
+        }
+        tokio::task::spawn_blocking(move || match host.links(None) {
+            Ok(links) => wanted
+                .into_iter()
+                .filter(|b| !links.iter().any(|l| &l.ifname == b))
+                .collect(),
+            // Cannot tell: let the build try and say what failed.
+            Err(_) => vec![],
+        })
+        .await
+        .unwrap_or_default()
+    }
+}
+
 impl Reconciler {
     /// Applies the ledger's network plan; `request_id` when a command asked.
     pub async fn network(&self, request_id: Option<String>) -> Result<(), LedgerError> {

@@ -253,14 +253,57 @@ pub fn servers(
             "flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "m1.vm",
         ],
     );
+    openstack(alice, &["network", "create", "vmnet"]);
+    openstack(
+        alice,
+        &[
+            "subnet",
+            "create",
+            "vms",
+            "--network",
+            "vmnet",
+            "--subnet-range",
+            "10.9.0.0/24",
+        ],
+    );
     let vm = openstack(
         alice,
         &[
-            "server", "create", "--image", "test-vm", "--flavor", "m1.vm", "--wait", "vm1",
+            "server",
+            "create",
+            "--image",
+            "test-vm",
+            "--flavor",
+            "m1.vm",
+            "--network",
+            "vmnet",
+            "--wait",
+            "vm1",
         ],
     );
     assert_eq!(vm["status"], "ACTIVE", "{vm}");
     let id = vm["id"].as_str().unwrap().to_owned();
+    // On the network: its port's address, which the guest gets by DHCP
+    // from the network's dnsmasq on the node (the test image prints it).
+    let shown = openstack(alice, &["server", "show", "vm1"]);
+    let addresses = shown["addresses"].to_string();
+    let ip = addresses
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|s| s.starts_with("10.9.0."))
+        .unwrap_or_else(|| panic!("no address on vmnet: {shown}"))
+        .to_owned();
+    let mut log = String::new();
+    for _ in 0..180 {
+        log = openstack_text(alice, &["console", "log", "show", "vm1"]);
+        if log.contains("VIRGA-TEST-IMAGE-READY") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(
+        log.contains(&format!("VIRGA-TEST-IMAGE-READY {ip}")),
+        "the guest did not get {ip}: {log}"
+    );
     // A real QEMU guest runs it.
     let domains = std::process::Command::new("virsh")
         .args(["-c", libvirt_uri, "list", "--name"])
@@ -351,6 +394,8 @@ pub fn servers(
 
     openstack_quiet(alice, &["server", "delete", "--wait", "vm1"]);
     assert_eq!(openstack(alice, &["server", "list"]), serde_json::json!([]));
+    // Its port went with it: the network can go.
+    openstack_quiet(alice, &["network", "delete", "vmnet"]);
     let domains = std::process::Command::new("virsh")
         .args(["-c", libvirt_uri, "list", "--all", "--name"])
         .output()
