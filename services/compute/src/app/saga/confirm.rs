@@ -15,9 +15,8 @@ use serde_json::{Value, json};
 use virga_common::Error;
 use virga_protocol::agent::{InstanceState, InstanceStatus, Power};
 use virga_service::ServiceContext;
-use virga_service::peer::{self, As, Method};
 
-use super::migration::{destroy_on, drop_image, set_flavor};
+use super::migration::{destroy_on, drop_image, set_flavor, settle};
 use super::ports::rebind;
 use super::spec::ensure;
 use super::{data, logged, release, row, tell};
@@ -60,15 +59,6 @@ fn power_of(d: &Value) -> Power {
     }
 }
 
-fn settled(m: &mut instance::Model, to: Power) {
-    (m.vm_state, m.power_state) = match to {
-        Power::Stopped => (vm::STOPPED.into(), power::SHUTDOWN),
-        _ => (vm::ACTIVE.into(), power::RUNNING),
-    };
-    m.task_state = None;
-    m.updated_at = now();
-}
-
 async fn of(ctx: &ServiceContext, saga: &Model) -> Result<migration::Model, Error> {
     let id = data(saga)["migration"]
         .as_str()
@@ -86,28 +76,12 @@ pub async fn confirm(
 ) -> Result<(), Error> {
     let mig = of(ctx, &saga).await?;
     destroy_on(ctx, &mig.source_node, &server.id, server.generation).await?;
-    let body = json!({"from": mig.uuid, "to": server.id});
-    let r = peer::call(
-        ctx,
-        As::Service,
-        "placement",
-        Method::POST,
-        "/scheduler/v1/transfer",
-        Some(&body),
-        &[],
-    )
-    .await?;
-    if !(200..300).contains(&r.status) {
-        return Err(Error::Unavailable(format!(
-            "the scheduler answered {} to a transfer: {}",
-            r.status, r.body
-        )));
-    }
+    super::transfer(ctx, &mig.uuid, &server.id).await?;
     drop_image(ctx, &mig.uuid).await?;
     let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
-    settled(&mut m, power_of(&data(&saga)));
+    settle(&mut m, power_of(&data(&saga)));
     instance::update(&txn, m).await?;
     migration::set_status(&txn, &mig.uuid, status::CONFIRMED).await?;
     logged(&txn, &saga, Ok(())).await?;
@@ -203,7 +177,7 @@ pub async fn reported(ctx: &ServiceContext, saga: Model, s: &InstanceStatus) -> 
     let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
-    settled(&mut m, to);
+    settle(&mut m, to);
     let why = s
         .reason
         .clone()

@@ -18,14 +18,13 @@
 //! the server as it was on its source, started again if it ran.
 
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::Value;
 use virga_common::Error;
-use virga_protocol::agent::{AgentCommand, InstanceState, InstanceStatus, Power};
+use virga_protocol::agent::{InstanceState, InstanceStatus, Power};
 use virga_service::ServiceContext;
-use virga_service::peer::{self, As, Method};
 
 use super::action::power_in;
-use super::{data, logged, release, row, tell};
+use super::{data, logged, row};
 use crate::app::server_state::{power, task, vm};
 use crate::db::instance_saga::{self, Model};
 use crate::db::migration::{self, status};
@@ -58,7 +57,9 @@ pub fn event(kind: &str) -> &'static str {
     }
 }
 
+mod parts;
 mod steps;
+pub use parts::{abandon, deadline, destroy_on, drop_image, image_call, settle, start_data};
 pub use steps::{claim, export, ports, set_flavor, unwind};
 
 /// The saga's migration.
@@ -264,34 +265,13 @@ async fn evacuated(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
     let Some(server) = instance::find(ctx.db(), &saga.instance_id).await? else {
         return Ok(());
     };
-    let body = json!({"from": mig.uuid, "to": server.id});
-    let r = peer::call(
-        ctx,
-        As::Service,
-        "placement",
-        Method::POST,
-        "/scheduler/v1/transfer",
-        Some(&body),
-        &[],
-    )
-    .await?;
-    if !(200..300).contains(&r.status) {
-        return Err(Error::Unavailable(format!(
-            "the scheduler answered {} to a transfer",
-            r.status
-        )));
-    }
+    super::transfer(ctx, &mig.uuid, &server.id).await?;
     destroy_on(ctx, &mig.source_node, &server.id, server.generation).await?;
     let Some((txn, mut m)) = super::finishing(ctx, &saga).await? else {
         return Ok(());
     };
-    (m.vm_state, m.power_state) = match power_of(&data(&saga)) {
-        Power::Stopped => (vm::STOPPED.into(), power::SHUTDOWN),
-        _ => (vm::ACTIVE.into(), power::RUNNING),
-    };
-    m.task_state = None;
+    settle(&mut m, power_of(&data(&saga)));
     m.launched_at = Some(now());
-    m.updated_at = now();
     instance::update(&txn, m).await?;
     migration::set_status(&txn, &mig.uuid, status::DONE).await?;
     logged(&txn, &saga, Ok(())).await?;
@@ -299,78 +279,6 @@ async fn evacuated(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
     super::forget(ctx, &saga.instance_id);
     tracing::info!(instance = %saga.instance_id, migration = %mig.uuid, "server evacuated");
     Ok(())
-}
-
-/// The image service, as compute's service user.
-pub async fn image_call(
-    ctx: &ServiceContext,
-    method: Method,
-    path: &str,
-    body: Option<&Value>,
-) -> Result<peer::Reply, Error> {
-    peer::call(ctx, As::Service, "image", method, path, body, &[]).await
-}
-
-/// Deletes the image a disk travelled in (gone already is fine).
-pub async fn drop_image(ctx: &ServiceContext, id: &str) -> Result<(), Error> {
-    let r = image_call(ctx, Method::DELETE, &format!("/v2/images/{id}"), None).await?;
-    match r.status {
-        200..=299 | 404 => Ok(()),
-        s => Err(Error::Unavailable(format!(
-            "the image service answered {s} deleting image {id}"
-        ))),
-    }
-}
-
-/// Tells `node` to destroy its guest of the server (a move's other end).
-pub async fn destroy_on(
-    ctx: &ServiceContext,
-    node: &str,
-    id: &str,
-    generation: i64,
-) -> Result<(), Error> {
-    let cmd = AgentCommand::Delete {
-        request_id: format!("req-{}", uuid::Uuid::new_v4()),
-        instance: id.to_owned(),
-        generation: u64::try_from(generation).unwrap_or(0),
-    };
-    tell(ctx, node, &cmd).await
-}
-
-/// A move's start: the saga's data.
-pub fn start_data(request_id: &str, migration: &str, vm_state: &str, host: Option<&str>) -> Value {
-    json!({
-        "request_id": request_id, "migration": migration,
-        "from": power_name(vm_state), "host": host,
-    })
-}
-
-/// Gives back what an open move holds besides the server's own node
-/// (a server deleted while moving or moved): the other node's guest, the
-/// target's claim, the image.
-pub async fn abandon(ctx: &ServiceContext, server: &instance::Model) -> Result<(), Error> {
-    let Some(mig) = migration::open_of(ctx.db(), &server.id).await? else {
-        return Ok(());
-    };
-    let here = server.node_id.as_deref();
-    for node in [Some(mig.source_node.as_str()), mig.dest_node.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        if Some(node) != here {
-            destroy_on(ctx, node, &server.id, server.generation + 1).await?;
-        }
-    }
-    release(ctx, std::slice::from_ref(&mig.uuid)).await?;
-    drop_image(ctx, &mig.uuid).await?;
-    migration::set_status(ctx.db(), &mig.uuid, status::ERROR).await
-}
-
-pub(crate) fn deadline(ctx: &ServiceContext) -> chrono::DateTime<Utc> {
-    now()
-        + chrono::Duration::seconds(
-            i64::try_from(ctx.config().compute.build_timeout_secs).unwrap_or(i64::MAX),
-        )
 }
 
 #[cfg(test)]

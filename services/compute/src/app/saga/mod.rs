@@ -324,6 +324,30 @@ pub async fn release(ctx: &ServiceContext, consumers: &[String]) -> Result<(), E
     }
 }
 
+/// Makes the claim `from` holds `to`'s (the scheduler's `transfer`: a
+/// move's target claim becomes the server's own).
+pub async fn transfer(ctx: &ServiceContext, from: &str, to: &str) -> Result<(), Error> {
+    let body = json!({"from": from, "to": to});
+    let path = "/scheduler/v1/transfer";
+    let r = peer::call(
+        ctx,
+        As::Service,
+        "placement",
+        Method::POST,
+        path,
+        Some(&body),
+        &[],
+    )
+    .await?;
+    match r.status {
+        200..=299 => Ok(()),
+        s => Err(Error::Unavailable(format!(
+            "the scheduler answered {s} to a transfer: {}",
+            r.body
+        ))),
+    }
+}
+
 /// Casts `cmd` to the node's agent (its durable queue: a node that is
 /// down or cut off gets it when it is back).
 pub async fn tell(ctx: &ServiceContext, node: &str, cmd: &AgentCommand) -> Result<(), Error> {

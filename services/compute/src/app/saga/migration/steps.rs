@@ -14,7 +14,7 @@ use super::super::{data, logged, release, row, tell};
 use super::{
     BUILD, PORTS, STOP, UNWIND, advance, destroy_on, drop_image, image_call, of, power_of,
 };
-use crate::app::server_state::{power, task, vm};
+use crate::app::server_state::task;
 use crate::db::instance_saga::Model;
 use crate::db::migration::{self, status};
 use crate::db::{instance, now};
@@ -352,12 +352,7 @@ pub async fn unwind(
         m.image = mig.old_image.clone();
         m.network_info = json!(info).to_string();
         m.generation = m.generation.max(generation);
-        m.task_state = None;
-        (m.vm_state, m.power_state) = match from {
-            Power::Stopped => (vm::STOPPED.into(), power::SHUTDOWN),
-            _ => (vm::ACTIVE.into(), power::RUNNING),
-        };
-        m.updated_at = now();
+        super::settle(m, from);
     };
     let mut back = server.clone();
     restore(&mut back);
