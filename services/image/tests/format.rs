@@ -102,6 +102,45 @@ fn qcow2_with_a_backing_file_or_external_data_file_is_refused() {
     ));
 }
 
+/// What a node sends when a server moves: its overlay folded into one
+/// file with `qemu-img convert` (the agent's `export_disk`) is a plain
+/// qcow2 the upload accepts, though the overlay itself is refused.
+#[test]
+fn a_flattened_overlay_is_accepted() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    img(p, &["-f", "qcow2", "base.qcow2", "16M"]);
+    img(
+        p,
+        &[
+            "-f",
+            "qcow2",
+            "-F",
+            "qcow2",
+            "-b",
+            "base.qcow2",
+            "disk.qcow2",
+            "32M",
+        ],
+    );
+    run(
+        p,
+        "qemu-img",
+        &[
+            "convert",
+            "-q",
+            "-f",
+            "qcow2",
+            "-O",
+            "qcow2",
+            "disk.qcow2",
+            "moved.qcow2",
+        ],
+    );
+    assert!(inspect(p, "disk.qcow2", "qcow2").is_err());
+    assert_eq!(inspect(p, "moved.qcow2", "qcow2"), Ok(Some(32 << 20)));
+}
+
 #[test]
 fn vmdk_create_types_that_reference_other_files_are_refused() {
     let d = tempfile::tempdir().unwrap();
