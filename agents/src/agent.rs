@@ -159,9 +159,14 @@ pub async fn start(
         memory_mb = host.memory_mb, disk_gb = host.disk_gb, accelerators = host.accelerators.len(),
         driver = opts.driver.name(), "agent starting");
     let (kick_tx, kick_rx) = mpsc::unbounded_channel();
+    let (drained_tx, drained_rx) = tokio::sync::watch::channel(false);
     let reconcile = tokio::spawn(reconcile_loop(
         rc.clone(),
         kick_rx,
+        (
+            drained_rx,
+            Duration::from_secs(opts.config.restore_wait_secs),
+        ),
         Duration::from_secs(opts.config.reconcile_secs),
         Duration::from_secs(opts.config.network.reconcile_secs),
         shutdown.clone(),
@@ -176,6 +181,7 @@ pub async fn start(
     );
     let link = crate::link::Link {
         rc,
+        drained: drained_tx,
         kicks: kick_tx,
         registration,
         images,
@@ -236,13 +242,30 @@ const TOMBSTONE_DAYS: i64 = 7;
 async fn reconcile_loop(
     rc: Reconciler,
     mut kicks: mpsc::UnboundedReceiver<Kick>,
+    restore: (tokio::sync::watch::Receiver<bool>, Duration),
     every: Duration,
     network_every: Duration,
     shutdown: CancellationToken,
 ) {
     let log = |e: LedgerError| tracing::error!(error = %chain(&e), "reconcile failed");
     // The first pass restores what should run (after an agent or host
-    // restart) before anything else, bus or not.
+    // restart) before anything else, bus or not; but first the commands
+    // the centre queued meanwhile are taken in, for a while: a guest
+    // evacuated to another node while this one was down must not run
+    // twice.
+    let (mut drained, wait) = restore;
+    let has_guests = match rc.ledger.all().await {
+        Ok(all) => all.iter().any(|r| r.desired != Desired::Deleted),
+        Err(_) => true,
+    };
+    if has_guests {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = tokio::time::timeout(wait, drained.wait_for(|d| *d)) => if r.is_err() {
+                tracing::warn!(secs = wait.as_secs(), "the centre's queued commands did not come; restoring from the ledger");
+            }
+        }
+    }
     if let Err(e) = rc.all(true).await {
         log(e);
     }

@@ -25,6 +25,9 @@ use crate::reconcile::Reconciler;
 
 pub(crate) struct Link {
     pub rc: Reconciler,
+    /// Told once the commands queued while the agent was away are in the
+    /// ledger: the first reconcile pass waits for it.
+    pub drained: tokio::sync::watch::Sender<bool>,
     pub kicks: mpsc::UnboundedSender<Kick>,
     pub registration: NodeCall,
     pub images: Arc<dyn Images>,
@@ -61,9 +64,15 @@ impl Link {
         let Some(bus) = self.connect(source).await else {
             return;
         };
-        let Some(consumer) = self.serve(&bus).await else {
+        let last = Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
+        let Some(consumer) = self.serve(&bus, last.clone()).await else {
             return;
         };
+        tokio::spawn(drain_watch(
+            last,
+            self.drained.clone(),
+            self.shutdown.clone(),
+        ));
         let sender = tokio::spawn(send_loop(
             self.rc.clone(),
             bus.clone(),
@@ -93,11 +102,16 @@ impl Link {
         }
     }
 
-    async fn serve(&self, bus: &Bus) -> Option<Consumer> {
+    async fn serve(
+        &self,
+        bus: &Bus,
+        last: Arc<std::sync::Mutex<std::time::Instant>>,
+    ) -> Option<Consumer> {
         let rc = self.rc.clone();
         let kicks = self.kicks.clone();
         let handler = handler_fn(move |msg: Incoming| {
             let (rc, kicks) = (rc.clone(), kicks.clone());
+            *last.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
             async move {
                 let cmd = from_parts::<AgentCommand>(&msg.envelope.method, msg.envelope.args)
                     .map_err(|e| HandlerError::fail("BadRequest", chain(&e)))?;
@@ -193,6 +207,30 @@ impl Link {
             "outbox": self.rc.outbox.len(),
             "healthy": true,
         })
+    }
+}
+
+/// How long the queue must stay quiet after the consumer starts for what
+/// was queued while the agent was away to count as delivered: the broker
+/// hands a backlog over at once, each command a ledger write.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// Says `drained` once no command has come for [`QUIET`].
+async fn drain_watch(
+    last: Arc<std::sync::Mutex<std::time::Instant>>,
+    drained: tokio::sync::watch::Sender<bool>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let since = last.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
+        if since >= QUIET {
+            let _ = drained.send(true);
+            return;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(QUIET - since) => {}
+        }
     }
 }
 

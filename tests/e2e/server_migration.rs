@@ -463,13 +463,18 @@ async fn evacuation(cloud: &Cloud) {
     let (name, result, _) = last_action(&admin, &id).await;
     assert_eq!((name.as_str(), result.as_str()), ("evacuate", "Success"));
 
-    // The lost node comes back and destroys its guest; the server stays.
+    // The lost node's host reboots, its agent comes back: it takes in the
+    // commands queued meanwhile before restoring anything, so the guest is
+    // destroyed without ever being started again; the server stays.
     assert_eq!(
         sims[lost].status(&id).await.unwrap(),
         Some(GuestState::Running)
     );
+    sims[lost].host_reboot();
+    let before = sims[lost].done_to(&id).len();
     agents[lost] = Some(start(lost).await);
     guest_becomes(&sims[lost], &id, None).await;
+    assert_eq!(sims[lost].done_to(&id)[before..], [Op::Destroy]);
     let (_, b) = admin.get(&format!("/v2.1/servers/{id}")).await;
     assert_eq!(
         (status(&b), &b["server"]["OS-EXT-SRV-ATTR:host"]),

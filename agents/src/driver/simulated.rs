@@ -73,6 +73,9 @@ struct Inner {
     guests: BTreeMap<String, SimGuest>,
     /// Per operation, the failures still to inject.
     failures: BTreeMap<Op, Vec<String>>,
+    /// Every operation done, in order, with the guest it was done to (a
+    /// destroyed guest's past included).
+    done: Vec<(String, Op)>,
 }
 
 /// The simulated driver. Cheap to clone; clones share the "hypervisor",
@@ -89,6 +92,17 @@ impl Simulated {
             config,
             inner: Arc::default(),
         }
+    }
+
+    /// The operations done to guest `id`, in order, even once destroyed.
+    pub fn done_to(&self, id: &str) -> Vec<Op> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .done
+            .iter()
+            .filter(|(g, _)| g == id)
+            .map(|(_, op)| *op)
+            .collect()
     }
 
     /// The next `times` calls of `op` fail with `message`.
@@ -179,7 +193,11 @@ impl Simulated {
                 source: message.into(),
             });
         }
-        f(&mut inner.guests)
+        let r = f(&mut inner.guests);
+        if r.is_ok() {
+            inner.done.push((id.to_owned(), op));
+        }
+        r
     }
 
     /// Reads one guest, without the delay or injected failures.

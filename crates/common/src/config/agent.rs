@@ -50,6 +50,11 @@ pub struct AgentConfig {
     pub reconcile_secs: u64,
     /// How long a graceful stop may take before the instance is forced off.
     pub stop_timeout_secs: u64,
+    /// At start, how long the agent waits for the centre's queued commands
+    /// (a server evacuated or deleted while the node was down) before it
+    /// restores the guests its ledger says should run; a cut-off node
+    /// restores them after this.
+    pub restore_wait_secs: u64,
     /// The AMQP frame size the agent asks the broker for (bytes; 0 takes
     /// the broker's, 128 KiB on RabbitMQ). lapin keeps 64 frames of
     /// buffers per connection, so this decides about 1 MiB (or 8 MiB) of
@@ -127,6 +132,7 @@ impl Default for AgentConfig {
             heartbeat_secs: 10,
             reconcile_secs: 5,
             stop_timeout_secs: 60,
+            restore_wait_secs: 10,
             bus_frame_max: 16384,
             reserved_memory_mb: 512,
             reserved_disk_gb: 0,
