@@ -392,6 +392,30 @@ mod tests {
     }
 
     #[test]
+    fn a_disk_export_and_its_answer_round_trip() {
+        let cmd = AgentCommand::ExportDisk {
+            request_id: "req-2".into(),
+            instance: "i".into(),
+            url: "http://centre/v2/images/m/signed-file?expires=1&signature=ab".into(),
+            disk_format: "qcow2".into(),
+        };
+        let (m, a) = to_parts(&cmd);
+        assert_eq!(m, "export_disk");
+        assert_eq!(from_parts::<AgentCommand>(&m, a).unwrap(), cmd);
+        let ev = AgentEvent::DiskExported {
+            node: "n".into(),
+            instance: "i".into(),
+            request_id: "req-2".into(),
+            reason: None,
+            at: Utc::now(),
+        };
+        let (m, a) = to_parts(&ev);
+        assert_eq!(m, "agent.disk.exported");
+        assert!(a.get("reason").is_some_and(|r| r.is_null()));
+        assert_eq!(from_parts::<AgentEvent>(&m, a).unwrap(), ev);
+    }
+
+    #[test]
     fn optional_fields_default() {
         let args = serde_json::json!({"instance": "i"});
         assert_eq!(
