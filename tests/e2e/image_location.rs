@@ -190,6 +190,14 @@ async fn story(cloud: &Cloud, sites: &Path) {
     assert!(String::from_utf8_lossy(&body).contains("expired"));
     let other = uploaded(&alice, "other", b"other data").await;
     let other_id = other["id"].as_str().unwrap();
+    let (s, third, _) = service
+        .call(
+            Method::POST,
+            "/v2/images",
+            Some(json!({"name": "third", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{third}");
     assert_eq!(get(&signed.replace(&id, other_id), None).await.0, 403);
 
     // A node of edge1: builds from its site's store.
@@ -298,7 +306,8 @@ fn with_expiry(signed: &str, to: &str) -> String {
     format!("{head}expires={to}&{rest}")
 }
 
-crate::on_both_backends!(signed_uploads);
+// Quotas a tenant would hit at once, which a service's own images ignore.
+crate::on_both_backends!(with &[("VIRGA_IMAGE__QUOTA__IMAGES", "1"), ("VIRGA_IMAGE__QUOTA__BYTES", "1000")]; signed_uploads);
 
 async fn put_signed(url: &str, data: &[u8]) -> u16 {
     reqwest::Client::new()
@@ -367,10 +376,28 @@ async fn signed_uploads(cloud: &Cloud) {
         )
         .await;
     let other_id = other["id"].as_str().unwrap();
+    let (s, third, _) = service
+        .call(
+            Method::POST,
+            "/v2/images",
+            Some(json!({"name": "third", "disk_format": "raw", "container_format": "bare"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{third}");
     assert_eq!(put_signed(&down.replace(&id, other_id), b"x").await, 403);
     assert_eq!(put_signed(&url.replace(&id, other_id), b"x").await, 403);
     let gone = service
         .call(Method::DELETE, &format!("/v2/images/{id}"), None)
         .await;
     assert_eq!(gone.0, 204);
+
+    // The service's images (three, 100 kB) counted against no quota; a
+    // tenant's still are (one image here).
+    let mine = json!({"name": "a", "disk_format": "raw", "container_format": "bare"});
+    let (s, b, _) = alice
+        .call(Method::POST, "/v2/images", Some(mine.clone()))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b, _) = alice.call(Method::POST, "/v2/images", Some(mine)).await;
+    assert_eq!(s, 413, "{b}");
 }

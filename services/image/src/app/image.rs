@@ -118,6 +118,10 @@ pub fn enforce_visibility(auth: &Auth, visibility: &str, t: &Target) -> Result<(
     }
 }
 
+fn project_of(auth: &Auth) -> Option<String> {
+    auth.claims().project_id().map(str::to_owned)
+}
+
 pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewImage) -> Result<ImageDoc, Error> {
     let project = auth.claims().project_id().map(str::to_owned);
     let owner = new.owner.clone().or(project);
@@ -127,7 +131,12 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewImage) -> Result<
         .with("visibility", visibility.clone());
     auth.enforce("image:add_image", &t)?;
     enforce_visibility(auth, &visibility, &t)?;
-    super::quota::check_new_image(ctx, owner.as_deref()).await?;
+    // A service's images in its own project (a moving server's disk on
+    // its way) are the cloud's, not a tenant's: no image quota counts them.
+    let own_service_image = auth.claims().has_role("service") && owner == project_of(auth);
+    if !own_service_image {
+        super::quota::check_new_image(ctx, owner.as_deref()).await?;
+    }
     let at = now();
     let model = Model {
         id: new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),

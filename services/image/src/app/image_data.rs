@@ -117,7 +117,25 @@ pub async fn expect_for(
     m: &image::Model,
     formats: Option<(String, String)>,
 ) -> Result<(Expect, bool), Error> {
-    let (cap, by_quota) = super::quota::room(ctx, m.owner.as_deref()).await?;
+    let room = super::quota::room(ctx, m.owner.as_deref()).await?;
+    expect_within(ctx, m, formats, room).await
+}
+
+/// `expect_for` with the size cap alone, no quota.
+async fn expect_uncounted(
+    ctx: &ServiceContext,
+    m: &image::Model,
+    formats: Option<(String, String)>,
+) -> Result<(Expect, bool), Error> {
+    expect_within(ctx, m, formats, (ctx.config().image.size_cap, false)).await
+}
+
+async fn expect_within(
+    ctx: &ServiceContext,
+    m: &image::Model,
+    formats: Option<(String, String)>,
+    (cap, by_quota): (u64, bool),
+) -> Result<(Expect, bool), Error> {
     let oci = match &formats {
         Some((_, c)) if crate::oci::is_oci(c) => {
             Some(ingest::OciLedger(Arc::new(super::oci_blobs::Ledger {
@@ -180,7 +198,9 @@ pub async fn upload_signed(
     md5: Option<String>,
 ) -> Result<(), Error> {
     let m = super::location::signed_upload(ctx, id, expires, signature).await?;
-    receive(ctx, m, body, size, md5).await
+    // Only services are given upload URLs, for their own images (a moving
+    // server's disk): the size cap applies, no tenant's quota.
+    receive_as(ctx, m, body, size, md5, false).await
 }
 
 /// Stores the data of the queued image `m`.
@@ -191,8 +211,24 @@ async fn receive(
     size: Option<u64>,
     md5: Option<String>,
 ) -> Result<(), Error> {
+    receive_as(ctx, m, body, size, md5, true).await
+}
+
+/// `receive`, within the owner's quota or (`quota` false) the size cap only.
+async fn receive_as(
+    ctx: &ServiceContext,
+    m: image::Model,
+    body: ByteStream,
+    size: Option<u64>,
+    md5: Option<String>,
+    quota: bool,
+) -> Result<(), Error> {
     let id = m.id.as_str();
-    let (mut expect, by_quota) = expect_for(ctx, &m, Some(formats(&m)?)).await?;
+    let (mut expect, by_quota) = if quota {
+        expect_for(ctx, &m, Some(formats(&m)?)).await?
+    } else {
+        expect_uncounted(ctx, &m, Some(formats(&m)?)).await?
+    };
     expect.size = size;
     expect.md5 = md5;
     let db = ctx.db();
