@@ -179,9 +179,14 @@ pub async fn handle(
         } => {
             // A disk takes long to write and send: acknowledged now,
             // answered by an event.
+            if !crate::export::begin(&instance) {
+                tracing::info!(%instance, %request_id, "its disk is being exported already");
+                return Ok(Value::Null);
+            }
             let rc = rc.clone();
             tokio::spawn(async move {
                 let r = crate::export::export(&rc, &instance, &url, &disk_format).await;
+                crate::export::end(&instance);
                 if let Err(why) = &r {
                     tracing::warn!(%instance, %request_id, error = %why, "disk export failed");
                 }

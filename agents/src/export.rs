@@ -12,6 +12,26 @@ use tokio_util::io::ReaderStream;
 use crate::ledger::Desired;
 use crate::reconcile::Reconciler;
 
+/// The instances whose disk is being exported now: a second command for
+/// one (the centre restarted and asked again) is not run alongside.
+static EXPORTING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Marks `instance` as exporting; false if it already is.
+pub fn begin(instance: &str) -> bool {
+    EXPORTING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(instance.to_owned())
+}
+
+pub fn end(instance: &str) {
+    EXPORTING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(instance);
+}
+
 /// Exports `instance`'s disk to `url`; why not, if it could not.
 pub async fn export(
     rc: &Reconciler,

@@ -68,6 +68,8 @@ impl Link {
         let Some(consumer) = self.serve(&bus, last.clone()).await else {
             return;
         };
+        // Quiet from when the queue is consumed, not from before.
+        *last.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
         tokio::spawn(drain_watch(
             last,
             self.drained.clone(),
@@ -110,12 +112,15 @@ impl Link {
         let rc = self.rc.clone();
         let kicks = self.kicks.clone();
         let handler = handler_fn(move |msg: Incoming| {
-            let (rc, kicks) = (rc.clone(), kicks.clone());
-            *last.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+            let (rc, kicks, last) = (rc.clone(), kicks.clone(), last.clone());
             async move {
-                let cmd = from_parts::<AgentCommand>(&msg.envelope.method, msg.envelope.args)
-                    .map_err(|e| HandlerError::fail("BadRequest", chain(&e)))?;
-                commands::handle(&rc, &kicks, cmd).await
+                let r = match from_parts::<AgentCommand>(&msg.envelope.method, msg.envelope.args) {
+                    Ok(cmd) => commands::handle(&rc, &kicks, cmd).await,
+                    Err(e) => Err(HandlerError::fail("BadRequest", chain(&e))),
+                };
+                // Stamped once the command is in the ledger.
+                *last.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+                r
             }
         });
         let handler = Arc::new(handler);

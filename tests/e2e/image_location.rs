@@ -391,13 +391,21 @@ async fn signed_uploads(cloud: &Cloud) {
         .await;
     assert_eq!(gone.0, 204);
 
-    // The service's images (three, 100 kB) counted against no quota; a
-    // tenant's still are (one image here).
-    let mine = json!({"name": "a", "disk_format": "raw", "container_format": "bare"});
-    let (s, b, _) = alice
-        .call(Method::POST, "/v2/images", Some(mine.clone()))
+    // Nor may a service fill a tenant's image by URL (no quota would hold).
+    let (_, theirs, _) = alice
+        .call(
+            Method::POST,
+            "/v2/images",
+            Some(json!({"name": "t", "disk_format": "raw", "container_format": "bare"})),
+        )
         .await;
-    assert_eq!(s, 201, "{b}");
+    let theirs = theirs["id"].as_str().unwrap();
+    let path = format!("/v2/images/{theirs}/upload-url");
+    assert_eq!(service.call(Method::POST, &path, None).await.0, 403);
+
+    // The service's images (three, 100 kB) counted against no quota; a
+    // tenant's still are (one image here, which alice has).
+    let mine = json!({"name": "a", "disk_format": "raw", "container_format": "bare"});
     let (s, b, _) = alice.call(Method::POST, "/v2/images", Some(mine)).await;
     assert_eq!(s, 413, "{b}");
 }

@@ -37,18 +37,18 @@ mod actions {
     }
 }
 
-async fn act(c: &Nova<'_>, id: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn act(c: &Nova<'_>, id: &str, body: Value) -> (u16, Value) {
     c.post(&format!("/v2.1/servers/{id}/action"), body).await
 }
 
 /// Polls until the server has no task; returns it.
-async fn settled(c: &Nova<'_>, id: &str) -> Value {
+pub(crate) async fn settled(c: &Nova<'_>, id: &str) -> Value {
     until(c, id, |_, b| b["server"]["OS-EXT-STS:task_state"].is_null())
         .await
         .1
 }
 
-async fn guest_becomes(sim: &Simulated, id: &str, want: Option<GuestState>) {
+pub(crate) async fn guest_becomes(sim: &Simulated, id: &str, want: Option<GuestState>) {
     for _ in 0..200 {
         if sim.status(id).await.unwrap() == want {
             return;

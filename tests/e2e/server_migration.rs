@@ -21,6 +21,7 @@ use virga_tests::Cloud;
 use super::agent::{TestAgent, agent_config, registered};
 use super::nova::{Nova, callers, message};
 use super::server::{allocations, flavor, image, server, status, until};
+use super::server_action::{act, guest_becomes, settled};
 
 crate::on_both_backends!(moves);
 crate::on_both_backends!(with &[("VIRGA_SCHEDULER__NODE_STALE_SECS", "2")]; evacuation);
@@ -41,26 +42,6 @@ mod restarts {
         super::restarts(&mut cloud).await;
         cloud.stop().await;
     }
-}
-
-async fn act(c: &Nova<'_>, id: &str, body: Value) -> (u16, Value) {
-    c.post(&format!("/v2.1/servers/{id}/action"), body).await
-}
-
-async fn settled(c: &Nova<'_>, id: &str) -> Value {
-    until(c, id, |_, b| b["server"]["OS-EXT-STS:task_state"].is_null())
-        .await
-        .1
-}
-
-async fn guest_becomes(sim: &Simulated, id: &str, want: Option<GuestState>) {
-    for _ in 0..200 {
-        if sim.status(id).await.unwrap() == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("guest {id} never became {want:?}");
 }
 
 /// The memory the server's claim holds on each node.
@@ -247,6 +228,14 @@ async fn moves(cloud: &Cloud) {
         204
     );
     assert_eq!(status(&settled(&alpha, &id).await), "SHUTOFF");
+    // ... and is reverted stopped (its guest already as asked: a full
+    // report says so).
+    assert_eq!(act(&admin, &id, json!({"migrate": null})).await.0, 202);
+    assert_eq!(status(&settled(&admin, &id).await), "VERIFY_RESIZE");
+    assert_eq!(act(&alpha, &id, json!({"revertResize": null})).await.0, 202);
+    let b = settled(&admin, &id).await;
+    assert_eq!((status(&b), node_of(&b)), ("SHUTOFF", there.clone()), "{b}");
+    guest_becomes(sim(&here), &id, None).await;
     assert_eq!(act(&alpha, &id, json!({"os-start": null})).await.0, 202);
     assert_eq!(status(&settled(&alpha, &id).await), "ACTIVE");
     let (here, there) = (there, here);
@@ -313,12 +302,13 @@ async fn moves(cloud: &Cloud) {
         [
             ("error", "1"),
             ("error", "2"),
+            ("reverted", "2"),
             ("confirmed", "2"),
             ("reverted", "2"),
             ("confirmed", "2")
         ]
     );
-    let first = &b["migrations"][4];
+    let first = &b["migrations"][5];
     assert!(first["id"].is_i64(), "{first}");
     assert_eq!(
         (
@@ -330,7 +320,7 @@ async fn moves(cloud: &Cloud) {
         "{first}"
     );
     let (_, b) = admin.get("/v2.1/os-migrations?status=reverted").await;
-    assert_eq!(b["migrations"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(b["migrations"].as_array().unwrap().len(), 2, "{b}");
 
     // Deleted while waiting for a confirm: nothing stays on either node.
     assert_eq!(

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
+use virga_db::sea_orm::sea_query::Expr;
 use virga_db::sea_orm::{IntoActiveModel, QueryOrder};
 
 use super::internal;
@@ -91,6 +92,24 @@ pub async fn update(db: &impl ConnectionTrait, m: Model) -> Result<Model, Error>
         .update(db)
         .await
         .map_err(internal)
+}
+
+/// Records the node (and site) a move goes to.
+pub async fn set_target(
+    db: &impl ConnectionTrait,
+    uuid: &str,
+    node: Option<&str>,
+    site: Option<&str>,
+) -> Result<(), Error> {
+    Entity::update_many()
+        .col_expr(Column::DestNode, Expr::value(node.map(str::to_owned)))
+        .col_expr(Column::DestSite, Expr::value(site.map(str::to_owned)))
+        .col_expr(Column::UpdatedAt, Expr::value(super::now()))
+        .filter(Column::Uuid.eq(uuid))
+        .exec(db)
+        .await
+        .map_err(internal)?;
+    Ok(())
 }
 
 /// Sets the status of the migration of `uuid`.

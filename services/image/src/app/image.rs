@@ -133,7 +133,8 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewImage) -> Result<
     enforce_visibility(auth, &visibility, &t)?;
     // A service's images in its own project (a moving server's disk on
     // its way) are the cloud's, not a tenant's: no image quota counts them.
-    let own_service_image = auth.claims().has_role("service") && owner == project_of(auth);
+    let own_service_image =
+        auth.claims().has_role("service") && owner.is_some() && owner == project_of(auth);
     if !own_service_image {
         super::quota::check_new_image(ctx, owner.as_deref()).await?;
     }

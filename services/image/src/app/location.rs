@@ -28,10 +28,10 @@ pub struct Location {
     pub metadata: serde_json::Value,
 }
 
-/// The image's locations, sites first, for a caller with the `service`
-/// role (403 otherwise, as Glance; 404 for an image the caller may not
-/// see); none while it has no data.
-pub async fn list(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Vec<Location>, Error> {
+/// Image `id` for a caller with the `service` role. Services see every
+/// image; anyone else learns nothing of an image they may not see (404),
+/// and is refused one they may (403).
+async fn for_service(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<image::Model, Error> {
     let m = image::find(ctx.db(), id)
         .await?
         .ok_or_else(|| Error::NotFound {
@@ -40,11 +40,17 @@ pub async fn list(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Vec<Loc
         })?;
     let target = super::image::target(ctx, auth, &m).await?;
     if !auth.allows("image:fetch_image_location", &target) {
-        // Services see every image; anyone else learns nothing of an
-        // image they may not see (404), and is refused one they may (403).
         super::image::visible(ctx, auth, id).await?;
         auth.enforce("image:fetch_image_location", &target)?;
     }
+    Ok(m)
+}
+
+/// The image's locations, sites first, for a caller with the `service`
+/// role (403 otherwise, as Glance; 404 for an image the caller may not
+/// see); none while it has no data.
+pub async fn list(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Vec<Location>, Error> {
+    let m = for_service(ctx, auth, id).await?;
     let Some(sha) = m.os_hash_value.clone().filter(|_| m.status == "active") else {
         return Ok(vec![]);
     };
@@ -111,16 +117,13 @@ pub async fn upload_url(
     auth: &Auth,
     id: &str,
 ) -> Result<(String, i64), Error> {
-    let m = image::find(ctx.db(), id)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            kind: "image",
-            id: id.to_owned(),
-        })?;
-    let target = super::image::target(ctx, auth, &m).await?;
-    if !auth.allows("image:fetch_image_location", &target) {
-        super::image::visible(ctx, auth, id).await?;
-        auth.enforce("image:fetch_image_location", &target)?;
+    let m = for_service(ctx, auth, id).await?;
+    // A service fills its own images only (uploads by URL count against
+    // no quota: not a way into a tenant's).
+    if m.owner.is_none() || m.owner.as_deref() != auth.claims().project_id() {
+        return Err(Error::Forbidden(format!(
+            "Image {id} is not this service's own."
+        )));
     }
     if m.status != "queued" {
         return Err(Error::Conflict(format!(

@@ -13,7 +13,7 @@
 
 use serde_json::{Value, json};
 use virga_common::Error;
-use virga_protocol::agent::{InstanceState, InstanceStatus, Power};
+use virga_protocol::agent::{AgentCommand, InstanceState, InstanceStatus, Power};
 use virga_service::ServiceContext;
 
 use super::migration::{destroy_on, drop_image, set_flavor, settle};
@@ -127,7 +127,11 @@ pub async fn revert(
     let m = instance::update(&txn, m).await?;
     txn.commit().await.map_err(Error::internal)?;
     super::first_look(ctx, &m.id);
-    send(ctx, &next, &m).await
+    let r = send(ctx, &next, &m).await;
+    if r.is_err() {
+        super::forget(ctx, &m.id);
+    }
+    r
 }
 
 async fn send(ctx: &ServiceContext, saga: &Model, server: &instance::Model) -> Result<(), Error> {
@@ -136,7 +140,11 @@ async fn send(ctx: &ServiceContext, saga: &Model, server: &instance::Model) -> R
     };
     let d = data(saga);
     let g = d["generation"].as_i64().unwrap_or(server.generation);
-    tell(ctx, node, &ensure(ctx, server, g, power_of(&d)).await?).await
+    tell(ctx, node, &ensure(ctx, server, g, power_of(&d)).await?).await?;
+    // A guest already as asked (a stopped server reverted stopped) has
+    // nothing to say but in a full report.
+    let request_id = format!("req-{}", uuid::Uuid::new_v4());
+    tell(ctx, node, &AgentCommand::Report { request_id }).await
 }
 
 /// The sweeper's look at a revert waiting for the source: the command

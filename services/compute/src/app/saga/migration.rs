@@ -45,6 +45,9 @@ pub const EXPORT: &str = "export";
 pub const PORTS: &str = "ports";
 pub const BUILD: &str = "build";
 pub const UNWIND: &str = "unwind";
+/// An evacuated server built on its target: its claim and the lost
+/// node's guest settled.
+pub const SETTLE: &str = "settle";
 /// The steps that wait for a node.
 pub const WAITING: &[&str] = &[STOP, EXPORT, BUILD];
 
@@ -176,7 +179,19 @@ pub async fn reported(ctx: &ServiceContext, saga: Model, s: &InstanceStatus) -> 
                 (Power::Running, InstanceState::Running) | (Power::Stopped, InstanceState::Stopped)
             );
             if reached && saga.kind == EVACUATE {
-                evacuated(ctx, saga).await?;
+                // Its own step first: a deadline passing meanwhile must
+                // not unwind what the transfer below does.
+                let next = row(
+                    &saga.instance_id,
+                    &saga.kind,
+                    SETTLE,
+                    d.clone(),
+                    saga.deadline,
+                );
+                if advance(ctx, &saga, &next, None, |_| {}).await?.is_some() {
+                    super::forget(ctx, &saga.instance_id);
+                    evacuated(ctx, next).await?;
+                }
             } else if reached {
                 finished(ctx, saga).await?;
             }
@@ -199,7 +214,12 @@ async fn export_next(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
         return Ok(());
     };
     super::first_look(ctx, &server.id);
-    export(ctx, next, server).await
+    let id = server.id.clone();
+    let r = export(ctx, next, server).await;
+    if r.is_err() {
+        super::forget(ctx, &id);
+    }
+    r
 }
 
 /// The source's node says how sending the disk went.
@@ -260,7 +280,7 @@ async fn finished(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
 
 /// Rebuilt on the target: the claim there becomes the server's, the lost
 /// node is told (its queue keeps it) to destroy its guest, done.
-async fn evacuated(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
+pub async fn evacuated(ctx: &ServiceContext, saga: Model) -> Result<(), Error> {
     let mig = of(ctx, &saga).await?;
     let Some(server) = instance::find(ctx.db(), &saga.instance_id).await? else {
         return Ok(());

@@ -237,6 +237,7 @@ async fn step(ctx: &ServiceContext, saga: Model, server: instance::Model) -> Res
             migration::CLAIM => migration::claim(ctx, saga, server).await,
             migration::PORTS => migration::ports(ctx, saga, server).await,
             migration::UNWIND => migration::unwind(ctx, saga, server, "").await,
+            migration::SETTLE => migration::evacuated(ctx, saga).await,
             _ => migration::waiting(ctx, saga, server).await,
         },
         (confirm::CONFIRM, _) => confirm::confirm(ctx, saga, server).await,

@@ -15,9 +15,9 @@ use super::{
     BUILD, PORTS, STOP, UNWIND, advance, destroy_on, drop_image, image_call, of, power_of,
 };
 use crate::app::server_state::task;
+use crate::db::instance;
 use crate::db::instance_saga::Model;
 use crate::db::migration::{self, status};
-use crate::db::{instance, now};
 
 async fn scheduler(ctx: &ServiceContext, path: &str, body: &Value) -> Result<peer::Reply, Error> {
     peer::call(
@@ -89,8 +89,13 @@ pub async fn claim(
             c.status
         )));
     }
-    mig.updated_at = now();
-    migration::update(ctx.db(), mig).await?;
+    migration::set_target(
+        ctx.db(),
+        &mig.uuid,
+        mig.dest_node.as_deref(),
+        mig.dest_site.as_deref(),
+    )
+    .await?;
     let mut d = d;
     if saga.kind == super::EVACUATE {
         // Nothing to stop or send: the node is down, its disk with it.
@@ -105,10 +110,15 @@ pub async fn claim(
     let next = row(&server.id, &saga.kind, STOP, d, saga.deadline);
     let edit = |m: &mut instance::Model| m.generation = m.generation.max(generation);
     let Some(server) = advance(ctx, &saga, &next, Some(status::PRE_MIGRATING), edit).await? else {
-        return Ok(());
+        // A delete took over (and gave back what it knew of): this claim too.
+        return release(ctx, std::slice::from_ref(&mig.uuid)).await;
     };
     super::super::first_look(ctx, &server.id);
-    send_stop(ctx, &next, &server).await
+    let r = send_stop(ctx, &next, &server).await;
+    if r.is_err() {
+        super::super::forget(ctx, &server.id);
+    }
+    r
 }
 
 /// Asks the source to stop the guest (and for a full report: a guest
@@ -230,10 +240,10 @@ pub async fn ports(
         None
     } else {
         let img = image_call(ctx, Method::GET, &format!("/v2/images/{}", mig.uuid), None).await?;
-        if img.status != 200 {
+        if img.status != 200 || img.body["status"] != "active" {
             return Err(Error::Unavailable(format!(
-                "the image service answered {} for the disk's image",
-                img.status
+                "the disk's image is not ready ({}, {})",
+                img.status, img.body["status"]
             )));
         }
         Some(json!({
@@ -276,7 +286,11 @@ pub async fn ports(
         return Ok(());
     };
     super::super::first_look(ctx, &server.id);
-    send_build(ctx, &next, &server).await
+    let r = send_build(ctx, &next, &server).await;
+    if r.is_err() {
+        super::super::forget(ctx, &server.id);
+    }
+    r
 }
 
 /// The flavor fields of a server from a migration's flavor document.
@@ -315,8 +329,12 @@ pub async fn unwind(
     let saga = if saga.step == UNWIND {
         saga
     } else {
+        // The generations the undoing sends are taken now, in the record:
+        // a delete that takes over later sends newer ones.
+        let generation = server.generation + 2;
         let mut d = data(&saga);
         d["why"] = json!(why);
+        d["unwind_generation"] = json!(generation);
         let next = row(
             &saga.instance_id,
             &saga.kind,
@@ -324,7 +342,8 @@ pub async fn unwind(
             d,
             super::super::never(),
         );
-        if advance(ctx, &saga, &next, None, |_| {}).await?.is_none() {
+        let reserve = |m: &mut instance::Model| m.generation = m.generation.max(generation);
+        if advance(ctx, &saga, &next, None, reserve).await?.is_none() {
             return Ok(());
         }
         super::super::forget(ctx, &saga.instance_id);
@@ -332,17 +351,19 @@ pub async fn unwind(
     };
     let d = data(&saga);
     let why = d["why"].as_str().unwrap_or(why).to_owned();
+    let generation = d["unwind_generation"]
+        .as_i64()
+        .unwrap_or(server.generation + 2);
     let mig = of(ctx, &saga).await?;
     let source = mig.source_node.clone();
     if let Some(dest) = mig.dest_node.as_deref()
         && server.node_id.as_deref() == Some(dest)
     {
-        destroy_on(ctx, dest, &server.id, server.generation + 1).await?;
+        destroy_on(ctx, dest, &server.id, generation - 1).await?;
     }
     let info = rebind(ctx, &server, &source).await?;
     release(ctx, std::slice::from_ref(&mig.uuid)).await?;
     drop_image(ctx, &mig.uuid).await?;
-    let generation = server.generation + 2;
     let from = power_of(&d);
     let restore = |m: &mut instance::Model| {
         m.node_id = Some(source.clone());
