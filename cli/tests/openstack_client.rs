@@ -288,7 +288,7 @@ fn the_openstack_client_works_against_virga_up() {
         ("OS_PROJECT_DOMAIN_NAME", "Default"),
         ("OS_IDENTITY_API_VERSION", "3"),
     ];
-    compute::servers(&env, &alice_env, &bob_env, &libvirt);
+    compute::servers(&env, &alice_env, &bob_env, &libvirt, dir.path());
 
     Command::new("kill")
         .args(["-TERM", &up.0.id().to_string()])

@@ -227,6 +227,7 @@ pub fn servers(
     alice: &[(&str, &str)],
     bob: &[(&str, &str)],
     libvirt_uri: &str,
+    data_dir: &std::path::Path,
 ) {
     let images = std::path::PathBuf::from(std::env::var("VIRGA_TEST_IMAGES").unwrap());
     let disk = images.join("virga-test-vm.qcow2").display().to_string();
@@ -292,14 +293,17 @@ pub fn servers(
         .find(|s| s.starts_with("10.9.0."))
         .unwrap_or_else(|| panic!("no address on vmnet: {shown}"))
         .to_owned();
-    let mut log = String::new();
-    for _ in 0..180 {
-        log = openstack_text(alice, &["console", "log", "show", "vm1"]);
-        if log.contains("VIRGA-TEST-IMAGE-READY") {
+    // Waited for on the node's console file (a client call each poll
+    // costs a Python start), then read through the API.
+    let console = data_dir.join("instances").join(&id).join("console.log");
+    for _ in 0..360 {
+        let text = std::fs::read_to_string(&console).unwrap_or_default();
+        if text.contains("VIRGA-TEST-IMAGE-READY") {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        std::thread::sleep(std::time::Duration::from_millis(250));
     }
+    let log = openstack_text(alice, &["console", "log", "show", "vm1"]);
     assert!(
         log.contains(&format!("VIRGA-TEST-IMAGE-READY {ip}")),
         "the guest did not get {ip}: {log}"

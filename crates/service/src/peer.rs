@@ -151,13 +151,32 @@ async fn fetch(ctx: &ServiceContext) -> Result<ServiceTokenReply, Error> {
         service: ctx.name().to_owned(),
     });
     let timeout = Duration::from_secs(ctx.config().bus.call_timeout_secs);
-    let reply = ctx
-        .bus()
-        .call(TOPIC, &method, args, &virga_bus::Context::default(), timeout)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %virga_common::error::chain(&e), "identity did not answer service_token");
-            Error::Unavailable("Identity is unreachable; cannot reach other services.".into())
-        })?;
-    serde_json::from_value(reply).map_err(Error::internal)
+    // Identity may be starting (its queue not served yet) or the bus busy:
+    // a short retry before a request fails with 503.
+    for pause in [0u64, 300, 1000] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        match ctx
+            .bus()
+            .call(
+                TOPIC,
+                &method,
+                args.clone(),
+                &virga_bus::Context::default(),
+                timeout,
+            )
+            .await
+        {
+            Ok(reply) => return serde_json::from_value(reply).map_err(Error::internal),
+            Err(e) => {
+                tracing::warn!(error = %virga_common::error::chain(&e), "identity did not answer service_token");
+                // Identity answered, and refused: asking again changes nothing.
+                if matches!(e, virga_bus::BusError::Remote { .. }) {
+                    break;
+                }
+            }
+        }
+    }
+    Err(Error::Unavailable(
+        "Identity is unreachable; cannot reach other services.".into(),
+    ))
 }
