@@ -454,8 +454,9 @@ async fn restarts(cloud: &mut Cloud) {
     }
     cloud.stop_service("compute").await;
     let agent = start_agent(cloud, dir.path(), &sim).await;
-    // Up to 30 s: an agent restarting on a busy 2-core machine takes its time.
-    for _ in 0..600 {
+    // Up to 60 s: an agent restarting on a busy 2-core machine takes its
+    // time, and may wait up to agent.restore_wait_secs for its queue.
+    for _ in 0..1200 {
         if sim.status(&id).await.unwrap().is_none() {
             break;
         }
