@@ -169,8 +169,12 @@ async fn fetch(ctx: &ServiceContext) -> Result<ServiceTokenReply, Error> {
             Ok(reply) => return serde_json::from_value(reply).map_err(Error::internal),
             Err(e) => {
                 tracing::warn!(error = %virga_common::error::chain(&e), "identity did not answer service_token");
-                // Identity answered, and refused: asking again changes nothing.
-                if matches!(e, virga_bus::BusError::Remote { .. }) {
+                // Identity answered and refused, or did not answer within
+                // the whole timeout: asking again only makes the caller wait.
+                if matches!(
+                    e,
+                    virga_bus::BusError::Remote { .. } | virga_bus::BusError::Timeout
+                ) {
                     break;
                 }
             }
