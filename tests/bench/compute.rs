@@ -3,7 +3,11 @@
 //! simulated hypervisor with no delay, so what is measured is the control plane:
 //! `POST /v2.1/servers` until the server shows ACTIVE (polled every
 //! `--poll-ms`), at each concurrency of `--levels`, `--servers` servers a
-//! level; then (with `--detail N`) `GET /v2.1/servers/detail` with N
+//! level. Then (with `--sustained N`) the cloud's build rate: N creates
+//! posted by 32 callers that do not wait for each server (as a deployment
+//! tool or a burst of users does), timed from the first POST until no
+//! server of the project is in BUILD, watched by one list call every 50
+//! ms. Then (with `--detail N`) `GET /v2.1/servers/detail` with N
 //! servers in the project. Prints the figures for docs/benchmarks.md. Run
 //! it with `scripts/bench-compute.sh`.
 
@@ -24,6 +28,7 @@ struct Args {
     detail: usize,
     poll_ms: u64,
     nodes: usize,
+    sustained: usize,
 }
 
 fn args() -> Args {
@@ -34,6 +39,7 @@ fn args() -> Args {
         detail: 0,
         poll_ms: 20,
         nodes: 4,
+        sustained: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -49,6 +55,7 @@ fn args() -> Args {
             "--detail" => a.detail = n(&v),
             "--poll-ms" => a.poll_ms = n(&v) as u64,
             "--nodes" => a.nodes = n(&v),
+            "--sustained" => a.sustained = n(&v),
             _ => panic!("unknown option {k}"),
         }
     }
@@ -107,6 +114,64 @@ async fn create(api: &Api, image: &str, n: usize, poll: Duration) -> f64 {
             _ => tokio::time::sleep(poll).await,
         }
     }
+}
+
+/// `total` creates posted by `callers` callers that do not wait for the
+/// servers: the seconds until the last POST was answered, and until no
+/// server of the project is in BUILD.
+async fn burst(api: &Arc<Api>, image: &str, callers: usize, total: usize) -> (f64, f64) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let posters: Vec<_> = (0..callers)
+        .map(|_| {
+            let (api, image, next) = (api.clone(), image.to_owned(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total {
+                        return;
+                    }
+                    let body = json!({"server": {"name": format!("b{n}"), "imageRef": image, "flavorRef": "b1"}});
+                    let (s, v) = api
+                        .call(reqwest::Method::POST, "/v2.1/servers", Some(body))
+                        .await;
+                    assert_eq!(s, 202, "{v}");
+                }
+            })
+        })
+        .collect();
+    for p in posters {
+        p.await.unwrap();
+    }
+    let posted = start.elapsed().as_secs_f64();
+    loop {
+        let (s, v) = api
+            .call(
+                reqwest::Method::GET,
+                "/v2.1/servers?status=BUILD&limit=1",
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        if v["servers"].as_array().is_some_and(|a| a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let built = start.elapsed().as_secs_f64();
+    let (_, v) = api
+        .call(
+            reqwest::Method::GET,
+            "/v2.1/servers?status=ERROR&limit=1",
+            None,
+        )
+        .await;
+    assert_eq!(
+        v["servers"].as_array().map(Vec::len),
+        Some(0),
+        "a server failed: {v}"
+    );
+    (posted, built)
 }
 
 /// `total` creates from `callers` concurrent callers: their times and the
@@ -265,6 +330,16 @@ async fn main() {
             "  {c:>2} concurrent: {:.0} creates/s; {}",
             ms.len() as f64 / secs,
             percentiles(ms)
+        );
+    }
+    if a.sustained > 0 {
+        let (posted, built) = burst(&api, &image, 32, a.sustained).await;
+        made += a.sustained;
+        println!(
+            "  sustained: {} creates from 32 callers not waiting: posted in {posted:.1} s ({:.0}/s), all ACTIVE after {built:.1} s: {:.0} creates/s",
+            a.sustained,
+            a.sustained as f64 / posted,
+            a.sustained as f64 / built
         );
     }
     if a.detail > made {

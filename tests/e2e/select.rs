@@ -236,6 +236,7 @@ async fn scheduling(cloud: &Cloud) {
     )
     .await;
     assert_eq!(nodes_of(&r), [B1, B1]);
+    assert!(r["selections"][0]["expires_at"].is_string(), "{r}");
     assert_eq!(
         as_svc(
             "/scheduler/v1/confirm",
@@ -245,6 +246,14 @@ async fn scheduling(cloud: &Cloud) {
         .0,
         204
     );
+    // One made kept at once (`confirmed`) holds too.
+    let (_, r) = as_svc(
+        "/scheduler/v1/select",
+        spec(&[16], json!({"sites": [berlin], "confirmed": true})),
+    )
+    .await;
+    assert_eq!(nodes_of(&r), [B1]);
+    assert!(r["selections"][0]["expires_at"].is_null(), "{r}");
     tokio::time::sleep(Duration::from_secs(4)).await;
     let (_, u) = as_admin(
         Method::GET,
@@ -253,8 +262,8 @@ async fn scheduling(cloud: &Cloud) {
     )
     .await;
     assert_eq!(
-        u["usages"]["VCPU"], 2,
-        "the confirmed claim holds, the other expired: {u}"
+        u["usages"]["VCPU"], 4,
+        "the confirmed claims hold, the other expired: {u}"
     );
     let (s, _) = as_svc(
         "/scheduler/v1/confirm",
@@ -262,7 +271,7 @@ async fn scheduling(cloud: &Cloud) {
     )
     .await;
     assert_eq!(s, 404, "too late to confirm");
-    release(&[14]).await;
+    release(&[14, 16]).await;
     release(&[14]).await;
     let (_, u) = as_admin(
         Method::GET,
@@ -297,6 +306,7 @@ async fn scheduling(cloud: &Cloud) {
             "node_kinds",
         ),
         (spec(&[16], json!({"colour": "red"})), "colour"),
+        (spec(&[16], json!({"confirmed": "yes"})), "confirmed"),
     ] {
         let (s, err) = as_svc("/scheduler/v1/select", bad.clone()).await;
         assert_eq!(s, 400, "{bad}: {err}");

@@ -11,7 +11,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::publish::{ConfirmChannel, Rpc};
+use super::publish::{Publishers, Rpc};
 use super::supervise::{establish, supervise};
 use crate::error::BusError;
 use crate::options::BusOptions;
@@ -19,16 +19,25 @@ use crate::options::BusOptions;
 /// One established connection with its shared channels.
 pub(crate) struct Live {
     pub conn: Connection,
-    /// Confirm-mode channel for casts, notifications and dead-lettering.
-    pub publisher: ConfirmChannel,
+    /// Confirm-mode channels for casts, notifications and dead-lettering.
+    pub publisher: Publishers,
     pub rpc: Rpc,
+    /// The durable queues this connection has declared (a queue outlives
+    /// its declaration; a new connection declares again).
+    pub declared: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Live {
+    pub(crate) fn declared(&self, topic: &str) -> bool {
+        crate::sync::lock(&self.declared).contains(topic)
+    }
+
+    pub(crate) fn remember_declared(&self, topic: &str) {
+        crate::sync::lock(&self.declared).insert(topic.to_owned());
+    }
+
     pub(crate) fn healthy(&self) -> bool {
-        self.conn.status().connected()
-            && self.publisher.channel.status().connected()
-            && self.rpc.is_alive()
+        self.conn.status().connected() && self.rpc.is_alive()
     }
 }
 

@@ -50,7 +50,7 @@ impl AmqpTransport {
             .retrying(deadline, |live| async move {
                 let props = publish::properties();
                 live.publisher
-                    .publish(exchange, key, mandatory, body, props, deadline)
+                    .publish(&live.conn, exchange, key, mandatory, body, props, deadline)
                     .await
             })
             .await
@@ -63,12 +63,19 @@ impl Transport for AmqpTransport {
         let limit = self.limit;
         self.link
             .retrying(deadline, |live| async move {
+                // Once per topic and connection: a service tells the same
+                // nodes' queues again and again, and a declaration costs a
+                // channel and two round trips.
+                if live.declared(topic) {
+                    return Ok(());
+                }
                 // A channel of its own: a refused declaration closes the channel.
                 let channel = live.conn.create_channel().await?;
                 topology::declare_durable(&channel, topic, limit)
                     .await
                     .map_err(topology::refused)?;
                 let _ = channel.close(200, "OK".into()).await;
+                live.remember_declared(topic);
                 Ok(())
             })
             .await

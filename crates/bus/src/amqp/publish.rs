@@ -79,6 +79,69 @@ impl ConfirmChannel {
     }
 }
 
+/// Most confirm channels a connection publishes on at once.
+const MOST_PUBLISHERS: usize = 16;
+
+/// The confirm channels casts, notifications and dead-letters go out on:
+/// one publish in flight on each (see [`ConfirmChannel`]), up to
+/// [`MOST_PUBLISHERS`] at once, opened as concurrent publishes need them.
+/// RabbitMQ confirms a persistent message once it is on disk, in batches;
+/// on one channel every publish waited for the previous one's write, so a
+/// busy service (compute telling many nodes) went at the broker's write
+/// latency, one message at a time.
+pub(crate) struct Publishers {
+    idle: Mutex<Vec<ConfirmChannel>>,
+    turns: tokio::sync::Semaphore,
+}
+
+impl Publishers {
+    /// The pool with its first channel (open: the connection is usable).
+    pub(crate) async fn open(conn: &Connection) -> lapin::Result<Self> {
+        let first = ConfirmChannel::open(conn).await?;
+        Ok(Publishers {
+            idle: Mutex::new(vec![first]),
+            turns: tokio::sync::Semaphore::new(MOST_PUBLISHERS),
+        })
+    }
+
+    /// [`ConfirmChannel::publish`] on an idle channel (a broken one is
+    /// dropped, a new one opened when none is idle).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn publish(
+        &self,
+        conn: &Connection,
+        exchange: &str,
+        key: &str,
+        mandatory: bool,
+        body: &[u8],
+        props: BasicProperties,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
+        let Ok(Ok(_turn)) = tokio::time::timeout_at(deadline, self.turns.acquire()).await else {
+            return Err(Failure::Bus(BusError::Unavailable(None)));
+        };
+        let idle = loop {
+            let popped = lock(&self.idle).pop();
+            match popped {
+                Some(c) if c.channel.status().connected() => break Some(c),
+                Some(_) => continue,
+                None => break None,
+            }
+        };
+        let channel = match idle {
+            Some(c) => c,
+            None => ConfirmChannel::open(conn).await?,
+        };
+        let r = channel
+            .publish(exchange, key, mandatory, body, props, deadline)
+            .await;
+        if channel.channel.status().connected() {
+            lock(&self.idle).push(channel);
+        }
+        r
+    }
+}
+
 fn settled(
     key: &str,
     outcome: Result<lapin::Result<Confirmation>, tokio::time::error::Elapsed>,

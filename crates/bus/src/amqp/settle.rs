@@ -139,7 +139,7 @@ impl Settle for AmqpSettle {
             .link
             .retrying(deadline, |live| async move {
                 live.publisher
-                    .publish(dlx, key, false, body, props.clone(), deadline)
+                    .publish(&live.conn, dlx, key, false, body, props.clone(), deadline)
                     .await
             })
             .await;

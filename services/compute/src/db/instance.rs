@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::sea_query::{Expr, ExprTrait};
+use virga_db::sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use virga_db::sea_orm::{Condition, IntoActiveModel, QueryOrder, QuerySelect};
 
 use super::internal;
@@ -129,19 +129,27 @@ pub async fn next_generation(db: &impl ConnectionTrait, id: &str) -> Result<i64,
 
 /// Live servers of `project` and what they hold: (instances, vcpus, MiB).
 pub async fn usage(db: &impl ConnectionTrait, project: &str) -> Result<(i64, i64, i64), Error> {
-    let rows: Vec<(i32, i64)> = Entity::find()
+    // Summed by the database: a project's servers are not carried over.
+    let row: Option<(i64, Option<i64>, Option<i64>)> = Entity::find()
         .select_only()
-        .column(Column::Vcpus)
-        .column(Column::MemoryMb)
+        .column_as(Expr::col(Column::Id).count(), "n")
+        .column_as(
+            Expr::col(Column::Vcpus).sum().cast_as(Alias::new("bigint")),
+            "cores",
+        )
+        .column_as(
+            Expr::col(Column::MemoryMb)
+                .sum()
+                .cast_as(Alias::new("bigint")),
+            "ram",
+        )
         .filter(Column::ProjectId.eq(project))
         .filter(Column::VmState.ne(DELETED))
         .into_tuple()
-        .all(db)
+        .one(db)
         .await
         .map_err(internal)?;
-    Ok(rows.iter().fold((0, 0, 0), |(n, c, r), (v, m)| {
-        (n + 1, c + i64::from(*v), r + m)
-    }))
+    Ok(row.map_or((0, 0, 0), |(n, c, r)| (n, c.unwrap_or(0), r.unwrap_or(0))))
 }
 
 /// What a listing asks for; the store returns newest first.

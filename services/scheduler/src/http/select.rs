@@ -61,6 +61,7 @@ fn spec(b: &Value) -> Result<Spec, Error> {
             "group",
             "near",
             "consumer_type",
+            "confirmed",
         ],
     )?;
     let consumers = uuids(o, "consumers")?;
@@ -165,15 +166,21 @@ fn spec(b: &Value) -> Result<Spec, Error> {
             None => "INSTANCE".into(),
             Some(t) => super::allocation::consumer_type(t)?,
         },
+        confirmed: match o.get("confirmed") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(body::invalid("'confirmed' is not of type 'boolean'")),
+        },
     })
 }
 
 /// Chooses and claims a node for each consumer (instance): the claims
 /// hold until confirmed or released, or expire after
-/// `scheduler.claim_ttl_secs`. 409 `virga.no_valid_node` says how many
+/// `scheduler.claim_ttl_secs` (`confirmed: true`: they hold until
+/// released, `expires_at` null). 409 `virga.no_valid_node` says how many
 /// candidates each step kept.
 #[utoipa::path(post, path = "/scheduler/v1/select", tag = "scheduling",
-    request_body(content = Object, description = "{consumers, project_id, user_id, consumer_type? (default INSTANCE), resources, required_traits?, forbidden_traits?, devices?: [{resources, required_traits?}], image_id?, image_layers?, sites?, regions?, site_kinds?, node_kinds?, nodes?, ignore_nodes?, group?: {id, policy}, near?: {latitude, longitude, max_latency_ms?}}"),
+    request_body(content = Object, description = "{consumers, project_id, user_id, consumer_type? (default INSTANCE), resources, required_traits?, forbidden_traits?, devices?: [{resources, required_traits?}], image_id?, image_layers?, sites?, regions?, site_kinds?, node_kinds?, nodes?, ignore_nodes?, group?: {id, policy}, near?: {latitude, longitude, max_latency_ms?}, confirmed?: bool}"),
     security(("token" = [])),
     responses((status = 200, description = "{selections: [{consumer_id, node, site, allocations, expires_at}], alternates}", body = Object),
               (status = 400, description = "A bad spec, an unknown class or trait"),
@@ -199,7 +206,7 @@ pub async fn select(
                 "node": s.node,
                 "site": s.site,
                 "allocations": allocations,
-                "expires_at": s.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "expires_at": s.expires_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
             })
         })
         .collect();

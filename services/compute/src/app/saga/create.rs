@@ -95,7 +95,10 @@ pub async fn claim(
     let (first_saga, first) = &batch[0];
     let site = data(first_saga)["site"].as_str().map(str::to_owned);
     let d = data(first_saga);
-    let body = select_body(ctx, &ids, first, site.as_deref(), Some(&d["near"])).await?;
+    let mut body = select_body(ctx, &ids, first, site.as_deref(), Some(&d["near"])).await?;
+    // Kept at once: the node is recorded in the saga right after, and a
+    // claim step run again (after a crash) releases before selecting.
+    body["confirmed"] = json!(true);
     let r = peer::call(
         ctx,
         As::Service,
@@ -147,7 +150,7 @@ pub async fn claim(
         let mut d = data(&saga);
         d["node"] = json!(node);
         d["site"] = json!(site);
-        let next = row(&server.id, CREATE, CONFIRM, d, saga.deadline);
+        let next = row(&server.id, CREATE, super::ports::PORTS, d, saga.deadline);
         let txn = virga_db::begin_write(ctx.db())
             .await
             .map_err(Error::internal)?;
@@ -163,15 +166,16 @@ pub async fn claim(
         m.updated_at = now();
         instance::update(&txn, m.clone()).await?;
         txn.commit().await.map_err(Error::internal)?;
-        if let Err(e) = confirm(ctx, next, m).await {
-            tracing::warn!(instance = %server.id, error = %virga_common::error::chain(&e), "confirm failed; retried later");
+        if let Err(e) = super::ports::ports(ctx, next, m).await {
+            tracing::warn!(instance = %server.id, error = %virga_common::error::chain(&e), "ports failed; retried later");
         }
     }
     Ok(())
 }
 
 /// Keeps the claim (it would expire otherwise); an expired one is made
-/// again.
+/// again. Claims are now made kept; a saga a previous version left at
+/// this step still passes through it.
 pub async fn confirm(
     ctx: &ServiceContext,
     saga: Model,

@@ -5,8 +5,9 @@
 //! unwinds it.
 //!
 //! - **create**: `claim` (the scheduler chooses and claims a node for every
-//!   server of the request at once: all or none) -> `confirm` (the claim is
-//!   kept) -> `ports` (made or bound on the node, one by one) -> `spawn`
+//!   server of the request at once, all or none, kept at once: a claim
+//!   step run again releases first) -> `ports` (made or bound on the
+//!   node, one by one) -> `spawn`
 //!   (the generation is bumped and the node's agent told to
 //!   run the server) -> `wait` (until the agent reports it running, or the
 //!   build timeout). A failure unwinds: the guest is destroyed, the ports

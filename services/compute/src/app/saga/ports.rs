@@ -143,6 +143,10 @@ pub async fn ports(
         .await;
     };
     let asked: Vec<NetworkRequest> = serde_json::from_str(&server.networks).unwrap_or_default();
+    if asked.is_empty() {
+        // Nothing to make or record: spawn moves the saga on itself.
+        return spawn(ctx, saga, server).await;
+    }
     let mut d = data(&saga);
     let mut info: Vec<Value> = d["ports"].as_array().cloned().unwrap_or_default();
     let mut current = saga;

@@ -24,15 +24,15 @@ pub async fn claim(
     consumer: &str,
     host: &Host,
     wanted: &Allocation,
-) -> Result<Option<DateTime<Utc>>, Error> {
+) -> Result<Option<Option<DateTime<Utc>>>, Error> {
     let ttl = ctx.config().scheduler.claim_ttl_secs;
-    let expires = now() + chrono::Duration::seconds(ttl as i64);
+    let expires = (!spec.confirmed).then(|| now() + chrono::Duration::seconds(ttl as i64));
     let held = reservation::Model {
         consumer_id: consumer.to_owned(),
         node_uuid: host.node.uuid.clone(),
         group_id: spec.group.as_ref().map(|g| g.0.clone()),
         group_policy: spec.group.as_ref().map(|g| g.1.as_str().to_owned()),
-        expires_at: Some(expires),
+        expires_at: expires,
         created_at: now(),
     };
     let c = Claim {

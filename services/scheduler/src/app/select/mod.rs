@@ -34,7 +34,8 @@ pub struct Selection {
     pub node: String,
     pub site: String,
     pub allocation: Allocation,
-    pub expires_at: DateTime<Utc>,
+    /// None: confirmed at once.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -64,6 +64,10 @@ pub struct Spec {
     pub near: Option<Near>,
     /// Placement 1.38's type for the consumers (`INSTANCE`).
     pub consumer_type: String,
+    /// Claimed already confirmed: they never expire (a caller that
+    /// records its progress durably and releases on recovery needs no
+    /// separate `confirm`).
+    pub confirmed: bool,
 }
 
 /// A candidate: a node that can take the request, with the devices it
