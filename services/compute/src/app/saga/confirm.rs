@@ -13,13 +13,12 @@
 
 use serde_json::{Value, json};
 use virga_common::Error;
-use virga_protocol::agent::{AgentCommand, InstanceState, InstanceStatus, Power};
+use virga_protocol::agent::{InstanceState, InstanceStatus, Power};
 use virga_service::ServiceContext;
 
 use super::migration::{destroy_on, drop_image, set_flavor, settle};
 use super::ports::rebind;
-use super::spec::ensure;
-use super::{data, logged, release, row, tell};
+use super::{data, logged, release, row};
 use crate::app::server_state::{power, vm};
 use crate::db::instance_saga::{self, Model};
 use crate::db::migration::{self, status};
@@ -138,13 +137,8 @@ async fn send(ctx: &ServiceContext, saga: &Model, server: &instance::Model) -> R
     let Some(node) = &server.node_id else {
         return Ok(());
     };
-    let d = data(saga);
-    let g = d["generation"].as_i64().unwrap_or(server.generation);
-    tell(ctx, node, &ensure(ctx, server, g, power_of(&d)).await?).await?;
-    // A guest already as asked (a stopped server reverted stopped) has
-    // nothing to say but in a full report.
-    let request_id = format!("req-{}", uuid::Uuid::new_v4());
-    tell(ctx, node, &AgentCommand::Report { request_id }).await
+    // A stopped server is reverted stopped.
+    super::ensure_and_report(ctx, node, saga, server, power_of(&data(saga))).await
 }
 
 /// The sweeper's look at a revert waiting for the source: the command

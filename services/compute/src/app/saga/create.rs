@@ -263,18 +263,7 @@ pub async fn waiting(
         if let Some(node) = &server.node_id
             && super::first_look(ctx, &server.id)
         {
-            let d = data(&saga);
-            let generation = d["generation"].as_i64().unwrap_or(server.generation);
-            let resent = async {
-                tell(
-                    ctx,
-                    node,
-                    &ensure(ctx, &server, generation, Power::Running).await?,
-                )
-                .await?;
-                let request_id = format!("req-{}", uuid::Uuid::new_v4());
-                tell(ctx, node, &AgentCommand::Report { request_id }).await
-            };
+            let resent = super::ensure_and_report(ctx, node, &saga, &server, Power::Running);
             if let Err(e) = resent.await {
                 super::forget(ctx, &server.id);
                 return Err(e);

@@ -350,6 +350,24 @@ pub async fn transfer(ctx: &ServiceContext, from: &str, to: &str) -> Result<(), 
     }
 }
 
+/// Sends `node` the server's `ensure` with `power`, at the generation
+/// the saga reserved (the record's when it holds none), then asks for a
+/// full report: a guest already as asked has nothing to say but in one.
+pub async fn ensure_and_report(
+    ctx: &ServiceContext,
+    node: &str,
+    saga: &Model,
+    server: &instance::Model,
+    power: virga_protocol::agent::Power,
+) -> Result<(), Error> {
+    let g = data(saga)["generation"]
+        .as_i64()
+        .unwrap_or(server.generation);
+    tell(ctx, node, &spec::ensure(ctx, server, g, power).await?).await?;
+    let request_id = format!("req-{}", uuid::Uuid::new_v4());
+    tell(ctx, node, &AgentCommand::Report { request_id }).await
+}
+
 /// Casts `cmd` to the node's agent (its durable queue: a node that is
 /// down or cut off gets it when it is back).
 pub async fn tell(ctx: &ServiceContext, node: &str, cmd: &AgentCommand) -> Result<(), Error> {

@@ -131,12 +131,7 @@ pub(super) async fn send_stop(
     let Some(node) = &server.node_id else {
         return Ok(());
     };
-    let g = data(saga)["generation"]
-        .as_i64()
-        .unwrap_or(server.generation);
-    tell(ctx, node, &ensure(ctx, server, g, Power::Stopped).await?).await?;
-    let request_id = format!("req-{}", uuid::Uuid::new_v4());
-    tell(ctx, node, &AgentCommand::Report { request_id }).await
+    super::super::ensure_and_report(ctx, node, saga, server, Power::Stopped).await
 }
 
 /// The format the source's driver writes disks in.
@@ -176,6 +171,12 @@ pub async fn export(
             let why = format!("the image service answered {}: {}", c.status, c.body);
             return super::unwind(ctx, saga, server, &why).await;
         }
+        // A delete that took over meanwhile gave back what it found: an
+        // image made after that is this step's to remove. (Held still,
+        // whoever takes over later finds the image and removes it.)
+        if !still_held(ctx, &saga).await? {
+            return drop_image(ctx, &mig.uuid).await;
+        }
         r = image_call(ctx, Method::GET, &path, None).await?;
     }
     match (r.status, r.body["status"].as_str()) {
@@ -203,6 +204,12 @@ pub async fn export(
             super::unwind(ctx, saga, server, &why).await
         }
     }
+}
+
+/// Whether the saga is still at the step `saga` read.
+async fn still_held(ctx: &ServiceContext, saga: &Model) -> Result<bool, Error> {
+    let now = crate::db::instance_saga::find(ctx.db(), &saga.instance_id).await?;
+    Ok(now.is_some_and(|n| n.kind == saga.kind && n.step == saga.step))
 }
 
 /// The ports bound to the target, then the record moved to it (the new
