@@ -50,7 +50,9 @@ impl AmqpTransport {
             .retrying(deadline, |live| async move {
                 let props = publish::properties();
                 live.publisher
-                    .publish(&live.conn, exchange, key, mandatory, body, props, deadline)
+                    .take(&live.conn, deadline)
+                    .await?
+                    .publish(exchange, key, mandatory, body, props, deadline)
                     .await
             })
             .await

@@ -95,50 +95,67 @@ pub(crate) struct Publishers {
 }
 
 impl Publishers {
-    /// The pool with its first channel (open: the connection is usable).
-    pub(crate) async fn open(conn: &Connection) -> lapin::Result<Self> {
-        let first = ConfirmChannel::open(conn).await?;
-        Ok(Publishers {
+    /// The pool, starting with `first` (open: the connection is usable).
+    pub(crate) fn new(first: ConfirmChannel) -> Self {
+        Publishers {
             idle: Mutex::new(vec![first]),
             turns: tokio::sync::Semaphore::new(MOST_PUBLISHERS),
-        })
+        }
     }
 
-    /// [`ConfirmChannel::publish`] on an idle channel (a broken one is
-    /// dropped, a new one opened when none is idle).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn publish(
+    /// An idle channel of this connection's to publish on, waiting for a
+    /// turn until `deadline`; a new one opened when none is idle. It goes
+    /// back to the pool when the lease is dropped, unless it broke.
+    pub(crate) async fn take(
         &self,
         conn: &Connection,
-        exchange: &str,
-        key: &str,
-        mandatory: bool,
-        body: &[u8],
-        props: BasicProperties,
         deadline: Instant,
-    ) -> Result<(), Failure> {
-        let Ok(Ok(_turn)) = tokio::time::timeout_at(deadline, self.turns.acquire()).await else {
+    ) -> Result<Lease<'_>, Failure> {
+        let Ok(Ok(turn)) = tokio::time::timeout_at(deadline, self.turns.acquire()).await else {
             return Err(Failure::Bus(BusError::Unavailable(None)));
         };
-        let idle = loop {
-            let popped = lock(&self.idle).pop();
-            match popped {
-                Some(c) if c.channel.status().connected() => break Some(c),
-                Some(_) => continue,
-                None => break None,
-            }
+        let idle = {
+            let mut idle = lock(&self.idle);
+            idle.retain(|c| c.channel.status().connected());
+            idle.pop()
         };
         let channel = match idle {
             Some(c) => c,
             None => ConfirmChannel::open(conn).await?,
         };
-        let r = channel
-            .publish(exchange, key, mandatory, body, props, deadline)
-            .await;
-        if channel.channel.status().connected() {
-            lock(&self.idle).push(channel);
+        Ok(Lease {
+            pool: self,
+            channel: Some(channel),
+            _turn: turn,
+        })
+    }
+}
+
+/// A confirm channel taken from [`Publishers`], used by one publish at a
+/// time.
+pub(crate) struct Lease<'a> {
+    pool: &'a Publishers,
+    channel: Option<ConfirmChannel>,
+    _turn: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = ConfirmChannel;
+
+    fn deref(&self) -> &ConfirmChannel {
+        self.channel.as_ref().expect("held until dropped")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self
+            .channel
+            .take()
+            .filter(|c| c.channel.status().connected())
+        {
+            lock(&self.pool.idle).push(c);
         }
-        r
     }
 }
 

@@ -139,7 +139,9 @@ impl Settle for AmqpSettle {
             .link
             .retrying(deadline, |live| async move {
                 live.publisher
-                    .publish(&live.conn, dlx, key, false, body, props.clone(), deadline)
+                    .take(&live.conn, deadline)
+                    .await?
+                    .publish(dlx, key, false, body, props.clone(), deadline)
                     .await
             })
             .await;

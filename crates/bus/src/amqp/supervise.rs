@@ -12,7 +12,7 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::link::Live;
-use super::publish::{Publishers, Rpc};
+use super::publish::{ConfirmChannel, Publishers, Rpc};
 use super::topology;
 use crate::backoff::Backoff;
 use crate::options::BusOptions;
@@ -25,10 +25,9 @@ pub(super) async fn establish(url: &str, options: &BusOptions) -> Result<Live, l
     let conn = tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url, props))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connecting timed out"))??;
-    let channel = conn.create_channel().await?;
-    topology::declare_shared(&channel).await?;
-    let _ = channel.close(200, "OK".into()).await;
-    let publisher = Publishers::open(&conn).await?;
+    let first = ConfirmChannel::open(&conn).await?;
+    topology::declare_shared(&first.channel).await?;
+    let publisher = Publishers::new(first);
     let rpc = Rpc::start(&conn).await?;
     Ok(Live {
         conn,
