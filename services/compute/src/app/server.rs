@@ -293,6 +293,10 @@ pub async fn flavor_doc(
     }))
 }
 
+/// The quotas a create counts against, in the order of `fitting`'s
+/// usage and per-server amounts.
+const COUNTED: [&str; 3] = ["instances", "cores", "ram"];
+
 pub(crate) fn fitting(
     limits: &BTreeMap<String, i64>,
     used: (i64, i64, i64),
@@ -301,9 +305,9 @@ pub(crate) fn fitting(
 ) -> Result<u32, Error> {
     let mut n = want.1;
     for (name, used, per) in [
-        ("instances", used.0, per.0),
-        ("cores", used.1, per.1),
-        ("ram", used.2, per.2),
+        (COUNTED[0], used.0, per.0),
+        (COUNTED[1], used.1, per.1),
+        (COUNTED[2], used.2, per.2),
     ] {
         let limit = limits.get(name).copied().unwrap_or(-1);
         if limit < 0 || per == 0 {
@@ -376,7 +380,7 @@ pub async fn create(
     let per = (1, i64::from(fl.vcpus), i64::from(fl.memory_mb));
     // A project without limits has nothing to count (a sum over all its
     // servers, twice per create).
-    let limited = ["instances", "cores", "ram"]
+    let limited = COUNTED
         .iter()
         .any(|k| limits.get(*k).is_some_and(|l| *l >= 0));
     let used = if limited {

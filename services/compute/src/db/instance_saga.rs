@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use virga_common::Error;
 use virga_db::sea_orm;
 use virga_db::sea_orm::entity::prelude::*;
-use virga_db::sea_orm::{IntoActiveModel, QueryOrder};
+use virga_db::sea_orm::{Condition, IntoActiveModel, PaginatorTrait, QueryOrder};
 
 use super::internal;
 
@@ -56,14 +56,30 @@ pub async fn put(db: &impl ConnectionTrait, m: Model) -> Result<(), Error> {
     Ok(())
 }
 
+/// The saga of `from`'s server while still at `from`'s `(kind, step)`.
+fn at(from: &Model) -> Condition {
+    Condition::all()
+        .add(Column::InstanceId.eq(from.instance_id.as_str()))
+        .add(Column::Kind.eq(from.kind.as_str()))
+        .add(Column::Step.eq(from.step.as_str()))
+}
+
+/// Whether the saga is still at `from`'s `(kind, step)`.
+pub async fn holds(db: &impl ConnectionTrait, from: &Model) -> Result<bool, Error> {
+    let n = Entity::find()
+        .filter(at(from))
+        .count(db)
+        .await
+        .map_err(internal)?;
+    Ok(n == 1)
+}
+
 /// Moves the saga from `(kind, step)` to `next`; false when it is no
 /// longer there (another operation took over, or it already moved).
 pub async fn advance(db: &impl ConnectionTrait, from: &Model, next: &Model) -> Result<bool, Error> {
     let r = Entity::update_many()
         .set(next.clone().into_active_model().reset_all())
-        .filter(Column::InstanceId.eq(from.instance_id.as_str()))
-        .filter(Column::Kind.eq(from.kind.as_str()))
-        .filter(Column::Step.eq(from.step.as_str()))
+        .filter(at(from))
         .exec(db)
         .await
         .map_err(internal)?;
@@ -73,9 +89,7 @@ pub async fn advance(db: &impl ConnectionTrait, from: &Model, next: &Model) -> R
 /// Ends the saga if it is still `(kind, step)`; false when not.
 pub async fn finish(db: &impl ConnectionTrait, from: &Model) -> Result<bool, Error> {
     let r = Entity::delete_many()
-        .filter(Column::InstanceId.eq(from.instance_id.as_str()))
-        .filter(Column::Kind.eq(from.kind.as_str()))
-        .filter(Column::Step.eq(from.step.as_str()))
+        .filter(at(from))
         .exec(db)
         .await
         .map_err(internal)?;

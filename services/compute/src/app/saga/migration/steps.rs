@@ -174,7 +174,7 @@ pub async fn export(
         // A delete that took over meanwhile gave back what it found: an
         // image made after that is this step's to remove. (Held still,
         // whoever takes over later finds the image and removes it.)
-        if !still_held(ctx, &saga).await? {
+        if !crate::db::instance_saga::holds(ctx.db(), &saga).await? {
             return drop_image(ctx, &mig.uuid).await;
         }
         r = image_call(ctx, Method::GET, &path, None).await?;
@@ -204,12 +204,6 @@ pub async fn export(
             super::unwind(ctx, saga, server, &why).await
         }
     }
-}
-
-/// Whether the saga is still at the step `saga` read.
-async fn still_held(ctx: &ServiceContext, saga: &Model) -> Result<bool, Error> {
-    let now = crate::db::instance_saga::find(ctx.db(), &saga.instance_id).await?;
-    Ok(now.is_some_and(|n| n.kind == saga.kind && n.step == saga.step))
 }
 
 /// The ports bound to the target, then the record moved to it (the new
