@@ -6,7 +6,7 @@
 //! real OpenID Connect provider, set up with the client's own commands.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -31,14 +31,22 @@ fn client() -> String {
 }
 
 /// `virga up`, killed if the test fails before stopping it, so a failed
-/// run leaves no server behind.
-struct Up(Child);
+/// run leaves no server behind; its log's end is printed on a failure.
+struct Up(Child, std::path::PathBuf);
 
 impl Drop for Up {
     fn drop(&mut self) {
         if self.0.try_wait().ok().flatten().is_none() {
             self.0.kill().ok();
             self.0.wait().ok();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.1).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!("--- the end of virga up's log ---");
+            for line in &lines[lines.len().saturating_sub(80)..] {
+                eprintln!("{line}");
+            }
         }
     }
 }
@@ -68,7 +76,7 @@ fn start(dir: &std::path::Path, libvirt_uri: &str, netns: &str) -> (Up, BTreeMap
         )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(std::fs::File::create(dir.join("virga-up.log")).unwrap());
     for s in SERVICES {
         cmd.env(
             format!("VIRGA_SERVICES__{}__LISTEN", s.to_uppercase()),
@@ -80,7 +88,7 @@ fn start(dir: &std::path::Path, libvirt_uri: &str, netns: &str) -> (Up, BTreeMap
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         if line.contains("ready in") {
-            return (Up(child), urls);
+            return (Up(child, dir.join("virga-up.log")), urls);
         }
         let mut parts = line.split_whitespace();
         if let (Some(name), Some(url)) = (parts.next(), parts.next())
@@ -121,7 +129,23 @@ fn openstack_text(env: &[(&str, &str)], args: &[&str]) -> String {
     String::from_utf8_lossy(&succeeds(env, args, false).stdout).into_owned()
 }
 
-/// Runs the client with only `env` (and PATH, HOME) set.
+/// How long one client command may take. The client's own `--wait`
+/// polls without end, so a server stuck in a task would otherwise hang
+/// the test until nextest kills it, saying nothing about where.
+const COMMAND_LIMIT: Duration = Duration::from_secs(240);
+
+/// Seconds since the test began, for the progress lines: nextest prints a
+/// test's output when it times out, and these show which step was slow.
+fn elapsed() -> f64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
+}
+
+/// Runs the client with only `env` (and PATH, HOME) set, killed past
+/// [`COMMAND_LIMIT`].
 fn output(env: &[(&str, &str)], args: &[&str], json: bool) -> std::process::Output {
     let mut cmd = Command::new(client());
     cmd.args(args);
@@ -130,16 +154,57 @@ fn output(env: &[(&str, &str)], args: &[&str], json: bool) -> std::process::Outp
     }
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::var("HOME").unwrap_or_default());
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap_or_else(|e| {
+    let began = elapsed();
+    let mut child = cmd.spawn().unwrap_or_else(|e| {
         panic!(
             "cannot run `{}` ({e}); scripts/test.sh installs python-openstackclient and sets VIRGA_OPENSTACK_CLIENT",
             client()
         )
-    })
+    });
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            pipe.read_to_end(&mut buf).ok();
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + COMMAND_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            let err = stderr.join().unwrap_or_default();
+            panic!(
+                "openstack {} did not end in {COMMAND_LIMIT:?}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&err)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    eprintln!(
+        "[{:7.1}s] openstack {} ({:.1}s)",
+        elapsed(),
+        args.join(" "),
+        elapsed() - began
+    );
+    std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
 }
 
 fn succeeds(env: &[(&str, &str)], args: &[&str], json: bool) -> std::process::Output {
@@ -156,6 +221,7 @@ fn succeeds(env: &[(&str, &str)], args: &[&str], json: bool) -> std::process::Ou
 
 #[test]
 fn the_openstack_client_works_against_virga_up() {
+    elapsed();
     let dir = tempfile::tempdir().unwrap();
     let kit = virga_testkit::libvirt::shared();
     let libvirt = kit.uri();

@@ -411,7 +411,8 @@ pub fn servers(
 /// Polls `server show` until the server has `status` and no task.
 fn until_status(env: &[(&str, &str)], server: &str, status: &str) {
     let mut last = Value::Null;
-    for _ in 0..240 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while std::time::Instant::now() < deadline {
         last = openstack(env, &["server", "show", server]);
         if last["status"] == status && last["OS-EXT-STS:task_state"].is_null() {
             return;
