@@ -5,12 +5,14 @@
 
 use base64::Engine;
 use md5::{Digest, Md5};
+use reqwest::Method;
 use serde_json::json;
 use virga_tests::Cloud;
 
 use crate::nova::{callers, message};
 
 crate::on_both_backends!(key_pairs);
+crate::on_both_backends!(key_pairs_at_later_microversions);
 
 /// Public keys made with `ssh-keygen`, and the fingerprints
 /// `ssh-keygen -l -E md5` gives them.
@@ -168,5 +170,144 @@ async fn key_pairs(cloud: &Cloud) {
             .0,
         200,
         "per user"
+    );
+}
+
+/// 2.2: a `type` (an `x509` certificate made or imported), 201 on create
+/// and 204 on delete; 2.10: an admin's calls for another user.
+async fn key_pairs_at_later_microversions(cloud: &Cloud) {
+    let (admin, alpha, _, beta) = callers(cloud).await;
+    let made = beta
+        .at(
+            "2.2",
+            Method::POST,
+            "/v2.1/os-keypairs",
+            Some(json!({"keypair": {"name": "winrm", "type": "x509"}})),
+        )
+        .await;
+    assert_eq!(made.0, 201, "{}", made.1);
+    let k = &made.1["keypair"];
+    assert_eq!(k["type"], "x509", "{k}");
+    let cert = k["public_key"].as_str().unwrap();
+    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"), "{k}");
+    assert!(
+        k["private_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----"),
+        "{k}"
+    );
+    let fp = k["fingerprint"].as_str().unwrap();
+    assert_eq!(fp.split(':').count(), 20, "SHA-1: {fp}");
+    let beta_id = k["user_id"].as_str().unwrap().to_owned();
+    // Imported: the same certificate, the same fingerprint.
+    let (s, v) = alpha
+        .at(
+            "2.2",
+            Method::POST,
+            "/v2.1/os-keypairs",
+            Some(json!({"keypair": {"name": "winrm", "type": "x509", "public_key": cert}})),
+        )
+        .await;
+    assert_eq!((s, &v["keypair"]["fingerprint"]), (201, &json!(fp)), "{v}");
+    assert!(v["keypair"].get("private_key").is_none(), "{v}");
+    // Shown with its type from 2.2 only.
+    let (_, v) = beta
+        .at("2.2", Method::GET, "/v2.1/os-keypairs/winrm", None)
+        .await;
+    assert_eq!(v["keypair"]["type"], "x509", "{v}");
+    let (_, v) = beta.get("/v2.1/os-keypairs/winrm").await;
+    assert!(v["keypair"].get("type").is_none(), "2.1: {v}");
+    let (_, v) = beta.at("2.2", Method::GET, "/v2.1/os-keypairs", None).await;
+    assert_eq!(v["keypairs"][0]["keypair"]["type"], "x509", "{v}");
+    let (s, v) = beta
+        .at(
+            "2.2",
+            Method::POST,
+            "/v2.1/os-keypairs",
+            Some(json!({"keypair": {"name": "ssh"}})),
+        )
+        .await;
+    assert_eq!((s, &v["keypair"]["type"]), (201, &json!("ssh")), "{v}");
+    for (version, body, says) in [
+        (
+            "2.2",
+            json!({"keypair": {"name": "x", "type": "rsa"}}),
+            "'rsa' is not one of ['ssh', 'x509']",
+        ),
+        (
+            "2.2",
+            json!({"keypair": {"name": "x", "type": "x509", "public_key": "not a certificate"}}),
+            "Keypair data is invalid: failed to generate X509 fingerprint",
+        ),
+        (
+            "2.9",
+            json!({"keypair": {"name": "x", "user_id": beta_id}}),
+            "('user_id' was unexpected)",
+        ),
+    ] {
+        let (s, v) = alpha
+            .at(
+                version,
+                Method::POST,
+                "/v2.1/os-keypairs",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(s, 400, "{body}: {v}");
+        assert!(message(&v).contains(says), "{body}: {v}");
+    }
+
+    // 2.10: an admin acts for beta; a member may not.
+    let (s, v) = admin
+        .at(
+            "2.10",
+            Method::POST,
+            "/v2.1/os-keypairs",
+            Some(json!({"keypair": {"name": "given", "user_id": beta_id}})),
+        )
+        .await;
+    assert_eq!((s, &v["keypair"]["user_id"]), (201, &json!(beta_id)), "{v}");
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["keypairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["keypair"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, v) = beta.get("/v2.1/os-keypairs").await;
+    assert_eq!(names(&v), ["given", "ssh", "winrm"], "{v}");
+    let of_beta = format!("/v2.1/os-keypairs?user_id={beta_id}");
+    let (_, v) = admin.at("2.10", Method::GET, &of_beta, None).await;
+    assert_eq!(names(&v), ["given", "ssh", "winrm"], "{v}");
+    let (_, v) = admin.at("2.9", Method::GET, &of_beta, None).await;
+    assert_eq!(
+        names(&v),
+        Vec::<String>::new(),
+        "before 2.10, the caller's own"
+    );
+    let (s, v) = alpha.at("2.10", Method::GET, &of_beta, None).await;
+    assert_eq!(s, 403, "{v}");
+    let (s, v) = alpha
+        .at(
+            "2.10",
+            Method::POST,
+            "/v2.1/os-keypairs",
+            Some(json!({"keypair": {"name": "planted", "user_id": beta_id}})),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+    let given = format!("/v2.1/os-keypairs/given?user_id={beta_id}");
+    let (s, v) = admin.at("2.10", Method::GET, &given, None).await;
+    assert_eq!((s, &v["keypair"]["user_id"]), (200, &json!(beta_id)), "{v}");
+    assert_eq!(alpha.at("2.10", Method::DELETE, &given, None).await.0, 403);
+    assert_eq!(admin.at("2.10", Method::DELETE, &given, None).await.0, 204);
+    assert_eq!(beta.get("/v2.1/os-keypairs/given").await.0, 404);
+    assert_eq!(
+        beta.at("2.2", Method::DELETE, "/v2.1/os-keypairs/winrm", None)
+            .await
+            .0,
+        204
     );
 }

@@ -11,6 +11,7 @@ mod errors;
 mod flavor;
 mod hypervisor;
 mod key_pair;
+mod microversion;
 #[macro_use]
 mod image;
 mod image_data;

@@ -54,6 +54,20 @@ impl Nova<'_> {
         let (s, _, v) = self.call(Method::DELETE, path, None, &[]).await;
         (s, v)
     }
+    /// A call at compute microversion `version`.
+    pub async fn at(
+        &self,
+        version: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let header = format!("compute {version}");
+        let (s, _, v) = self
+            .call(method, path, body, &[("OpenStack-API-Version", &header)])
+            .await;
+        (s, v)
+    }
 }
 
 /// The message of a Nova fault body (`{"<fault>": {"code", "message"}}`).

@@ -264,8 +264,9 @@ async fn actions(cloud: &mut Cloud) {
     // Locks: the owner's stops the owner's actions until unlocked; an
     // admin's lock is the admin's to undo.
     assert_eq!(act(&alpha, &id, json!({"lock": null})).await.0, 202);
-    let (_, b) = alpha.get(&format!("/v2.1/servers/{id}")).await;
-    assert_eq!(b["server"]["locked"], true);
+    let path = format!("/v2.1/servers/{id}");
+    let (_, b) = alpha.at("2.9", reqwest::Method::GET, &path, None).await;
+    assert_eq!(b["server"]["locked"], true, "2.9 shows it");
     let (s, b) = act(&alpha, &id, json!({"os-start": null})).await;
     assert_eq!((s, message(&b)), (409, format!("Instance {id} is locked")));
     assert_eq!(alpha.delete(&format!("/v2.1/servers/{id}")).await.0, 409);

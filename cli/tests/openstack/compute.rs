@@ -207,6 +207,22 @@ pub fn server_groups(alice: &[(&str, &str)]) {
             || g["policies"].to_string().contains("anti-affinity"),
         "{g}"
     );
+    // 2.15's soft policy, which the client asks for by version.
+    let soft = openstack(
+        alice,
+        &[
+            "--os-compute-api-version",
+            "2.15",
+            "server",
+            "group",
+            "create",
+            "--policy",
+            "soft-anti-affinity",
+            "apart",
+        ],
+    );
+    assert!(soft.to_string().contains("soft-anti-affinity"), "{soft}");
+    openstack_quiet(alice, &["server", "group", "delete", "apart"]);
     let listed = openstack(alice, &["server", "group", "list"]);
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     let shown = openstack(alice, &["server", "group", "show", "web"]);

@@ -92,6 +92,21 @@ pub struct PortSpec {
     pub bridge: Option<String>,
 }
 
+/// The guest's host name from its name, as Nova derives one: lower case
+/// letters, digits and hyphens, at most 63 characters. Compute shows it
+/// (`OS-EXT-SRV-ATTR:hostname`), the node's config drive gives it.
+pub fn hostname(name: &str) -> String {
+    let mut h: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    h = h.trim_matches('-').to_owned();
+    h.truncate(63);
+    let h = h.trim_end_matches('-').to_owned();
+    if h.is_empty() { "instance".into() } else { h }
+}
+
 /// Everything a node needs to run one instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceSpec {
@@ -426,5 +441,13 @@ mod tests {
             }
         );
         assert!(from_parts::<AgentCommand>("format_disk", serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn host_names_are_derived_as_nova_does() {
+        assert_eq!(hostname("Web Server #1"), "web-server--1");
+        assert_eq!(hostname("--x--"), "x");
+        assert_eq!(hostname("***"), "instance");
+        assert_eq!(hostname(&"a".repeat(80)).len(), 63);
     }
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 use base64::Engine;
 use serde_json::json;
 use tokio::process::Command;
-use virga_protocol::agent::InstanceSpec;
+use virga_protocol::agent::{InstanceSpec, hostname};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigDriveError {
@@ -21,20 +21,6 @@ pub enum ConfigDriveError {
     Io(#[from] std::io::Error),
     #[error("xorriso failed: {0}")]
     Xorriso(String),
-}
-
-/// A host name from the instance's name, as Nova derives one: lower case
-/// letters, digits and hyphens, at most 63 characters.
-pub fn hostname(name: &str) -> String {
-    let mut h: String = name
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    h = h.trim_matches('-').to_owned();
-    h.truncate(63);
-    let h = h.trim_end_matches('-').to_owned();
-    if h.is_empty() { "instance".into() } else { h }
 }
 
 /// `meta_data.json`, with the keys of Nova's that the agent knows.
@@ -88,17 +74,4 @@ pub async fn make(spec: &InstanceSpec, work: &Path, target: &Path) -> Result<(),
     }
     tokio::fs::rename(&tmp, target).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_names_are_derived_as_nova_does() {
-        assert_eq!(hostname("Web Server #1"), "web-server--1");
-        assert_eq!(hostname("--x--"), "x");
-        assert_eq!(hostname("***"), "instance");
-        assert_eq!(hostname(&"a".repeat(80)).len(), 63);
-    }
 }

@@ -34,6 +34,10 @@ pub struct WeightsConfig {
     pub spread: f64,
     /// Prefer sites with a better measured link to the centre.
     pub network_quality: f64,
+    /// A `soft-affinity` group: prefer nodes with more of its members.
+    pub soft_affinity: f64,
+    /// A `soft-anti-affinity` group: prefer nodes with fewer of them.
+    pub soft_anti_affinity: f64,
 }
 
 impl Default for SchedulerConfig {
@@ -54,6 +58,11 @@ impl Default for WeightsConfig {
             distance: 1.0,
             spread: 1.0,
             network_quality: 0.5,
+            // Above spread's, distance's and network quality's together,
+            // so a group's preference holds unless the image's locality
+            // outweighs it too.
+            soft_affinity: 3.0,
+            soft_anti_affinity: 3.0,
         }
     }
 }
@@ -78,6 +87,8 @@ impl SchedulerConfig {
             ("distance", w.distance),
             ("spread", w.spread),
             ("network_quality", w.network_quality),
+            ("soft_affinity", w.soft_affinity),
+            ("soft_anti_affinity", w.soft_anti_affinity),
         ] {
             if !v.is_finite() {
                 return Err((

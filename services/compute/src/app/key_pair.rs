@@ -1,6 +1,9 @@
-//! Key pairs: a user's SSH public keys, imported or made here (Ed25519,
-//! the private half returned once and never kept), with Nova's checks,
-//! messages and per-user limit (the project's `key_pairs` quota).
+//! Key pairs: a user's public keys, imported or made here, with Nova's
+//! checks, messages and per-user limit (the project's `key_pairs`
+//! quota). An `ssh` key (OpenSSH; made: Ed25519, the private half
+//! returned once and never kept) or, from microversion 2.2, an `x509`
+//! certificate ([`super::x509`]); from 2.10 an admin names the user whose
+//! key pairs are meant.
 
 use md5::{Digest, Md5};
 use serde_json::Value;
@@ -18,17 +21,30 @@ pub struct Created {
     pub private_key: Option<String>,
 }
 
-fn target(auth: &Auth) -> Target {
-    Target::new().with("user_id", auth.claims().user_id().to_owned())
+/// A create request, checked.
+#[derive(Debug, Default)]
+pub struct NewKeyPair {
+    pub name: String,
+    pub public_key: Option<String>,
+    /// `ssh` or `x509`.
+    pub kind: String,
+    /// Another user's (2.10, admins).
+    pub user_id: Option<String>,
 }
 
-fn not_found(auth: &Auth, name: &str) -> Error {
+/// The user meant: the one asked for (2.10), else the caller.
+fn user<'a>(auth: &'a Auth, asked: Option<&'a str>) -> &'a str {
+    asked.unwrap_or_else(|| auth.claims().user_id())
+}
+
+fn target(user: &str) -> Target {
+    Target::new().with("user_id", user.to_owned())
+}
+
+fn not_found(user: &str, name: &str) -> Error {
     Error::Missing {
         kind: "Keypair",
-        message: format!(
-            "Keypair {name} not found for user {}",
-            auth.claims().user_id()
-        ),
+        message: format!("Keypair {name} not found for user {user}"),
     }
 }
 
@@ -65,60 +81,87 @@ fn check_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A create body (`{"keypair": {"name", "public_key"?}}`) checked.
-pub fn parse_create(body: &Value) -> Result<(String, Option<String>), Error> {
-    let k = input::object(body, "keypair", &["name", "public_key"])?;
+fn string(k: &serde_json::Map<String, Value>, field: &str) -> Result<Option<String>, Error> {
+    match k.get(field) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(input::invalid(
+            field,
+            v,
+            format!("{v} is not of type 'string'"),
+        )),
+    }
+}
+
+/// A create body (`{"keypair": {"name", "public_key"?}}`; `type` from
+/// microversion 2.2, `user_id` from 2.10) checked.
+pub fn parse_create(body: &Value, type_field: bool, user_field: bool) -> Result<NewKeyPair, Error> {
+    let mut fields = vec!["name", "public_key"];
+    fields.extend(type_field.then_some("type"));
+    fields.extend(user_field.then_some("user_id"));
+    let k = input::object(body, "keypair", &fields)?;
     let name = input::required(k, "name")?;
     let name = name
         .as_str()
         .ok_or_else(|| input::invalid("name", name, format!("{name} is not of type 'string'")))?;
-    let public_key = match k.get("public_key") {
-        None => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => {
-            return Err(input::invalid(
-                "public_key",
-                v,
-                format!("{v} is not of type 'string'"),
-            ));
-        }
-    };
-    Ok((name.to_owned(), public_key))
+    let kind = string(k, "type")?.unwrap_or_else(|| "ssh".into());
+    if !matches!(kind.as_str(), "ssh" | "x509") {
+        return Err(input::invalid(
+            "type",
+            &k["type"],
+            format!("'{kind}' is not one of ['ssh', 'x509']"),
+        ));
+    }
+    Ok(NewKeyPair {
+        name: name.to_owned(),
+        public_key: string(k, "public_key")?,
+        kind,
+        user_id: string(k, "user_id")?,
+    })
 }
 
-pub async fn list(ctx: &ServiceContext, auth: &Auth) -> Result<Vec<Model>, Error> {
-    auth.enforce("os_compute_api:os-keypairs:index", &target(auth))?;
-    key_pair::of_user(ctx.db(), auth.claims().user_id()).await
+pub async fn list(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    asked: Option<&str>,
+) -> Result<Vec<Model>, Error> {
+    let user = user(auth, asked);
+    auth.enforce("os_compute_api:os-keypairs:index", &target(user))?;
+    key_pair::of_user(ctx.db(), user).await
 }
 
-pub async fn get(ctx: &ServiceContext, auth: &Auth, name: &str) -> Result<Model, Error> {
-    auth.enforce("os_compute_api:os-keypairs:show", &target(auth))?;
-    key_pair::find(ctx.db(), auth.claims().user_id(), name)
-        .await?
-        .ok_or_else(|| not_found(auth, name))
-}
-
-/// Imports `public_key`, or makes an Ed25519 pair when none is given.
-pub async fn create(
+pub async fn get(
     ctx: &ServiceContext,
     auth: &Auth,
     name: &str,
-    public_key: Option<String>,
-) -> Result<Created, Error> {
-    auth.enforce("os_compute_api:os-keypairs:create", &target(auth))?;
-    check_name(name)?;
-    let user = auth.claims().user_id();
-    // The project's `key_pairs` quota, per user.
-    let limit = super::quota_set::limit(ctx, auth.claims().project_id(), "key_pairs").await?;
-    let over = |n: u64| limit.is_some_and(|l| n > l);
-    if over(key_pair::count(ctx.db(), user).await? + 1) {
-        return Err(Error::OverLimit(
-            "Quota exceeded, too many key pairs.".into(),
-        ));
-    }
-    let (public_key, private_key) = match public_key {
-        Some(k) => (k.trim().to_owned(), None),
-        None => {
+    asked: Option<&str>,
+) -> Result<Model, Error> {
+    let user = user(auth, asked);
+    auth.enforce("os_compute_api:os-keypairs:show", &target(user))?;
+    key_pair::find(ctx.db(), user, name)
+        .await?
+        .ok_or_else(|| not_found(user, name))
+}
+
+/// The key to keep and the private half to return once: `public_key`
+/// checked, or a pair made here.
+fn material(new: &NewKeyPair, user: &str) -> Result<(String, String, Option<String>), Error> {
+    match (new.kind.as_str(), &new.public_key) {
+        ("x509", Some(cert)) => {
+            let fp = super::x509::fingerprint(cert)
+                .ok_or_else(|| invalid("failed to generate X509 fingerprint"))?;
+            Ok((cert.trim().to_owned(), fp, None))
+        }
+        ("x509", None) => {
+            let (cert, private, fp) = super::x509::make(user).map_err(Error::internal)?;
+            Ok((cert, fp, Some(private)))
+        }
+        (_, Some(k)) => {
+            let k = k.trim().to_owned();
+            let fp = fingerprint(&k)?;
+            Ok((k, fp, None))
+        }
+        (_, None) => {
             let private = ssh_key::PrivateKey::random(
                 &mut ssh_key::rand_core::OsRng,
                 ssh_key::Algorithm::Ed25519,
@@ -128,14 +171,30 @@ pub async fn create(
             let pem = private
                 .to_openssh(ssh_key::LineEnding::LF)
                 .map_err(Error::internal)?;
-            (
-                format!("{public} Generated-by-Virga"),
-                Some(pem.to_string()),
-            )
+            let public = format!("{public} Generated-by-Virga");
+            let fp = fingerprint(&public)?;
+            Ok((public, fp, Some(pem.to_string())))
         }
-    };
-    let fp = fingerprint(&public_key)?;
-    let key_pair = key_pair::insert(ctx.db(), user, name, &fp, &public_key)
+    }
+}
+
+/// Imports `public_key`, or makes a pair when none is given; for the
+/// user asked for (2.10, admins) or the caller.
+pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewKeyPair) -> Result<Created, Error> {
+    let user = user(auth, new.user_id.as_deref());
+    auth.enforce("os_compute_api:os-keypairs:create", &target(user))?;
+    let name = new.name.as_str();
+    check_name(name)?;
+    // The project's `key_pairs` quota, per user.
+    let limit = super::quota_set::limit(ctx, auth.claims().project_id(), "key_pairs").await?;
+    let over = |n: u64| limit.is_some_and(|l| n > l);
+    if over(key_pair::count(ctx.db(), user).await? + 1) {
+        return Err(Error::OverLimit(
+            "Quota exceeded, too many key pairs.".into(),
+        ));
+    }
+    let (public_key, fp, private_key) = material(&new, user)?;
+    let key_pair = key_pair::insert(ctx.db(), user, name, &fp, &public_key, &new.kind)
         .await?
         .ok_or_else(|| Error::Conflict(format!("Key pair '{name}' already exists.")))?;
     // Concurrent creates may all have passed the count: recheck, as Nova
@@ -146,22 +205,24 @@ pub async fn create(
             "Quota exceeded, too many key pairs.".into(),
         ));
     }
-    tracing::info!(user, key_pair = name, "key pair created");
+    tracing::info!(user, key_pair = name, kind = %new.kind, "key pair created");
     Ok(Created {
         key_pair,
         private_key,
     })
 }
 
-pub async fn delete(ctx: &ServiceContext, auth: &Auth, name: &str) -> Result<(), Error> {
-    auth.enforce("os_compute_api:os-keypairs:delete", &target(auth))?;
-    if !key_pair::delete(ctx.db(), auth.claims().user_id(), name).await? {
-        return Err(not_found(auth, name));
+pub async fn delete(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    name: &str,
+    asked: Option<&str>,
+) -> Result<(), Error> {
+    let user = user(auth, asked);
+    auth.enforce("os_compute_api:os-keypairs:delete", &target(user))?;
+    if !key_pair::delete(ctx.db(), user, name).await? {
+        return Err(not_found(user, name));
     }
-    tracing::info!(
-        user = auth.claims().user_id(),
-        key_pair = name,
-        "key pair deleted"
-    );
+    tracing::info!(user, key_pair = name, "key pair deleted");
     Ok(())
 }

@@ -357,7 +357,7 @@ pub async fn create(
     )?;
     let key = match &new.key_name {
         Some(k) => Some(
-            key_pair::get(ctx, auth, k)
+            key_pair::get(ctx, auth, k, None)
                 .await
                 .map_err(|_| bad("Invalid key_name provided."))?,
         ),

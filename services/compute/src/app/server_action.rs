@@ -22,6 +22,7 @@ use super::server::{asked, image, image_fits, lock_live, request_id, seen_image,
 use super::server_input::metadata;
 use super::server_move;
 use super::server_state::{self, Action, task, vm};
+use super::versions::Microversion;
 use crate::db::instance::{self, Model};
 use crate::db::{instance_action, instance_saga, now};
 
@@ -72,7 +73,8 @@ pub enum Outcome {
     Accepted,
     /// Done, nothing to show (204: `confirmResize`).
     Confirmed,
-    /// 200 and no body (`evacuate` before 2.14 without instance passwords).
+    /// 200 and no body (`evacuate`: before 2.14 as Nova without instance
+    /// passwords, from 2.14 always).
     Evacuating,
     Rebuilding(Box<Model>),
     Console(String),
@@ -90,8 +92,9 @@ fn no_body(key: &str, v: &Value) -> Result<(), Error> {
     }
 }
 
-/// Parses the body: one action key and its arguments.
-pub fn parse(body: &Value) -> Result<Request, Error> {
+/// Parses the body, at microversion `at`: one action key and its
+/// arguments.
+pub fn parse(body: &Value, at: Microversion) -> Result<Request, Error> {
     let Some((key, v)) = body.as_object().and_then(|o| {
         let mut it = o.iter();
         let first = it.next();
@@ -124,7 +127,13 @@ pub fn parse(body: &Value) -> Result<Request, Error> {
             Request::Resize { flavor_ref }
         }
         "evacuate" => {
-            let o = object(body, "evacuate", &["host", "onSharedStorage", "adminPass"])?;
+            // 2.14 dropped `onSharedStorage` (Nova detects it).
+            let fields: &[&str] = if at.at_least(14) {
+                &["host", "adminPass"]
+            } else {
+                &["host", "onSharedStorage", "adminPass"]
+            };
+            let o = object(body, "evacuate", fields)?;
             if let Some(shared) = o.get("onSharedStorage")
                 && !shared.is_boolean()
             {
@@ -251,9 +260,10 @@ pub async fn act(
     auth: &Auth,
     id: &str,
     body: &Value,
+    at: Microversion,
 ) -> Result<Outcome, Error> {
     let seen = visible(ctx, auth, id).await?;
-    let req = parse(body)?;
+    let req = parse(body, at)?;
     let carry = |action, kind, policy, task, to| Change {
         action,
         kind,

@@ -1,5 +1,7 @@
 //! Server groups: a project's groups of servers placed together
-//! (`affinity`) or apart (`anti-affinity`), as Nova 2.1 has them; made
+//! (`affinity`) or apart (`anti-affinity`), as Nova has them (from
+//! microversion 2.15 also preferably so: `soft-affinity`,
+//! `soft-anti-affinity`, which the scheduler weighs instead of filters); made
 //! by the project's members within its `server_groups` quota, seen by
 //! its readers (admins: all, with `all_projects`), another project's 404.
 
@@ -9,13 +11,21 @@ use virga_policy::Target;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
+use super::versions::Microversion;
 use super::{flavor, input, quota_set};
 use crate::db::now;
 use crate::db::server_group::{self, Model};
 
 pub const KIND: &str = "Server group";
-/// The policies of microversion 2.1 (the soft ones come with 2.15).
+/// The policies of microversion 2.1.
 pub const POLICIES: &[&str] = &["affinity", "anti-affinity"];
+/// And those of 2.15.
+pub const POLICIES_2_15: &[&str] = &[
+    "affinity",
+    "anti-affinity",
+    "soft-affinity",
+    "soft-anti-affinity",
+];
 
 /// A group with its members: what the API shows.
 pub struct GroupDoc {
@@ -97,8 +107,14 @@ pub async fn list(
     docs(ctx, rows).await
 }
 
-/// Checks a create body (`{"server_group": {"name", "policies": [..]}}`).
-pub fn parse_create(body: &Value) -> Result<(String, String), Error> {
+/// Checks a create body (`{"server_group": {"name", "policies": [..]}}`)
+/// at microversion `at`.
+pub fn parse_create(body: &Value, at: Microversion) -> Result<(String, String), Error> {
+    let known = if at.at_least(15) {
+        POLICIES_2_15
+    } else {
+        POLICIES
+    };
     let g = input::object(body, "server_group", &["name", "policies"])?;
     let name = input::name("name", input::required(g, "name")?)?;
     let policies = input::required(g, "policies")?;
@@ -106,12 +122,12 @@ pub fn parse_create(body: &Value) -> Result<(String, String), Error> {
         .as_array()
         .filter(|a| a.len() == 1)
         .and_then(|a| a[0].as_str())
-        .filter(|p| POLICIES.contains(p))
+        .filter(|p| known.contains(p))
         .ok_or_else(|| {
             input::invalid(
                 "policies",
                 policies,
-                format!("It must hold exactly one of {POLICIES:?}."),
+                format!("It must hold exactly one of {known:?}."),
             )
         })?;
     Ok((name, policy.to_owned()))

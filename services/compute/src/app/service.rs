@@ -1,7 +1,9 @@
 //! Compute services (`os-services`, admins): each edge node is a
 //! `nova-compute` service in its site's zone, up while it heartbeats;
 //! disabling one takes the node out of scheduling (the scheduler's node
-//! `disabled`), as Nova's does.
+//! `disabled`), as Nova's does; forcing one down (microversion 2.11)
+//! marks the node down whatever its heartbeats say, so its servers can be
+//! evacuated at once.
 
 use serde_json::{Value, json};
 use virga_common::Error;
@@ -62,13 +64,22 @@ pub async fn nodes_as_services(ctx: &ServiceContext) -> Result<Vec<Service>, Err
         .collect())
 }
 
-/// Disables or enables the `nova-compute` service of `host`.
-pub async fn set_disabled(
+/// What an admin sets on a service: the scheduler's node flag of that name.
+#[derive(Debug, Clone, Copy)]
+pub enum Flag {
+    /// Out of scheduling.
+    Disabled(bool),
+    /// Down whatever the heartbeats say.
+    ForcedDown(bool),
+}
+
+/// Sets `flag` on the `nova-compute` service of `host`.
+pub async fn set(
     ctx: &ServiceContext,
     auth: &Auth,
     host: &str,
     binary: &str,
-    disabled: bool,
+    flag: Flag,
 ) -> Result<(), Error> {
     enforce(auth, "update")?;
     let missing = || Error::Missing {
@@ -84,13 +95,17 @@ pub async fn set_disabled(
         .find(|n| n["hostname"] == host)
         .ok_or_else(missing)?;
     let uuid = node["uuid"].as_str().unwrap_or_default();
+    let (key, on) = match flag {
+        Flag::Disabled(on) => ("disabled", on),
+        Flag::ForcedDown(on) => ("forced_down", on),
+    };
     let r = peer::call(
         ctx,
         As::Service,
         "placement",
         Method::PUT,
-        &format!("/scheduler/v1/nodes/{uuid}/disabled"),
-        Some(&json!({ "disabled": disabled })),
+        &format!("/scheduler/v1/nodes/{uuid}/{key}"),
+        Some(&json!({ key: on })),
         &[],
     )
     .await?;
@@ -98,7 +113,7 @@ pub async fn set_disabled(
         200 => Ok(()),
         404 => Err(missing()),
         s => Err(Error::Unavailable(format!(
-            "the scheduler answered {s} disabling a node"
+            "the scheduler answered {s} setting a node's {key}"
         ))),
     }
 }

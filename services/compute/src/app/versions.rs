@@ -1,16 +1,36 @@
 //! The compute API versions this service offers, as Nova describes them.
 //!
-//! Only v2.1 is offered, at microversion 2.1 until the compute issue adds the
-//! behaviour of later microversions; the legacy v2.0 API is not offered.
+//! Only v2.1 is offered, with the microversions up to [`MAX_MICROVERSION`];
+//! the legacy v2.0 API is not offered.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 use virga_common::links::{Link, MediaType};
 
 /// The highest compute microversion this service implements.
-pub const MAX_MICROVERSION: &str = "2.1";
+pub const MAX_MICROVERSION: &str = "2.15";
 /// The lowest compute microversion this service implements.
 pub const MIN_MICROVERSION: &str = "2.1";
+
+/// The version a request is served at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Microversion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl std::fmt::Display for Microversion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl Microversion {
+    /// At `2.minor` or later: whether a change of that version applies.
+    pub fn at_least(self, minor: u32) -> bool {
+        self >= Microversion { major: 2, minor }
+    }
+}
 
 /// One API version (Nova's version object).
 #[derive(Debug, Clone, Serialize, ToSchema)]

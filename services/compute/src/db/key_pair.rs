@@ -17,7 +17,7 @@ pub struct Model {
     pub name: String,
     pub fingerprint: String,
     pub public_key: String,
-    /// `ssh` (Nova's `x509` comes with microversion 2.2).
+    /// `ssh` or `x509` (microversion 2.2).
     #[sea_orm(column_name = "type")]
     pub kind: String,
     pub created_at: DateTime<Utc>,
@@ -66,6 +66,7 @@ pub async fn insert(
     name: &str,
     fingerprint: &str,
     public_key: &str,
+    kind: &str,
 ) -> Result<Option<Model>, Error> {
     let a = ActiveModel {
         id: sea_orm::ActiveValue::NotSet,
@@ -73,7 +74,7 @@ pub async fn insert(
         name: sea_orm::ActiveValue::Set(name.to_owned()),
         fingerprint: sea_orm::ActiveValue::Set(fingerprint.to_owned()),
         public_key: sea_orm::ActiveValue::Set(public_key.to_owned()),
-        kind: sea_orm::ActiveValue::Set("ssh".into()),
+        kind: sea_orm::ActiveValue::Set(kind.to_owned()),
         created_at: sea_orm::ActiveValue::Set(super::now()),
     };
     match a.insert(db).await {

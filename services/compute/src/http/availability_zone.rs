@@ -44,7 +44,7 @@ pub async fn list_availability_zones_detail(
             let mut hosts = Map::new();
             for s in &z.hosts {
                 let name = s.node["hostname"].as_str().unwrap_or_default().to_owned();
-                let svc = super::service::view(s);
+                let svc = super::service::view(s, super::microversion::min());
                 hosts.insert(
                     name,
                     json!({ COMPUTE: {"available": usable(s), "active": svc["status"] == "enabled",

@@ -4,24 +4,27 @@
 //! the maximum); every versioned response names the version it was
 //! served at; a version outside the range is 406, a malformed one 400.
 
-use axum::extract::Request;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::HeaderValue;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use virga_common::Error;
 
+pub use crate::app::versions::Microversion;
 use crate::app::versions::{MAX_MICROVERSION, MIN_MICROVERSION};
 
-/// The version a request is served at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Microversion {
-    pub major: u32,
-    pub minor: u32,
-}
+/// The version [`negotiate`] settled on, for a handler whose answer
+/// depends on it.
+impl<S: Send + Sync> FromRequestParts<S> for Microversion {
+    type Rejection = std::convert::Infallible;
 
-impl std::fmt::Display for Microversion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Microversion>()
+            .copied()
+            .unwrap_or_else(min))
     }
 }
 

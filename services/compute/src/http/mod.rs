@@ -13,6 +13,7 @@ pub mod limits;
 pub mod microversion;
 pub mod migration;
 pub mod quota_set;
+pub mod remote_console;
 pub mod server;
 pub mod server_action;
 pub mod server_group;
@@ -98,6 +99,8 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(service::list_services))
         .routes(routes!(service::disable_service))
         .routes(routes!(service::enable_service))
+        .routes(routes!(service::force_down_service))
+        .routes(routes!(remote_console::create_remote_console))
         .routes(routes!(availability_zone::list_availability_zones))
         .routes(routes!(migration::list_migrations))
         .routes(routes!(availability_zone::list_availability_zones_detail))

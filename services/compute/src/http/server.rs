@@ -9,10 +9,12 @@ use virga_common::Error;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
+use super::microversion::Microversion;
 use crate::app::server::{self as app, ListQuery};
 use crate::app::server_state;
 use crate::app::{flavor, server_input};
 use crate::db::instance::Model;
+use virga_protocol::agent::hostname;
 
 fn links(base: &str, kind: &str, id: &str) -> Value {
     json!([
@@ -70,8 +72,9 @@ fn addresses(m: &Model) -> Value {
     Value::Object(out)
 }
 
-/// A server as Nova 2.1 shows it; admins also see where it runs.
-pub fn view(base: &str, m: &Model, admin: bool) -> Value {
+/// A server as Nova shows it at `v`; admins also see where it runs (from
+/// 2.3 with the rest of the extended attributes).
+pub fn view(base: &str, m: &Model, admin: bool, at: Microversion) -> Value {
     let time = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut v = json!({
         "id": m.id,
@@ -101,12 +104,32 @@ pub fn view(base: &str, m: &Model, admin: bool) -> Value {
         "OS-EXT-STS:power_state": m.power_state,
         "os-extended-volumes:volumes_attached": [],
         "security_groups": groups(m),
-        "locked": m.locked,
     });
+    if at.at_least(9) {
+        v["locked"] = json!(m.locked);
+    }
     if admin {
         v["OS-EXT-SRV-ATTR:host"] = json!(m.node_id);
         v["OS-EXT-SRV-ATTR:hypervisor_hostname"] = json!(m.node_id);
         v["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("instance-{}", m.id));
+    }
+    if admin && at.at_least(3) {
+        // No kernel or ramdisk images here; the root disk is the first
+        // virtio disk once the server has a node.
+        for (k, x) in [
+            ("reservation_id", json!(m.reservation_id)),
+            ("launch_index", json!(m.launch_index)),
+            ("hostname", json!(hostname(&m.name))),
+            ("kernel_id", json!("")),
+            ("ramdisk_id", json!("")),
+            (
+                "root_device_name",
+                json!(m.node_id.as_ref().map(|_| "/dev/vda")),
+            ),
+            ("user_data", json!(m.user_data)),
+        ] {
+            v[format!("OS-EXT-SRV-ATTR:{k}")] = x;
+        }
     }
     if let Some(f) = m
         .fault
@@ -141,13 +164,15 @@ fn query(pairs: &[(String, String)]) -> ListQuery {
     q
 }
 
+/// A page of servers: brief, or (`detail`) every attribute at that
+/// version.
 async fn page(
     ctx: &ServiceContext,
     auth: &Auth,
     headers: &HeaderMap,
     pairs: &[(String, String)],
     path: &str,
-    detail: bool,
+    detail: Option<Microversion>,
     site: Option<String>,
 ) -> Result<Json<Value>, Error> {
     let base = ctx.base_url(headers);
@@ -157,12 +182,9 @@ async fn page(
     let admin = flavor::is_admin(auth);
     let shown: Vec<Value> = rows
         .iter()
-        .map(|m| {
-            if detail {
-                view(&base, m, admin)
-            } else {
-                brief(&base, m)
-            }
+        .map(|m| match detail {
+            Some(at) => view(&base, m, admin, at),
+            None => brief(&base, m),
         })
         .collect();
     let mut out = json!({ "servers": shown });
@@ -192,7 +214,7 @@ pub async fn list_servers(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
-    page(&ctx, &auth, &headers, &pairs, "/v2.1/servers", false, None).await
+    page(&ctx, &auth, &headers, &pairs, "/v2.1/servers", None, None).await
 }
 
 /// Lists the caller's servers with every attribute.
@@ -209,6 +231,7 @@ pub async fn list_servers(
               (status = 400, description = "A bad filter, limit or marker")))]
 pub async fn list_servers_detail(
     auth: Auth,
+    v: Microversion,
     State(ctx): State<ServiceContext>,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
@@ -219,7 +242,7 @@ pub async fn list_servers_detail(
         &headers,
         &pairs,
         "/v2.1/servers/detail",
-        true,
+        Some(v),
         None,
     )
     .await
@@ -239,6 +262,7 @@ pub async fn list_servers_detail(
               (status = 404, description = "No such site")))]
 pub async fn list_site_servers(
     auth: Auth,
+    v: Microversion,
     State(ctx): State<ServiceContext>,
     headers: HeaderMap,
     Path(site): Path<String>,
@@ -251,7 +275,7 @@ pub async fn list_site_servers(
             message: format!("Site {site} could not be found."),
         })?;
     let path = format!("/compute/v1/sites/{site}/servers");
-    page(&ctx, &auth, &headers, &pairs, &path, true, Some(uuid)).await
+    page(&ctx, &auth, &headers, &pairs, &path, Some(v), Some(uuid)).await
 }
 
 /// Creates servers (`min_count`..`max_count` of them, scheduled all or
@@ -298,6 +322,7 @@ pub async fn create_server(
               (status = 404, description = "No such server the caller may see")))]
 pub async fn show_server(
     auth: Auth,
+    v: Microversion,
     State(ctx): State<ServiceContext>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -305,7 +330,7 @@ pub async fn show_server(
     let m = app::visible(&ctx, &auth, &id).await?;
     let base = ctx.base_url(&headers);
     Ok(Json(
-        json!({"server": view(&base, &m, flavor::is_admin(&auth))}),
+        json!({"server": view(&base, &m, flavor::is_admin(&auth), v)}),
     ))
 }
 
@@ -319,6 +344,7 @@ pub async fn show_server(
               (status = 404, description = "No such server the caller may see")))]
 pub async fn update_server(
     auth: Auth,
+    v: Microversion,
     State(ctx): State<ServiceContext>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -327,7 +353,7 @@ pub async fn update_server(
     let m = app::update(&ctx, &auth, &id, &body).await?;
     let base = ctx.base_url(&headers);
     Ok(Json(
-        json!({"server": view(&base, &m, flavor::is_admin(&auth))}),
+        json!({"server": view(&base, &m, flavor::is_admin(&auth), v)}),
     ))
 }
 

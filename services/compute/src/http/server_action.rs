@@ -10,6 +10,7 @@ use virga_common::Error;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
+use super::microversion::Microversion;
 use crate::app::flavor::is_admin;
 use crate::app::server_action::{self as app, Outcome};
 
@@ -30,18 +31,19 @@ use crate::app::server_action::{self as app, Outcome};
               (status = 503, description = "The node did not answer (the console log)")))]
 pub async fn server_action(
     auth: Auth,
+    v: Microversion,
     State(ctx): State<ServiceContext>,
     headers: HeaderMap,
     Path(server_id): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<Response, Error> {
-    Ok(match app::act(&ctx, &auth, &server_id, &body).await? {
+    Ok(match app::act(&ctx, &auth, &server_id, &body, v).await? {
         Outcome::Accepted => StatusCode::ACCEPTED.into_response(),
         Outcome::Confirmed => StatusCode::NO_CONTENT.into_response(),
         Outcome::Evacuating => StatusCode::OK.into_response(),
         Outcome::Rebuilding(m) => {
             let base = ctx.base_url(&headers);
-            let server = super::server::view(&base, &m, is_admin(&auth));
+            let server = super::server::view(&base, &m, is_admin(&auth), v);
             (StatusCode::ACCEPTED, Json(json!({ "server": server }))).into_response()
         }
         Outcome::Console(output) => Json(json!({ "output": output })).into_response(),

@@ -1,5 +1,5 @@
 //! `/v2.1/os-services`: the edge nodes as `nova-compute` services
-//! (admins), and taking one out of scheduling.
+//! (admins), taking one out of scheduling, and (2.11) forcing one down.
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -8,7 +8,9 @@ use virga_common::Error;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
-use crate::app::service::{self as app, COMPUTE, Service};
+use super::microversion::Microversion;
+use crate::app::input;
+use crate::app::service::{self as app, COMPUTE, Flag, Service};
 
 fn nova_time(s: &Value) -> Value {
     s.as_str()
@@ -18,9 +20,10 @@ fn nova_time(s: &Value) -> Value {
         })
 }
 
-pub fn view(s: &Service) -> Value {
+/// A node as Nova shows a service at `at` (2.11: `forced_down`).
+pub fn view(s: &Service, at: Microversion) -> Value {
     let disabled = s.node["disabled"].as_bool().unwrap_or(false);
-    json!({
+    let mut v = json!({
         "id": s.node["uuid"],
         "binary": COMPUTE,
         "host": s.node["hostname"],
@@ -29,7 +32,11 @@ pub fn view(s: &Service) -> Value {
         "state": if s.node["state"] == "down" || s.node["last_seen"].is_null() { "down" } else { "up" },
         "updated_at": nova_time(&s.node["last_seen"]),
         "disabled_reason": Value::Null,
-    })
+    });
+    if at.at_least(11) {
+        v["forced_down"] = json!(s.node["forced_down"].as_bool().unwrap_or(false));
+    }
+    v
 }
 
 /// Lists the compute services (one a node), optionally of one host or binary.
@@ -41,13 +48,14 @@ pub fn view(s: &Service) -> Value {
               (status = 403, description = "Not an admin")))]
 pub async fn list_services(
     auth: Auth,
+    v: Microversion,
     State(ctx): State<ServiceContext>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, Error> {
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let all = app::list(&ctx, &auth, get("host"), get("binary")).await?;
     Ok(Json(
-        json!({"services": all.iter().map(view).collect::<Vec<_>>()}),
+        json!({"services": all.iter().map(|s| view(s, v)).collect::<Vec<_>>()}),
     ))
 }
 
@@ -69,7 +77,7 @@ async fn set(
     disabled: bool,
 ) -> Result<Json<Value>, Error> {
     let (host, binary) = host_binary(body)?;
-    app::set_disabled(ctx, auth, &host, &binary, disabled).await?;
+    app::set(ctx, auth, &host, &binary, Flag::Disabled(disabled)).await?;
     let status = if disabled { "disabled" } else { "enabled" };
     Ok(Json(
         json!({"service": {"host": host, "binary": binary, "status": status}}),
@@ -106,4 +114,42 @@ pub async fn enable_service(
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, Error> {
     set(&ctx, &auth, &body, false).await
+}
+
+/// Forces a host's compute service (its node) down, or lifts that
+/// (2.11): a node known to be fenced can have its servers evacuated
+/// without waiting for its heartbeats to go stale.
+#[utoipa::path(put, path = "/v2.1/os-services/force-down", tag = "services",
+    request_body(content = Object, description = "{host, binary, forced_down}"),
+    security(("token" = [])),
+    responses((status = 200, description = "{\"service\": {host, binary, forced_down}}", body = Object),
+              (status = 400, description = "host, binary or forced_down missing or bad"),
+              (status = 403, description = "Not an admin"),
+              (status = 404, description = "No such service on the host; before 2.11, no such action")))]
+pub async fn force_down_service(
+    auth: Auth,
+    v: Microversion,
+    State(ctx): State<ServiceContext>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, Error> {
+    if !v.at_least(11) {
+        return Err(Error::Missing {
+            kind: "Action",
+            message: "Unknown action".into(),
+        });
+    }
+    let (host, binary) = host_binary(&body)?;
+    let forced = body
+        .get("forced_down")
+        .ok_or_else(|| {
+            Error::BadRequest(
+                "Invalid input for field/attribute forced_down. 'forced_down' is a required property"
+                    .into(),
+            )
+        })
+        .and_then(|f| input::boolean("forced_down", f))?;
+    app::set(&ctx, &auth, &host, &binary, Flag::ForcedDown(forced)).await?;
+    Ok(Json(
+        json!({"service": {"host": host, "binary": binary, "forced_down": forced}}),
+    ))
 }

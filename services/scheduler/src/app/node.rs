@@ -53,11 +53,14 @@ pub struct Heartbeat {
     pub layers: Vec<String>,
 }
 
-/// `up`, `down` (silent too long) or `disabled`.
+/// `up`, `down` (silent too long, or forced down) or `disabled`.
 pub fn state(n: &Model, stale_secs: u64, at: DateTime<Utc>) -> &'static str {
     let fresh = n
         .last_seen
         .is_some_and(|t| (at - t).num_milliseconds() <= stale_secs as i64 * 1000);
+    if n.forced_down {
+        return "down";
+    }
     match (n.disabled, fresh) {
         (true, _) => "disabled",
         (false, true) => "up",
@@ -212,6 +215,7 @@ pub async fn register(ctx: &ServiceContext, uuid: &str, reg: Registration) -> Re
             images: old.as_ref().map_or("[]".into(), |o| o.images.clone()),
             layers: old.as_ref().map_or("[]".into(), |o| o.layers.clone()),
             disabled: old.as_ref().is_some_and(|o| o.disabled),
+            forced_down: old.as_ref().is_some_and(|o| o.forced_down),
             down_reported: old.as_ref().is_some_and(|o| o.down_reported),
             last_seen: Some(at),
             created_at: at,
@@ -259,13 +263,16 @@ pub async fn heartbeat(ctx: &ServiceContext, uuid: &str, hb: Heartbeat) -> Resul
     Ok(n)
 }
 
-pub async fn set_disabled(
+/// Sets an operator's flag: `disabled` (out of scheduling) or
+/// `forced_down` (down, whatever its heartbeats say).
+pub async fn set_flag(
     ctx: &ServiceContext,
     uuid: &str,
-    disabled: bool,
+    flag: db::Flag,
+    on: bool,
 ) -> Result<Model, Error> {
     get(ctx, uuid).await?;
-    db::set_disabled(ctx.db(), uuid, disabled).await?;
+    db::set_flag(ctx.db(), uuid, flag, on).await?;
     crate::app::select::cache::changed(ctx);
     get(ctx, uuid).await
 }

@@ -25,6 +25,8 @@ pub struct Model {
     pub images: String,
     pub layers: String,
     pub disabled: bool,
+    /// Down whatever its heartbeats say, until an operator says otherwise.
+    pub forced_down: bool,
     pub down_reported: bool,
     pub last_seen: Option<ChronoDateTimeUtc>,
     pub created_at: ChronoDateTimeUtc,
@@ -131,13 +133,25 @@ pub async fn heartbeat(
     Ok(r.rows_affected == 1)
 }
 
-pub async fn set_disabled(
+/// An operator's flag on a node.
+#[derive(Debug, Clone, Copy)]
+pub enum Flag {
+    Disabled,
+    ForcedDown,
+}
+
+pub async fn set_flag(
     db: &impl ConnectionTrait,
     uuid: &str,
-    disabled: bool,
+    flag: Flag,
+    on: bool,
 ) -> Result<(), Error> {
+    let column = match flag {
+        Flag::Disabled => Column::Disabled,
+        Flag::ForcedDown => Column::ForcedDown,
+    };
     Entity::update_many()
-        .col_expr(Column::Disabled, Expr::value(disabled))
+        .col_expr(column, Expr::value(on))
         .col_expr(Column::UpdatedAt, Expr::value(now()))
         .filter(Column::Uuid.eq(uuid))
         .exec(db)

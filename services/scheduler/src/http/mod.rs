@@ -86,6 +86,7 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         ))
         .routes(routes!(node::heartbeat))
         .routes(routes!(node::set_disabled))
+        .routes(routes!(node::set_forced_down))
         .routes(routes!(select::select))
         .routes(routes!(select::confirm))
         .routes(routes!(select::release))

@@ -18,6 +18,7 @@ use crate::app::inventory::Inventory;
 use crate::app::node::{self as app, ARCHES, Device, Heartbeat, Model, Registration};
 use crate::app::site::KINDS;
 use crate::app::versions::MAX;
+use crate::db::node::Flag;
 
 fn view(ctx: &ServiceContext, n: &Model) -> Value {
     let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
@@ -32,6 +33,7 @@ fn view(ctx: &ServiceContext, n: &Model) -> Value {
         "facts": parse(&n.facts),
         "state": app::state(n, stale, chrono::Utc::now()),
         "disabled": n.disabled,
+        "forced_down": n.forced_down,
         "last_seen": n.last_seen.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         "load": parse(&n.load),
         "images": parse(&n.images),
@@ -230,12 +232,40 @@ pub async fn set_disabled(
     Path(uuid): Path<String>,
     Json(b): Json<Value>,
 ) -> Result<Json<Value>, Error> {
-    enforce(&auth, "nodes")?;
-    let o = body::object(&b, &["disabled"])?;
-    let d = body::required(o, "disabled")?
+    flag(&auth, &ctx, &uuid, &b, Flag::Disabled, "disabled").await
+}
+
+async fn flag(
+    auth: &Auth,
+    ctx: &ServiceContext,
+    uuid: &str,
+    b: &Value,
+    flag: Flag,
+    key: &str,
+) -> Result<Json<Value>, Error> {
+    enforce(auth, "nodes")?;
+    let o = body::object(b, &[key])?;
+    let on = body::required(o, key)?
         .as_bool()
-        .ok_or_else(|| body::invalid("'disabled' is not of type 'boolean'"))?;
-    Ok(Json(
-        json!({"node": view(&ctx, &app::set_disabled(&ctx, &uuid, d).await?)}),
-    ))
+        .ok_or_else(|| body::invalid(format!("'{key}' is not of type 'boolean'")))?;
+    let n = app::set_flag(ctx, uuid, flag, on).await?;
+    Ok(Json(json!({"node": view(ctx, &n)})))
+}
+
+/// Forces a node down (its state is `down` whatever its heartbeats say:
+/// its servers can be evacuated), or lifts that.
+#[utoipa::path(put, path = "/scheduler/v1/nodes/{uuid}/forced_down", tag = "nodes",
+    params(("uuid" = String, Path, description = "The node")),
+    request_body(content = Object, description = "{forced_down: bool}"),
+    security(("token" = [])),
+    responses((status = 200, description = "The node", body = Object),
+              (status = 400, description = "forced_down missing or not a boolean"),
+              (status = 404, description = "No such node")))]
+pub async fn set_forced_down(
+    auth: Auth,
+    State(ctx): State<ServiceContext>,
+    Path(uuid): Path<String>,
+    Json(b): Json<Value>,
+) -> Result<Json<Value>, Error> {
+    flag(&auth, &ctx, &uuid, &b, Flag::ForcedDown, "forced_down").await
 }

@@ -90,16 +90,12 @@ fn spec(b: &Value) -> Result<Spec, Error> {
         None | Some(Value::Null) => None,
         Some(g) => {
             let g = body::object(g, &["id", "policy"])?;
-            let policy = match body::one_of(
+            let policy = body::one_of(
                 "group.policy",
                 body::required(g, "policy")?,
-                &["affinity", "anti-affinity"],
-            )?
-            .as_str()
-            {
-                "affinity" => GroupPolicy::Affinity,
-                _ => GroupPolicy::AntiAffinity,
-            };
+                &GroupPolicy::ALL,
+            )?;
+            let policy = GroupPolicy::parse(&policy).expect("one of ALL");
             Some((
                 body::string("group.id", body::required(g, "id")?, 255)?,
                 policy,

@@ -14,6 +14,7 @@ mod m20261206_000005_create_sites_nodes;
 mod m20261206_000006_inventory_used;
 mod m20261207_000007_node_facts;
 mod m20261207_000008_consumer_type;
+mod m20261208_000009_node_forced_down;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_inventory_used::Migration),
             Box::new(m20261207_000007_node_facts::Migration),
             Box::new(m20261207_000008_consumer_type::Migration),
+            Box::new(m20261208_000009_node_forced_down::Migration),
         ]
     }
 }

@@ -25,7 +25,7 @@ use virga_service::ServiceContext;
 use super::allocation_candidate::{Allocation, Group};
 use crate::db::reservation;
 use cache::HostCache;
-use spec::{Context, GroupPolicy, Spec};
+use spec::{Context, Spec};
 
 /// One instance placed.
 #[derive(Debug, Clone)]
@@ -79,19 +79,19 @@ pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error>
         group_nodes: Default::default(),
     };
     if let Some((g, _)) = &spec.group {
-        cx.group_nodes = reservation::group_nodes(ctx.db(), g)
-            .await?
-            .into_iter()
-            .collect();
+        for node in reservation::group_nodes(ctx.db(), g).await? {
+            *cx.group_nodes.entry(node).or_default() += 1;
+        }
     }
     let filters = filters::all();
     let hosts::Found { hosts, report } = HostCache::of(ctx)
         .read(ctx, |snap| hosts::find(snap, spec, &filters, &cx, SAMPLE))
         .await?;
-    let weights = weighers::weigh(spec, &hosts, &ctx.config().scheduler.weights);
+    let w = &ctx.config().scheduler.weights;
+    let mut weights = weighers::weigh(spec, &hosts, w, &cx);
     // Equal weights go by uuid, so a choice between the same nodes is
     // repeatable (which nodes are weighed is random already).
-    let better = |a: &usize, b: &usize| {
+    let better = |weights: &[f64], a: &usize, b: &usize| {
         weights[*b]
             .total_cmp(&weights[*a])
             .then_with(|| hosts[*a].node.uuid.cmp(&hosts[*b].node.uuid))
@@ -101,17 +101,25 @@ pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error>
     let mut order: Vec<usize> = (0..hosts.len()).collect();
     let head = (spec.consumers.len() + ALTERNATES + 8).min(order.len());
     if head < order.len() {
-        order.select_nth_unstable_by(head, better);
+        order.select_nth_unstable_by(head, |a, b| better(&weights, a, b));
     }
-    order[..head].sort_by(better);
+    order[..head].sort_by(|a, b| better(&weights, a, b));
     let mut tail_sorted = head == order.len();
     let affinity = filters.iter().find(|f| f.name() == "affinity");
+    let soft = spec.group.as_ref().is_some_and(|g| g.1.is_soft());
     let mut out = Outcome::default();
-    for consumer in &spec.consumers {
+    for (i, consumer) in spec.consumers.iter().enumerate() {
+        // A soft group's weights change with each member placed: every
+        // instance is weighed anew, as Nova does.
+        if soft && i > 0 {
+            weights = weighers::weigh(spec, &hosts, w, &cx);
+            order.sort_by(|a, b| better(&weights, a, b));
+            tail_sorted = true;
+        }
         let mut placed = None;
         for k in 0..order.len() {
             if k == head && !tail_sorted {
-                order[head..].sort_by(better);
+                order[head..].sort_by(|a, b| better(&weights, a, b));
                 tail_sorted = true;
             }
             let h = &hosts[order[k]];
@@ -144,11 +152,8 @@ pub async fn select(ctx: &ServiceContext, spec: &Spec) -> Result<Outcome, Error>
                 ),
             });
         };
-        if matches!(
-            spec.group,
-            Some((_, GroupPolicy::Affinity | GroupPolicy::AntiAffinity))
-        ) {
-            cx.group_nodes.insert(sel.node.clone());
+        if spec.group.is_some() {
+            *cx.group_nodes.entry(sel.node.clone()).or_default() += 1;
         }
         out.selections.push(sel);
     }

@@ -5,19 +5,49 @@ use std::sync::Arc;
 
 use crate::db::{node, site};
 
-/// Affinity: all members on one node; anti-affinity: no two on one node.
+/// Affinity: all members on one node; anti-affinity: no two on one node
+/// (filters). The soft ones prefer so, as far as they can (weighers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupPolicy {
     Affinity,
     AntiAffinity,
+    SoftAffinity,
+    SoftAntiAffinity,
 }
 
 impl GroupPolicy {
+    pub const ALL: [&'static str; 4] = [
+        "affinity",
+        "anti-affinity",
+        "soft-affinity",
+        "soft-anti-affinity",
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             GroupPolicy::Affinity => "affinity",
             GroupPolicy::AntiAffinity => "anti-affinity",
+            GroupPolicy::SoftAffinity => "soft-affinity",
+            GroupPolicy::SoftAntiAffinity => "soft-anti-affinity",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupPolicy> {
+        Some(match s {
+            "affinity" => GroupPolicy::Affinity,
+            "anti-affinity" => GroupPolicy::AntiAffinity,
+            "soft-affinity" => GroupPolicy::SoftAffinity,
+            "soft-anti-affinity" => GroupPolicy::SoftAntiAffinity,
+            _ => return None,
+        })
+    }
+
+    /// Weighed, not filtered.
+    pub fn is_soft(self) -> bool {
+        matches!(
+            self,
+            GroupPolicy::SoftAffinity | GroupPolicy::SoftAntiAffinity
+        )
     }
 }
 
@@ -95,7 +125,8 @@ pub struct Host {
 pub struct Context {
     pub now: chrono::DateTime<chrono::Utc>,
     pub stale_secs: u64,
-    /// Nodes the request's group already uses (earlier members and this
-    /// request's own picks so far).
-    pub group_nodes: BTreeSet<String>,
+    /// Nodes the request's group already uses, with how many of its
+    /// members each has (earlier members and this request's own picks so
+    /// far).
+    pub group_nodes: BTreeMap<String, usize>,
 }

@@ -1,5 +1,5 @@
-//! Only nodes that are up: heard from within `node_stale_secs` and not
-//! disabled for maintenance.
+//! Only nodes that are up: heard from within `node_stale_secs`, not
+//! disabled for maintenance, not forced down.
 
 use super::super::spec::{Context, Host, Spec};
 use super::Filter;
@@ -35,5 +35,8 @@ mod tests {
         let mut d = host("n2");
         std::sync::Arc::make_mut(&mut d.node).disabled = true;
         assert!(!Health.passes(&spec, &d, &cx), "disabled");
+        let mut f = host("n3");
+        std::sync::Arc::make_mut(&mut f.node).forced_down = true;
+        assert!(!Health.passes(&spec, &f, &cx), "forced down");
     }
 }

@@ -57,6 +57,7 @@ pub(crate) mod fixture {
                 images: "[]".into(),
                 layers: "[]".into(),
                 disabled: false,
+                forced_down: false,
                 down_reported: false,
                 last_seen: Some(t),
                 created_at: t,

@@ -5,7 +5,7 @@
 use virga_common::config::WeightsConfig;
 
 use super::super::geo;
-use super::super::spec::{Host, Spec};
+use super::super::spec::{Context, Host, Spec};
 use super::Weigher;
 
 pub struct Distance;
@@ -19,7 +19,7 @@ impl Weigher for Distance {
         w.distance
     }
 
-    fn score(&self, spec: &Spec, host: &Host) -> f64 {
+    fn score(&self, spec: &Spec, host: &Host, _: &Context) -> f64 {
         let Some(near) = spec.near else { return 0.0 };
         match (host.site.latitude, host.site.longitude) {
             (Some(lat), Some(lon)) => -geo::rtt_ms((near.latitude, near.longitude), (lat, lon)),
@@ -31,7 +31,7 @@ impl Weigher for Distance {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::filters::fixture::host;
+    use super::super::super::filters::fixture::{context, host};
     use super::super::super::spec::Near;
     use super::*;
 
@@ -52,11 +52,11 @@ mod tests {
         let mut unknown = host("n3");
         std::sync::Arc::make_mut(&mut unknown.site).latitude = None;
         let (p, b, u) = (
-            Distance.score(&spec, &paris),
-            Distance.score(&spec, &berlin),
-            Distance.score(&spec, &unknown),
+            Distance.score(&spec, &paris, &context()),
+            Distance.score(&spec, &berlin, &context()),
+            Distance.score(&spec, &unknown, &context()),
         );
         assert!(p > b && b > u, "{p} {b} {u}");
-        assert_eq!(Distance.score(&Spec::default(), &paris), 0.0);
+        assert_eq!(Distance.score(&Spec::default(), &paris, &context()), 0.0);
     }
 }

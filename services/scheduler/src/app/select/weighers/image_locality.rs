@@ -6,7 +6,7 @@
 
 use virga_common::config::WeightsConfig;
 
-use super::super::spec::{Host, Spec};
+use super::super::spec::{Context, Host, Spec};
 use super::Weigher;
 
 pub struct ImageLocality;
@@ -20,7 +20,7 @@ impl Weigher for ImageLocality {
         w.image_locality
     }
 
-    fn score(&self, spec: &Spec, host: &Host) -> f64 {
+    fn score(&self, spec: &Spec, host: &Host, _: &Context) -> f64 {
         let whole = spec
             .image_id
             .as_ref()
@@ -42,7 +42,7 @@ impl Weigher for ImageLocality {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::filters::fixture::host;
+    use super::super::super::filters::fixture::{context, host};
     use super::*;
 
     #[test]
@@ -58,17 +58,28 @@ mod tests {
             ..Spec::default()
         };
         let mut h = host("n1");
-        assert_eq!(ImageLocality.score(&spec, &h), 0.0);
+        assert_eq!(ImageLocality.score(&spec, &h, &context()), 0.0);
         h.site_has_image = true;
-        assert_eq!(ImageLocality.score(&spec, &h), 0.5, "at the site");
+        assert_eq!(
+            ImageLocality.score(&spec, &h, &context()),
+            0.5,
+            "at the site"
+        );
         h.layers = Some(std::sync::Arc::new(
             ["sha256:a", "sha256:b", "sha256:c"]
                 .map(String::from)
                 .into(),
         ));
-        assert_eq!(ImageLocality.score(&spec, &h), 0.75, "3 of 4 layers");
+        assert_eq!(
+            ImageLocality.score(&spec, &h, &context()),
+            0.75,
+            "3 of 4 layers"
+        );
         h.images = Some(std::sync::Arc::new(["img".to_string()].into()));
-        assert_eq!(ImageLocality.score(&spec, &h), 1.0);
-        assert_eq!(ImageLocality.score(&Spec::default(), &host("n2")), 0.0);
+        assert_eq!(ImageLocality.score(&spec, &h, &context()), 1.0);
+        assert_eq!(
+            ImageLocality.score(&Spec::default(), &host("n2"), &context()),
+            0.0
+        );
     }
 }

@@ -7,17 +7,18 @@
 mod distance;
 mod image_locality;
 mod network_quality;
+mod soft_affinity;
 mod spread;
 
 use virga_common::config::WeightsConfig;
 
-use super::spec::{Host, Spec};
+use super::spec::{Context, Host, Spec};
 
 pub trait Weigher: Send + Sync {
     fn name(&self) -> &'static str;
     /// The weight it gets from the configuration.
     fn weight(&self, w: &WeightsConfig) -> f64;
-    fn score(&self, spec: &Spec, host: &Host) -> f64;
+    fn score(&self, spec: &Spec, host: &Host, cx: &Context) -> f64;
 }
 
 pub fn all() -> Vec<Box<dyn Weigher>> {
@@ -26,6 +27,8 @@ pub fn all() -> Vec<Box<dyn Weigher>> {
         Box::new(distance::Distance),
         Box::new(spread::Spread),
         Box::new(network_quality::NetworkQuality),
+        Box::new(soft_affinity::SoftAffinity),
+        Box::new(soft_affinity::SoftAntiAffinity),
     ]
 }
 
@@ -45,14 +48,14 @@ pub fn normalise(raw: &[f64]) -> Vec<f64> {
 }
 
 /// Each host's total weight, in the hosts' order.
-pub fn weigh(spec: &Spec, hosts: &[Host], w: &WeightsConfig) -> Vec<f64> {
+pub fn weigh(spec: &Spec, hosts: &[Host], w: &WeightsConfig, cx: &Context) -> Vec<f64> {
     let mut total = vec![0.0; hosts.len()];
     for weigher in all() {
         let weight = weigher.weight(w);
         if weight == 0.0 {
             continue;
         }
-        let raw: Vec<f64> = hosts.iter().map(|h| weigher.score(spec, h)).collect();
+        let raw: Vec<f64> = hosts.iter().map(|h| weigher.score(spec, h, cx)).collect();
         for (t, n) in total.iter_mut().zip(normalise(&raw)) {
             *t += weight * n;
         }

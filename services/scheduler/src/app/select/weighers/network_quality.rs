@@ -4,7 +4,7 @@
 
 use virga_common::config::WeightsConfig;
 
-use super::super::spec::{Host, Spec};
+use super::super::spec::{Context, Host, Spec};
 use super::Weigher;
 
 pub struct NetworkQuality;
@@ -18,7 +18,7 @@ impl Weigher for NetworkQuality {
         w.network_quality
     }
 
-    fn score(&self, _: &Spec, host: &Host) -> f64 {
+    fn score(&self, _: &Spec, host: &Host, _: &Context) -> f64 {
         let s = &host.site;
         match (s.latency_ms, s.bandwidth_mbps, s.packet_loss) {
             (Some(l), Some(b), Some(p)) => b * (1.0 - p / 100.0) / (1.0 + l),
@@ -29,7 +29,7 @@ impl Weigher for NetworkQuality {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::filters::fixture::host;
+    use super::super::super::filters::fixture::{context, host};
     use super::*;
 
     #[test]
@@ -45,10 +45,10 @@ mod tests {
         let s = std::sync::Arc::make_mut(&mut far.site);
         (s.latency_ms, s.bandwidth_mbps, s.packet_loss) = (Some(80.0), Some(1000.0), Some(0.0));
         let (g, l, f, u) = (
-            NetworkQuality.score(&spec, &good),
-            NetworkQuality.score(&spec, &lossy),
-            NetworkQuality.score(&spec, &far),
-            NetworkQuality.score(&spec, &host("d")),
+            NetworkQuality.score(&spec, &good, &context()),
+            NetworkQuality.score(&spec, &lossy, &context()),
+            NetworkQuality.score(&spec, &far, &context()),
+            NetworkQuality.score(&spec, &host("d"), &context()),
         );
         assert!(g > l && l > f && f > u, "{g} {l} {f} {u}");
     }

@@ -5,7 +5,7 @@
 
 use virga_common::config::WeightsConfig;
 
-use super::super::spec::{Host, Spec};
+use super::super::spec::{Context, Host, Spec};
 use super::Weigher;
 
 pub struct Spread;
@@ -19,14 +19,14 @@ impl Weigher for Spread {
         w.spread
     }
 
-    fn score(&self, _: &Spec, host: &Host) -> f64 {
+    fn score(&self, _: &Spec, host: &Host, _: &Context) -> f64 {
         host.free_share
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::filters::fixture::host;
+    use super::super::super::filters::fixture::{context, host};
     use super::super::weigh;
     use super::*;
 
@@ -41,14 +41,16 @@ mod tests {
             distance: 0.0,
             spread,
             network_quality: 0.0,
+            soft_affinity: 0.0,
+            soft_anti_affinity: 0.0,
         };
         assert_eq!(
-            weigh(&spec, &hosts, &only(1.0)),
+            weigh(&spec, &hosts, &only(1.0), &context()),
             vec![1.0, 0.0],
             "spread prefers a"
         );
         assert_eq!(
-            weigh(&spec, &hosts, &only(-1.0)),
+            weigh(&spec, &hosts, &only(-1.0), &context()),
             vec![-1.0, 0.0],
             "pack prefers b"
         );
