@@ -200,6 +200,18 @@ pub async fn handle(
             });
             return Ok(Value::Null);
         }
+        AgentCommand::InjectNmi { instance } => {
+            rc.driver.inject_nmi(&instance).await.map_err(|e| match e {
+                crate::driver::DriverError::NotFound(_) => {
+                    HandlerError::fail("NotFound", format!("no instance {instance} on this node"))
+                }
+                crate::driver::DriverError::Unsupported(_) => {
+                    HandlerError::fail("Unsupported", virga_common::error::chain(&e))
+                }
+                other => HandlerError::fail("NmiFailed", virga_common::error::chain(&other)),
+            })?;
+            return Ok(Value::Null);
+        }
         AgentCommand::ConsoleLog {
             instance,
             max_bytes,

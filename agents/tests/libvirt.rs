@@ -172,6 +172,18 @@ async fn a_real_guest_through_its_whole_life() {
     d.pause(&id).await.unwrap();
     d.unpause(&id).await.unwrap();
     assert_eq!(d.status(&id).await.unwrap(), Some(GuestState::Running));
+    // An NMI (a crash dump's trigger) reaches the guest's kernel, which
+    // has no handler set up for it and says so on the console.
+    d.inject_nmi(&id).await.unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = d.console_log(&id, 1 << 20).await.unwrap();
+        if log.contains("NMI received") {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "no NMI seen:\n{log}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     d.reboot(&id, true, Duration::from_secs(1)).await.unwrap();
     let log = ready_lines(&d, &id, 3).await;
     assert!(log.len() > 100);

@@ -4,15 +4,16 @@
 //! 2.6 and 2.8's remote consoles (none is available: Virga runs no
 //! console proxy), 2.9's `locked`, 2.11's forced-down services (a forced
 //! node's server evacuated at once), 2.13's group owners, 2.14's evacuate
-//! without `onSharedStorage`, and 2.15's soft group policies placed by
-//! the scheduler's weighers: kept apart or together as far as the nodes
-//! allow, never refused for it.
+//! without `onSharedStorage`, 2.15's soft group policies placed by the
+//! scheduler's weighers (kept apart or together as far as the nodes
+//! allow, never refused for it), 2.16's `host_status` and 2.17's crash
+//! dump.
 
 use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use virga_agent::driver::simulated::{SimConfig, Simulated};
+use virga_agent::driver::simulated::{Op, SimConfig, Simulated};
 use virga_tests::Cloud;
 
 use super::agent::{TestAgent, agent_config, registered};
@@ -93,11 +94,15 @@ async fn later_microversions(cloud: &Cloud) {
     let img = image(cloud, &alpha.token, "private").await;
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     let mut agents = Vec::new();
+    let sims = [
+        Simulated::new(SimConfig::default()),
+        Simulated::new(SimConfig::default()),
+    ];
     for (i, dir) in dirs.iter().enumerate() {
         let mut c = agent_config("edge1");
         c.hostname = Some(NAMES[i].into());
         let bus = virga_agent::BusSource::Ready(cloud.bus.clone());
-        let a = TestAgent::start(bus, dir.path(), Simulated::new(SimConfig::default()), c).await;
+        let a = TestAgent::start(bus, dir.path(), sims[i].clone(), c).await;
         registered(cloud, &a.running.node).await;
         agents.push(a);
     }
@@ -163,6 +168,78 @@ async fn later_microversions(cloud: &Cloud) {
     // 2.9: whether it is locked.
     assert!(show(&alpha, "2.8", id).await.get("locked").is_none());
     assert_eq!(show(&alpha, "2.9", id).await["locked"], false);
+    // 2.16: its node's status, for admins.
+    assert_eq!(show(&admin, "2.16", id).await["host_status"], "UP");
+    assert!(show(&admin, "2.15", id).await.get("host_status").is_none());
+    assert!(show(&alpha, "2.16", id).await.get("host_status").is_none());
+    let (_, b) = admin
+        .at(
+            "2.16",
+            Method::GET,
+            "/v2.1/servers/detail?all_tenants=1",
+            None,
+        )
+        .await;
+    assert!(
+        b["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["host_status"] == "UP"),
+        "{b}"
+    );
+
+    // 2.17: a crash dump, by an NMI the node sends the guest.
+    let action = format!("/v2.1/servers/{id}/action");
+    let dump = json!({"trigger_crash_dump": null});
+    let (s, _) = alpha
+        .at("2.16", Method::POST, &action, Some(dump.clone()))
+        .await;
+    assert_eq!(s, 404, "2.17's");
+    let (s, b) = alpha
+        .at("2.17", Method::POST, &action, Some(dump.clone()))
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let sim = &sims[nodes.iter().position(|n| *n == on[0]).unwrap()];
+    assert!(sim.done_to(id).contains(&Op::Nmi), "{:?}", sim.done_to(id));
+    let (_, b) = alpha
+        .get(&format!("/v2.1/servers/{id}/os-instance-actions"))
+        .await;
+    assert_eq!(
+        b["instanceActions"][0]["action"], "trigger_crash_dump",
+        "{b}"
+    );
+    let (s, b) = beta
+        .at("2.17", Method::POST, &action, Some(dump.clone()))
+        .await;
+    assert_eq!(s, 404, "another project's: {b}");
+    let other_id = &second[0];
+    let (s, _) = alpha
+        .post(
+            &format!("/v2.1/servers/{other_id}/action"),
+            json!({"os-stop": null}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let b = settled(&alpha, other_id).await;
+    assert_eq!(status(&b), "SHUTOFF", "{b}");
+    let (s, b) = alpha
+        .at(
+            "2.17",
+            Method::POST,
+            &format!("/v2.1/servers/{other_id}/action"),
+            Some(dump),
+        )
+        .await;
+    assert_eq!(
+        (s, message(&b)),
+        (
+            409,
+            format!(
+                "Cannot 'trigger_crash_dump' instance {other_id} while it is in vm_state stopped"
+            )
+        )
+    );
 
     // 2.6: remote consoles; none is available here.
     let console = |v: &'static str, protocol: &'static str, kind: &'static str| {
@@ -246,6 +323,7 @@ async fn later_microversions(cloud: &Cloud) {
         (&json!(true), &json!("down")),
         "{svc}"
     );
+    assert_eq!(show(&admin, "2.16", id).await["host_status"], "DOWN");
     let evacuate = format!("/v2.1/servers/{id}/action");
     let (s, b) = admin
         .at(

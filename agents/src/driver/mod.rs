@@ -142,6 +142,13 @@ pub trait Driver: Send + Sync + 'static {
         Err(DriverError::Unsupported("unpausing"))
     }
 
+    /// Sends a running (or paused) guest a non-maskable interrupt, which
+    /// a guest kernel set up for it answers with a crash dump.
+    async fn inject_nmi(&self, id: &str) -> Result<(), DriverError> {
+        let _ = id;
+        Err(DriverError::Unsupported("injecting an NMI"))
+    }
+
     async fn stats(&self, id: &str) -> Result<Stats, DriverError>;
 
     /// Writes the stopped guest's root disk to `target` as one standalone

@@ -28,6 +28,7 @@ pub enum Op {
     Rebuild,
     Pause,
     Export,
+    Nmi,
 }
 
 #[derive(Debug, Clone)]
@@ -246,6 +247,7 @@ fn name(op: Op) -> &'static str {
         Op::Rebuild => "rebuild",
         Op::Pause => "pause",
         Op::Export => "export_disk",
+        Op::Nmi => "inject_nmi",
     }
 }
 
@@ -366,6 +368,14 @@ impl Driver for Simulated {
                 g.boot();
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn inject_nmi(&self, id: &str) -> Result<(), DriverError> {
+        self.run(Op::Nmi, id, |guests| match Self::guest(guests, id)?.state {
+            GuestState::Running | GuestState::Paused => Ok(()),
+            _ => Err(DriverError::Refused(format!("guest {id} is not running"))),
         })
         .await
     }

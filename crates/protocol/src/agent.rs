@@ -224,6 +224,11 @@ pub enum AgentCommand {
         /// `qcow2` (VM drivers) or `raw` (the simulated driver).
         disk_format: String,
     },
+    /// A call: send the instance a non-maskable interrupt, which a guest
+    /// set up for it answers with a crash dump (compute's
+    /// `trigger_crash_dump`); answered with `null`, or the error
+    /// `Unsupported` from a driver that cannot.
+    InjectNmi { instance: String },
     /// A call: the tail of the instance's serial console log, answered with
     /// [`ConsoleLog`].
     ConsoleLog {
@@ -244,6 +249,7 @@ impl Message for AgentCommand {
             AgentCommand::FetchImage { .. } => "fetch_image",
             AgentCommand::EnsureNetwork { .. } => "ensure_network",
             AgentCommand::ConsoleLog { .. } => "console_log",
+            AgentCommand::InjectNmi { .. } => "inject_nmi",
             AgentCommand::ExportDisk { .. } => "export_disk",
         }
     }

@@ -1,6 +1,7 @@
 //! Compute's logic, one module per resource.
 
 pub mod availability_zone;
+pub mod crash_dump;
 pub mod flavor;
 pub mod flavor_access;
 pub mod flavor_extra_spec;

@@ -3,7 +3,8 @@
 //! policy, and carried out: lock and the console log at once; start,
 //! stop, reboot, rebuild, pause and unpause by the node, through the
 //! action saga (`saga::action`); resize, migrate and their confirm and
-//! revert by `server_move`. Every action is logged
+//! revert by `server_move`; a crash dump (2.17) by `crash_dump`. Every
+//! action is logged
 //! (`os-instance-actions`).
 
 use std::collections::BTreeMap;
@@ -59,6 +60,8 @@ pub enum Request {
     Evacuate {
         host: Option<String>,
     },
+    /// An NMI to the guest (2.17).
+    TriggerCrashDump,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +112,16 @@ pub fn parse(body: &Value, at: Microversion) -> Result<Request, Error> {
         "unpause" => no_body(key, v).map(|_| Request::Unpause)?,
         "unlock" => no_body(key, v).map(|_| Request::Unlock)?,
         "confirmResize" => no_body(key, v).map(|_| Request::ConfirmResize)?,
+        "trigger_crash_dump" if at.at_least(17) => {
+            no_body(key, v).map(|_| Request::TriggerCrashDump)?
+        }
+        // Nova's answer to an action of a later version.
+        "trigger_crash_dump" => {
+            return Err(Error::Missing {
+                kind: "Resource",
+                message: "The resource could not be found.".into(),
+            });
+        }
         "revertResize" => no_body(key, v).map(|_| Request::RevertResize)?,
         "resize" => {
             let o = object(body, "resize", &["flavorRef", "OS-DCF:diskConfig"])?;
@@ -394,6 +407,9 @@ pub async fn act(
         Request::Evacuate { host } => server_move::evacuate(ctx, auth, &seen, host.as_deref())
             .await
             .map(|_| Outcome::Evacuating),
+        Request::TriggerCrashDump => super::crash_dump::trigger(ctx, auth, &seen)
+            .await
+            .map(|_| Outcome::Accepted),
     }
 }
 

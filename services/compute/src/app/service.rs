@@ -117,3 +117,43 @@ pub async fn set(
         ))),
     }
 }
+
+/// Nodes' `host_status`, when the caller may see them at `at` (from 2.16,
+/// admins by default).
+pub async fn host_statuses_for(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    at: super::versions::Microversion,
+) -> Result<Option<std::collections::BTreeMap<String, &'static str>>, Error> {
+    if !at.at_least(16) || !auth.allows("os_compute_api:servers:show:host_status", &Target::new()) {
+        return Ok(None);
+    }
+    Ok(Some(host_statuses(ctx).await?))
+}
+
+/// Nova's `host_status` (microversion 2.16) of each node, by uuid:
+/// `DOWN` when forced down, `MAINTENANCE` when disabled, `UP` while it
+/// heartbeats, `UNKNOWN` before its first, else `DOWN`. A server on no
+/// node shows `""`; on a node the scheduler no longer knows, `UNKNOWN`.
+async fn host_statuses(
+    ctx: &ServiceContext,
+) -> Result<std::collections::BTreeMap<String, &'static str>, Error> {
+    Ok(nodes(ctx)
+        .await?
+        .into_iter()
+        .filter_map(|n| {
+            let status = if n["forced_down"] == true {
+                "DOWN"
+            } else if n["disabled"] == true {
+                "MAINTENANCE"
+            } else if n["state"] == "up" {
+                "UP"
+            } else if n["last_seen"].is_null() {
+                "UNKNOWN"
+            } else {
+                "DOWN"
+            };
+            Some((n["uuid"].as_str()?.to_owned(), status))
+        })
+        .collect())
+}

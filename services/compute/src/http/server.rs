@@ -1,5 +1,7 @@
 //! `/v2.1/servers`: create, list (brief and detail), show and delete.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -12,7 +14,7 @@ use virga_service::auth::Auth;
 use super::microversion::Microversion;
 use crate::app::server::{self as app, ListQuery};
 use crate::app::server_state;
-use crate::app::{flavor, server_input};
+use crate::app::{flavor, server_input, service};
 use crate::db::instance::Model;
 use virga_protocol::agent::hostname;
 
@@ -72,9 +74,13 @@ fn addresses(m: &Model) -> Value {
     Value::Object(out)
 }
 
-/// A server as Nova shows it at `v`; admins also see where it runs (from
-/// 2.3 with the rest of the extended attributes).
-pub fn view(base: &str, m: &Model, admin: bool, at: Microversion) -> Value {
+/// Nodes' `host_status` by uuid (2.16), for those who may see them.
+pub type HostStatuses = Option<BTreeMap<String, &'static str>>;
+
+/// A server as Nova shows it at `at`; admins also see where it runs (from
+/// 2.3 with the rest of the extended attributes); with `hosts`, its
+/// node's status (2.16).
+pub fn view(base: &str, m: &Model, admin: bool, at: Microversion, hosts: &HostStatuses) -> Value {
     let time = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut v = json!({
         "id": m.id,
@@ -107,6 +113,13 @@ pub fn view(base: &str, m: &Model, admin: bool, at: Microversion) -> Value {
     });
     if at.at_least(9) {
         v["locked"] = json!(m.locked);
+    }
+    if let Some(hosts) = hosts {
+        let status = m
+            .node_id
+            .as_ref()
+            .map_or("", |n| hosts.get(n).copied().unwrap_or("UNKNOWN"));
+        v["host_status"] = json!(status);
     }
     if admin {
         v["OS-EXT-SRV-ATTR:host"] = json!(m.node_id);
@@ -180,10 +193,14 @@ async fn page(
     q.site = site;
     let rows = app::list(ctx, auth, &q).await?;
     let admin = flavor::is_admin(auth);
+    let hosts = match detail {
+        Some(at) => service::host_statuses_for(ctx, auth, at).await?,
+        None => None,
+    };
     let shown: Vec<Value> = rows
         .iter()
         .map(|m| match detail {
-            Some(at) => view(&base, m, admin, at),
+            Some(at) => view(&base, m, admin, at, &hosts),
             None => brief(&base, m),
         })
         .collect();
@@ -328,9 +345,10 @@ pub async fn show_server(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, Error> {
     let m = app::visible(&ctx, &auth, &id).await?;
+    let hosts = service::host_statuses_for(&ctx, &auth, v).await?;
     let base = ctx.base_url(&headers);
     Ok(Json(
-        json!({"server": view(&base, &m, flavor::is_admin(&auth), v)}),
+        json!({"server": view(&base, &m, flavor::is_admin(&auth), v, &hosts)}),
     ))
 }
 
@@ -353,7 +371,7 @@ pub async fn update_server(
     let m = app::update(&ctx, &auth, &id, &body).await?;
     let base = ctx.base_url(&headers);
     Ok(Json(
-        json!({"server": view(&base, &m, flavor::is_admin(&auth), v)}),
+        json!({"server": view(&base, &m, flavor::is_admin(&auth), v, &None)}),
     ))
 }
 

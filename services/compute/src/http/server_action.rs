@@ -43,7 +43,7 @@ pub async fn server_action(
         Outcome::Evacuating => StatusCode::OK.into_response(),
         Outcome::Rebuilding(m) => {
             let base = ctx.base_url(&headers);
-            let server = super::server::view(&base, &m, is_admin(&auth), v);
+            let server = super::server::view(&base, &m, is_admin(&auth), v, &None);
             (StatusCode::ACCEPTED, Json(json!({ "server": server }))).into_response()
         }
         Outcome::Console(output) => Json(json!({ "output": output })).into_response(),
