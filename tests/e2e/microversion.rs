@@ -6,8 +6,8 @@
 //! node's server evacuated at once), 2.13's group owners, 2.14's evacuate
 //! without `onSharedStorage`, 2.15's soft group policies placed by the
 //! scheduler's weighers (kept apart or together as far as the nodes
-//! allow, never refused for it), 2.16's `host_status` and 2.17's crash
-//! dump.
+//! allow, never refused for it), 2.16's `host_status`, 2.17's crash
+//! dump, 2.19's descriptions and 2.21's actions of deleted servers.
 
 use std::collections::BTreeSet;
 
@@ -360,6 +360,88 @@ async fn later_microversions(cloud: &Cloud) {
         (&svc["forced_down"], &svc["state"]),
         (&json!(false), &json!("up")),
         "{svc}"
+    );
+
+    // 2.19: a description, set at create, rebuild and update.
+    let mut body = server("described", &img, "1");
+    body["server"]["description"] = json!("the web tier");
+    let (s, b) = alpha
+        .at("2.18", Method::POST, "/v2.1/servers", Some(body.clone()))
+        .await;
+    assert!(
+        s == 400 && message(&b).contains("'description' was unexpected"),
+        "{b}"
+    );
+    let (s, b) = alpha
+        .at("2.19", Method::POST, "/v2.1/servers", Some(body))
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let did = b["server"]["id"].as_str().unwrap().to_owned();
+    let (_, b) = until(&alpha, &did, |_, b| status(b) != "BUILD").await;
+    assert_eq!(status(&b), "ACTIVE", "{b}");
+    assert_eq!(
+        show(&alpha, "2.19", &did).await["description"],
+        "the web tier"
+    );
+    assert!(
+        show(&alpha, "2.18", &did)
+            .await
+            .get("description")
+            .is_none()
+    );
+    let path = format!("/v2.1/servers/{did}");
+    let (s, b) = alpha
+        .at(
+            "2.19",
+            Method::POST,
+            &format!("{path}/action"),
+            Some(json!({"rebuild": {"imageRef": img, "description": "rebuilt"}})),
+        )
+        .await;
+    assert_eq!(
+        (s, &b["server"]["description"]),
+        (202, &json!("rebuilt")),
+        "{b}"
+    );
+    settled(&alpha, &did).await;
+    let (s, b) = alpha
+        .at(
+            "2.19",
+            Method::PUT,
+            &path,
+            Some(json!({"server": {"description": null}})),
+        )
+        .await;
+    assert_eq!((s, &b["server"]["description"]), (200, &Value::Null), "{b}");
+    let (s, b) = alpha
+        .at(
+            "2.19",
+            Method::PUT,
+            &path,
+            Some(json!({"server": {"description": "a\u{7}b"}})),
+        )
+        .await;
+    assert_eq!(s, 400, "not printable: {b}");
+
+    // 2.21: a deleted server's actions, to its project.
+    assert_eq!(alpha.delete(&path).await.0, 204);
+    until(&alpha, &did, |s, _| s == 404).await;
+    let actions = format!("{path}/os-instance-actions");
+    assert_eq!(alpha.at("2.20", Method::GET, &actions, None).await.0, 404);
+    let (s, b) = alpha.at("2.21", Method::GET, &actions, None).await;
+    let names: Vec<&str> = b["instanceActions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        (s, names),
+        (200, vec!["delete", "rebuild", "create"]),
+        "{b}"
+    );
+    assert_eq!(
+        beta.at("2.21", Method::GET, &actions, None).await.0,
+        404,
+        "another project's"
     );
 
     for a in agents {

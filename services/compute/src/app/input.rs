@@ -134,6 +134,33 @@ pub fn boolean(field: &str, v: &Value) -> Result<bool, Error> {
 
 /// A name: 1 to 255 printable characters, no leading or trailing
 /// whitespace (Nova's `parameter_types.name`).
+/// A server's `description` (2.19): `null` (none), or up to 255
+/// printable characters.
+pub fn description(v: &Value) -> Result<Option<String>, Error> {
+    let s = match v {
+        Value::Null => return Ok(None),
+        Value::String(s) => s,
+        other => {
+            return Err(invalid(
+                "description",
+                other,
+                format!("{other} is not of type 'string', 'null'"),
+            ));
+        }
+    };
+    if s.chars().count() > 255 {
+        return Err(invalid("description", v, format!("'{s}' is too long")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(invalid(
+            "description",
+            v,
+            "It has a character that is not printable.",
+        ));
+    }
+    Ok(Some(s.clone()))
+}
+
 pub fn name(field: &str, v: &Value) -> Result<String, Error> {
     let Some(s) = v.as_str() else {
         return Err(invalid(field, v, format!("{v} is not of type 'string'")));

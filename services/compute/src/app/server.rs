@@ -14,6 +14,7 @@ use virga_service::peer::{self, As, Method};
 use super::saga::{self, CREATE, DELETE, create, delete};
 use super::server_input::{NetworkRequest, NewServer};
 use super::server_state::{self, Action, power, task, vm};
+use super::versions::Microversion;
 use super::{flavor, key_pair, quota_set, server_group};
 use crate::db::instance::{self, Model};
 use crate::db::instance_action::{self, Asked};
@@ -47,9 +48,20 @@ pub async fn lock_live(
 
 /// The server, if the caller may see it (another project's: 404).
 pub async fn visible(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<Model, Error> {
+    visible_as(ctx, auth, id, false).await
+}
+
+/// [`visible`], and a deleted one to its project too when `deleted` (its
+/// instance actions from 2.21); admins see deleted ones always.
+pub async fn visible_as(
+    ctx: &ServiceContext,
+    auth: &Auth,
+    id: &str,
+    deleted: bool,
+) -> Result<Model, Error> {
     let missing = || missing(id);
     let m = instance::find(ctx.db(), id).await?.ok_or_else(missing)?;
-    if m.vm_state == vm::DELETED && !flavor::is_admin(auth) {
+    if m.vm_state == vm::DELETED && !deleted && !flavor::is_admin(auth) {
         return Err(missing());
     }
     if !auth.allows("os_compute_api:servers:show", &target(&m.project_id)) {
@@ -416,7 +428,7 @@ pub async fn create(
                 project_id: project.clone(),
                 user_id: auth.claims().user_id().to_owned(),
                 name,
-                description: None,
+                description: new.description.clone(),
                 reservation_id: reservation_id.clone(),
                 launch_index: i32::try_from(i).unwrap_or(0),
                 flavor_id: fl.id.clone(),
@@ -531,22 +543,27 @@ pub async fn delete(ctx: &ServiceContext, auth: &Auth, id: &str) -> Result<(), E
 
 /// Renames the server (Nova's 2.1 update: `name`; the access addresses
 /// and disk config are accepted and not kept, as Virga has none).
+/// Renames a server (2.19: or describes it; a `null` description clears
+/// it).
 pub async fn update(
     ctx: &ServiceContext,
     auth: &Auth,
     id: &str,
     body: &Value,
+    at: Microversion,
 ) -> Result<Model, Error> {
     let m = visible(ctx, auth, id).await?;
     auth.enforce("os_compute_api:servers:update", &target(&m.project_id))?;
-    let o = super::input::object(
-        body,
-        "server",
-        &["name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"],
-    )?;
+    let mut keys = vec!["name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"];
+    keys.extend(at.at_least(19).then_some("description"));
+    let o = super::input::object(body, "server", &keys)?;
     let name = o
         .get("name")
         .map(|n| super::input::name("name", n))
+        .transpose()?;
+    let description = o
+        .get("description")
+        .map(super::input::description)
         .transpose()?;
     let txn = virga_db::begin_write(ctx.db())
         .await
@@ -554,6 +571,10 @@ pub async fn update(
     let mut m = lock_live(&txn, id).await?;
     if let Some(n) = name {
         m.name = n;
+        m.updated_at = now();
+    }
+    if let Some(d) = description {
+        m.description = d;
         m.updated_at = now();
     }
     let m = instance::update(&txn, m).await?;

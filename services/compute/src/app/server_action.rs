@@ -69,6 +69,8 @@ pub struct Rebuild {
     pub image_ref: String,
     pub name: Option<String>,
     pub metadata: Option<BTreeMap<String, String>>,
+    /// 2.19: `Some(None)` clears it.
+    pub description: Option<Option<String>>,
 }
 
 /// What an action gives back.
@@ -208,21 +210,19 @@ pub fn parse(body: &Value, at: Microversion) -> Result<Request, Error> {
             }
         }
         "rebuild" => {
-            let o = object(
-                body,
-                "rebuild",
-                &[
-                    "imageRef",
-                    "name",
-                    "metadata",
-                    "adminPass",
-                    "preserve_ephemeral",
-                    "OS-DCF:diskConfig",
-                    "accessIPv4",
-                    "accessIPv6",
-                    "personality",
-                ],
-            )?;
+            let mut keys = vec![
+                "imageRef",
+                "name",
+                "metadata",
+                "adminPass",
+                "preserve_ephemeral",
+                "OS-DCF:diskConfig",
+                "accessIPv4",
+                "accessIPv6",
+                "personality",
+            ];
+            keys.extend(at.at_least(19).then_some("description"));
+            let o = object(body, "rebuild", &keys)?;
             let image_ref = super::input::required(o, "imageRef")?;
             let Some(image_ref) = image_ref.as_str().filter(|s| !s.is_empty()) else {
                 return Err(invalid(
@@ -235,6 +235,10 @@ pub fn parse(body: &Value, at: Microversion) -> Result<Request, Error> {
                 image_ref: image_ref.to_owned(),
                 name: o.get("name").map(|n| name("name", n)).transpose()?,
                 metadata: o.get("metadata").map(metadata).transpose()?,
+                description: o
+                    .get("description")
+                    .map(super::input::description)
+                    .transpose()?,
             })
         }
         "os-getConsoleOutput" => {
@@ -378,6 +382,9 @@ pub async fn act(
                 }
                 if let Some(md) = r.metadata {
                     m.metadata = json!(md).to_string();
+                }
+                if let Some(d) = r.description {
+                    m.description = d;
                 }
             };
             let m = node_action(ctx, auth, &seen, c, Some(Box::new(edit))).await?;

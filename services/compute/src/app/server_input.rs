@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use virga_common::Error;
 
 use super::input::{self, invalid};
+use super::versions::Microversion;
 
 /// What a create asks for, checked for shape; names are looked up later.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct NewServer {
     pub near: Option<Value>,
     /// The security groups' names (or ids) for the ports made for it.
     pub security_groups: Vec<String>,
+    /// 2.19.
+    pub description: Option<String>,
 }
 
 fn security_groups(v: Option<&Value>) -> Result<Vec<String>, Error> {
@@ -275,7 +278,8 @@ fn bdm_is_the_image(bdm: Option<&Value>, image: &str) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn parse(body: &Value) -> Result<NewServer, Error> {
+/// A create body checked at microversion `at` (2.19: `description`).
+pub fn parse(body: &Value, at: Microversion) -> Result<NewServer, Error> {
     let Some(top) = body.as_object() else {
         return Err(invalid("server", body, "It is not an object."));
     };
@@ -293,7 +297,9 @@ pub fn parse(body: &Value) -> Result<NewServer, Error> {
             .into_iter()
             .collect(),
     );
-    let s = input::object(&alone, "server", SERVER_KEYS)?;
+    let mut keys = SERVER_KEYS.to_vec();
+    keys.extend(at.at_least(19).then_some("description"));
+    let s = input::object(&alone, "server", &keys)?;
     let name = input::name("name", input::required(s, "name")?)?;
     let image_ref = input::required(s, "imageRef")?;
     let image_ref = match string("imageRef", image_ref)? {
@@ -349,6 +355,11 @@ pub fn parse(body: &Value) -> Result<NewServer, Error> {
     let near = near(hints)?;
     let security_groups = security_groups(s.get("security_groups"))?;
     Ok(NewServer {
+        description: s
+            .get("description")
+            .map(input::description)
+            .transpose()?
+            .flatten(),
         security_groups,
         near,
         name,

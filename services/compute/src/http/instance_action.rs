@@ -7,6 +7,7 @@ use virga_common::Error;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
+use super::microversion::Microversion;
 use super::nova_time;
 use crate::app::instance_action as app;
 use crate::db::{instance_action, instance_action_event};
@@ -41,10 +42,11 @@ fn event_view(e: &instance_action_event::Model) -> Value {
               (status = 404, description = "No such server the caller may see")))]
 pub async fn list_instance_actions(
     auth: Auth,
+    v: Microversion,
     State(ctx): State<ServiceContext>,
     Path(server_id): Path<String>,
 ) -> Result<Json<Value>, Error> {
-    let rows = app::list(&ctx, &auth, &server_id).await?;
+    let rows = app::list(&ctx, &auth, &server_id, v).await?;
     Ok(Json(
         json!({"instanceActions": rows.iter().map(view).collect::<Vec<_>>()}),
     ))
@@ -60,10 +62,11 @@ pub async fn list_instance_actions(
               (status = 404, description = "No such server or action")))]
 pub async fn show_instance_action(
     auth: Auth,
+    v: Microversion,
     State(ctx): State<ServiceContext>,
     Path((server_id, request_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, Error> {
-    let (a, events) = app::show(&ctx, &auth, &server_id, &request_id).await?;
+    let (a, events) = app::show(&ctx, &auth, &server_id, &request_id, v).await?;
     let mut v = view(&a);
     if let Some(events) = events {
         v["events"] = json!(events.iter().map(event_view).collect::<Vec<_>>());

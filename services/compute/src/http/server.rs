@@ -114,6 +114,9 @@ pub fn view(base: &str, m: &Model, admin: bool, at: Microversion, hosts: &HostSt
     if at.at_least(9) {
         v["locked"] = json!(m.locked);
     }
+    if at.at_least(19) {
+        v["description"] = json!(m.description);
+    }
     if let Some(hosts) = hosts {
         let status = m
             .node_id
@@ -305,11 +308,12 @@ pub async fn list_site_servers(
               (status = 403, description = "Over quota (the resource named)")))]
 pub async fn create_server(
     auth: Auth,
+    v: Microversion,
     State(ctx): State<ServiceContext>,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Result<(StatusCode, Json<Value>), Error> {
-    let new = server_input::parse(&body)?;
+    let new = server_input::parse(&body, v)?;
     let reservation = new.return_reservation_id;
     let made = app::create(&ctx, &auth, new).await?;
     if reservation {
@@ -368,7 +372,7 @@ pub async fn update_server(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, Error> {
-    let m = app::update(&ctx, &auth, &id, &body).await?;
+    let m = app::update(&ctx, &auth, &id, &body, v).await?;
     let base = ctx.base_url(&headers);
     Ok(Json(
         json!({"server": view(&base, &m, flavor::is_admin(&auth), v, &None)}),
