@@ -5,15 +5,13 @@
 //! later; the node answers at once here, so the caller hears of a driver
 //! that cannot: 400, as Nova's).
 
-use std::time::Duration;
-
 use virga_common::Error;
-use virga_protocol::agent::{AgentCommand, topic};
+use virga_protocol::agent::AgentCommand;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
 use super::flavor::is_admin;
-use super::server::{asked, request_id, target};
+use super::server::{asked, call_node, request_id, target};
 use super::server_state::{self, vm};
 use crate::db::instance::Model;
 use crate::db::instance_action;
@@ -45,19 +43,10 @@ pub async fn trigger(ctx: &ServiceContext, auth: &Auth, m: &Model) -> Result<(),
         false,
     )
     .await?;
-    let (method, args) = virga_protocol::to_parts(&AgentCommand::InjectNmi {
+    let ask = AgentCommand::InjectNmi {
         instance: m.id.clone(),
-    });
-    let sent = ctx
-        .bus()
-        .call(
-            &topic(node),
-            &method,
-            args,
-            &virga_bus::Context::default(),
-            Duration::from_secs(15),
-        )
-        .await;
+    };
+    let sent = call_node(ctx, node, &ask).await;
     let outcome = match &sent {
         Ok(_) => Ok(()),
         Err(e) => Err(e.to_string()),

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use virga_common::Error;
 use virga_policy::Target;
+use virga_protocol::agent::AgentCommand;
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 use virga_service::peer::{self, As, Method};
@@ -68,6 +69,25 @@ pub async fn visible_as(
         return Err(missing());
     }
     Ok(m)
+}
+
+/// Asks `node`'s agent `cmd` (a call: the console log, an NMI) and
+/// waits up to 15 s for its answer.
+pub async fn call_node(
+    ctx: &ServiceContext,
+    node: &str,
+    cmd: &AgentCommand,
+) -> Result<Value, virga_bus::BusError> {
+    let (method, args) = virga_protocol::to_parts(cmd);
+    ctx.bus()
+        .call(
+            &virga_protocol::agent::topic(node),
+            &method,
+            args,
+            &virga_bus::Context::default(),
+            std::time::Duration::from_secs(15),
+        )
+        .await
 }
 
 /// The request's id (`x-openstack-request-id`), the key of its instance

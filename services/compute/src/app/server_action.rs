@@ -8,18 +8,19 @@
 //! (`os-instance-actions`).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use virga_common::Error;
-use virga_protocol::agent::{AgentCommand, ConsoleLog, Power, topic};
+use virga_protocol::agent::{AgentCommand, ConsoleLog, Power};
 use virga_service::ServiceContext;
 use virga_service::auth::Auth;
 
 use super::flavor::is_admin;
 use super::input::{invalid, name, object};
 use super::saga::{self, action};
-use super::server::{asked, image, image_fits, lock_live, request_id, seen_image, target, visible};
+use super::server::{
+    asked, call_node, image, image_fits, lock_live, request_id, seen_image, target, visible,
+};
 use super::server_input::metadata;
 use super::server_move;
 use super::server_state::{self, Action, task, vm};
@@ -117,13 +118,7 @@ pub fn parse(body: &Value, at: Microversion) -> Result<Request, Error> {
         "trigger_crash_dump" if at.at_least(17) => {
             no_body(key, v).map(|_| Request::TriggerCrashDump)?
         }
-        // Nova's answer to an action of a later version.
-        "trigger_crash_dump" => {
-            return Err(Error::Missing {
-                kind: "Resource",
-                message: "The resource could not be found.".into(),
-            });
-        }
+        "trigger_crash_dump" => return Err(super::versions::not_in_version()),
         "revertResize" => no_body(key, v).map(|_| Request::RevertResize)?,
         "resize" => {
             let o = object(body, "resize", &["flavorRef", "OS-DCF:diskConfig"])?;
@@ -529,27 +524,17 @@ async fn console(
     else {
         return Err(Error::Conflict(format!("Instance {id} is not ready")));
     };
-    let (method, args) = virga_protocol::to_parts(&AgentCommand::ConsoleLog {
+    let ask = AgentCommand::ConsoleLog {
         instance: id.to_owned(),
         max_bytes: None,
-    });
-    let reply = ctx
-        .bus()
-        .call(
-            &topic(node),
-            &method,
-            args,
-            &virga_bus::Context::default(),
-            Duration::from_secs(15),
-        )
-        .await
-        .map_err(|e| match e {
-            virga_bus::BusError::Remote { code, .. } if code == "NotFound" => Error::Missing {
-                kind: "ConsoleNotAvailable",
-                message: "Guest does not have a console available.".into(),
-            },
-            other => Error::Unavailable(format!("the node did not give the console log: {other}")),
-        })?;
+    };
+    let reply = call_node(ctx, node, &ask).await.map_err(|e| match e {
+        virga_bus::BusError::Remote { code, .. } if code == "NotFound" => Error::Missing {
+            kind: "ConsoleNotAvailable",
+            message: "Guest does not have a console available.".into(),
+        },
+        other => Error::Unavailable(format!("the node did not give the console log: {other}")),
+    })?;
     let log: ConsoleLog = serde_json::from_value(reply).map_err(Error::internal)?;
     Ok(match lines {
         None => log.output,

@@ -32,6 +32,15 @@ impl Microversion {
     }
 }
 
+/// Nova's answer to a resource or action of a later microversion than
+/// the one asked for: a plain 404.
+pub fn not_in_version() -> virga_common::Error {
+    virga_common::Error::Missing {
+        kind: "Resource",
+        message: "The resource could not be found.".into(),
+    }
+}
+
 /// One API version (Nova's version object).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Version {

@@ -28,10 +28,7 @@ pub async fn create_remote_console(
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, Error> {
     if !v.at_least(6) {
-        return Err(Error::Missing {
-            kind: "Resource",
-            message: "The resource could not be found.".into(),
-        });
+        return Err(crate::app::versions::not_in_version());
     }
     Err(app::create(&ctx, &auth, &server_id, &body, v).await)
 }
