@@ -30,14 +30,14 @@ async fn microversions(cloud: &Cloud) {
     assert_eq!(h["x-openstack-nova-api-version"], "2.1");
     let (s, h, _) = flavors_with(&admin, "OpenStack-API-Version", "compute latest").await;
     assert_eq!(s, 200);
-    assert_eq!(h["openstack-api-version"], "compute 2.21");
+    assert_eq!(h["openstack-api-version"], "compute 2.25");
     let (_, v) = admin.get("/v2.1").await;
-    assert_eq!(v["version"]["version"], "2.21", "the maximum: {v}");
+    assert_eq!(v["version"]["version"], "2.25", "the maximum: {v}");
     let (s, h, v) = flavors_with(&admin, "OpenStack-API-Version", "compute 2.999").await;
     assert_eq!(s, 406, "{v}");
     assert_eq!(
         v["computeFault"]["message"],
-        "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is 2.21."
+        "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is 2.25."
     );
     assert_eq!(h["x-openstack-nova-api-version"], "2.1");
     let (s, _, v) = flavors_with(&admin, "X-OpenStack-Nova-API-Version", "2.x").await;

@@ -7,7 +7,9 @@
 //! without `onSharedStorage`, 2.15's soft group policies placed by the
 //! scheduler's weighers (kept apart or together as far as the nodes
 //! allow, never refused for it), 2.16's `host_status`, 2.17's crash
-//! dump, 2.19's descriptions and 2.21's actions of deleted servers.
+//! dump, 2.19's descriptions, 2.21's actions of deleted servers, and
+//! 2.22 to 2.24's in-progress live migrations (never any: moves here are
+//! cold).
 
 use std::collections::BTreeSet;
 
@@ -361,6 +363,59 @@ async fn later_microversions(cloud: &Cloud) {
         (&json!(false), &json!("up")),
         "{svc}"
     );
+
+    // 2.22 to 2.24: in-progress live migrations; none here (moves are
+    // cold); 2.23: the moves' types.
+    let lives = format!("/v2.1/servers/{id}/migrations");
+    assert_eq!(admin.at("2.22", Method::GET, &lives, None).await.0, 404);
+    let (s, b) = admin.at("2.23", Method::GET, &lives, None).await;
+    assert_eq!((s, b), (200, json!({"migrations": []})));
+    assert_eq!(alpha.at("2.23", Method::GET, &lives, None).await.0, 403);
+    let (s, b) = admin
+        .at("2.23", Method::GET, &format!("{lives}/1"), None)
+        .await;
+    assert_eq!(
+        (s, message(&b)),
+        (404, format!("Migration 1 not found for instance {id}"))
+    );
+    let force = format!("{lives}/1/action");
+    let done = json!({"force_complete": null});
+    assert_eq!(
+        admin
+            .at("2.21", Method::POST, &force, Some(done.clone()))
+            .await
+            .0,
+        404
+    );
+    let (s, b) = admin.at("2.22", Method::POST, &force, Some(done)).await;
+    assert_eq!(
+        (s, message(&b)),
+        (
+            409,
+            format!(
+                "Cannot 'live_migrate_force_complete' instance {id} while it is in task_state None"
+            )
+        )
+    );
+    let (s, _) = admin
+        .at("2.22", Method::POST, &force, Some(json!({"force": 1})))
+        .await;
+    assert_eq!(s, 400);
+    let one = format!("{lives}/1");
+    assert_eq!(admin.at("2.23", Method::DELETE, &one, None).await.0, 404);
+    let (s, b) = admin.at("2.24", Method::DELETE, &one, None).await;
+    assert_eq!(
+        (s, message(&b)),
+        (
+            409,
+            format!("Cannot 'live_migrate_abort' instance {id} while it is in task_state None")
+        )
+    );
+    let moves = format!("/v2.1/os-migrations?instance_uuid={id}");
+    let (_, b) = admin.at("2.23", Method::GET, &moves, None).await;
+    assert_eq!(b["migrations"][0]["migration_type"], "evacuation", "{b}");
+    let (_, b) = admin.at("2.22", Method::GET, &moves, None).await;
+    assert!(b["migrations"][0].get("migration_type").is_none(), "{b}");
 
     // 2.19: a description, set at create, rebuild and update.
     let mut body = server("described", &img, "1");

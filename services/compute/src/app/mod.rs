@@ -18,6 +18,7 @@ pub mod server;
 pub mod server_action;
 pub mod server_group;
 pub mod server_input;
+pub mod server_migration;
 pub mod server_move;
 pub mod server_state;
 pub mod service;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use virga_common::links::{Link, MediaType};
 
 /// The highest compute microversion this service implements.
-pub const MAX_MICROVERSION: &str = "2.21";
+pub const MAX_MICROVERSION: &str = "2.25";
 /// The lowest compute microversion this service implements.
 pub const MIN_MICROVERSION: &str = "2.1";
 

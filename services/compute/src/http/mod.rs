@@ -17,6 +17,7 @@ pub mod remote_console;
 pub mod server;
 pub mod server_action;
 pub mod server_group;
+pub mod server_migration;
 pub mod service;
 pub mod versions;
 
@@ -101,6 +102,12 @@ pub fn api() -> OpenApiRouter<ServiceContext> {
         .routes(routes!(service::enable_service))
         .routes(routes!(service::force_down_service))
         .routes(routes!(remote_console::create_remote_console))
+        .routes(routes!(server_migration::list_server_migrations))
+        .routes(routes!(
+            server_migration::show_server_migration,
+            server_migration::delete_server_migration
+        ))
+        .routes(routes!(server_migration::server_migration_action))
         .routes(routes!(availability_zone::list_availability_zones))
         .routes(routes!(migration::list_migrations))
         .routes(routes!(availability_zone::list_availability_zones_detail))
