@@ -145,7 +145,7 @@ pub async fn get(
 
 /// The key to keep and the private half to return once: `public_key`
 /// checked, or a pair made here.
-fn material(new: &NewKeyPair, user: &str) -> Result<(String, String, Option<String>), Error> {
+async fn material(new: &NewKeyPair, user: &str) -> Result<(String, String, Option<String>), Error> {
     match (new.kind.as_str(), &new.public_key) {
         ("x509", Some(cert)) => {
             let fp = super::x509::fingerprint(cert)
@@ -153,7 +153,12 @@ fn material(new: &NewKeyPair, user: &str) -> Result<(String, String, Option<Stri
             Ok((cert.trim().to_owned(), fp, None))
         }
         ("x509", None) => {
-            let (cert, private, fp) = super::x509::make(user).map_err(Error::internal)?;
+            // An RSA key takes a good part of a second: off the runtime.
+            let user = user.to_owned();
+            let (cert, private, fp) = tokio::task::spawn_blocking(move || super::x509::make(&user))
+                .await
+                .map_err(Error::internal)?
+                .map_err(Error::internal)?;
             Ok((cert, fp, Some(private)))
         }
         (_, Some(k)) => {
@@ -193,7 +198,7 @@ pub async fn create(ctx: &ServiceContext, auth: &Auth, new: NewKeyPair) -> Resul
             "Quota exceeded, too many key pairs.".into(),
         ));
     }
-    let (public_key, fp, private_key) = material(&new, user)?;
+    let (public_key, fp, private_key) = material(&new, user).await?;
     let key_pair = key_pair::insert(ctx.db(), user, name, &fp, &public_key, &new.kind)
         .await?
         .ok_or_else(|| Error::Conflict(format!("Key pair '{name}' already exists.")))?;
