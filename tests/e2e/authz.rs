@@ -235,6 +235,8 @@ async fn world(cloud: &Cloud) -> World {
         ("flavor_id", "fixture-flavor".to_string()),
         ("flavor_extra_spec_key", "fixture-key".to_string()),
         ("keypair_name", "fixture-keypair".to_string()),
+        // A server's live migration, of which none is ever in progress.
+        ("migration_id", "1".to_string()),
         ("site", "fixture-site".to_string()),
         // Nodes are the cloud's (admins' to see).
         (
